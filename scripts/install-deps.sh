@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install every build, test, benchmark and demo dependency from Debian 12's
+# packages.  Idempotent, non-interactive; run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root (it calls apt-get install)" >&2
+  exit 1
+fi
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  libnice-dev libglib2.0-dev libssl-dev libxml2-dev libjansson-dev libuv1-dev
+  libcap-dev libcmocka-dev
+  # fuzzing and sanitizers (clang's libFuzzer and runtimes)
+  clang libclang-rt-14-dev
+  # network tests, demo, benchmarks
+  iproute2 iputils-ping iperf3 iptables conntrack procps psmisc
+  tinc wireguard-go wireguard-tools
+  # real servers for integration tests and the demo
+  ejabberd prosody lua-sec coturn
+  # hostile-peer tests drive a real XMPP client library
+  python3 python3-slixmpp
+  # tools the tests use
+  openssl valgrind systemd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends: wireguard-tools would otherwise pull a kernel image.
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Package installs must not leave servers running on the host (no systemd as
+# PID 1 here, but be safe on machines that have it).
+for svc in ejabberd prosody coturn; do
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
+echo "install-deps.sh: done"
