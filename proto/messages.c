@@ -1,0 +1,240 @@
+#include "messages.h"
+
+#include <string.h>
+
+const char *const ctl_log_level_names[] = { "error", "warn", "info", "debug", "trace", NULL };
+const char *const ctl_link_state_names[] = { "new", "connecting", "up", "down", "failed", NULL };
+const char *const ctl_pair_type_names[] = { "none", "host", "srflx", "prflx", "relay", NULL };
+const char *const ctl_ice_role_names[] = { "auto", "controlling", "controlled", NULL };
+const char *const ctl_turn_transport_names[] = { "udp", "tcp", "tls", NULL };
+
+bool ctl_id_valid(const char *id)
+{
+  size_t n = strlen(id);
+  if (n == 0 || n >= CTL_ID_LEN)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = id[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '.' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+#define R JB_REQUIRED
+
+#define T struct ctl_echo
+static const struct jb_field echo_f[] = {
+  JB_F_STR(T, message, "message", R, 0, NULL),
+};
+const struct jb_schema ctl_echo_schema = JB_SCHEMA("echo", T, echo_f);
+#undef T
+
+#define T struct ctl_register
+static const struct jb_field register_f[] = {
+  JB_F_STR(T, address, "address", 0, 1, NULL, JB_PRESENCE(T, has_address)),
+};
+const struct jb_schema ctl_register_schema = JB_SCHEMA("register", T, register_f);
+#undef T
+
+#define T struct ctl_configure_logging
+static const struct jb_field logging_f[] = {
+  JB_F_ENUM(T, level, "level", R, ctl_log_level_names, "info"),
+  JB_F_STR(T, file, "file", 0, 0, NULL, JB_PRESENCE(T, has_file)),
+};
+const struct jb_schema ctl_configure_logging_schema =
+    JB_SCHEMA("configure_logging", T, logging_f);
+#undef T
+
+#define T struct ctl_turn_server
+static const struct jb_field turn_f[] = {
+  JB_F_STR(T, address, "address", R, 1, NULL),
+  JB_F_STR(T, user, "user", R, 1, NULL),
+  JB_F_STR(T, password, "password", R | JB_SECRET, 1, NULL),
+  JB_F_ENUM(T, transport, "transport", 0, ctl_turn_transport_names, "udp"),
+};
+const struct jb_schema ctl_turn_server_schema = JB_SCHEMA("turn server", T, turn_f);
+#undef T
+
+#define T struct ctl_create_overlay
+static const struct jb_field create_overlay_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_STR(T, tap_name, "tap_name", R, 1, NULL),
+  JB_F_MAC(T, mac, "mac", 0, JB_PRESENCE(T, has_mac)),
+  JB_F_U32(T, mtu, "mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
+  JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
+  JB_F_U32(T, ip4_prefix, "ip4_prefix", 0, 1, 32, 24),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
+  JB_F_U32(T, ip6_prefix, "ip6_prefix", 0, 1, 128, 64),
+  JB_F_STR_ARR(T, stun, n_stun, "stun", 0, 1),
+  JB_F_OBJ_ARR(T, turn, n_turn, "turn", 0, &ctl_turn_server_schema),
+};
+const struct jb_schema ctl_create_overlay_schema =
+    JB_SCHEMA("create_overlay", T, create_overlay_f);
+#undef T
+
+#define T struct ctl_overlay_ref
+static const struct jb_field overlay_ref_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+};
+const struct jb_schema ctl_overlay_ref_schema = JB_SCHEMA("overlay reference", T, overlay_ref_f);
+#undef T
+
+#define T struct ctl_overlay_info
+static const struct jb_field overlay_info_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_STR(T, tap_name, "tap_name", R, 1, NULL),
+  JB_F_MAC(T, mac, "mac", R),
+  JB_F_U32(T, mtu, "mtu", R, CTL_MTU_MIN, CTL_MTU_MAX, 0),
+  JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
+  JB_F_U32(T, ip4_prefix, "ip4_prefix", 0, 0, 32, 0),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
+  JB_F_U32(T, ip6_prefix, "ip6_prefix", 0, 0, 128, 0),
+  JB_F_STR(T, fingerprint, "fingerprint", R, 1, NULL),
+  JB_F_U32(T, n_links, "n_links", 0, 0, UINT32_MAX, 0),
+};
+const struct jb_schema ctl_overlay_info_schema = JB_SCHEMA("overlay info", T, overlay_info_f);
+#undef T
+
+#define T struct ctl_link_ref
+static const struct jb_field link_ref_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+};
+const struct jb_schema ctl_link_ref_schema = JB_SCHEMA("link reference", T, link_ref_f);
+#undef T
+
+#define T struct ctl_candidates
+static const struct jb_field candidates_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_STR(T, fingerprint, "fingerprint", R, 1, NULL),
+  JB_F_STR(T, ufrag, "ufrag", R, 4, NULL),
+  JB_F_STR(T, pwd, "pwd", R | JB_SECRET, 22, NULL),
+  JB_F_STR_ARR(T, candidates, n_candidates, "candidates", R, 1),
+};
+const struct jb_schema ctl_candidates_schema = JB_SCHEMA("candidate set", T, candidates_f);
+#undef T
+
+#define T struct ctl_create_link
+static const struct jb_field create_link_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_STR(T, peer_fingerprint, "peer_fingerprint", R, 1, NULL),
+  JB_F_STR(T, peer_ufrag, "peer_ufrag", R, 4, NULL),
+  JB_F_STR(T, peer_pwd, "peer_pwd", R | JB_SECRET, 22, NULL),
+  JB_F_STR_ARR(T, peer_candidates, n_peer_candidates, "peer_candidates", R, 1),
+  JB_F_ENUM(T, role, "role", 0, ctl_ice_role_names, "auto"),
+};
+const struct jb_schema ctl_create_link_schema = JB_SCHEMA("create_link", T, create_link_f);
+#undef T
+
+#define T struct ctl_link_stats_query
+static const struct jb_field stats_query_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", 0, 1, NULL, JB_PRESENCE(T, has_overlay_id)),
+  JB_F_STR(T, peer_id, "peer_id", 0, 1, NULL, JB_PRESENCE(T, has_peer_id)),
+};
+const struct jb_schema ctl_link_stats_query_schema =
+    JB_SCHEMA("query_link_stats", T, stats_query_f);
+#undef T
+
+#define T struct ctl_link_stat
+static const struct jb_field link_stat_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_ENUM(T, state, "state", R, ctl_link_state_names, NULL),
+  JB_F_ENUM(T, role, "role", 0, ctl_ice_role_names, "auto"),
+  JB_F_ENUM(T, pair_type, "pair_type", 0, ctl_pair_type_names, "none"),
+  JB_F_STR(T, local_addr, "local_addr", 0, 0, NULL),
+  JB_F_STR(T, remote_addr, "remote_addr", 0, 0, NULL),
+  JB_F_U32(T, rtt_us, "rtt_us", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, tx_bytes, "tx_bytes", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, rx_bytes, "rx_bytes", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, tx_packets, "tx_packets", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, rx_packets, "rx_packets", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, drops, "drops", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, up_ms, "up_ms", 0, 0, INT64_MAX, 0),
+};
+const struct jb_schema ctl_link_stat_schema = JB_SCHEMA("link stat", T, link_stat_f);
+#undef T
+
+#define T struct ctl_link_stats
+static const struct jb_field link_stats_f[] = {
+  JB_F_OBJ_ARR(T, links, n_links, "links", R, &ctl_link_stat_schema),
+};
+const struct jb_schema ctl_link_stats_schema = JB_SCHEMA("link stats", T, link_stats_f);
+#undef T
+
+#define T struct ctl_address_mapping
+static const struct jb_field mapping_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_IP4(T, mapped_ip4, "mapped_ip4", R),
+  JB_F_IP4(T, peer_ip4, "peer_ip4", R),
+};
+const struct jb_schema ctl_address_mapping_schema =
+    JB_SCHEMA("set_address_mapping", T, mapping_f);
+#undef T
+
+#define T struct ctl_ack
+static const struct jb_field ack_f[] = {
+  JB_F_STR(T, message, "message", 0, 0, NULL),
+};
+const struct jb_schema ctl_ack_schema = JB_SCHEMA("ack", T, ack_f);
+#undef T
+
+#define T struct ctl_ev_link_state
+static const struct jb_field ev_link_state_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_ENUM(T, state, "state", R, ctl_link_state_names, NULL),
+  JB_F_STR(T, reason, "reason", 0, 0, NULL),
+};
+const struct jb_schema ctl_ev_link_state_schema = JB_SCHEMA("link_state", T, ev_link_state_f);
+#undef T
+
+#define T struct ctl_ev_unknown_dest
+static const struct jb_field ev_unknown_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_MAC(T, dst_mac, "dst_mac", R),
+  JB_F_MAC(T, src_mac, "src_mac", R),
+  JB_F_U32(T, ethertype, "ethertype", R, 0, 0xffff, 0),
+  JB_F_IP4(T, dst_ip4, "dst_ip4", 0, JB_PRESENCE(T, has_dst_ip4)),
+  JB_F_U32(T, frame_len, "frame_len", 0, 0, 65535, 0),
+};
+const struct jb_schema ctl_ev_unknown_dest_schema =
+    JB_SCHEMA("unknown_destination", T, ev_unknown_f);
+#undef T
+
+const struct ctl_msg_desc ctl_tincan_messages[] = {
+  { "echo", CTL_KIND_REQUEST, &ctl_echo_schema, &ctl_echo_schema },
+  { "register", CTL_KIND_REQUEST, &ctl_register_schema, &ctl_ack_schema },
+  { "configure_logging", CTL_KIND_REQUEST, &ctl_configure_logging_schema,
+    &ctl_configure_logging_schema },
+  { "create_overlay", CTL_KIND_REQUEST, &ctl_create_overlay_schema, &ctl_overlay_info_schema },
+  { "remove_overlay", CTL_KIND_REQUEST, &ctl_overlay_ref_schema, &ctl_ack_schema },
+  { "query_overlay_info", CTL_KIND_REQUEST, &ctl_overlay_ref_schema, &ctl_overlay_info_schema },
+  { "query_candidates", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_candidates_schema },
+  { "create_link", CTL_KIND_REQUEST, &ctl_create_link_schema, &ctl_link_stat_schema },
+  { "remove_link", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
+  { "query_link_stats", CTL_KIND_REQUEST, &ctl_link_stats_query_schema, &ctl_link_stats_schema },
+  { "set_address_mapping", CTL_KIND_REQUEST, &ctl_address_mapping_schema, &ctl_ack_schema },
+  { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
+  { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },
+  { "stats", CTL_KIND_EVENT, &ctl_link_stats_schema, NULL },
+};
+const unsigned ctl_tincan_messages_count =
+    sizeof ctl_tincan_messages / sizeof ctl_tincan_messages[0];
+
+const struct ctl_msg_desc *ctl_msg_find(const struct ctl_msg_desc *table,
+                                        unsigned count, const char *name)
+{
+  for (unsigned i = 0; i < count; i++)
+    if (strcmp(table[i].name, name) == 0)
+      return &table[i];
+  return NULL;
+}

@@ -1,0 +1,255 @@
+/* Control protocol messages: one typed struct per message body, each with a
+ * jbind schema in messages.c.  docs/control-protocol.md is the prose version
+ * of this file; keep the two in step.
+ *
+ * All strings are fixed-size arrays, so a decoded message owns no memory.
+ * Field names on the wire are snake_case and match the member names. */
+#ifndef IPOP_PROTO_MESSAGES_H
+#define IPOP_PROTO_MESSAGES_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jbind.h"
+
+/* Limits (one place for all of them). */
+enum {
+  CTL_ID_LEN = 65,          /* overlay/node/peer ids: 1..64 chars [A-Za-z0-9_.-] */
+  CTL_IFNAME_LEN = 16,      /* IFNAMSIZ */
+  CTL_HOSTPORT_LEN = 256,   /* "host:port", "[v6]:port" */
+  CTL_USER_LEN = 128,
+  CTL_PASSWORD_LEN = 256,
+  CTL_FPR_LEN = 128,        /* "sha-256 AB:CD:..." (RFC 8122 form) */
+  CTL_UFRAG_LEN = 65,       /* ICE ufrag, 4..64 chars */
+  CTL_PWD_LEN = 129,        /* ICE password, 22..128 chars */
+  CTL_CAND_LEN = 256,       /* one SDP a=candidate value */
+  CTL_MAX_CANDS = 32,
+  CTL_MAX_STUN = 8,
+  CTL_MAX_TURN = 8,
+  CTL_MAX_LINKS_REPORTED = 64,
+  CTL_REASON_LEN = 256,
+  CTL_ECHO_LEN = 1024,
+  CTL_PATH_LEN = 256,
+  CTL_MTU_MIN = 576,
+  CTL_MTU_MAX = 9000,
+};
+
+/* ---- requests to ipop-tincan ------------------------------------------ */
+
+/* echo: liveness and auth check; the answer repeats the message. */
+struct ctl_echo {
+  char message[CTL_ECHO_LEN];
+};
+
+/* register: send events to the sender of this request (or to the given
+ * endpoint).  Answered with ctl_register. */
+struct ctl_register {
+  char address[CTL_HOSTPORT_LEN]; /* optional "127.0.0.1:5801" */
+  bool has_address;
+};
+
+enum ctl_log_level { CTL_LOG_ERROR, CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG, CTL_LOG_TRACE };
+
+/* configure_logging: answered with the resulting settings. */
+struct ctl_configure_logging {
+  int level;                    /* enum ctl_log_level */
+  char file[CTL_PATH_LEN];      /* optional; "" closes the log file */
+  bool has_file;
+};
+
+enum ctl_turn_transport { CTL_TURN_UDP, CTL_TURN_TCP, CTL_TURN_TLS };
+
+struct ctl_turn_server {
+  char address[CTL_HOSTPORT_LEN];
+  char user[CTL_USER_LEN];
+  char password[CTL_PASSWORD_LEN]; /* secret: never logged or echoed */
+  int transport;                   /* enum ctl_turn_transport, default udp */
+};
+
+/* create_overlay: a TAP device plus the settings its links share.
+ * Answered with ctl_overlay_info. */
+struct ctl_create_overlay {
+  char overlay_id[CTL_ID_LEN];
+  char node_id[CTL_ID_LEN];       /* this node; ICE role = (node_id < peer_id) */
+  char tap_name[CTL_IFNAME_LEN];
+  uint8_t mac[6];
+  bool has_mac;                   /* absent: a random locally administered MAC */
+  uint32_t mtu;                   /* default 1280 */
+  struct in_addr ip4;
+  uint32_t ip4_prefix;
+  bool has_ip4;
+  struct in6_addr ip6;
+  uint32_t ip6_prefix;
+  bool has_ip6;
+  char stun[CTL_MAX_STUN][CTL_HOSTPORT_LEN];
+  uint32_t n_stun;
+  struct ctl_turn_server turn[CTL_MAX_TURN];
+  uint32_t n_turn;
+};
+
+/* remove_overlay, query_overlay_info. */
+struct ctl_overlay_ref {
+  char overlay_id[CTL_ID_LEN];
+};
+
+/* Answer to create_overlay and query_overlay_info. */
+struct ctl_overlay_info {
+  char overlay_id[CTL_ID_LEN];
+  char node_id[CTL_ID_LEN];
+  char tap_name[CTL_IFNAME_LEN];
+  uint8_t mac[6];
+  uint32_t mtu;
+  struct in_addr ip4;
+  uint32_t ip4_prefix;
+  bool has_ip4;
+  struct in6_addr ip6;
+  uint32_t ip6_prefix;
+  bool has_ip6;
+  char fingerprint[CTL_FPR_LEN];  /* this node's DTLS certificate */
+  uint32_t n_links;
+};
+
+/* query_candidates, remove_link: one link of one overlay. */
+struct ctl_link_ref {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+};
+
+/* Answer to query_candidates: what the peer needs for create_link.
+ * Creates the link's ICE agent (gathering) if it does not exist yet. */
+struct ctl_candidates {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  char node_id[CTL_ID_LEN];
+  char fingerprint[CTL_FPR_LEN];
+  char ufrag[CTL_UFRAG_LEN];
+  char pwd[CTL_PWD_LEN];
+  char candidates[CTL_MAX_CANDS][CTL_CAND_LEN];
+  uint32_t n_candidates;
+};
+
+enum ctl_ice_role { CTL_ROLE_AUTO, CTL_ROLE_CONTROLLING, CTL_ROLE_CONTROLLED };
+
+/* create_link: start connectivity checks and DTLS with the peer.  The peer's
+ * certificate must match peer_fingerprint.  Answered with ctl_link_stat. */
+struct ctl_create_link {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  char peer_fingerprint[CTL_FPR_LEN];
+  char peer_ufrag[CTL_UFRAG_LEN];
+  char peer_pwd[CTL_PWD_LEN];
+  char peer_candidates[CTL_MAX_CANDS][CTL_CAND_LEN];
+  uint32_t n_peer_candidates;
+  int role;                       /* enum ctl_ice_role, default auto */
+};
+
+/* query_link_stats: all links, one overlay, or one link. */
+struct ctl_link_stats_query {
+  char overlay_id[CTL_ID_LEN];
+  bool has_overlay_id;
+  char peer_id[CTL_ID_LEN];
+  bool has_peer_id;
+};
+
+enum ctl_link_state {
+  CTL_LINK_NEW, CTL_LINK_CONNECTING, CTL_LINK_UP, CTL_LINK_DOWN, CTL_LINK_FAILED,
+};
+enum ctl_pair_type { CTL_PAIR_NONE, CTL_PAIR_HOST, CTL_PAIR_SRFLX, CTL_PAIR_PRFLX, CTL_PAIR_RELAY };
+
+struct ctl_link_stat {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  int state;                      /* enum ctl_link_state */
+  int role;                       /* enum ctl_ice_role (never auto here) */
+  int pair_type;                  /* enum ctl_pair_type of the selected pair */
+  char local_addr[CTL_HOSTPORT_LEN];
+  char remote_addr[CTL_HOSTPORT_LEN];
+  uint32_t rtt_us;
+  uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets;
+  uint64_t drops;
+  uint64_t up_ms;                 /* ms since the link came up, 0 if not up */
+};
+
+struct ctl_link_stats {
+  struct ctl_link_stat links[CTL_MAX_LINKS_REPORTED];
+  uint32_t n_links;
+};
+
+/* set_address_mapping (SocialVPN): on this overlay, the peer appears to the
+ * local host at mapped_ip4 (from the local subnet) while it really uses
+ * peer_ip4 on its own TAP.  tincan rewrites addresses both ways and answers
+ * ARP for mapped_ip4. */
+struct ctl_address_mapping {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  struct in_addr mapped_ip4;
+  struct in_addr peer_ip4;
+};
+
+/* Generic answer carrying only a confirmation text. */
+struct ctl_ack {
+  char message[CTL_REASON_LEN];
+};
+
+/* ---- events from ipop-tincan ------------------------------------------- */
+
+/* link_state: a link changed state; reason says why for down/failed
+ * ("fingerprint mismatch", "ice failed", "consent lost", "turn auth: ..."). */
+struct ctl_ev_link_state {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  int state;                      /* enum ctl_link_state */
+  char reason[CTL_REASON_LEN];
+};
+
+/* unknown_destination: a unicast frame from the TAP whose destination MAC is
+ * on no link (rate-limited per destination). */
+struct ctl_ev_unknown_dest {
+  char overlay_id[CTL_ID_LEN];
+  uint8_t dst_mac[6];
+  uint8_t src_mac[6];
+  uint32_t ethertype;
+  struct in_addr dst_ip4;
+  bool has_dst_ip4;
+  uint32_t frame_len;
+};
+
+/* stats: periodic link statistics (same body as the query answer). */
+
+/* ---- message table ---------------------------------------------------- */
+
+enum ctl_kind { CTL_KIND_REQUEST, CTL_KIND_RESPONSE, CTL_KIND_EVENT };
+
+struct ctl_msg_desc {
+  const char *name;
+  enum ctl_kind kind;             /* REQUEST or EVENT */
+  const struct jb_schema *body;   /* request or event body */
+  const struct jb_schema *result; /* response result (requests only) */
+};
+
+/* Every message the two daemons exchange (tincan side). */
+extern const struct ctl_msg_desc ctl_tincan_messages[];
+extern const unsigned ctl_tincan_messages_count;
+
+const struct ctl_msg_desc *ctl_msg_find(const struct ctl_msg_desc *table,
+                                        unsigned count, const char *name);
+
+extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
+    ctl_configure_logging_schema, ctl_turn_server_schema,
+    ctl_create_overlay_schema, ctl_overlay_ref_schema, ctl_overlay_info_schema,
+    ctl_link_ref_schema, ctl_candidates_schema, ctl_create_link_schema,
+    ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
+    ctl_address_mapping_schema, ctl_ack_schema, ctl_ev_link_state_schema,
+    ctl_ev_unknown_dest_schema;
+
+extern const char *const ctl_log_level_names[];
+extern const char *const ctl_link_state_names[];
+extern const char *const ctl_pair_type_names[];
+extern const char *const ctl_ice_role_names[];
+extern const char *const ctl_turn_transport_names[];
+
+/* Ids on the wire: 1..64 of [A-Za-z0-9_.-].  Returns true if valid. */
+bool ctl_id_valid(const char *id);
+
+#endif
