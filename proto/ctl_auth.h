@@ -64,7 +64,7 @@ void ctl_auth_wipe(struct ctl_auth *a);
 int ctl_auth_seal(struct ctl_auth *a, const void *payload, size_t len, uint8_t *out,
                   size_t cap, size_t *outlen, uint64_t *counter);
 
-/* Verify dgram.  Returns 0 with *payload/*plen set, or IPOP_EAUTH (length,
+/* Verify dgram.  Returns 0 with *payload and *plen set, or IPOP_EAUTH (length,
  * magic or MAC) / IPOP_EREPLAY (stale or replayed); stats are updated. */
 int ctl_auth_open(struct ctl_auth *a, const uint8_t *dgram, size_t len,
                   const uint8_t **payload, size_t *plen);
