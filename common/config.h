@@ -1,0 +1,23 @@
+/* Loading a daemon's config.json: size and nesting limits, strict JSON
+ * (no duplicate keys), then jbind validation against the daemon's schema.
+ * Every error names the file and the key path:
+ *   "/etc/ipop/controller.json: Overlays[0].Turn[1].Password: expected string, found integer" */
+#ifndef IPOP_CONFIG_H
+#define IPOP_CONFIG_H
+
+#include <stddef.h>
+
+#include "jbind.h"
+
+#define IPOP_CONFIG_MAX_BYTES (1024 * 1024)
+#define IPOP_CONFIG_MAX_DEPTH 32
+
+/* Parse text (len bytes) as a config; name is used in messages. */
+int ipop_config_parse(const char *name, const char *text, size_t len,
+                      const struct jb_schema *schema, void *out, struct jb_error *err);
+
+/* Read path and parse it.  A missing file is IPOP_ENOENT. */
+int ipop_config_load(const char *path, const struct jb_schema *schema, void *out,
+                     struct jb_error *err);
+
+#endif
