@@ -1,5 +1,6 @@
 #include "config.h"
 #include "error.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,4 +68,20 @@ int ipop_config_load(const char *path, const struct jb_schema *schema, void *out
   free(buf);
   fclose(f);
   return rc;
+}
+
+static const char *const log_level_names[] = { "error", "warn", "info", "debug", "trace", NULL };
+
+#define T struct ipop_log_config
+static const struct jb_field log_f[] = {
+  JB_F_ENUM(T, level, "Level", 0, log_level_names, "info"),
+  JB_F_STR(T, file, "File", 0, 0, ""),
+};
+const struct jb_schema ipop_log_config_schema = JB_SCHEMA("Log", T, log_f);
+#undef T
+
+int ipop_log_config_apply(const struct ipop_log_config *lc)
+{
+  ipop_log_set_level((enum ipop_log_level)lc->level);
+  return ipop_log_set_file(lc->file[0] ? lc->file : NULL);
 }

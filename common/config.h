@@ -20,4 +20,13 @@ int ipop_config_parse(const char *name, const char *text, size_t len,
 int ipop_config_load(const char *path, const struct jb_schema *schema, void *out,
                      struct jb_error *err);
 
+/* The "Log" section every daemon has. */
+struct ipop_log_config {
+  int level;        /* enum ipop_log_level */
+  char file[256];   /* "" = stderr only */
+};
+extern const struct jb_schema ipop_log_config_schema;
+/* Apply it to the process logger; returns 0 or IPOP_ESYS (file not writable). */
+int ipop_log_config_apply(const struct ipop_log_config *lc);
+
 #endif

@@ -222,6 +222,13 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
   case JB_OBJ:
     return decode_obj(f->sub, v, dst, path, err);
 
+  case JB_FOREIGN:
+    if (!json_is_object(v)) {
+      describe_found(v, f->flags, found, sizeof found);
+      return set_err(err, IPOP_EFIELD, path, "expected object, found %s", found);
+    }
+    return 0;
+
   case JB_STR_ARR:
   case JB_OBJ_ARR: {
     if (!json_is_array(v)) {
@@ -370,6 +377,8 @@ static json_t *encode_value(const struct jb_field *f, const void *in)
     return json_string(text);
   case JB_OBJ:
     return jb_encode(f->sub, src);
+  case JB_FOREIGN:
+    return NULL;
   case JB_STR_ARR:
   case JB_OBJ_ARR: {
     json_t *arr = json_array();
@@ -397,7 +406,8 @@ json_t *jb_encode(const struct jb_schema *s, const void *in)
     return NULL;
   for (size_t i = 0; i < s->nfields; i++) {
     const struct jb_field *f = &s->fields[i];
-    if (f->has_off && !*(const bool *)FIELD_CPTR(in, f->has_off - 1))
+    if (f->type == JB_FOREIGN ||
+        (f->has_off && !*(const bool *)FIELD_CPTR(in, f->has_off - 1)))
       continue;
     json_t *v = encode_value(f, in);
     if (!v || json_object_set_new(obj, f->name, v)) {

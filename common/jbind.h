@@ -25,6 +25,8 @@ enum jb_type {
   JB_OBJ,      /* nested struct described by .sub */
   JB_STR_ARR,  /* char[max_count][size] with a uint32_t count at .count_off */
   JB_OBJ_ARR,  /* sub-struct[max_count] with a uint32_t count at .count_off */
+  JB_FOREIGN,  /* an object owned by another program's schema: checked to be an
+                  object, contents not looked at, nothing stored, not encoded */
 };
 
 enum {
@@ -95,6 +97,7 @@ struct jb_schema {
   { .name = (key), .type = JB_OBJ_ARR, .flags = (fl), .off = offsetof(T, m), \
     .size = sizeof(((T *)0)->m[0]), .count_off = offsetof(T, cnt), \
     .max_count = sizeof(((T *)0)->m) / sizeof(((T *)0)->m[0]), .sub = (schema), __VA_ARGS__ }
+#define JB_F_FOREIGN(key) { .name = (key), .type = JB_FOREIGN }
 /* Extra designator for any constructor: record presence in a bool member,
  * e.g. JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)). */
 #define JB_PRESENCE(T, hasm) .has_off = offsetof(T, hasm) + 1

@@ -7,6 +7,7 @@ const char *const ctl_link_state_names[] = { "new", "connecting", "up", "down", 
 const char *const ctl_pair_type_names[] = { "none", "host", "srflx", "prflx", "relay", NULL };
 const char *const ctl_ice_role_names[] = { "auto", "controlling", "controlled", NULL };
 const char *const ctl_turn_transport_names[] = { "udp", "tcp", "tls", NULL };
+const char *const ctl_peer_state_names[] = { "unknown", "up", "unreachable", "refused", NULL };
 
 bool ctl_id_valid(const char *id)
 {
@@ -209,6 +210,31 @@ static const struct jb_field ev_unknown_f[] = {
 const struct jb_schema ctl_ev_unknown_dest_schema =
     JB_SCHEMA("unknown_destination", T, ev_unknown_f);
 #undef T
+
+#define T struct ctl_status
+static const struct jb_field status_f[] = {
+  JB_F_STR(T, version, "version", R, 1, NULL),
+  JB_F_U64(T, uptime_s, "uptime_s", 0, 0, INT64_MAX, 0),
+  JB_F_ENUM(T, tincan, "tincan", 0, ctl_peer_state_names, "unknown"),
+  JB_F_STR(T, tincan_endpoint, "tincan_endpoint", 0, 0, NULL),
+};
+const struct jb_schema ctl_status_schema = JB_SCHEMA("status", T, status_f);
+#undef T
+
+/* A body with no fields: jbind rejects every key against an empty table. */
+static const struct jb_field empty_f[1];
+const struct jb_schema ctl_empty_schema = { "empty body", empty_f, 0, sizeof(struct ctl_empty) };
+
+const struct ctl_msg_desc ctl_controller_messages[] = {
+  { "echo", CTL_KIND_REQUEST, &ctl_echo_schema, &ctl_echo_schema },
+  { "status", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_status_schema },
+  /* events the controller receives from ipop-tincan */
+  { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
+  { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },
+  { "stats", CTL_KIND_EVENT, &ctl_link_stats_schema, NULL },
+};
+const unsigned ctl_controller_messages_count =
+    sizeof ctl_controller_messages / sizeof ctl_controller_messages[0];
 
 const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "echo", CTL_KIND_REQUEST, &ctl_echo_schema, &ctl_echo_schema },

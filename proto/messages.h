@@ -217,6 +217,25 @@ struct ctl_ev_unknown_dest {
 
 /* stats: periodic link statistics (same body as the query answer). */
 
+/* Body of requests that take no arguments. */
+struct ctl_empty {
+  uint8_t unused;
+};
+
+/* ---- requests to ipop-controller (ipopctl) ------------------------------ */
+
+enum ctl_peer_state { CTL_DAEMON_UNKNOWN, CTL_DAEMON_UP, CTL_DAEMON_UNREACHABLE,
+                      CTL_DAEMON_REFUSED };
+
+/* status: answered with ctl_status.  Later fields (mode, XMPP state, overlay,
+ * address) are added by the controller issue as it implements them. */
+struct ctl_status {
+  char version[32];
+  uint64_t uptime_s;
+  int tincan;                     /* enum ctl_peer_state, from the heartbeat */
+  char tincan_endpoint[CTL_HOSTPORT_LEN];
+};
+
 /* ---- message table ---------------------------------------------------- */
 
 enum ctl_kind { CTL_KIND_REQUEST, CTL_KIND_RESPONSE, CTL_KIND_EVENT };
@@ -231,6 +250,9 @@ struct ctl_msg_desc {
 /* Every message the two daemons exchange (tincan side). */
 extern const struct ctl_msg_desc ctl_tincan_messages[];
 extern const unsigned ctl_tincan_messages_count;
+/* What ipop-controller accepts: requests from ipopctl, events from tincan. */
+extern const struct ctl_msg_desc ctl_controller_messages[];
+extern const unsigned ctl_controller_messages_count;
 
 const struct ctl_msg_desc *ctl_msg_find(const struct ctl_msg_desc *table,
                                         unsigned count, const char *name);
@@ -241,13 +263,14 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_link_ref_schema, ctl_candidates_schema, ctl_create_link_schema,
     ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
     ctl_address_mapping_schema, ctl_ack_schema, ctl_ev_link_state_schema,
-    ctl_ev_unknown_dest_schema;
+    ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema;
 
 extern const char *const ctl_log_level_names[];
 extern const char *const ctl_link_state_names[];
 extern const char *const ctl_pair_type_names[];
 extern const char *const ctl_ice_role_names[];
 extern const char *const ctl_turn_transport_names[];
+extern const char *const ctl_peer_state_names[];
 
 /* Ids on the wire: 1..64 of [A-Za-z0-9_.-].  Returns true if valid. */
 bool ctl_id_valid(const char *id);
