@@ -1,0 +1,85 @@
+/* Stanza trees, a string builder with XML escaping, and the SAX push parser
+ * that turns the byte stream of one <stream:stream> into stanzas. */
+#ifndef IPOP_XMPP_STANZA_H
+#define IPOP_XMPP_STANZA_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XMPP_NS_STREAM "http://etherx.jabber.org/streams"
+#define XMPP_NS_CLIENT "jabber:client"
+#define XMPP_PARSER_ATTRS_MAX 64
+
+/* ---- growable string ---- */
+struct sbuf {
+  char *data;
+  size_t len, cap;
+  bool oom;   /* sticky: any failed append sets it */
+};
+void sbuf_init(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+void sbuf_reset(struct sbuf *b);
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_adds(struct sbuf *b, const char *s);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s with & < > " ' escaped (usable in text and attributes). */
+void sbuf_esc(struct sbuf *b, const char *s, size_t n);
+void sbuf_escs(struct sbuf *b, const char *s);
+
+/* ---- stanza tree ---- */
+struct xmpp_attr {
+  char *name;   /* local name, or "xml:lang" style prefix:name for xml: */
+  char *value;
+};
+
+struct xmpp_stanza {
+  char *name;                   /* local name */
+  char *ns;                     /* namespace URI ("" if none) */
+  struct xmpp_attr *attrs;
+  size_t nattrs;
+  struct xmpp_stanza *children, *last_child, *next, *parent;
+  char *text;                   /* concatenated direct text content */
+  size_t text_len;
+};
+
+void xmpp_stanza_free(struct xmpp_stanza *s);
+const char *xmpp_stanza_attr(const struct xmpp_stanza *s, const char *name);
+/* First child with this local name and namespace (ns NULL: any). */
+struct xmpp_stanza *xmpp_stanza_child(const struct xmpp_stanza *s,
+                                      const char *name, const char *ns);
+/* First child in namespace ns (any name). */
+struct xmpp_stanza *xmpp_stanza_child_ns(const struct xmpp_stanza *s,
+                                         const char *ns);
+/* Canonical serialization (xmlns on every element whose ns differs from
+ * the parent's, attributes in document order). */
+void xmpp_stanza_serialize(const struct xmpp_stanza *s, struct sbuf *out,
+                           const char *parent_ns);
+
+/* ---- stream parser ---- */
+struct xmpp_parser_cbs {
+  /* Root <stream:stream> opened; attrs of the root element. */
+  int (*stream_open)(void *ctx, const struct xmpp_stanza *root);
+  /* One complete top-level child.  The parser frees it after the call.
+   * Return non-zero to stop parsing the rest of this feed (stream restart,
+   * STARTTLS): the parser then refuses further input. */
+  int (*stanza)(void *ctx, struct xmpp_stanza *st);
+  void (*stream_close)(void *ctx);
+};
+
+struct xmpp_parser;
+
+struct xmpp_parser *xmpp_parser_new(const struct xmpp_parser_cbs *cbs,
+                                    void *ctx, size_t max_stanza,
+                                    unsigned max_depth);
+void xmpp_parser_free(struct xmpp_parser *p);
+/* Returns 0; 1 if a callback asked to stop; or IPOP_EPARSE with
+ * xmpp_parser_error() naming the RFC 6120 stream error condition
+ * ("not-well-formed", "restricted-xml", "policy-violation",
+ * "invalid-namespace", "bad-format"). */
+int xmpp_parser_feed(struct xmpp_parser *p, const char *data, size_t len);
+const char *xmpp_parser_error(const struct xmpp_parser *p);
+
+#endif

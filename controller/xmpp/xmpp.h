@@ -1,0 +1,174 @@
+/* The controller's XMPP client (RFC 6120/6121) on the caller's libuv loop.
+ *
+ * It logs in (STARTTLS or direct TLS, SASL SCRAM-SHA-256/SCRAM-SHA-1/PLAIN/
+ * EXTERNAL), binds a resource "<ResourcePrefix><random>", reads the roster,
+ * announces this node with <node xmlns="urn:ipop:node:1"/> in its presence,
+ * and exchanges signaling messages (<signal xmlns="urn:ipop:signal:1"/>)
+ * with the full JIDs of other IPOP nodes.  Connection loss (XEP-0199 ping,
+ * socket error, stream error) leads to a reconnect with exponential backoff
+ * and jitter; presence and roster are restored after every login.
+ * Wire format and config keys: docs/signaling.md. */
+#ifndef IPOP_XMPP_H
+#define IPOP_XMPP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "jbind.h"
+
+/* Limits and defaults, all in one place. */
+enum {
+  XMPP_JID_MAX = 3072,             /* RFC 7622: 3 parts of 1023 + separators */
+  XMPP_NODE_ID_MAX = 128,          /* node id text in <node id=""/> */
+  XMPP_CAPS_MAX = 256,             /* caps text in <node caps=""/> */
+  XMPP_SIGNAL_TYPE_MAX = 64,       /* <signal type=""/> */
+  XMPP_SIGNAL_ID_MAX = 128,        /* <signal id=""/> */
+  XMPP_SIGNAL_PAYLOAD_MAX = 16384, /* bytes of JSON text in <signal/> */
+  XMPP_STANZA_MAX_DEFAULT = 256 * 1024,
+  XMPP_DEPTH_MAX_DEFAULT = 64,
+  XMPP_ATTRS_MAX = 64,             /* attributes (and ns declarations) per element */
+  XMPP_ROSTER_MAX = 4096,          /* roster items kept */
+  XMPP_ACCEPT_MAX = 64,            /* AcceptFrom entries */
+  XMPP_BACKOFF_BASE_MS = 1000,
+  XMPP_BACKOFF_MAX_MS = 300000,
+};
+
+#define XMPP_NS_NODE "urn:ipop:node:1"
+#define XMPP_NS_SIGNAL "urn:ipop:signal:1"
+
+enum xmpp_tls_mode { XMPP_TLS_STARTTLS = 0, XMPP_TLS_DIRECT = 1 };
+enum xmpp_sub_policy {
+  XMPP_SUB_IGNORE = 0,      /* friendships are made by people */
+  XMPP_SUB_ACCEPT_LIST = 1, /* approve requests from AcceptFrom only */
+  XMPP_SUB_ACCEPT_ALL = 2,
+};
+
+struct xmpp_tls_config {
+  int mode;                  /* enum xmpp_tls_mode; "starttls" | "direct" */
+  bool required;             /* refuse a server that offers no STARTTLS */
+  char ca_file[256];         /* "" = system CAs */
+  bool verify_peer;          /* false only by explicit config (warns) */
+  char client_cert[256];     /* PEM, for SASL EXTERNAL */
+  char client_key[256];
+};
+
+struct xmpp_config {
+  char jid[XMPP_JID_MAX / 3];  /* bare JID "user@domain" (required) */
+  char host[256];              /* "" = SRV lookup of the JID's domain */
+  uint32_t port;               /* 0 = 5222 (starttls) / 5223 (direct) */
+  char domain[256];            /* "" = the JID's domain; TLS name check uses it */
+  char password_file[256];     /* mode 0600 file holding the password */
+  char resource_prefix[64];
+  struct xmpp_tls_config tls;
+  char sasl[4][24];            /* allowed mechanisms in preference order */
+  uint32_t nsasl;
+  uint32_t ping_interval;      /* seconds */
+  uint32_t connect_timeout;    /* seconds from TCP connect to online */
+  int subscription_policy;     /* enum xmpp_sub_policy */
+  char accept_from[XMPP_ACCEPT_MAX][256];
+  uint32_t naccept_from;
+  char roster_group[256];      /* "" = every mutual contact may signal */
+  uint32_t max_stanza;         /* bytes */
+  uint32_t max_depth;          /* element nesting inside a stanza */
+};
+
+/* Schema for the controller config's "Xmpp" section (PascalCase keys). */
+extern const struct jb_schema xmpp_config_schema;
+
+enum xmpp_state {
+  XMPP_STATE_OFFLINE = 0,     /* stopped, or waiting for the next attempt */
+  XMPP_STATE_CONNECTING,      /* resolving, TCP, TLS, SASL, bind, roster */
+  XMPP_STATE_ONLINE,          /* presence sent, signaling possible */
+  XMPP_STATE_AUTH_FAILED,     /* credentials rejected: no automatic retry */
+};
+const char *xmpp_state_name(enum xmpp_state s);
+
+enum xmpp_subscription { XMPP_SUB_NONE = 0, XMPP_SUB_TO, XMPP_SUB_FROM,
+                         XMPP_SUB_BOTH, XMPP_SUB_REMOVE };
+const char *xmpp_subscription_name(enum xmpp_subscription s);
+
+struct xmpp_roster_item {
+  const char *jid;             /* bare */
+  enum xmpp_subscription subscription;
+  const char *const *groups;   /* ngroups names */
+  size_t ngroups;
+};
+
+struct xmpp_presence {
+  const char *from;            /* full JID */
+  bool available;
+  const char *node_id;         /* NULL: not an IPOP node (or unavailable) */
+  const char *caps;            /* NULL if absent */
+};
+
+struct xmpp_signal {
+  const char *from;            /* full JID of the sender */
+  const char *type;
+  const char *id;
+  const char *payload;         /* JSON text as received (not validated) */
+  size_t payload_len;
+};
+
+struct xmpp_client;
+
+/* All pointers passed to callbacks are valid only during the call. */
+struct xmpp_callbacks {
+  /* reason: NULL, or text for OFFLINE/AUTH_FAILED ("not-authorized", ...). */
+  void (*on_state)(struct xmpp_client *c, enum xmpp_state state,
+                   const char *reason, void *ctx);
+  /* After a full roster read, with `full` true, once per item, then once
+   * with item NULL; for pushes, once per changed item with `full` false. */
+  void (*on_roster)(struct xmpp_client *c, const struct xmpp_roster_item *item,
+                    bool full, void *ctx);
+  void (*on_presence)(struct xmpp_client *c, const struct xmpp_presence *p,
+                      void *ctx);
+  void (*on_signal)(struct xmpp_client *c, const struct xmpp_signal *s,
+                    void *ctx);
+};
+
+struct xmpp_counters {
+  uint64_t reconnects;         /* connection attempts after the first */
+  uint64_t dropped_signals;    /* from senders that are not allowed */
+  uint64_t bad_signals;        /* malformed or oversized payloads */
+  uint64_t signals_in, signals_out;
+  uint64_t stream_errors;      /* received or sent */
+  uint64_t ping_timeouts;
+};
+
+/* Returns a random 32-bit value; replaceable for tests. */
+typedef uint32_t (*xmpp_rand_fn)(void *ctx);
+
+/* Create a client on loop.  cfg is copied.  node_id/caps go into the
+ * presence element (caps may be NULL).  The password file is read here.
+ * Returns 0 or IPOP_E*; *out is NULL on error, and why (if not NULL)
+ * gets a sentence for the log. */
+int xmpp_client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
+                    const char *node_id, const char *caps,
+                    const struct xmpp_callbacks *cbs, void *ctx,
+                    struct xmpp_client **out, char *why, size_t whylen);
+/* Connect and stay connected (reconnects until stop). */
+int xmpp_client_start(struct xmpp_client *c);
+/* Send unavailable presence, close the stream, stop timers; no reconnect. */
+void xmpp_client_stop(struct xmpp_client *c);
+/* Stop, close all handles; memory is released once libuv has closed them
+ * (run the loop).  c must not be used afterwards. */
+void xmpp_client_free(struct xmpp_client *c);
+
+/* Update caps and re-broadcast presence when online. */
+int xmpp_client_set_caps(struct xmpp_client *c, const char *caps);
+/* Send a signal to a full JID.  Returns 0, IPOP_ESTATE when not online,
+ * IPOP_ETOOBIG / IPOP_EINVAL for bad arguments. */
+int xmpp_client_send_signal(struct xmpp_client *c, const char *to,
+                            const char *type, const char *id,
+                            const char *payload, size_t len);
+
+enum xmpp_state xmpp_client_state(const struct xmpp_client *c);
+void xmpp_client_counters(const struct xmpp_client *c, struct xmpp_counters *out);
+/* Our full JID once bound ("" before). */
+const char *xmpp_client_jid(const struct xmpp_client *c);
+/* For tests: replace the jitter random source. */
+void xmpp_client_set_rand(struct xmpp_client *c, xmpp_rand_fn fn, void *ctx);
+
+#endif

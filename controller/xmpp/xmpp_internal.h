@@ -1,0 +1,23 @@
+/* Seams for the unit tests (tests/unit/xmpp): drive a client without a
+ * socket.  Not for the controller. */
+#ifndef IPOP_XMPP_INTERNAL_H
+#define IPOP_XMPP_INTERNAL_H
+
+#include "stanza.h"
+#include "xmpp.h"
+
+/* Give c a fake connection whose output is appended to capture, bound as
+ * full_jid, past roster retrieval (phase online, state ONLINE).  The test
+ * then feeds a stream header and stanzas with xmpp__client_test_feed. */
+int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
+                             const char *full_jid);
+/* Feed server bytes; returns 0, or the IPOP_E* that closed the fake
+ * connection. */
+int xmpp__client_test_feed(struct xmpp_client *c, const char *data,
+                           size_t len);
+/* Construct without reading a password file. */
+int xmpp__client_new_nopw(uv_loop_t *loop, const struct xmpp_config *cfg,
+                          const char *node_id, const struct xmpp_callbacks *cbs,
+                          void *ctx, struct xmpp_client **out);
+
+#endif
