@@ -46,8 +46,11 @@ run_suite() { # name builddir cmake-args...
   if ! cmake -S . -B "$dir" -DIPOP_WERROR=ON "$@" >"$dir.cmake.log" 2>&1; then
     cat "$dir.cmake.log"; echo "=== [$name] configure FAILED"; status=1; failed=$((failed+1)); return
   fi
-  if ! cmake --build "$dir" -j "$jobs" 2>&1 | tail -n 40; then :; fi
-  if [ "${PIPESTATUS[0]}" != 0 ]; then
+  cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1
+  local brc=$?
+  tail -n 5 "$dir.build.log"
+  if [ "$brc" != 0 ]; then
+    grep -E 'error|Error' "$dir.build.log" | head -n 40
     echo "=== [$name] build FAILED"; status=1; failed=$((failed+1)); return
   fi
   echo "=== [$name] ctest"
