@@ -15,6 +15,26 @@ static int cfg_fail(struct jb_error *err, int code, const char *name, const char
   return code;
 }
 
+/* Config files may carry comments as keys starting with "//" (JSON has no
+ * comments); drop them before strict validation. */
+static void strip_comments(json_t *v)
+{
+  if (json_is_object(v)) {
+    const char *key;
+    json_t *child;
+    void *tmp;
+    json_object_foreach_safe(v, tmp, key, child) {
+      if (strncmp(key, "//", 2) == 0)
+        json_object_del(v, key);
+      else
+        strip_comments(child);
+    }
+  } else if (json_is_array(v)) {
+    for (size_t i = 0; i < json_array_size(v); i++)
+      strip_comments(json_array_get(v, i));
+  }
+}
+
 int ipop_config_parse(const char *name, const char *text, size_t len,
                       const struct jb_schema *schema, void *out, struct jb_error *err)
 {
@@ -35,6 +55,7 @@ int ipop_config_parse(const char *name, const char *text, size_t len,
     snprintf(what, sizeof what, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
     return cfg_fail(err, IPOP_EPARSE, name, what);
   }
+  strip_comments(root);
   int rc = jb_decode(schema, root, out, "", err);
   json_decref(root);
   if (rc) {

@@ -1,7 +1,8 @@
 /* Loading a daemon's config.json: size and nesting limits, strict JSON
  * (no duplicate keys), then jbind validation against the daemon's schema.
  * Every error names the file and the key path:
- *   "/etc/ipop/controller.json: Overlays[0].Turn[1].Password: expected string, found integer" */
+ *   "/etc/ipop/config.json: Overlays[0].Turn[1].Password: expected string, found integer"
+ * Keys that start with "//" are comments and are ignored at any level. */
 #ifndef IPOP_CONFIG_H
 #define IPOP_CONFIG_H
 
