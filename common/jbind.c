@@ -304,8 +304,10 @@ static int decode_obj(const struct jb_schema *s, json_t *obj, void *out,
       known = strcmp(s->fields[i].name, key) == 0;
     if (!known) {
       char kpath[sizeof err->path], shown[48];
-      size_t klen = strlen(key);
-      snprintf(shown, sizeof shown, "%.40s%s", key, klen > 40 ? "..." : "");
+      size_t klen = strlen(key), cut = klen > 40 ? 40 : klen;
+      while (cut < klen && cut > 0 && ((unsigned char)key[cut] & 0xc0) == 0x80)
+        cut--; /* never cut a UTF-8 sequence: the text may go into JSON */
+      snprintf(shown, sizeof shown, "%.*s%s", (int)cut, key, cut < klen ? "..." : "");
       for (char *p = shown; *p; p++)
         if ((unsigned char)*p < 0x20)
           *p = '?';
