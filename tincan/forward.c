@@ -1,0 +1,109 @@
+/* Frames between an overlay's TAP and its links. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "frame.h"
+#include "link.h"
+
+static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
+
+static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
+{
+  struct tc_daemon *d = ov->d;
+  uint64_t now = ipop_now_ms();
+  struct tc_unknown_slot *slot = NULL, *oldest = &ov->unknown[0];
+  for (int i = 0; i < TC_UNKNOWN_DEST_SLOTS; i++) {
+    if (memcmp(ov->unknown[i].mac, fi->dst, 6) == 0) {
+      slot = &ov->unknown[i];
+      break;
+    }
+    if (ov->unknown[i].last_ms < oldest->last_ms)
+      oldest = &ov->unknown[i];
+  }
+  if (slot && now - slot->last_ms < TC_UNKNOWN_DEST_MS)
+    return;
+  if (!slot) {
+    slot = oldest;
+    memcpy(slot->mac, fi->dst, 6);
+  }
+  slot->last_ms = now;
+  if (!d->has_controller || !d->ep)
+    return;
+  struct ctl_ev_unknown_dest ev;
+  memset(&ev, 0, sizeof ev);
+  snprintf(ev.overlay_id, sizeof ev.overlay_id, "%s", ov->cfg.overlay_id);
+  memcpy(ev.dst_mac, fi->dst, 6);
+  memcpy(ev.src_mac, fi->src, 6);
+  ev.ethertype = fi->ethertype;
+  if (fi->l3 == FRAME_L3_IP4) {
+    ev.dst_ip4.s_addr = fi->ip4.dst;
+    ev.has_dst_ip4 = true;
+  }
+  ev.frame_len = (uint32_t)fi->len;
+  ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
+                 ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count,
+                              "unknown_destination"),
+                 &ev);
+}
+
+static void flood(struct tc_overlay *ov, const uint8_t *p, size_t n)
+{
+  for (struct tc_link *l = ov->links; l; l = l->next)
+    if (l->dtls_ready && l->dtls.state == TC_DTLS_UP)
+      tc_link_send_frame(l, p, n);
+}
+
+static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
+{
+  struct frame_info fi;
+  if (frame_parse(&fi, p, n) != 0) {
+    ov->bad_frames++;
+    return;
+  }
+  if (fi.cast != FRAME_UNICAST) {
+    flood(ov, p, n);
+    return;
+  }
+  /* TODO(switch.h): look the destination up in the learning table and send
+   * to that link only; until the switch lands every unicast is flooded and
+   * reported as unknown when the overlay has more than one link. */
+  if (ov->n_links > 1)
+    unknown_destination(ov, &fi);
+  flood(ov, p, n);
+}
+
+void tc_forward_tap_readable(struct tc_overlay *ov)
+{
+  uint8_t buf[TC_FRAME_BUF];
+  for (int i = 0; i < TC_TAP_BURST && !ov->dead; i++) {
+    ssize_t n = read(ov->tap_fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR)
+        ipop_log_rl(&rl_tap, IPOP_LOG_WARN, "tincan", "%s: read: %s", ov->cfg.tap_name,
+                    strerror(errno));
+      return;
+    }
+    ov->tap_rx++;
+    from_tap(ov, buf, (size_t)n);
+  }
+}
+
+void tc_forward_from_link(struct tc_link *l, uint8_t *frame, size_t n)
+{
+  struct tc_overlay *ov = l->ov;
+  struct frame_info fi;
+  if (n > ov->cfg.mtu + 14u + 4u || frame_parse(&fi, frame, n) != 0) {
+    ov->bad_frames++;
+    l->drops++;
+    return;
+  }
+  ssize_t w = write(ov->tap_fd, frame, n);
+  if (w != (ssize_t)n) {
+    ov->tap_drops++;
+    l->drops++;
+    return;
+  }
+  ov->tap_tx++;
+}

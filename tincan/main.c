@@ -1,0 +1,175 @@
+/* ipop-tincan: the dataplane daemon.  See docs/tincan.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "error.h"
+#include "privs.h"
+#include "secret.h"
+#include "settings.h"
+#include "tincan.h"
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: ipop-tincan [-c FILE] [-p PORT] [-k KEYFILE]\n"
+          "  -c, --config FILE   tincan.json (default: built-in defaults)\n"
+          "  -p, --port PORT     control port (overrides Control.Port)\n"
+          "  -k, --key FILE      control key file (overrides KeyFile)\n"
+          "      --version       print the version and exit\n"
+          "  -h, --help          this text\n");
+}
+
+/* mkdir the parent of path if it is missing (one level, mode 0700). */
+static void ensure_parent(const char *path)
+{
+  char copy[512];
+  snprintf(copy, sizeof copy, "%s", path);
+  const char *dir = dirname(copy);
+  struct stat st;
+  if (stat(dir, &st) != 0 && errno == ENOENT && mkdir(dir, 0700) != 0)
+    LOG_WARN("tincan", "cannot create %s: %s", dir, strerror(errno));
+}
+
+static struct tc_daemon daemon_state;
+static uv_signal_t sig_int, sig_term;
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+  (void)s;
+  LOG_INFO("tincan", "signal %d: shutting down", signum);
+  uv_close((uv_handle_t *)&sig_int, NULL);
+  uv_close((uv_handle_t *)&sig_term, NULL);
+  tc_daemon_shutdown(&daemon_state);
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "port", required_argument, NULL, 'p' },
+    { "key", required_argument, NULL, 'k' },
+    { "version", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *config_path = NULL, *key_override = NULL;
+  long port_override = -1;
+  int c;
+  while ((c = getopt_long(argc, argv, "c:p:k:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': config_path = optarg; break;
+    case 'k': key_override = optarg; break;
+    case 'p': {
+      char *end;
+      errno = 0;
+      port_override = strtol(optarg, &end, 10);
+      if (errno || *end || port_override < 1 || port_override > 65535) {
+        fprintf(stderr, "ipop-tincan: -p: \"%s\" is not a port number (1..65535)\n", optarg);
+        return 2;
+      }
+      break;
+    }
+    case 'V': printf("ipop-tincan %s\n", IPOP_VERSION); return 0;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind != argc) {
+    fprintf(stderr, "ipop-tincan: unexpected argument \"%s\"\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+
+  ipop_log_init("ipop-tincan", IPOP_LOG_INFO);
+  struct tc_config cfg;
+  struct jb_error jerr;
+  tc_config_defaults(&cfg);
+  if (config_path && tc_config_load(config_path, &cfg, &jerr) != 0) {
+    LOG_ERROR("tincan", "%s", jerr.msg);
+    return 1;
+  }
+  if (port_override > 0)
+    cfg.control.port = (uint32_t)port_override;
+  if (key_override)
+    snprintf(cfg.key_file, sizeof cfg.key_file, "%s", key_override);
+  if (ipop_log_config_apply(&cfg.log) != 0) {
+    LOG_ERROR("tincan", "Log.File: cannot open %s", cfg.log.file);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  /* Files that need root, before dropping it. */
+  uid_t kuid = (uid_t)-1;
+  gid_t kgid = (gid_t)-1;
+  if (cfg.controller_user[0] && tc_user_lookup(cfg.controller_user, &kuid, &kgid) != 0) {
+    LOG_ERROR("tincan", "ControllerUser: no user \"%s\"", cfg.controller_user);
+    return 1;
+  }
+  char why[512];
+  uint8_t key[IPOP_SECRET_LEN];
+  ensure_parent(cfg.key_file);
+  if (ipop_secret_load(cfg.key_file, 1, kuid, kgid, key, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "KeyFile: %s", why);
+    return 1;
+  }
+  struct tc_daemon *d = &daemon_state;
+  ensure_parent(cfg.identity_file);
+  if (tc_identity_load(&d->id, cfg.identity_file, 1, (uid_t)-1, (gid_t)-1, why,
+                       sizeof why) != 0) {
+    LOG_ERROR("tincan", "IdentityFile: %s", why);
+    return 1;
+  }
+  LOG_INFO("tincan", "identity %s (%s)", d->id.fpr_text, cfg.identity_file);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  d->loop = &loop;
+  int rc = tc_daemon_init(d);
+  if (rc) {
+    LOG_ERROR("tincan", "initialisation failed: %s", ipop_strerror(rc));
+    return 1;
+  }
+  struct ctl_endpoint_config ec = {
+    .bind_addr = cfg.control.address,
+    .port = (uint16_t)cfg.control.port,
+    .key = key,
+    .messages = ctl_tincan_messages,
+    .n_messages = ctl_tincan_messages_count,
+    .handlers = tc_handlers,
+    .n_handlers = tc_handlers_count,
+    .ctx = d,
+  };
+  rc = ctl_endpoint_open(&loop, &ec, &d->ep);
+  OPENSSL_cleanse(key, sizeof key);
+  if (rc) {
+    LOG_ERROR("tincan", "Control: cannot listen on %s port %u: %s", cfg.control.address,
+              cfg.control.port, ipop_strerror(rc));
+    return 1;
+  }
+  if (tc_drop_privileges(cfg.user, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "User: %s", why);
+    return 1;
+  }
+  uv_signal_init(&loop, &sig_int);
+  uv_signal_init(&loop, &sig_term);
+  uv_signal_start(&sig_int, on_signal, SIGINT);
+  uv_signal_start(&sig_term, on_signal, SIGTERM);
+  LOG_INFO("tincan", "listening on %s:%u", cfg.control.address, cfg.control.port);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0)
+    LOG_WARN("tincan", "event loop closed with handles still open");
+  if (d->ssl_ctx)
+    SSL_CTX_free(d->ssl_ctx);
+  g_main_context_unref(d->gctx);
+  tc_identity_free(&d->id);
+  ipop_log_close();
+  return 0;
+}

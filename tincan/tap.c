@@ -1,0 +1,126 @@
+#include "tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/ipv6.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "error.h"
+
+#define WHY(...) do { snprintf(why, whylen, __VA_ARGS__); } while (0)
+
+static int set_ip4(int s, const char *name, const struct in_addr *a, uint32_t prefix)
+{
+  struct ifreq ifr;
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+  sin->sin_family = AF_INET;
+  sin->sin_addr = *a;
+  if (ioctl(s, SIOCSIFADDR, &ifr) != 0)
+    return -1;
+  sin->sin_addr.s_addr = prefix ? htonl(~0u << (32 - prefix)) : 0;
+  return ioctl(s, SIOCSIFNETMASK, &ifr);
+}
+
+static int set_ip6(const char *name, unsigned ifindex, const struct in6_addr *a,
+                   uint32_t prefix)
+{
+  int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -1;
+  struct in6_ifreq r;
+  memset(&r, 0, sizeof r);
+  r.ifr6_addr = *a;
+  r.ifr6_prefixlen = prefix;
+  r.ifr6_ifindex = (int)ifindex;
+  int rc = ioctl(s, SIOCSIFADDR, &r);
+  int e = errno;
+  close(s);
+  errno = e;
+  (void)name;
+  return rc;
+}
+
+int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen)
+{
+  int s = -1, fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    WHY("open /dev/net/tun: %s", strerror(errno));
+    return IPOP_ESYS;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    WHY("tap_name: cannot create TAP %s: %s", c->name, strerror(errno));
+    int e = errno;
+    close(fd);
+    return e == EBUSY || e == EEXIST ? IPOP_EEXIST : e == EPERM ? IPOP_EPERM : IPOP_ESYS;
+  }
+  s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    WHY("socket: %s", strerror(errno));
+    goto fail;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy(ifr.ifr_hwaddr.sa_data, c->mac, 6);
+  if (ioctl(s, SIOCSIFHWADDR, &ifr) != 0) {
+    WHY("mac: cannot set on %s: %s", c->name, strerror(errno));
+    goto fail;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
+  ifr.ifr_mtu = (int)c->mtu;
+  if (ioctl(s, SIOCSIFMTU, &ifr) != 0) {
+    WHY("mtu: cannot set %u on %s: %s", c->mtu, c->name, strerror(errno));
+    goto fail;
+  }
+  if (c->ip4 && set_ip4(s, c->name, c->ip4, c->ip4_prefix) != 0) {
+    WHY("ip4: cannot set on %s: %s", c->name, strerror(errno));
+    goto fail;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    WHY("cannot read flags of %s: %s", c->name, strerror(errno));
+    goto fail;
+  }
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+    WHY("cannot bring %s up: %s", c->name, strerror(errno));
+    goto fail;
+  }
+  /* IPv6 addresses need the interface up (and IPv6 enabled on it). */
+  if (c->ip6) {
+    unsigned idx = if_nametoindex(c->name);
+    if (!idx || set_ip6(c->name, idx, c->ip6, c->ip6_prefix) != 0) {
+      WHY("ip6: cannot set on %s: %s", c->name, strerror(errno));
+      goto fail;
+    }
+  }
+  close(s);
+  return fd;
+fail:
+  if (s >= 0)
+    close(s);
+  close(fd);
+  return IPOP_ESYS;
+}
+
+void tc_tap_close(int fd)
+{
+  if (fd >= 0)
+    close(fd);
+}

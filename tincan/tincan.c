@@ -1,0 +1,476 @@
+/* The control handlers: every tincan request of proto/messages.h.  Each
+ * handler validates its body beyond what the schema checks, compares it with
+ * the dataplane's own state, then acts and answers. */
+#include "tincan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "link.h"
+#include "secret.h"
+#include "tap.h"
+#include "validate.h"
+
+#define WHYLEN 256
+
+static struct tc_overlay *overlay_find(struct tc_daemon *d, const char *id)
+{
+  for (struct tc_overlay *o = d->overlays; o; o = o->next)
+    if (strcmp(o->cfg.overlay_id, id) == 0)
+      return o;
+  return NULL;
+}
+
+static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
+{
+  memset(i, 0, sizeof *i);
+  snprintf(i->overlay_id, sizeof i->overlay_id, "%s", o->cfg.overlay_id);
+  snprintf(i->node_id, sizeof i->node_id, "%s", o->cfg.node_id);
+  snprintf(i->tap_name, sizeof i->tap_name, "%s", o->cfg.tap_name);
+  memcpy(i->mac, o->cfg.mac, 6);
+  i->mtu = o->cfg.mtu;
+  i->ip4 = o->cfg.ip4;
+  i->ip4_prefix = o->cfg.has_ip4 ? o->cfg.ip4_prefix : 0;
+  i->has_ip4 = o->cfg.has_ip4;
+  i->ip6 = o->cfg.ip6;
+  i->ip6_prefix = o->cfg.has_ip6 ? o->cfg.ip6_prefix : 0;
+  i->has_ip6 = o->cfg.has_ip6;
+  snprintf(i->fingerprint, sizeof i->fingerprint, "%s", o->d->id.fpr_text);
+  i->n_links = o->n_links;
+}
+
+/* An overlay's unknown-id error, naming the field. */
+#define NO_OVERLAY(req, id) \
+  ctl_reply_error((req), IPOP_ENOENT, "overlay_id: no overlay \"%s\"", (id))
+
+/* ---- echo, register, configure_logging --------------------------------- */
+
+static void h_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                   void *ctx)
+{
+  (void)ep; (void)ctx;
+  ctl_reply(req, body);
+}
+
+static void h_register(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                       void *ctx)
+{
+  const struct ctl_register *r = body;
+  struct tc_daemon *d = ctx;
+  struct sockaddr_storage ss;
+  (void)ep;
+  if (r->has_address) {
+    if (ctl_parse_endpoint(r->address, &ss, 0) != 0) {
+      ctl_reply_error(req, IPOP_EFIELD, "address: expected a loopback \"ip:port\"");
+      return;
+    }
+  } else {
+    const struct sockaddr *peer = ctl_request_peer(req);
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                   : sizeof(struct sockaddr_in));
+  }
+  d->controller = ss;
+  d->has_controller = true;
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "events go to %s",
+           r->has_address ? r->address : "the sender of this request");
+  LOG_INFO("tincan", "controller registered (%s)", ack.message);
+  ctl_reply(req, &ack);
+}
+
+static void h_configure_logging(struct ctl_endpoint *ep, struct ctl_request *req,
+                                const void *body, void *ctx)
+{
+  const struct ctl_configure_logging *r = body;
+  (void)ep; (void)ctx;
+  if (r->has_file) {
+    if (r->file[0] && r->file[0] != '/') {
+      ctl_reply_error(req, IPOP_EFIELD, "file: must be an absolute path");
+      return;
+    }
+    if (ipop_log_set_file(r->file[0] ? r->file : NULL) != 0) {
+      ctl_reply_error(req, IPOP_ESYS, "file: cannot open \"%s\" for appending", r->file);
+      return;
+    }
+  }
+  ipop_log_set_level((enum ipop_log_level)r->level);
+  ctl_reply(req, r);
+}
+
+/* ---- overlays ----------------------------------------------------------- */
+
+static void tap_cb(uv_poll_t *h, int status, int events)
+{
+  struct tc_overlay *ov = h->data;
+  (void)events;
+  if (status < 0 || ov->dead)
+    return;
+  tc_forward_tap_readable(ov);
+}
+
+static void overlay_closed(uv_handle_t *h)
+{
+  struct tc_overlay *ov = h->data;
+  tc_tap_close(ov->tap_fd);
+  free(ov);
+}
+
+static void overlay_destroy(struct tc_overlay *ov)
+{
+  struct tc_daemon *d = ov->d;
+  for (struct tc_overlay **po = &d->overlays; *po; po = &(*po)->next)
+    if (*po == ov) {
+      *po = ov->next;
+      d->n_overlays--;
+      break;
+    }
+  ov->dead = true;
+  while (ov->links)
+    tc_link_destroy(ov->links);
+  LOG_INFO("tincan", "overlay %s removed (TAP %s)", ov->cfg.overlay_id, ov->cfg.tap_name);
+  /* Close the TAP fd now so the device disappears at once; the poll handle
+   * is closed first (libuv must not watch a closed fd). */
+  uv_poll_stop(&ov->tap_poll);
+  uv_close((uv_handle_t *)&ov->tap_poll, overlay_closed);
+}
+
+static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
+                             const void *body, void *ctx)
+{
+  const struct ctl_create_overlay *r = body;
+  struct tc_daemon *d = ctx;
+  char why[WHYLEN];
+  (void)ep;
+  if (tc_validate_create_overlay(r, why, sizeof why) != 0) {
+    ctl_reply_error(req, IPOP_EFIELD, "%s", why);
+    return;
+  }
+  if (overlay_find(d, r->overlay_id)) {
+    ctl_reply_error(req, IPOP_EEXIST, "overlay_id: overlay \"%s\" already exists",
+                    r->overlay_id);
+    return;
+  }
+  for (struct tc_overlay *o = d->overlays; o; o = o->next)
+    if (strcmp(o->cfg.tap_name, r->tap_name) == 0) {
+      ctl_reply_error(req, IPOP_EEXIST, "tap_name: %s is used by overlay \"%s\"",
+                      r->tap_name, o->cfg.overlay_id);
+      return;
+    }
+  if (d->n_overlays >= TC_MAX_OVERLAYS) {
+    ctl_reply_error(req, IPOP_EBUSY, "at most %d overlays", TC_MAX_OVERLAYS);
+    return;
+  }
+  struct tc_overlay *ov = calloc(1, sizeof *ov);
+  if (!ov) {
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
+  ov->d = d;
+  ov->cfg = *r;
+  if (!r->has_mac) {
+    ipop_random_bytes(ov->cfg.mac, 6);
+    ov->cfg.mac[0] = (uint8_t)((ov->cfg.mac[0] & 0xfe) | 0x02); /* local, unicast */
+    ov->cfg.has_mac = true;
+  }
+  if (r->mtu > TC_SAFE_MTU)
+    LOG_WARN("tincan", "overlay %s: mtu %u exceeds %d; frames may not fit a 1500-byte path",
+             r->overlay_id, r->mtu, TC_SAFE_MTU);
+  struct tc_tap_config tc = {
+    .name = r->tap_name, .mac = ov->cfg.mac, .mtu = r->mtu,
+    .ip4 = r->has_ip4 ? &r->ip4 : NULL, .ip4_prefix = r->ip4_prefix,
+    .ip6 = r->has_ip6 ? &r->ip6 : NULL, .ip6_prefix = r->ip6_prefix,
+  };
+  int fd = tc_tap_open(&tc, why, sizeof why);
+  if (fd < 0) {
+    free(ov);
+    ctl_reply_error(req, fd, "%s", why);
+    return;
+  }
+  ov->tap_fd = fd;
+  if (uv_poll_init(d->loop, &ov->tap_poll, fd) != 0) {
+    tc_tap_close(fd);
+    free(ov);
+    ctl_reply_error(req, IPOP_ESYS, "cannot watch the TAP device");
+    return;
+  }
+  ov->tap_poll.data = ov;
+  uv_poll_start(&ov->tap_poll, UV_READABLE, tap_cb);
+  ov->next = d->overlays;
+  d->overlays = ov;
+  d->n_overlays++;
+  LOG_INFO("tincan", "overlay %s created: TAP %s, node %s", r->overlay_id, r->tap_name,
+           r->node_id);
+  struct ctl_overlay_info info;
+  overlay_info(ov, &info);
+  ctl_reply(req, &info);
+}
+
+static void h_remove_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
+                             const void *body, void *ctx)
+{
+  const struct ctl_overlay_ref *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  overlay_destroy(ov);
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "overlay %s removed", r->overlay_id);
+  ctl_reply(req, &ack);
+}
+
+static void h_query_overlay_info(struct ctl_endpoint *ep, struct ctl_request *req,
+                                 const void *body, void *ctx)
+{
+  const struct ctl_overlay_ref *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  struct ctl_overlay_info info;
+  overlay_info(ov, &info);
+  ctl_reply(req, &info);
+}
+
+/* ---- links -------------------------------------------------------------- */
+
+static void h_query_candidates(struct ctl_endpoint *ep, struct ctl_request *req,
+                               const void *body, void *ctx)
+{
+  const struct ctl_link_ref *r = body;
+  struct tc_daemon *d = ctx;
+  char why[WHYLEN];
+  (void)ep;
+  if (tc_validate_link_ref(r, why, sizeof why)) {
+    ctl_reply_error(req, IPOP_EFIELD, "%s", why);
+    return;
+  }
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  if (strcmp(r->peer_id, ov->cfg.node_id) == 0) {
+    ctl_reply_error(req, IPOP_EFIELD, "peer_id: is this node's own id");
+    return;
+  }
+  struct tc_link *l = tc_link_find(ov, r->peer_id);
+  if (!l) {
+    if (ov->n_links >= TC_MAX_LINKS_PER_OVERLAY) {
+      ctl_reply_error(req, IPOP_EBUSY, "overlay %s has %d links already", r->overlay_id,
+                      TC_MAX_LINKS_PER_OVERLAY);
+      return;
+    }
+    int rc = tc_link_create(ov, r->peer_id, &l, why, sizeof why);
+    if (rc) {
+      ctl_reply_error(req, rc, "%s", why);
+      return;
+    }
+  }
+  tc_link_want_candidates(l, req);
+}
+
+static void h_create_link(struct ctl_endpoint *ep, struct ctl_request *req,
+                          const void *body, void *ctx)
+{
+  const struct ctl_create_link *r = body;
+  struct tc_daemon *d = ctx;
+  char why[WHYLEN];
+  (void)ep;
+  if (tc_validate_create_link(r, why, sizeof why)) {
+    ctl_reply_error(req, IPOP_EFIELD, "%s", why);
+    return;
+  }
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  struct tc_link *l = tc_link_find(ov, r->peer_id);
+  if (!l) {
+    ctl_reply_error(req, IPOP_ESTATE,
+                    "peer_id: no link to \"%s\"; call query_candidates first (the peer "
+                    "needs our candidates)", r->peer_id);
+    return;
+  }
+  if (l->remote_set) {
+    ctl_reply_error(req, IPOP_EEXIST,
+                    "peer_id: link to \"%s\" already created (state %s); remove_link first",
+                    r->peer_id, ctl_link_state_names[l->state]);
+    return;
+  }
+  int rc = tc_link_connect(l, r, why, sizeof why);
+  if (rc) {
+    ctl_reply_error(req, rc, "%s", why);
+    return;
+  }
+  struct ctl_link_stat st;
+  tc_link_stat(l, &st);
+  ctl_reply(req, &st);
+}
+
+static void h_remove_link(struct ctl_endpoint *ep, struct ctl_request *req,
+                          const void *body, void *ctx)
+{
+  const struct ctl_link_ref *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  struct tc_link *l = tc_link_find(ov, r->peer_id);
+  if (!l) {
+    ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
+    return;
+  }
+  LOG_INFO("tincan", "link %s/%s removed", r->overlay_id, r->peer_id);
+  tc_link_destroy(l);
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "link %s/%s removed", r->overlay_id, r->peer_id);
+  ctl_reply(req, &ack);
+}
+
+static void collect_stats(struct tc_daemon *d, const char *overlay_id, const char *peer_id,
+                          struct ctl_link_stats *out)
+{
+  memset(out, 0, sizeof *out);
+  for (struct tc_overlay *o = d->overlays; o; o = o->next) {
+    if (overlay_id && strcmp(o->cfg.overlay_id, overlay_id) != 0)
+      continue;
+    for (struct tc_link *l = o->links; l; l = l->next) {
+      if (peer_id && strcmp(l->peer_id, peer_id) != 0)
+        continue;
+      if (out->n_links >= CTL_MAX_LINKS_REPORTED)
+        return;
+      tc_link_stat(l, &out->links[out->n_links++]);
+    }
+  }
+}
+
+static void h_query_link_stats(struct ctl_endpoint *ep, struct ctl_request *req,
+                               const void *body, void *ctx)
+{
+  const struct ctl_link_stats_query *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = NULL;
+  if (r->has_overlay_id && !(ov = overlay_find(d, r->overlay_id))) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  if (r->has_peer_id) {
+    bool found = false;
+    for (struct tc_overlay *o = d->overlays; o && !found; o = o->next)
+      if ((!ov || o == ov) && tc_link_find(o, r->peer_id))
+        found = true;
+    if (!found) {
+      ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
+      return;
+    }
+  }
+  struct ctl_link_stats *s = malloc(sizeof *s);
+  if (!s) {
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
+  collect_stats(d, r->has_overlay_id ? r->overlay_id : NULL,
+                r->has_peer_id ? r->peer_id : NULL, s);
+  ctl_reply(req, s);
+  free(s);
+}
+
+static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *req,
+                                  const void *body, void *ctx)
+{
+  const struct ctl_address_mapping *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  if (!tc_link_find(ov, r->peer_id)) {
+    ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
+    return;
+  }
+  /* The rewriting itself (addrmap.h) is not wired in yet: refuse rather than
+   * pretend. */
+  ctl_reply_error(req, IPOP_ENOTSUP, "SocialVPN address mapping is not implemented yet");
+}
+
+const struct ctl_handler tc_handlers[] = {
+  { "echo", h_echo },
+  { "register", h_register },
+  { "configure_logging", h_configure_logging },
+  { "create_overlay", h_create_overlay },
+  { "remove_overlay", h_remove_overlay },
+  { "query_overlay_info", h_query_overlay_info },
+  { "query_candidates", h_query_candidates },
+  { "create_link", h_create_link },
+  { "remove_link", h_remove_link },
+  { "query_link_stats", h_query_link_stats },
+  { "set_address_mapping", h_set_address_mapping },
+};
+const unsigned tc_handlers_count = sizeof tc_handlers / sizeof tc_handlers[0];
+
+/* ---- daemon ------------------------------------------------------------- */
+
+static void stats_cb(uv_timer_t *t)
+{
+  struct tc_daemon *d = t->data;
+  if (!d->has_controller || !d->ep || !d->overlays)
+    return;
+  struct ctl_link_stats *s = malloc(sizeof *s);
+  if (!s)
+    return;
+  collect_stats(d, NULL, NULL, s);
+  if (s->n_links)
+    ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
+                   ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count, "stats"), s);
+  free(s);
+}
+
+int tc_daemon_init(struct tc_daemon *d)
+{
+  d->gctx = g_main_context_new();
+  if (!d->gctx)
+    return IPOP_ENOMEM;
+  int rc = tc_gloop_init(&d->gloop, d->loop, d->gctx);
+  if (rc)
+    return rc;
+  d->ssl_ctx = tc_dtls_ctx_new(&d->id);
+  if (!d->ssl_ctx)
+    return IPOP_ECRYPTO;
+  uv_timer_init(d->loop, &d->stats_timer);
+  d->stats_timer.data = d;
+  uv_timer_start(&d->stats_timer, stats_cb, TC_STATS_INTERVAL_MS, TC_STATS_INTERVAL_MS);
+  return 0;
+}
+
+void tc_daemon_shutdown(struct tc_daemon *d)
+{
+  if (d->stopping)
+    return;
+  d->stopping = true;
+  while (d->overlays)
+    overlay_destroy(d->overlays);
+  if (d->ep)
+    ctl_endpoint_close(d->ep);
+  d->ep = NULL;
+  uv_close((uv_handle_t *)&d->stats_timer, NULL);
+  tc_gloop_close(&d->gloop);
+}

@@ -1,0 +1,125 @@
+/* ipop-tincan: the daemon's state and its control handlers.
+ *
+ * Ownership: one struct tc_daemon owns a list of overlays; each overlay owns
+ * its TAP device and a list of links; each link owns one NiceAgent (one
+ * stream, one component) and one DTLS session.  Everything runs on one
+ * libuv loop; libnice's GMainContext is driven from that loop (gloop.h), so
+ * no locks are needed.
+ *
+ * Teardown (libuv style): an object is first made dead (unlinked, its
+ * agent and DTLS freed at once), then its libuv handles are closed and the
+ * memory is freed when the last close callback has run. */
+#ifndef IPOP_TINCAN_TINCAN_H
+#define IPOP_TINCAN_TINCAN_H
+
+#include <nice/agent.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "ctl.h"
+#include "dtls.h"
+#include "gloop.h"
+#include "identity.h"
+#include "log.h"
+#include "messages.h"
+
+enum {
+  TC_MAX_OVERLAYS = 16,
+  TC_MAX_LINKS_PER_OVERLAY = CTL_MAX_LINKS_REPORTED,
+  TC_TAP_BURST = 32,                /* frames read per TAP wakeup */
+  TC_TICK_MS = 250,                 /* per-link housekeeping timer */
+  TC_KEEPALIVE_MS = 1000,           /* in-band ping interval on a link */
+  TC_DEAD_MS = 5000,                /* no authenticated record: link down */
+  TC_GATHER_DEADLINE_MS = 3000,     /* answer query_candidates by then */
+  TC_CONNECT_DEADLINE_MS = 30000,   /* ICE + DTLS must be done by then */
+  TC_STATS_INTERVAL_MS = 30000,     /* periodic "stats" event */
+  TC_UNKNOWN_DEST_SLOTS = 16,       /* unknown_destination rate limit table */
+  TC_UNKNOWN_DEST_MS = 1000,        /* at most one event per dst per second */
+  TC_FRAME_BUF = 9216 + 64,
+  /* TAP MTU that keeps an encapsulated frame inside a 1500-byte path even
+   * through a TURN relay: 1500 - 20 (IPv4) - 8 (UDP) - 36 (TURN ChannelData
+   * worst case incl. padding) - 37 (DTLS) - 14 (Ethernet) - 1 (spare). */
+  TC_SAFE_MTU = 1384,
+};
+
+/* In-band link messages (inside DTLS): anything shorter than an Ethernet
+ * header is a link message, the first byte saying which. */
+enum { TC_MSG_PING = 1, TC_MSG_PONG = 2 };
+
+struct tc_daemon;
+struct tc_overlay;
+
+struct tc_link {
+  struct tc_overlay *ov;
+  struct tc_link *next;
+  char peer_id[CTL_ID_LEN];
+  NiceAgent *agent;
+  guint stream;
+  gulong sig_gather, sig_state;
+  bool controlling;
+  bool gathered;
+  bool remote_set;                /* create_link done */
+  bool dead;
+  int state;                      /* enum ctl_link_state */
+  char reason[CTL_REASON_LEN];
+  struct tc_dtls dtls;
+  bool dtls_ready;                /* tc_dtls_init done */
+  struct ctl_request *pending;    /* query_candidates waiting for gathering */
+  uv_timer_t tick;
+  uint64_t created_ms, connect_start_ms, up_since_ms, last_rx_ms, last_ping_ms;
+  uint32_t rtt_us;
+  uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets, drops;
+  char stun_used[CTL_HOSTPORT_LEN];
+  char turn_used[CTL_HOSTPORT_LEN];
+  bool has_mapping;
+  struct in_addr mapped_ip4, peer_ip4;
+};
+
+struct tc_unknown_slot {
+  uint8_t mac[6];
+  uint64_t last_ms;
+};
+
+struct tc_overlay {
+  struct tc_daemon *d;
+  struct tc_overlay *next;
+  struct ctl_create_overlay cfg;  /* as requested (mac filled in) */
+  int tap_fd;
+  uv_poll_t tap_poll;
+  struct tc_link *links;
+  unsigned n_links;
+  bool dead;
+  uint64_t tap_rx, tap_tx, tap_drops, bad_frames;
+  struct tc_unknown_slot unknown[TC_UNKNOWN_DEST_SLOTS];
+};
+
+struct tc_daemon {
+  uv_loop_t *loop;
+  GMainContext *gctx;
+  struct tc_gloop gloop;
+  struct ctl_endpoint *ep;
+  struct tc_identity id;
+  SSL_CTX *ssl_ctx;
+  struct tc_overlay *overlays;
+  unsigned n_overlays;
+  struct sockaddr_storage controller;
+  bool has_controller;
+  uv_timer_t stats_timer;
+  bool stopping;
+};
+
+/* The handler table for ctl_endpoint_open (ctx = the tc_daemon). */
+extern const struct ctl_handler tc_handlers[];
+extern const unsigned tc_handlers_count;
+
+/* Set up the loop-side state (GLib glue, DTLS context from d->id, timers);
+ * d->loop and d->id must be set.  The control endpoint is opened by the
+ * caller with tc_handlers and stored in d->ep. */
+int tc_daemon_init(struct tc_daemon *d);
+/* Remove every overlay (TAPs vanish), close the endpoint and all handles. */
+void tc_daemon_shutdown(struct tc_daemon *d);
+
+#endif
