@@ -1,0 +1,122 @@
+/* Learning L2 switch of one overlay: which link owns which MAC.
+ *
+ * Model: the local TAP is one port, the overlay's links are the others.
+ * Frames from a link always go to the TAP (tincan never relays between
+ * links), so the table only has to answer "which link for this destination"
+ * for frames read from the TAP.  Links are named by a caller-chosen integer
+ * (an index into the daemon's own link array); the switch never touches
+ * them.
+ *
+ * The table is a fixed-size struct (about 140 KiB) allocated by the caller,
+ * once per overlay: no allocation after switch_init().  Time is passed in by
+ * the caller (milliseconds, monotonic, e.g. ipop_now_ms()).
+ *
+ *   - Learning: switch_learn() with the source MAC of every frame received
+ *     on a link.  Broadcast, multicast, all-zero and the overlay's own MAC
+ *     are never learned.  A MAC seen on another link moves (and is counted).
+ *   - Aging: an entry not refreshed for age_ms is stale: lookups ignore and
+ *     drop it; switch_expire() sweeps from the oldest end (call it from a
+ *     timer, e.g. once per second; cost proportional to what it removes).
+ *   - Capacity: when full, learning a new MAC evicts the least recently
+ *     refreshed entry.
+ *   - Hash: open addressing, linear probing at load <= 1/2, keyed by a
+ *     caller-supplied random seed so that a peer cannot aim source MACs at
+ *     one probe chain.  Deletion shifts entries back (no tombstones). */
+#ifndef IPOP_TINCAN_SWITCH_H
+#define IPOP_TINCAN_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+enum {
+  SWITCH_MAX_ENTRIES = 4096,
+  SWITCH_SLOTS = 2 * SWITCH_MAX_ENTRIES,      /* power of two */
+  SWITCH_NONE = 0xffff,
+  SWITCH_DEFAULT_AGE_MS = 300 * 1000,         /* like a bridge's ageing_time */
+};
+
+struct switch_node {
+  uint8_t mac[FRAME_ETH_ALEN];
+  uint16_t home;                   /* hash slot this MAC probes from */
+  uint16_t prev, next;             /* age list (oldest first) or free list */
+  uint32_t link;
+  uint64_t seen_ms;
+};
+
+struct switch_stats {
+  uint64_t learned;                /* new entries */
+  uint64_t moved;                  /* MAC seen on a different link */
+  uint64_t rejected;               /* source MAC not learnable */
+  uint64_t evicted;                /* oldest entry dropped because full */
+  uint64_t expired;                /* aged out */
+  uint64_t removed;                /* by switch_remove_link() */
+  uint64_t unicast;                /* decisions: one link */
+  uint64_t flooded;                /* decisions: all links */
+  uint64_t unknown_unicast;        /* unicast destination not in the table */
+  uint64_t dropped;                /* decisions: drop */
+};
+
+struct switch_table {
+  uint16_t slots[SWITCH_SLOTS];    /* node index or SWITCH_NONE */
+  struct switch_node nodes[SWITCH_MAX_ENTRIES];
+  uint16_t oldest, newest;         /* age list ends */
+  uint16_t free_list;
+  uint32_t count, capacity;
+  uint64_t age_ms;
+  uint64_t seed;
+  uint8_t local_mac[FRAME_ETH_ALEN];
+  bool has_local_mac;
+  bool flood_unknown;              /* default true: flood unknown unicast */
+  struct switch_stats stats;
+};
+
+/* capacity: 1..SWITCH_MAX_ENTRIES, 0 for SWITCH_MAX_ENTRIES.  age_ms: 0 for
+ * SWITCH_DEFAULT_AGE_MS.  seed: random, e.g. from RAND_bytes().
+ * local_mac: the overlay's TAP MAC, or NULL.  Returns 0 or IPOP_EINVAL. */
+int switch_init(struct switch_table *t, uint32_t capacity, uint64_t age_ms,
+                uint64_t seed, const uint8_t *local_mac);
+
+enum switch_learn_result {
+  SWITCH_LEARN_REFRESHED = 0,      /* known MAC, same link */
+  SWITCH_LEARN_NEW = 1,
+  SWITCH_LEARN_MOVED = 2,          /* known MAC, now on this link */
+};
+/* Learn src (a frame's source MAC) as reachable over link.  Returns a
+ * switch_learn_result, or IPOP_EINVAL for a MAC that must not be learned
+ * (broadcast, multicast, zero) and IPOP_EPERM for the overlay's own MAC (a
+ * peer claiming it: the daemon should drop that frame). */
+int switch_learn(struct switch_table *t, const uint8_t src[FRAME_ETH_ALEN],
+                 uint32_t link, uint64_t now_ms);
+
+/* Link owning mac: 0 and *link, or IPOP_ENOENT (unknown or stale). */
+int switch_lookup(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN],
+                  uint64_t now_ms, uint32_t *link);
+
+enum switch_action {
+  SWITCH_DROP,
+  SWITCH_UNICAST,                  /* send to decision.link only */
+  SWITCH_FLOOD,                    /* send to every link of the overlay */
+};
+
+struct switch_decision {
+  enum switch_action action;
+  uint32_t link;                   /* SWITCH_UNICAST only */
+  bool unknown_unicast;            /* raise an unknown_destination event */
+};
+
+/* Where a frame read from the TAP goes.  Broadcast and multicast flood;
+ * known unicast goes to its link; unknown unicast floods (or drops if
+ * flood_unknown is false) with unknown_unicast set; frames to the zero MAC
+ * or to the overlay's own MAC are dropped.  Returns 0 or IPOP_EINVAL. */
+int switch_decide(struct switch_table *t, const struct frame_info *fi,
+                  uint64_t now_ms, struct switch_decision *out);
+
+/* Forget every MAC learned on link (the link went away).  Returns how many. */
+uint32_t switch_remove_link(struct switch_table *t, uint32_t link);
+
+/* Drop entries older than age_ms.  Returns how many. */
+uint32_t switch_expire(struct switch_table *t, uint64_t now_ms);
+
+#endif
