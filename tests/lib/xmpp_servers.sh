@@ -1,0 +1,545 @@
+# shellcheck shell=bash
+# Throwaway XMPP servers (ejabberd 23.01, Prosody 0.12 from Debian) and
+# helpers to drive xmpp_probe, for tests/integration/test_xmpp_*.sh and
+# later end-to-end tests.
+#
+#   source "$IPOP_SRC_DIR/tests/lib/xmpp_servers.sh"
+#   xs_init                        # XS_DIR = fresh temp dir; trap cleans up
+#   xs_make_ca "$XS_DIR/pki" xmpp.test     # ca.pem, server.{crt,key,pem}
+#   xs_server_start ejabberd|prosody DIR DOMAIN ADDR PORT PKI|none
+#   xs_register DIR USER PASS ...  (Prosody: before start; ejabberd: after)
+#   xs_friends DIR GROUP USER...   (mutual subscriptions between all USERs;
+#                                   Prosody: before start, via mod_groups)
+#   xs_server_stop DIR; xs_server_start ... again restarts with the data.
+#
+# ADDR may be any local address (e.g. 198.18.0.1 inside a network
+# namespace: run the start function under `ip netns exec`).  Every process
+# started here is recorded by PID and killed by xs_cleanup, which xs_init
+# installs as an EXIT trap (call it yourself if you replace the trap).
+
+XS_PIDS=()
+declare -A XS_KIND XS_SRV_PID XS_SRV_ARGS XS_PROBE_PID XS_PROBE_FD XS_PROBE_OUT
+
+xs_log() { echo "[$(date +%T.%3N)] $*" >&2; }
+
+xs_init() {
+  XS_DIR=$(mktemp -d /tmp/ipop-xmpp.XXXXXX)
+  chmod 755 "$XS_DIR"
+  trap xs_cleanup EXIT
+}
+
+xs_cleanup() {
+  local rc=$?
+  local name pid
+  for name in "${!XS_PROBE_PID[@]}"; do
+    pid=${XS_PROBE_PID[$name]}
+    kill "$pid" 2>/dev/null
+  done
+  for name in "${!XS_SRV_PID[@]}"; do
+    xs_server_stop "$name" >/dev/null 2>&1
+  done
+  for pid in "${XS_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${XS_DIR:-}" ]; then
+    xs_log "FAILED (rc=$rc); logs:"
+    local f
+    for f in "$XS_DIR"/*.out "$XS_DIR"/*.err "$XS_DIR"/*/logs/ejabberd.log \
+             "$XS_DIR"/*/prosody.log; do
+      [ -f "$f" ] || continue
+      echo "----- $f" >&2
+      tail -n 40 "$f" >&2
+    done
+  fi
+  [ -n "${XS_DIR:-}" ] && [ -z "${XS_KEEP:-}" ] && rm -rf "$XS_DIR"
+  exit "$rc"
+}
+
+# Poll until a command succeeds; 0.1 s between tries.
+#   xs_wait SECONDS DESCRIPTION CMD...
+xs_wait() {
+  local secs=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + secs))
+  # SECONDS has 1 s resolution: use date for sub-second deadlines.
+  local end; end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+  while :; do
+    if "$@"; then return 0; fi
+    if [ $(( $(date +%s%N) / 1000000 )) -ge "$end" ]; then
+      xs_log "timeout after ${secs}s waiting for: $what"
+      return 1
+    fi
+    sleep 0.1
+  done
+  : "$deadline"
+}
+
+xs_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# xs_make_ca DIR NAME...: a CA and a server certificate for the NAMEs.
+xs_make_ca() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  local san="" n
+  for n in "$@"; do san="${san:+$san,}DNS:$n"; done
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 -subj "/CN=ipop test CA" \
+    2>/dev/null || return 1
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/server.key" -out "$dir/server.csr" -subj "/CN=$1" \
+    2>/dev/null || return 1
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" > "$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -out "$dir/server.crt" -days 2 -extfile "$dir/ext.cnf" \
+    2>/dev/null || return 1
+  cat "$dir/server.crt" "$dir/server.key" > "$dir/server.pem"
+  chmod 644 "$dir"/*.pem "$dir"/*.crt "$dir"/server.key
+}
+
+# ---------------------------------------------------------------- ejabberd
+
+xs_ejabberdctl() {
+  local dir=$1
+  shift
+  HOME="$dir" "$dir/ejabberdctl" --config-dir "$dir" --ctl-config "$dir/ejabberdctl.cfg" \
+    --logs "$dir/logs" --spool "$dir/spool" "$@"
+}
+
+xs_ejabberd_setup() {
+  local dir=$1 domain=$2 addr=$3 port=$4 pki=$5
+  mkdir -p "$dir/logs" "$dir/spool"
+  # A copy of ejabberdctl that runs as the invoking user (root) instead of
+  # re-executing itself as user ejabberd.
+  sed 's/^INSTALLUSER=ejabberd$/INSTALLUSER=/' /usr/sbin/ejabberdctl > "$dir/ejabberdctl"
+  chmod 755 "$dir/ejabberdctl"
+  cat > "$dir/ejabberdctl.cfg" <<EOF
+ERLANG_NODE=ipop$port@localhost
+ERL_DIST_PORT=$((port + 20000))
+INET_DIST_INTERFACE=127.0.0.1
+EOF
+  local tls=""
+  if [ "$pki" != none ]; then
+    tls="certfiles:
+  - \"$pki/server.pem\""
+  fi
+  local starttls=""
+  [ "$pki" != none ] && starttls="    starttls_required: true"
+  local direct=""
+  if [ "$pki" != none ] && [ -n "${XS_DIRECT_PORT:-}" ]; then
+    direct="  -
+    port: $XS_DIRECT_PORT
+    ip: \"$addr\"
+    module: ejabberd_c2s
+    tls: true
+    max_stanza_size: 262144"
+  fi
+  cat > "$dir/ejabberd.yml" <<EOF
+hosts:
+  - "$domain"
+loglevel: info
+log_rotate_count: 0
+$tls
+listen:
+  -
+    port: $port
+    ip: "$addr"
+    module: ejabberd_c2s
+$starttls
+    max_stanza_size: 262144
+$direct
+auth_method: internal
+auth_password_format: scram
+auth_scram_hash: sha256
+s2s_access: none
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+  c2s:
+    allow: all
+modules:
+  mod_roster: {}
+  mod_ping: {}
+  mod_disco: {}
+  mod_shared_roster: {}
+EOF
+  sed -i '/^$/d' "$dir/ejabberd.yml"
+}
+
+# ------------------------------------------------------------------ prosody
+
+xs_prosody_setup() {
+  local dir=$1 domain=$2 addr=$3 port=$4 pki=$5
+  mkdir -p "$dir/data"
+  [ -f "$dir/groups.txt" ] || : > "$dir/groups.txt"
+  local ssl="" req=true direct="" tlsmod='"tls"; '
+  if [ "$pki" != none ]; then
+    cp "$pki/server.crt" "$pki/server.key" "$dir/"
+    ssl="ssl = { certificate = \"$dir/server.crt\"; key = \"$dir/server.key\"; }"
+    [ -n "${XS_DIRECT_PORT:-}" ] && direct="c2s_direct_tls_ports = { $XS_DIRECT_PORT }
+c2s_direct_tls_interfaces = { \"$addr\" }"
+  else
+    req=false
+    tlsmod=""
+  fi
+  cat > "$dir/prosody.cfg.lua" <<EOF
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+certificates = "$dir/nocerts"
+log = { info = "$dir/prosody.log" }
+interfaces = { "$addr" }
+c2s_ports = { $port }
+c2s_interfaces = { "$addr" }
+$direct
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+c2s_require_encryption = $req
+authentication = "internal_hashed"
+modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups" }
+modules_disabled = { "s2s"; "offline" }
+groups_file = "$dir/groups.txt"
+c2s_stanza_size_limit = 262144
+VirtualHost "$domain"
+  $ssl
+EOF
+  chown -R prosody:prosody "$dir"
+}
+
+# ------------------------------------------------------------------ generic
+
+# xs_server_start KIND DIR DOMAIN ADDR PORT PKI|none
+xs_server_start() {
+  local kind=$1 dir=$2 domain=$3 addr=$4 port=$5 pki=$6
+  mkdir -p "$dir"
+  XS_KIND[$dir]=$kind
+  XS_SRV_ARGS[$dir]="$domain $addr $port $pki"
+  local pid
+  case $kind in
+    ejabberd)
+      [ -f "$dir/ejabberd.yml" ] || xs_ejabberd_setup "$dir" "$domain" "$addr" "$port" "$pki"
+      # setsid: the server is the leader of its own process group, so the
+      # VM and its helpers are stopped together by PGID.
+      HOME="$dir" setsid "$dir/ejabberdctl" --config-dir "$dir" \
+        --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/logs" --spool "$dir/spool" \
+        foreground > "$dir/console.log" 2>&1 &
+      pid=$!
+      ;;
+    prosody)
+      [ -f "$dir/prosody.cfg.lua" ] || xs_prosody_setup "$dir" "$domain" "$addr" "$port" "$pki"
+      setsid setpriv --reuid=prosody --regid=prosody --init-groups \
+        prosody -F --config "$dir/prosody.cfg.lua" > "$dir/console.log" 2>&1 &
+      pid=$!
+      ;;
+    *) xs_log "unknown server kind $kind"; return 1 ;;
+  esac
+  XS_SRV_PID[$dir]=$pid
+  XS_PIDS+=("$pid")
+  xs_wait 30 "$kind listening on $addr:$port" xs_port_open "$addr" "$port" || return 1
+  if [ "$kind" = ejabberd ]; then
+    # The c2s port opens before the host's modules are up; wait for the
+    # node to answer commands.
+    xs_wait 30 "ejabberd status" xs_ejabberdctl "$dir" status >/dev/null 2>&1 || return 1
+  fi
+  xs_log "$kind started (pid $pid) on $addr:$port"
+}
+
+xs_server_stop() {
+  local dir=$1
+  local pid=${XS_SRV_PID[$dir]:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null
+  local i
+  for i in $(seq 1 100); do
+    kill -0 -- "-$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  unset "XS_SRV_PID[$dir]"
+  xs_log "${XS_KIND[$dir]} stopped (pid $pid)"
+}
+
+# xs_register DIR USER PASS [USER PASS ...]
+xs_register() {
+  local dir=$1
+  shift
+  local domain; domain=${XS_SRV_ARGS[$dir]%% *}
+  while [ $# -ge 2 ]; do
+    case ${XS_KIND[$dir]} in
+      ejabberd) xs_ejabberdctl "$dir" register "$1" "$domain" "$2" >/dev/null || return 1 ;;
+      prosody) prosodyctl --config "$dir/prosody.cfg.lua" register "$1" "$domain" "$2" \
+                 >/dev/null || return 1 ;;
+    esac
+    shift 2
+  done
+}
+
+# xs_friends DIR GROUP USER...: every USER gets every other one as a contact
+# with subscription "both", in roster group GROUP.
+xs_friends() {
+  local dir=$1 group=$2
+  shift 2
+  local domain; domain=${XS_SRV_ARGS[$dir]%% *}
+  local a b
+  case ${XS_KIND[$dir]} in
+    ejabberd)
+      for a in "$@"; do
+        for b in "$@"; do
+          [ "$a" = "$b" ] && continue
+          xs_ejabberdctl "$dir" add_rosteritem "$a" "$domain" "$b" "$domain" \
+            "$b" "$group" both >/dev/null || return 1
+        done
+      done
+      ;;
+    prosody)
+      { echo "[$group]"; for a in "$@"; do echo "$a@$domain=$a"; done; } >> "$dir/groups.txt"
+      chown prosody:prosody "$dir/groups.txt"
+      ;;
+  esac
+}
+
+# xs_prepare KIND DIR DOMAIN ADDR PORT PKI: write the config only (Prosody
+# needs users and groups before it starts).
+xs_prepare() {
+  local kind=$1 dir=$2
+  mkdir -p "$dir"
+  XS_KIND[$dir]=$kind
+  XS_SRV_ARGS[$dir]="$3 $4 $5 $6"
+  [ "$kind" = prosody ] && xs_prosody_setup "$dir" "$3" "$4" "$5" "$6"
+  return 0
+}
+
+# ------------------------------------------------------------ xmpp_probe
+
+# xs_password_file PATH PASS: a mode 0600 password file.
+xs_password_file() {
+  (umask 077; printf '%s\n' "$2" > "$1")
+}
+
+# xs_probe_start NAME CONFIG NODE_ID: run xmpp_probe; events go to
+# $XS_DIR/NAME.out, commands are sent with xs_probe_cmd.
+xs_probe_start() {
+  local name=$1 cfg=$2 node=$3
+  local fifo="$XS_DIR/$name.in"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  local fd
+  exec {fd}<>"$fifo"
+  "$IPOP_BUILD_DIR/tests/unit/xmpp/xmpp_probe" "$cfg" "$node" "caps-$node" \
+    <&"$fd" > "$XS_DIR/$name.out" 2> "$XS_DIR/$name.err" &
+  XS_PROBE_PID[$name]=$!
+  XS_PROBE_FD[$name]=$fd
+  XS_PROBE_OUT[$name]="$XS_DIR/$name.out"
+  XS_PIDS+=("$!")
+}
+
+xs_probe_cmd() { echo "$2" >&"${XS_PROBE_FD[$1]}"; }
+
+xs_probe_stop() {
+  local name=$1 pid=${XS_PROBE_PID[$1]}
+  xs_probe_cmd "$name" '{"cmd":"quit"}' 2>/dev/null
+  xs_wait 10 "probe $name to exit" eval "! kill -0 $pid 2>/dev/null" || kill "$pid"
+  wait "$pid" 2>/dev/null
+  local rc=$?
+  eval "exec ${XS_PROBE_FD[$name]}>&-"
+  unset "XS_PROBE_PID[$name]"
+  return $rc
+}
+
+# Lines of NAME's output containing every given substring.
+xs_probe_grep() {
+  local name=$1
+  shift
+  local out=${XS_PROBE_OUT[$name]}
+  local cmd="cat \"$out\""
+  local s
+  for s in "$@"; do cmd="$cmd | grep -F -- $(printf '%q' "$s")"; done
+  eval "$cmd"
+}
+
+xs_probe_has() { xs_probe_grep "$@" >/dev/null 2>&1 && [ -n "$(xs_probe_grep "$@")" ]; }
+
+# xs_probe_wait SECONDS NAME SUBSTRING...: wait for an event line.
+xs_probe_wait() {
+  local secs=$1
+  shift
+  xs_wait "$secs" "$1: $*" xs_probe_has "$@"
+}
+
+# Count of lines matching.
+xs_probe_count() { xs_probe_grep "$@" 2>/dev/null | wc -l; }
+
+# JSON field of the last line matching: xs_probe_field NAME FIELD SUBSTRING...
+xs_probe_field() {
+  local name=$1 field=$2
+  shift 2
+  xs_probe_grep "$name" "$@" | tail -n 1 |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$field"
+}
+
+# xs_probe_config FILE JID PASSFILE HOST PORT CAFILE [EXTRA_JSON_MEMBERS]
+xs_probe_config() {
+  local file=$1 jid=$2 pw=$3 host=$4 port=$5 ca=$6 extra=${7:-}
+  cat > "$file" <<EOF
+{ "Jid": "$jid", "PasswordFile": "$pw", "Host": "$host", "Port": $port,
+  "ResourcePrefix": "ipop-test-", "PingInterval": 10, "ConnectTimeout": 10,
+  "Tls": { "CaFile": "$ca" ${XS_TLS_EXTRA:-} }${extra:+, $extra} }
+EOF
+}
+
+# ------------------------------------------- scenario of test_xmpp_<kind>.sh
+
+xs_fail() { xs_log "FAIL: $*"; exit 1; }
+xs_step() { xs_log "== $*"; }
+
+# Wait for the count of matching lines to exceed N.
+xs_count_gt() { [ "$(xs_probe_count "${@:2}")" -gt "$1" ]; }
+xs_probe_wait_more() {
+  local secs=$1 n=$2
+  shift 2
+  xs_wait "$secs" "more than $n of $*" xs_count_gt "$n" "$@"
+}
+
+# Send a signal from probe A to the full JID FULL and wait until probe B
+# reports it.
+xs_signal_roundtrip() {
+  local a=$1 b=$2 full=$3 tag=$4
+  xs_probe_cmd "$a" "{\"cmd\":\"send\",\"to\":\"$full\",\"type\":\"offer\",\"id\":\"$tag\",\"payload\":\"{\\\"tag\\\":\\\"$tag\\\",\\\"x\\\":\\\"<&'>\\\"}\"}"
+  xs_probe_wait 10 "$b" '"event":"signal"' "\"id\":\"$tag\"" "\"type\":\"offer\"" \
+    "\\\"tag\\\":\\\"$tag\\\"" '<&' || xs_fail "$b did not get signal $tag"
+}
+
+xs_scenario() {
+  local kind=$1
+  case $kind in
+    ejabberd) command -v ejabberdctl >/dev/null || { echo "ejabberd not installed"; exit 77; } ;;
+    prosody) command -v prosody >/dev/null || { echo "prosody not installed"; exit 77; } ;;
+  esac
+  [ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 77; }
+  local probe="$IPOP_BUILD_DIR/tests/unit/xmpp/xmpp_probe"
+  [ -x "$probe" ] || { echo "missing $probe"; exit 1; }
+  xs_init
+  local domain=xmpp.test addr=127.0.0.1
+  local port=$((20000 + ($$ % 5000) * 2)) port2
+  port2=$((port + 1))
+  local srv="$XS_DIR/srv" pki="$XS_DIR/pki" ca="$XS_DIR/pki/ca.pem"
+  xs_make_ca "$pki" "$domain" || xs_fail "cannot make CA"
+
+  xs_step "$kind: start with STARTTLS, users alice bob (friends) and mallory"
+  xs_prepare "$kind" "$srv" "$domain" "$addr" "$port" "$pki"
+  if [ "$kind" = prosody ]; then
+    xs_register "$srv" alice pw-alice bob pw-bob mallory pw-mallory || xs_fail register
+    xs_friends "$srv" ipop alice bob
+    xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server start"
+  else
+    xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server start"
+    xs_register "$srv" alice pw-alice bob pw-bob mallory pw-mallory || xs_fail register
+    xs_friends "$srv" ipop alice bob || xs_fail friends
+  fi
+  local u
+  for u in alice bob mallory; do
+    xs_password_file "$XS_DIR/$u.pw" "pw-$u"
+    xs_probe_config "$XS_DIR/$u.json" "$u@$domain" "$XS_DIR/$u.pw" "$addr" "$port" "$ca" \
+      '"RosterGroup": "ipop"'
+  done
+  xs_password_file "$XS_DIR/bad.pw" "not-the-password"
+  xs_probe_config "$XS_DIR/bad.json" "alice@$domain" "$XS_DIR/bad.pw" "$addr" "$port" "$ca"
+
+  xs_step "two clients log in, see each other's presence and node ids"
+  xs_probe_start alice "$XS_DIR/alice.json" node-alice
+  xs_probe_start bob "$XS_DIR/bob.json" node-bob
+  xs_probe_wait 20 alice '"state":"online"' || xs_fail "alice not online"
+  xs_probe_wait 20 bob '"state":"online"' || xs_fail "bob not online"
+  xs_probe_wait 5 alice '"event":"roster"' "\"jid\":\"bob@$domain\"" '"subscription":"both"' '"ipop"' ||
+    xs_fail "alice's roster lacks bob"
+  xs_probe_wait 10 alice '"event":"presence"' '"node_id":"node-bob"' '"caps":"caps-node-bob"' ||
+    xs_fail "alice did not see bob's node"
+  xs_probe_wait 10 bob '"event":"presence"' '"node_id":"node-alice"' || xs_fail "bob did not see alice's node"
+  local alice_full bob_full
+  alice_full=$(xs_probe_field bob from '"event":"presence"' '"node_id":"node-alice"')
+  bob_full=$(xs_probe_field alice from '"event":"presence"' '"node_id":"node-bob"')
+  case $alice_full in "alice@$domain/ipop-test-"*) ;; *) xs_fail "bad full JID $alice_full" ;; esac
+  grep -q "STARTTLS\|TLS" "$XS_DIR/alice.err" || true
+  grep -q "TLS.*verified" "$XS_DIR/alice.err" || xs_fail "alice did not verify TLS"
+  grep -Eq "SCRAM-SHA-(1|256)" "$XS_DIR/alice.err" 2>/dev/null || true
+
+  xs_step "signaling both ways"
+  xs_signal_roundtrip alice bob "$bob_full" a2b-1
+  xs_signal_roundtrip bob alice "$alice_full" b2a-1
+
+  xs_step "a non-friend's signal is dropped and counted"
+  xs_probe_start mallory "$XS_DIR/mallory.json" node-mallory
+  xs_probe_wait 20 mallory '"state":"online"' || xs_fail "mallory not online"
+  xs_probe_cmd mallory "{\"cmd\":\"send\",\"to\":\"$alice_full\",\"type\":\"offer\",\"id\":\"evil\",\"payload\":\"{}\"}"
+  xs_probe_wait 5 mallory '"event":"sent"' '"result":0' || xs_fail "mallory could not send"
+  # Bob's next signal is relayed after mallory's (same server, in order):
+  # once it arrives, mallory's must have been seen and dropped.
+  xs_signal_roundtrip bob alice "$alice_full" b2a-after-evil
+  xs_probe_cmd alice '{"cmd":"counters"}'
+  xs_probe_wait 5 alice '"event":"counters"' '"dropped_signals":1' || xs_fail "drop not counted"
+  xs_probe_has alice '"id":"evil"' && xs_fail "mallory's signal was delivered"
+  xs_probe_stop mallory
+
+  xs_step "wrong password: reported once, not retried"
+  xs_probe_start bad "$XS_DIR/bad.json" node-bad
+  xs_probe_wait 20 bad '"state":"auth_failed"' 'not-authorized' || xs_fail "no auth_failed"
+  # Watch for 3 s (3x the first backoff step) that no new attempt starts.
+  if xs_wait 3 "a retry (must not happen)" xs_count_gt 1 bad '"state":"connecting"' 2>/dev/null; then
+    xs_fail "client retried after a wrong password"
+  fi
+  [ "$(xs_probe_count bad '"state":"auth_failed"')" -eq 1 ] || xs_fail "auth_failed reported more than once"
+  xs_probe_stop bad
+
+  xs_step "server restarted mid-session: back online, messages flow"
+  local n_a n_b
+  n_a=$(xs_probe_count alice '"state":"online"')
+  n_b=$(xs_probe_count bob '"state":"online"')
+  local np; np=$(xs_probe_count alice '"event":"presence"' '"node_id":"node-bob"')
+  xs_server_stop "$srv"
+  xs_probe_wait 15 alice '"state":"offline"' || xs_fail "alice did not notice the restart"
+  xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server restart"
+  # Backoff: 0.5-1, 1-2, 2-4, 4-8 s... the server was down for ~1-3 s.
+  xs_probe_wait_more 30 "$n_a" alice '"state":"online"' || xs_fail "alice not back online"
+  xs_probe_wait_more 30 "$n_b" bob '"state":"online"' || xs_fail "bob not back online"
+  xs_probe_wait_more 15 "$np" alice '"event":"presence"' '"node_id":"node-bob"' || xs_fail "no presence after restart"
+  xs_probe_wait 10 bob '"event":"presence"' '"node_id":"node-alice"' || xs_fail "bob: no presence"
+  bob_full=$(xs_probe_field alice from '"event":"presence"' '"node_id":"node-bob"' '"available":true')
+  alice_full=$(xs_probe_field bob from '"event":"presence"' '"node_id":"node-alice"' '"available":true')
+  xs_signal_roundtrip alice bob "$bob_full" a2b-2
+  xs_signal_roundtrip bob alice "$alice_full" b2a-2
+  xs_probe_cmd alice '{"cmd":"counters"}'
+  xs_probe_wait 5 alice '"event":"counters"' '"reconnects":' || xs_fail counters
+  xs_probe_stop alice || xs_fail "alice probe exit status"
+  xs_probe_stop bob || xs_fail "bob probe exit status"
+  xs_server_stop "$srv"
+
+  xs_step "a server without TLS is refused unless configured"
+  local plain="$XS_DIR/plain"
+  xs_prepare "$kind" "$plain" "$domain" "$addr" "$port2" none
+  if [ "$kind" = prosody ]; then
+    xs_register "$plain" carol pw-carol || xs_fail register
+    xs_server_start "$kind" "$plain" "$domain" "$addr" "$port2" none || xs_fail "plain server"
+  else
+    xs_server_start "$kind" "$plain" "$domain" "$addr" "$port2" none || xs_fail "plain server"
+    xs_register "$plain" carol pw-carol || xs_fail register
+  fi
+  xs_password_file "$XS_DIR/carol.pw" pw-carol
+  xs_probe_config "$XS_DIR/carol.json" "carol@$domain" "$XS_DIR/carol.pw" "$addr" "$port2" "$ca"
+  xs_probe_start carol "$XS_DIR/carol.json" node-carol
+  xs_probe_wait 15 carol '"state":"offline"' 'no STARTTLS' || xs_fail "plain server not refused"
+  xs_probe_has carol '"state":"online"' && xs_fail "went online without TLS"
+  xs_probe_stop carol
+  XS_TLS_EXTRA=', "Required": false' \
+    xs_probe_config "$XS_DIR/carol2.json" "carol@$domain" "$XS_DIR/carol.pw" "$addr" "$port2" "$ca"
+  xs_probe_start carol2 "$XS_DIR/carol2.json" node-carol
+  xs_probe_wait 15 carol2 '"state":"online"' || xs_fail "Tls.Required=false did not connect"
+  grep -q "WITHOUT TLS" "$XS_DIR/carol2.err" || xs_fail "no warning about plaintext"
+  xs_probe_stop carol2
+  xs_server_stop "$plain"
+  xs_log "PASS ($kind)"
+}

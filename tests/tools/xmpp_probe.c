@@ -1,0 +1,214 @@
+/* xmpp_probe: log in with ipop_xmpp from a JSON config (the "Xmpp" section
+ * schema), print every event as one JSON line on stdout, and execute JSON
+ * commands read line by line from stdin:
+ *   {"cmd":"send","to":"u@d/r","type":"offer","id":"1","payload":"{...}"}
+ *   {"cmd":"counters"}   {"cmd":"caps","caps":"x"}   {"cmd":"quit"}
+ * Usage: xmpp_probe CONFIG.json NODE_ID [CAPS]   (IPOP_LOG=debug|trace) */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "error.h"
+#include "log.h"
+#include "xmpp.h"
+
+struct probe {
+  uv_loop_t *loop;
+  struct xmpp_client *c;
+  uv_pipe_t in;
+  uv_signal_t sigterm, sigint;
+  char line[65536];
+  size_t len;
+  bool quitting;
+};
+
+static void emit(json_t *o)
+{
+  char *s = json_dumps(o, JSON_COMPACT);
+  if (s) {
+    printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+  }
+  json_decref(o);
+}
+
+static void on_state(struct xmpp_client *c, enum xmpp_state st,
+                     const char *reason, void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s?, s:s}", "event", "state", "state",
+                 xmpp_state_name(st), "reason", reason, "jid",
+                 xmpp_client_jid(c)));
+}
+
+static void on_roster(struct xmpp_client *c, const struct xmpp_roster_item *it,
+                      bool full, void *ctx)
+{
+  if (!it) {
+    emit(json_pack("{s:s}", "event", "roster_done"));
+    return;
+  }
+  json_t *g = json_array();
+  for (size_t i = 0; i < it->ngroups; i++)
+    json_array_append_new(g, json_string(it->groups[i]));
+  emit(json_pack("{s:s, s:s, s:s, s:o, s:b}", "event", "roster", "jid",
+                 it->jid, "subscription",
+                 xmpp_subscription_name(it->subscription), "groups", g,
+                 "full", full));
+}
+
+static void on_presence(struct xmpp_client *c, const struct xmpp_presence *p,
+                        void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "event", "presence", "from",
+                 p->from, "available", p->available, "node_id", p->node_id,
+                 "caps", p->caps));
+}
+
+static void on_signal(struct xmpp_client *c, const struct xmpp_signal *s,
+                      void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s, s:s, s:s%}", "event", "signal", "from",
+                 s->from, "type", s->type, "id", s->id, "payload", s->payload,
+                 s->payload_len));
+}
+
+static void print_counters(struct probe *p)
+{
+  struct xmpp_counters k;
+  xmpp_client_counters(p->c, &k);
+  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
+                 "counters", "reconnects", (json_int_t)k.reconnects,
+                 "dropped_signals", (json_int_t)k.dropped_signals,
+                 "bad_signals", (json_int_t)k.bad_signals,
+                 "signals_in", (json_int_t)k.signals_in,
+                 "signals_out", (json_int_t)k.signals_out,
+                 "stream_errors", (json_int_t)k.stream_errors,
+                 "ping_timeouts", (json_int_t)k.ping_timeouts));
+}
+
+static void closed(uv_handle_t *h) {}
+
+static void quit(struct probe *p)
+{
+  if (p->quitting)
+    return;
+  p->quitting = true;
+  xmpp_client_free(p->c);
+  uv_close((uv_handle_t *)&p->in, closed);
+  uv_close((uv_handle_t *)&p->sigterm, closed);
+  uv_close((uv_handle_t *)&p->sigint, closed);
+}
+
+static void command(struct probe *p, const char *line)
+{
+  json_error_t je;
+  json_t *o = json_loads(line, 0, &je);
+  const char *cmd = o ? json_string_value(json_object_get(o, "cmd")) : NULL;
+  if (!cmd) {
+    emit(json_pack("{s:s, s:s}", "event", "error", "error", "bad command"));
+  } else if (strcmp(cmd, "send") == 0) {
+    const char *to = json_string_value(json_object_get(o, "to"));
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *id = json_string_value(json_object_get(o, "id"));
+    const char *pl = json_string_value(json_object_get(o, "payload"));
+    int r = xmpp_client_send_signal(p->c, to, type, id, pl ? pl : "",
+                                    pl ? strlen(pl) : 0);
+    emit(json_pack("{s:s, s:i, s:s}", "event", "sent", "result", r, "error",
+                   r ? ipop_err_name(r) : ""));
+  } else if (strcmp(cmd, "counters") == 0) {
+    print_counters(p);
+  } else if (strcmp(cmd, "caps") == 0) {
+    xmpp_client_set_caps(p->c, json_string_value(json_object_get(o, "caps")));
+  } else if (strcmp(cmd, "quit") == 0) {
+    quit(p);
+  } else {
+    emit(json_pack("{s:s, s:s}", "event", "error", "error", "unknown command"));
+  }
+  json_decref(o);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+  static char buf[65536];
+  *b = uv_buf_init(buf, sizeof(buf));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+  struct probe *p = s->data;
+  if (n < 0) {
+    quit(p);
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    char ch = b->base[i];
+    if (ch == '\n') {
+      p->line[p->len] = '\0';
+      if (p->len)
+        command(p, p->line);
+      p->len = 0;
+      if (p->quitting)
+        return;
+    } else if (p->len < sizeof(p->line) - 1) {
+      p->line[p->len++] = ch;
+    }
+  }
+}
+
+static void on_sig(uv_signal_t *s, int signum)
+{
+  quit(s->data);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 3) {
+    fprintf(stderr, "usage: xmpp_probe CONFIG.json NODE_ID [CAPS]\n");
+    return 2;
+  }
+  const char *lvl = getenv("IPOP_LOG");
+  int level = lvl ? ipop_log_level_parse(lvl) : IPOP_LOG_INFO;
+  ipop_log_init("xmpp_probe", level < 0 ? IPOP_LOG_INFO : level);
+  json_error_t je;
+  json_t *root = json_load_file(argv[1], 0, &je);
+  if (!root) {
+    fprintf(stderr, "%s: %s\n", argv[1], je.text);
+    return 2;
+  }
+  struct xmpp_config cfg;
+  struct jb_error err;
+  if (jb_decode(&xmpp_config_schema, root, &cfg, "Xmpp", &err) != 0) {
+    fprintf(stderr, "config: %s\n", err.msg);
+    json_decref(root);
+    return 2;
+  }
+  json_decref(root);
+
+  static struct probe p;
+  p.loop = uv_default_loop();
+  struct xmpp_callbacks cbs = { on_state, on_roster, on_presence, on_signal };
+  char why[256];
+  int r = xmpp_client_new(p.loop, &cfg, argv[2], argc > 3 ? argv[3] : NULL,
+                          &cbs, &p, &p.c, why, sizeof(why));
+  if (r) {
+    fprintf(stderr, "xmpp_client_new: %s: %s\n", ipop_strerror(r), why);
+    return 1;
+  }
+  uv_pipe_init(p.loop, &p.in, 0);
+  p.in.data = &p;
+  if (uv_pipe_open(&p.in, 0) == 0)
+    uv_read_start((uv_stream_t *)&p.in, alloc_cb, read_cb);
+  uv_signal_init(p.loop, &p.sigterm);
+  uv_signal_init(p.loop, &p.sigint);
+  p.sigterm.data = p.sigint.data = &p;
+  uv_signal_start(&p.sigterm, on_sig, SIGTERM);
+  uv_signal_start(&p.sigint, on_sig, SIGINT);
+  xmpp_client_start(p.c);
+  uv_run(p.loop, UV_RUN_DEFAULT);
+  r = uv_loop_close(p.loop);
+  ipop_log_close();
+  return r == 0 ? 0 : 3;
+}
