@@ -66,8 +66,12 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0] && !ok; i++)
       ok = strcmp(key, known[i]) == 0;
-    if (!ok)
-      return env_err(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.40s\"", key);
+    if (!ok) {
+      size_t cut = strlen(key) > 40 ? 40 : strlen(key);
+      while (cut > 0 && ((unsigned char)key[cut] & 0xc0) == 0x80)
+        cut--; /* not inside a UTF-8 character: the message goes into JSON */
+      return env_err(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.*s\"", (int)cut, key);
+    }
   }
 
   /* txid and kind first: they are what an error answer needs. */
