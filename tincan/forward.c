@@ -58,20 +58,27 @@ static void flood(struct tc_overlay *ov, const uint8_t *p, size_t n)
 static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
 {
   struct frame_info fi;
-  if (frame_parse(&fi, p, n) != 0) {
+  struct switch_decision dec;
+  if (frame_parse(&fi, p, n) != 0 || switch_decide(ov->sw, &fi, ipop_now_ms(), &dec) != 0) {
     ov->bad_frames++;
     return;
   }
-  if (fi.cast != FRAME_UNICAST) {
-    flood(ov, p, n);
-    return;
-  }
-  /* TODO(switch.h): look the destination up in the learning table and send
-   * to that link only; until the switch lands every unicast is flooded and
-   * reported as unknown when the overlay has more than one link. */
-  if (ov->n_links > 1)
+  if (dec.unknown_unicast)
     unknown_destination(ov, &fi);
-  flood(ov, p, n);
+  switch (dec.action) {
+  case SWITCH_UNICAST:
+    if (dec.link < TC_MAX_LINKS_PER_OVERLAY && ov->slot[dec.link])
+      tc_link_send_frame(ov->slot[dec.link], p, n);
+    else
+      ov->tap_drops++;
+    break;
+  case SWITCH_FLOOD:
+    flood(ov, p, n);
+    break;
+  case SWITCH_DROP:
+    ov->tap_drops++;
+    break;
+  }
 }
 
 void tc_forward_tap_readable(struct tc_overlay *ov)
@@ -96,6 +103,11 @@ void tc_forward_from_link(struct tc_link *l, uint8_t *frame, size_t n)
   struct frame_info fi;
   if (n > ov->cfg.mtu + 14u + 4u || frame_parse(&fi, frame, n) != 0) {
     ov->bad_frames++;
+    l->drops++;
+    return;
+  }
+  /* Learn where the sender lives; a peer claiming our own MAC is dropped. */
+  if (switch_learn(ov->sw, fi.src, l->slot, ipop_now_ms()) == IPOP_EPERM) {
     l->drops++;
     return;
   }

@@ -302,11 +302,12 @@ static bool is_tap_name(struct tc_daemon *d, const char *ifname)
 
 /* Host candidates only on real interfaces: never on loopback or on one of
  * our own TAPs (a link must not run over the overlay it carries). */
-static void add_local_addresses(struct tc_link *l)
+static int add_local_addresses(struct tc_link *l)
 {
   struct ifaddrs *ifa = NULL;
+  int added = 0;
   if (getifaddrs(&ifa) != 0)
-    return;
+    return 0;
   for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
     if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
       continue;
@@ -322,9 +323,11 @@ static void add_local_addresses(struct tc_link *l)
     nice_address_init(&a);
     nice_address_set_from_sockaddr(&a, i->ifa_addr);
     nice_address_set_port(&a, 0);
-    nice_agent_add_local_address(l->agent, &a);
+    if (nice_agent_add_local_address(l->agent, &a))
+      added++;
   }
   freeifaddrs(ifa);
+  return added;
 }
 
 static void random_ice_string(char *out, size_t len)
@@ -353,6 +356,17 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
   if (!l)
     return IPOP_ENOMEM;
   l->ov = ov;
+  l->slot = TC_MAX_LINKS_PER_OVERLAY;
+  for (uint32_t i = 0; i < TC_MAX_LINKS_PER_OVERLAY; i++)
+    if (!ov->slot[i]) {
+      l->slot = i;
+      break;
+    }
+  if (l->slot == TC_MAX_LINKS_PER_OVERLAY) {
+    free(l);
+    snprintf(why, whylen, "overlay %s has too many links", ov->cfg.overlay_id);
+    return IPOP_EBUSY;
+  }
   snprintf(l->peer_id, sizeof l->peer_id, "%s", peer_id);
   l->state = CTL_LINK_NEW;
   l->created_ms = ipop_now_ms();
@@ -384,7 +398,14 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
       snprintf(l->stun_used, sizeof l->stun_used, "%s", s);
     }
   }
-  add_local_addresses(l);
+  /* With no address added libnice would use every interface, TAPs
+   * included: refuse instead. */
+  if (add_local_addresses(l) == 0) {
+    g_object_unref(l->agent);
+    free(l);
+    snprintf(why, whylen, "no usable network interface (other than loopback and our TAPs)");
+    return IPOP_ECONNREFUSED;
+  }
   l->stream = nice_agent_add_stream(l->agent, 1);
   if (!l->stream) {
     g_object_unref(l->agent);
@@ -435,6 +456,7 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
   l->next = ov->links;
   ov->links = l;
   ov->n_links++;
+  ov->slot[l->slot] = l;
   *out = l;
   LOG_INFO("tincan", "link %s/%s: gathering (%s, stun %s, turn %s)", ov->cfg.overlay_id,
            peer_id, l->controlling ? "controlling" : "controlled",
@@ -589,6 +611,11 @@ void tc_link_destroy(struct tc_link *l)
       break;
     }
   l->dead = true;
+  if (l->slot < TC_MAX_LINKS_PER_OVERLAY && ov->slot[l->slot] == l) {
+    ov->slot[l->slot] = NULL;
+    if (ov->sw)
+      switch_remove_link(ov->sw, l->slot);
+  }
   if (l->pending) {
     ctl_reply_error(l->pending, IPOP_ENOENT, "link removed");
     l->pending = NULL;

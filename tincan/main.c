@@ -1,4 +1,5 @@
 /* ipop-tincan: the dataplane daemon.  See docs/tincan.md. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -14,15 +15,17 @@
 #include "privs.h"
 #include "secret.h"
 #include "settings.h"
+#include "tap.h"
 #include "tincan.h"
 
 static void usage(FILE *f)
 {
   fprintf(f,
-          "usage: ipop-tincan [-c FILE] [-p PORT] [-k KEYFILE]\n"
-          "  -c, --config FILE   tincan.json (default: built-in defaults)\n"
-          "  -p, --port PORT     control port (overrides Control.Port)\n"
-          "  -k, --key FILE      control key file (overrides KeyFile)\n"
+          "usage: ipop-tincan [-c FILE] [-p PORT] [-k KEYFILE] [--check-config]\n"
+          "  -c, --config FILE   config.json (default " TC_DEFAULT_CONFIG ", if it exists)\n"
+          "  -p, --port PORT     control port (overrides the port of Control.Tincan)\n"
+          "  -k, --key FILE      control key file (overrides Control.KeyFile)\n"
+          "      --check-config  validate the configuration and exit\n"
           "      --version       print the version and exit\n"
           "  -h, --help          this text\n");
 }
@@ -57,12 +60,13 @@ int main(int argc, char **argv)
     { "port", required_argument, NULL, 'p' },
     { "key", required_argument, NULL, 'k' },
     { "version", no_argument, NULL, 'V' },
+    { "check-config", no_argument, NULL, 'C' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *config_path = NULL, *key_override = NULL;
   long port_override = -1;
-  int c;
+  int c, check_only = 0;
   while ((c = getopt_long(argc, argv, "c:p:k:h", opts, NULL)) != -1) {
     switch (c) {
     case 'c': config_path = optarg; break;
@@ -77,6 +81,7 @@ int main(int argc, char **argv)
       }
       break;
     }
+    case 'C': check_only = 1; break;
     case 'V': printf("ipop-tincan %s\n", IPOP_VERSION); return 0;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
@@ -91,17 +96,34 @@ int main(int argc, char **argv)
   ipop_log_init("ipop-tincan", IPOP_LOG_INFO);
   struct tc_config cfg;
   struct jb_error jerr;
+  struct sockaddr_storage tincan_addr, controller_addr;
   tc_config_defaults(&cfg);
+  struct stat cst;
+  if (!config_path && stat(TC_DEFAULT_CONFIG, &cst) == 0)
+    config_path = TC_DEFAULT_CONFIG;
   if (config_path && tc_config_load(config_path, &cfg, &jerr) != 0) {
-    LOG_ERROR("tincan", "%s", jerr.msg);
+    LOG_ERROR("tincan", "%s%s%s", strstr(jerr.msg, config_path) ? "" : config_path,
+              strstr(jerr.msg, config_path) ? "" : ": ", jerr.msg);
     return 1;
   }
-  if (port_override > 0)
-    cfg.control.port = (uint32_t)port_override;
   if (key_override)
-    snprintf(cfg.key_file, sizeof cfg.key_file, "%s", key_override);
-  if (ipop_log_config_apply(&cfg.log) != 0) {
-    LOG_ERROR("tincan", "Log.File: cannot open %s", cfg.log.file);
+    snprintf(cfg.control.key_file, sizeof cfg.control.key_file, "%s", key_override);
+  if (ctl_config_resolve(&cfg.control, &tincan_addr, &controller_addr, &jerr) != 0) {
+    LOG_ERROR("tincan", "%s: %s", config_path ? config_path : "defaults", jerr.msg);
+    return 1;
+  }
+  if (port_override > 0) {
+    if (tincan_addr.ss_family == AF_INET)
+      ((struct sockaddr_in *)&tincan_addr)->sin_port = htons((uint16_t)port_override);
+    else
+      ((struct sockaddr_in6 *)&tincan_addr)->sin6_port = htons((uint16_t)port_override);
+  }
+  if (check_only) {
+    printf("%s: configuration is valid\n", config_path ? config_path : "(defaults)");
+    return 0;
+  }
+  if (ipop_log_config_apply(&cfg.tincan.log) != 0) {
+    LOG_ERROR("tincan", "Tincan.Log.File: cannot open %s", cfg.tincan.log.file);
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -109,25 +131,29 @@ int main(int argc, char **argv)
   /* Files that need root, before dropping it. */
   uid_t kuid = (uid_t)-1;
   gid_t kgid = (gid_t)-1;
-  if (cfg.controller_user[0] && tc_user_lookup(cfg.controller_user, &kuid, &kgid) != 0) {
-    LOG_ERROR("tincan", "ControllerUser: no user \"%s\"", cfg.controller_user);
+  if (cfg.tincan.controller_user[0] &&
+      tc_user_lookup(cfg.tincan.controller_user, &kuid, &kgid) != 0) {
+    LOG_ERROR("tincan", "Tincan.ControllerUser: no user \"%s\"", cfg.tincan.controller_user);
     return 1;
   }
   char why[512];
   uint8_t key[IPOP_SECRET_LEN];
-  ensure_parent(cfg.key_file);
-  if (ipop_secret_load(cfg.key_file, 1, kuid, kgid, key, why, sizeof why) != 0) {
-    LOG_ERROR("tincan", "KeyFile: %s", why);
+  ensure_parent(cfg.control.key_file);
+  if (ipop_secret_load(cfg.control.key_file, 1, kuid, kgid, key, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "Control.KeyFile: %s", why);
     return 1;
   }
   struct tc_daemon *d = &daemon_state;
-  ensure_parent(cfg.identity_file);
-  if (tc_identity_load(&d->id, cfg.identity_file, 1, (uid_t)-1, (gid_t)-1, why,
+  ensure_parent(cfg.tincan.identity_file);
+  if (tc_identity_load(&d->id, cfg.tincan.identity_file, 1, (uid_t)-1, (gid_t)-1, why,
                        sizeof why) != 0) {
-    LOG_ERROR("tincan", "IdentityFile: %s", why);
+    LOG_ERROR("tincan", "Tincan.IdentityFile: %s", why);
     return 1;
   }
-  LOG_INFO("tincan", "identity %s (%s)", d->id.fpr_text, cfg.identity_file);
+  LOG_INFO("tincan", "identity %s (%s)", d->id.fpr_text, cfg.tincan.identity_file);
+  /* Events go to Control.Controller until a register request says otherwise. */
+  d->controller = controller_addr;
+  d->has_controller = true;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -137,9 +163,18 @@ int main(int argc, char **argv)
     LOG_ERROR("tincan", "initialisation failed: %s", ipop_strerror(rc));
     return 1;
   }
+  char host[INET6_ADDRSTRLEN];
+  uint16_t port;
+  if (tincan_addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&tincan_addr)->sin_addr, host, sizeof host);
+    port = ntohs(((struct sockaddr_in *)&tincan_addr)->sin_port);
+  } else {
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&tincan_addr)->sin6_addr, host, sizeof host);
+    port = ntohs(((struct sockaddr_in6 *)&tincan_addr)->sin6_port);
+  }
   struct ctl_endpoint_config ec = {
-    .bind_addr = cfg.control.address,
-    .port = (uint16_t)cfg.control.port,
+    .bind_addr = host,
+    .port = port,
     .key = key,
     .messages = ctl_tincan_messages,
     .n_messages = ctl_tincan_messages_count,
@@ -150,19 +185,22 @@ int main(int argc, char **argv)
   rc = ctl_endpoint_open(&loop, &ec, &d->ep);
   OPENSSL_cleanse(key, sizeof key);
   if (rc) {
-    LOG_ERROR("tincan", "Control: cannot listen on %s port %u: %s", cfg.control.address,
-              cfg.control.port, ipop_strerror(rc));
+    LOG_ERROR("tincan", "Control.Tincan: cannot listen on %s port %u: %s", host, port,
+              ipop_strerror(rc));
     return 1;
   }
-  if (tc_drop_privileges(cfg.user, why, sizeof why) != 0) {
-    LOG_ERROR("tincan", "User: %s", why);
+  /* /dev/net/tun is often root-only: keep spare descriptors (tap.h). */
+  if (geteuid() == 0 && tc_tap_pool_fill(TC_MAX_OVERLAYS) != 0)
+    LOG_WARN("tincan", "cannot open /dev/net/tun: %s", strerror(errno));
+  if (tc_drop_privileges(cfg.tincan.user, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "Tincan.User: %s", why);
     return 1;
   }
   uv_signal_init(&loop, &sig_int);
   uv_signal_init(&loop, &sig_term);
   uv_signal_start(&sig_int, on_signal, SIGINT);
   uv_signal_start(&sig_term, on_signal, SIGTERM);
-  LOG_INFO("tincan", "listening on %s:%u", cfg.control.address, cfg.control.port);
+  LOG_INFO("tincan", "control socket on %s port %u", host, port);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0)
     LOG_WARN("tincan", "event loop closed with handles still open");

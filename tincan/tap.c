@@ -50,11 +50,35 @@ static int set_ip6(const char *name, unsigned ifindex, const struct in6_addr *a,
   return rc;
 }
 
+enum { POOL_MAX = 64 };
+static int pool[POOL_MAX];
+static unsigned pool_n;
+
+int tc_tap_pool_fill(unsigned n)
+{
+  while (pool_n < n && pool_n < POOL_MAX) {
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      return IPOP_ESYS;
+    pool[pool_n++] = fd;
+  }
+  return 0;
+}
+
+unsigned tc_tap_pool_left(void)
+{
+  return pool_n;
+}
+
 int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen)
 {
   int s = -1, fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && (errno == EACCES || errno == EPERM) && pool_n > 0)
+    fd = pool[--pool_n];
   if (fd < 0) {
-    WHY("open /dev/net/tun: %s", strerror(errno));
+    WHY("open /dev/net/tun: %s%s", strerror(errno),
+        errno == EACCES ? " (and no spare descriptor opened before dropping root is left)"
+                        : "");
     return IPOP_ESYS;
   }
   struct ifreq ifr;

@@ -115,6 +115,7 @@ static void overlay_closed(uv_handle_t *h)
 {
   struct tc_overlay *ov = h->data;
   tc_tap_close(ov->tap_fd);
+  free(ov->sw);
   free(ov);
 }
 
@@ -175,6 +176,15 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
     ov->cfg.mac[0] = (uint8_t)((ov->cfg.mac[0] & 0xfe) | 0x02); /* local, unicast */
     ov->cfg.has_mac = true;
   }
+  uint64_t seed = 0;
+  ipop_random_bytes(&seed, sizeof seed);
+  ov->sw = malloc(sizeof *ov->sw);
+  if (!ov->sw || switch_init(ov->sw, 0, 0, seed, ov->cfg.mac) != 0) {
+    free(ov->sw);
+    free(ov);
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
   if (r->mtu > TC_SAFE_MTU)
     LOG_WARN("tincan", "overlay %s: mtu %u exceeds %d; frames may not fit a 1500-byte path",
              r->overlay_id, r->mtu, TC_SAFE_MTU);
@@ -185,6 +195,7 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
   };
   int fd = tc_tap_open(&tc, why, sizeof why);
   if (fd < 0) {
+    free(ov->sw);
     free(ov);
     ctl_reply_error(req, fd, "%s", why);
     return;
@@ -192,6 +203,7 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
   ov->tap_fd = fd;
   if (uv_poll_init(d->loop, &ov->tap_poll, fd) != 0) {
     tc_tap_close(fd);
+    free(ov->sw);
     free(ov);
     ctl_reply_error(req, IPOP_ESYS, "cannot watch the TAP device");
     return;
@@ -444,6 +456,14 @@ static void stats_cb(uv_timer_t *t)
   free(s);
 }
 
+static void expire_cb(uv_timer_t *t)
+{
+  struct tc_daemon *d = t->data;
+  uint64_t now = ipop_now_ms();
+  for (struct tc_overlay *o = d->overlays; o; o = o->next)
+    switch_expire(o->sw, now);
+}
+
 int tc_daemon_init(struct tc_daemon *d)
 {
   d->gctx = g_main_context_new();
@@ -458,6 +478,9 @@ int tc_daemon_init(struct tc_daemon *d)
   uv_timer_init(d->loop, &d->stats_timer);
   d->stats_timer.data = d;
   uv_timer_start(&d->stats_timer, stats_cb, TC_STATS_INTERVAL_MS, TC_STATS_INTERVAL_MS);
+  uv_timer_init(d->loop, &d->expire_timer);
+  d->expire_timer.data = d;
+  uv_timer_start(&d->expire_timer, expire_cb, 1000, 1000);
   return 0;
 }
 
@@ -472,5 +495,6 @@ void tc_daemon_shutdown(struct tc_daemon *d)
     ctl_endpoint_close(d->ep);
   d->ep = NULL;
   uv_close((uv_handle_t *)&d->stats_timer, NULL);
+  uv_close((uv_handle_t *)&d->expire_timer, NULL);
   tc_gloop_close(&d->gloop);
 }

@@ -25,6 +25,7 @@
 #include "identity.h"
 #include "log.h"
 #include "messages.h"
+#include "switch.h"
 
 enum {
   TC_MAX_OVERLAYS = 16,
@@ -56,6 +57,7 @@ struct tc_link {
   struct tc_overlay *ov;
   struct tc_link *next;
   char peer_id[CTL_ID_LEN];
+  uint32_t slot;                  /* index in ov->slot[], the switch's link id */
   NiceAgent *agent;
   guint stream;
   gulong sig_gather, sig_state;
@@ -91,6 +93,8 @@ struct tc_overlay {
   uv_poll_t tap_poll;
   struct tc_link *links;
   unsigned n_links;
+  struct tc_link *slot[TC_MAX_LINKS_PER_OVERLAY];
+  struct switch_table *sw;        /* learning table, ~140 KiB */
   bool dead;
   uint64_t tap_rx, tap_tx, tap_drops, bad_frames;
   struct tc_unknown_slot unknown[TC_UNKNOWN_DEST_SLOTS];
@@ -108,6 +112,7 @@ struct tc_daemon {
   struct sockaddr_storage controller;
   bool has_controller;
   uv_timer_t stats_timer;
+  uv_timer_t expire_timer;        /* switch aging, once per second */
   bool stopping;
 };
 

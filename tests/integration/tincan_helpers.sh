@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Helpers for the test_tincan_*.sh integration tests: start ipop-tincan in
+# a namespace of tests/lib/netns.sh and drive it with ipopctl.
+#
+#   tc_start a                       # ipop-tincan in namespace a, port 5800
+#   tc_overlay a node-a 10.254.0.1   # overlay "ov" with TAP ipop0
+#   tc_link a node-a b node-b        # exchange candidates, create both ends
+#   tc_wait_state a node-b up 15
+
+IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+IPOP_BUILD_DIR=${IPOP_BUILD_DIR:-$IPOP_SRC_DIR/build}
+TINCAN=$IPOP_BUILD_DIR/tincan/ipop-tincan
+IPOPCTL=$IPOP_BUILD_DIR/ipopctl/ipopctl
+TC_OVERLAY=${TC_OVERLAY:-ov}
+# Which user tincan drops to: nobody exists everywhere.
+TC_USER=${TC_USER:-nobody}
+
+# shellcheck source=tests/lib/netns.sh
+. "$IPOP_SRC_DIR/tests/lib/netns.sh"
+
+tc_skip_unless_ready() {
+  if [ "$(id -u)" != 0 ] || ! netns_can_run 2>/dev/null; then
+    echo "skip: needs root and network namespaces"; exit 77
+  fi
+  for b in "$TINCAN" "$IPOPCTL"; do
+    [ -x "$b" ] || { echo "skip: $b not built"; exit 77; }
+  done
+  [ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
+}
+
+tc_dir() { echo "$NETNS_TMPDIR/tincan-$1"; }
+
+# tc_start HOST [extra "Tincan" JSON members]: start tincan, wait for echo.
+declare -A TC_PID=()
+tc_start() {
+  local h=$1 extra=${2:-} d
+  d=$(tc_dir "$h")
+  mkdir -p "$d"
+  cat >"$d/config.json" <<JSON
+{ "Control": { "Tincan": "127.0.0.1:5800", "Controller": "127.0.0.1:5801",
+               "KeyFile": "$d/control.key" },
+  "Tincan": { "User": "$TC_USER", "IdentityFile": "$d/identity.pem"${extra:+, $extra},
+              "Log": { "Level": "debug" } } }
+JSON
+  netns_spawn "$h" "$d/tincan.log" "$TINCAN" -c "$d/config.json"
+  TC_PID[$h]=$NETNS_LAST_PID
+  if ! wait_until 10 tc_ctl "$h" echo ping; then
+    echo "tincan in $h did not answer; log:" >&2
+    tail -n 30 "$d/tincan.log" >&2
+    return 1
+  fi
+}
+
+# tc_ctl HOST ipopctl-args...: ipopctl against HOST's tincan (JSON output).
+tc_ctl() {
+  local h=$1; shift
+  netns_exec "$h" "$IPOPCTL" -k "$(tc_dir "$h")/control.key" -s 127.0.0.1:5800 -j "$@"
+}
+
+# tc_call HOST NAME JSON: one request; prints the result JSON.
+tc_call() { local h=$1; shift; tc_ctl "$h" call "$@"; }
+
+# tc_overlay HOST NODE_ID IP4 [MAC] [TAPNAME]
+tc_overlay() {
+  local h=$1 node=$2 ip=$3 mac=${4:-} tap=${5:-ipop0}
+  tc_call "$h" create_overlay "{\"overlay_id\":\"$TC_OVERLAY\",\"node_id\":\"$node\",
+    \"tap_name\":\"$tap\",\"ip4\":\"$ip\",\"ip4_prefix\":24${mac:+,\"mac\":\"$mac\"}
+    ${TC_OVERLAY_EXTRA:-}}"
+}
+
+# tc_candidates HOST PEER_ID: the candidate set for a link to PEER_ID.
+tc_candidates() {
+  tc_call "$1" query_candidates "{\"overlay_id\":\"$TC_OVERLAY\",\"peer_id\":\"$2\"}"
+}
+
+# tc_create_link HOST PEER_ID CANDIDATE_SET_JSON [FINGERPRINT_OVERRIDE]
+tc_create_link() {
+  local h=$1 peer=$2 set=$3 fpr=${4:-} body
+  body=$(jq -c --arg ov "$TC_OVERLAY" --arg peer "$peer" --arg fpr "$fpr" \
+    '{overlay_id:$ov, peer_id:$peer,
+      peer_fingerprint:(if $fpr == "" then .fingerprint else $fpr end),
+      peer_ufrag:.ufrag, peer_pwd:.pwd, peer_candidates:.candidates}' <<<"$set")
+  tc_call "$h" create_link "$body"
+}
+
+# tc_link A NODE_A B NODE_B: what a controller does for one link.
+tc_link() {
+  local a=$1 na=$2 b=$3 nb=$4 ca cb
+  ca=$(tc_candidates "$a" "$nb") || return 1
+  cb=$(tc_candidates "$b" "$na") || return 1
+  tc_create_link "$a" "$nb" "$cb" >/dev/null || return 1
+  tc_create_link "$b" "$na" "$ca" >/dev/null || return 1
+}
+
+# tc_stat HOST PEER FIELD: one field of the link's stats.
+tc_stat() {
+  tc_call "$1" query_link_stats "{\"overlay_id\":\"$TC_OVERLAY\",\"peer_id\":\"$2\"}" |
+    jq -r ".links[0].$3"
+}
+
+tc__state_is() { [ "$(tc_stat "$1" "$2" state)" = "$3" ]; }
+# tc_wait_state HOST PEER STATE TIMEOUT_S
+tc_wait_state() { wait_until "$4" tc__state_is "$1" "$2" "$3"; }
+
+tc_log() { echo "$(tc_dir "$1")/tincan.log"; }
