@@ -103,3 +103,34 @@ tc__state_is() { [ "$(tc_stat "$1" "$2" state)" = "$3" ]; }
 tc_wait_state() { wait_until "$4" tc__state_is "$1" "$2" "$3"; }
 
 tc_log() { echo "$(tc_dir "$1")/tincan.log"; }
+
+# tc_listen HOST: ipopctl listen (registers for events) into HOST's
+# events.log; returns once tincan has logged the registration.
+tc_listen() {
+  local h=$1 d
+  d=$(tc_dir "$h")
+  netns_spawn "$h" "$d/events.log" "$IPOPCTL" -k "$d/control.key" -s 127.0.0.1:5800 \
+    -T 3600 listen
+  wait_file "$d/tincan.log" "controller registered" 5
+}
+tc_events() { echo "$(tc_dir "$1")/events.log"; }
+
+# tc_two_hosts: namespaces a and b on segment pub, tincan + overlay in each.
+tc_two_hosts() {
+  netns_segment pub
+  netns_host a; netns_attach a pub 198.18.0.11/24
+  netns_host b; netns_attach b pub 198.18.0.12/24
+  tc_start a; tc_start b
+  tc_listen a; tc_listen b
+  tc_overlay a node-a 10.254.0.1 >/dev/null
+  tc_overlay b node-b 10.254.0.2 >/dev/null
+}
+
+# check DESCRIPTION cmd...: one TAP-style result line; failures are counted
+# (netns_init's EXIT trap prints every log of a failed run).
+TC_FAILS=0
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; TC_FAILS=$((TC_FAILS+1)); fi
+}
+tc_finish() { [ "${TC_FAILS:-0}" -eq 0 ]; }
