@@ -94,6 +94,7 @@ struct conn {
   bool auth_failed;
   struct xmpp_scram scram;
   bool scram_active;
+  char mech[24];              /* SASL mechanism in use */
   struct sbuf *capture;       /* tests: output goes here, no socket */
   unsigned ping_seq;
   bool ping_outstanding;
@@ -599,7 +600,7 @@ static int start_sasl(struct conn *k, const struct xmpp_stanza *mechs)
     k->auth_failed = true;
     return close_after(k, "no usable SASL mechanism offered", IPOP_EAUTH);
   }
-  LOG_DEBUG(M, "SASL mechanism %s", chosen);
+  snprintf(k->mech, sizeof(k->mech), "%s", chosen);
   struct sbuf raw, b;
   sbuf_init(&raw);
   sbuf_init(&b);
@@ -725,7 +726,8 @@ static int handle_sasl(struct conn *k, const struct xmpp_stanza *st)
       goto out;
     }
     k->authenticated = true;
-    LOG_INFO(M, "authenticated as %s@%s", c->local, c->domain);
+    LOG_INFO(M, "authenticated as %s@%s with %s", c->local, c->domain,
+             k->mech);
     k->action = ACT_RESTART;
     r = 1;
   } else {

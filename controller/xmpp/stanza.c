@@ -263,6 +263,15 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
   struct xmpp_parser *p = ud;
   if (p->error || p->stopped)
     return;
+  if (prefix && !uri) {
+    fail(p, "not-well-formed");  /* unbound prefix */
+    return;
+  }
+  for (int i = 0; i < nb_attributes; i++)
+    if (attributes[5 * i + 1] && !attributes[5 * i + 2]) {
+      fail(p, "not-well-formed");
+      return;
+    }
   if (nb_attributes > XMPP_PARSER_ATTRS_MAX ||
       nb_namespaces > XMPP_PARSER_ATTRS_MAX) {
     fail(p, "policy-violation");
@@ -484,7 +493,7 @@ int xmpp_parser_feed(struct xmpp_parser *p, const char *data, size_t len)
       return IPOP_EPARSE;
     if (p->stopped)
       return 1;
-    if (r != 0 || !p->ctxt->wellFormed) {
+    if (r != 0 || !p->ctxt->wellFormed || !p->ctxt->nsWellFormed) {
       p->error = "not-well-formed";
       return IPOP_EPARSE;
     }

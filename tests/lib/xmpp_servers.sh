@@ -110,6 +110,7 @@ xs_ejabberdctl() {
 xs_ejabberd_setup() {
   local dir=$1 domain=$2 addr=$3 port=$4 pki=$5
   mkdir -p "$dir/logs" "$dir/spool"
+  : > "$dir/inetrc"
   # A copy of ejabberdctl that runs as the invoking user (root) instead of
   # re-executing itself as user ejabberd.
   sed 's/^INSTALLUSER=ejabberd$/INSTALLUSER=/' /usr/sbin/ejabberdctl > "$dir/ejabberdctl"
@@ -162,6 +163,7 @@ access_rules:
   c2s:
     allow: all
 modules:
+  mod_admin_extra: {}
   mod_roster: {}
   mod_ping: {}
   mod_disco: {}
