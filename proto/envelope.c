@@ -60,19 +60,6 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
 
   const char *key;
   json_t *v;
-  json_object_foreach(env->root, key, v) {
-    static const char *const known[] = { "version", "txid", "kind", "name",
-                                         "body", "result", "error" };
-    bool ok = false;
-    for (size_t i = 0; i < sizeof known / sizeof known[0] && !ok; i++)
-      ok = strcmp(key, known[i]) == 0;
-    if (!ok) {
-      size_t cut = strlen(key) > 40 ? 40 : strlen(key);
-      while (cut > 0 && ((unsigned char)key[cut] & 0xc0) == 0x80)
-        cut--; /* not inside a UTF-8 character: the message goes into JSON */
-      return env_err(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.*s\"", (int)cut, key);
-    }
-  }
 
   /* txid and kind first: they are what an error answer needs. */
   v = json_object_get(env->root, "txid");
@@ -91,6 +78,22 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
   v = json_object_get(env->root, "name");
   if (v && json_is_string(v) && name_valid(json_string_value(v), json_string_length(v)))
     snprintf(env->name, sizeof env->name, "%s", json_string_value(v));
+
+  /* Unknown keys are checked after txid, kind and name so that the error
+   * can still be answered. */
+  json_object_foreach(env->root, key, v) {
+    static const char *const known[] = { "version", "txid", "kind", "name",
+                                         "body", "result", "error" };
+    bool ok = false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0] && !ok; i++)
+      ok = strcmp(key, known[i]) == 0;
+    if (!ok) {
+      size_t cut = strlen(key) > 40 ? 40 : strlen(key);
+      while (cut > 0 && ((unsigned char)key[cut] & 0xc0) == 0x80)
+        cut--; /* not inside a UTF-8 character: the message goes into JSON */
+      return env_err(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.*s\"", (int)cut, key);
+    }
+  }
 
   v = json_object_get(env->root, "version");
   if (!v)
