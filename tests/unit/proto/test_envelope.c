@@ -268,6 +268,17 @@ static void test_unknown_envelope_keys(void **state)
 {
   expect_fail("{\"version\":1,\"txid\":1,\"kind\":\"request\",\"name\":\"echo\",\"bdy\":{}}",
               IPOP_EUNKNOWN, "", "unknown envelope key \"bdy\"");
+  /* the txid is known, so the error can be answered */
+  struct ctl_envelope env;
+  struct jb_error err;
+  assert_int_equal(parse("{\"zzz\":1,\"version\":1,\"txid\":21,\"kind\":\"request\",\"name\":\"echo\"}",
+                         &env, &err),
+                   IPOP_EUNKNOWN);
+  assert_true(env.has_txid);
+  assert_int_equal(env.txid, 21);
+  assert_int_equal(env.kind, CTL_KIND_REQUEST);
+  assert_string_equal(env.name, "echo");
+  ctl_envelope_free(&env);
   expect_fail("{\"version\":1,\"txid\":1,\"kind\":\"request\",\"name\":\"echo\",\"result\":{}}",
               IPOP_EUNKNOWN, "", "a request carries \"body\", not \"result\"/\"error\"");
   expect_fail("{\"version\":1,\"txid\":1,\"kind\":\"event\",\"name\":\"x\",\"error\":{}}",
