@@ -323,6 +323,8 @@ static void timer_cb(uv_timer_t *t)
     ep->stats.timeouts++;
     p->cb(IPOP_ETIMEDOUT, NULL, "no answer before the deadline", p->ctx);
     free(p);
+    if (ep->closing) /* the callback closed us: pending (and pp) are gone */
+      return;
   }
   if (!ep->pending)
     uv_timer_stop(&ep->timer);
