@@ -964,11 +964,20 @@ static int handle_message(struct conn *k, const struct xmpp_stanza *st)
   return 0;
 }
 
+static int route_stanza(struct conn *k, struct xmpp_stanza *st);
+
 static int on_stanza(void *ctx, struct xmpp_stanza *st)
 {
   struct conn *k = ctx;
   if (k->dead)
     return 1;
+  int r = route_stanza(k, st);
+  /* A user callback may have stopped the client: parse nothing more. */
+  return r || k->action != ACT_NONE;
+}
+
+static int route_stanza(struct conn *k, struct xmpp_stanza *st)
+{
   if (strcmp(st->ns, XMPP_NS_STREAM) == 0) {
     if (strcmp(st->name, "error") == 0) {
       handle_stream_error(k, st);
