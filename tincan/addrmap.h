@@ -74,8 +74,10 @@
  *     if addrmap_arp_reply() returns 1: write the reply to the TAP, done;
  *     if addrmap_route() finds a link: that link only;
  *     else switch_decide();
- *     for each chosen link (a copy per link when flooding, as egress rewrites
- *     in place): addrmap_egress(); send unless ADDRMAP_DROP.
+ *     for each chosen link: addrmap_egress(); send unless ADDRMAP_DROP.
+ *     Egress rewrites only IPv4 to the link's mapped_ip4, and such a frame
+ *     was already routed to that one link by addrmap_route(), so a flooded
+ *     frame is never rewritten: one buffer serves every link of a flood.
  *   From a link (after frame_parse): addrmap_ingress(); unless ADDRMAP_DROP,
  *   switch_learn(fi.src) (fi.src points into the rewritten frame) and write
  *   the frame to the TAP.

@@ -1,0 +1,142 @@
+/* libFuzzer harness for tincan's packet path: frame_parse, the switch, and
+ * the SocialVPN rewriting (egress, ingress, ARP replies) on whatever parses.
+ *
+ * Input: one control byte, then the frame.  Control bits:
+ *   0..1  link (0..3 are mapped, see below)
+ *   2     direction: 0 egress (from the TAP), 1 ingress (from a link)
+ *   3     force the mapped address into the frame (and fix the header
+ *         checksum), so that rewriting paths are reached without the
+ *         fuzzer having to guess addresses.
+ * The frame sits in a heap buffer of exactly its size (ASan sees overreads).
+ * Besides memory errors it checks: parse invariants, rewriting never changes
+ * the frame's length or parse result, and a checksum valid before a rewrite
+ * is valid after it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrmap.h"
+#include "frame.h"
+#include "switch.h"
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+struct harness {
+  struct switch_table sw;
+  struct addrmap am;
+  uint64_t now;
+};
+
+static struct harness *h;                 /* the harness's own state, made once */
+
+static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+  uint8_t x[4] = { a, b, c, d };
+  uint32_t v;
+  memcpy(&v, x, 4);
+  return v;
+}
+
+static void harness_init(void)
+{
+  static const uint8_t local[6] = { 0x02, 0, 0, 0, 0, 1 };
+  h = calloc(1, sizeof(*h));
+  CHECK(h);
+  CHECK(switch_init(&h->sw, 64, 1000, 0x5eed, local) == 0);
+  CHECK(addrmap_init(&h->am, local) == 0);
+  /* Colliding subnets: every peer really is 172.31.0.1. */
+  for (uint8_t l = 0; l < 4; l++)
+    CHECK(addrmap_set(&h->am, l, ip4(172, 31, 0, (uint8_t)(2 + l)), ip4(172, 31, 0, 1)) == 0);
+}
+
+static void check_parse(const struct frame_info *fi, size_t len)
+{
+  CHECK(fi->len == len);
+  CHECK(fi->l3_off + fi->l3_len == len);
+  if (fi->l3 == FRAME_L3_IP4) {
+    CHECK(fi->ip4.hlen >= 20 && fi->ip4.hlen <= fi->ip4.tot_len);
+    CHECK(fi->ip4.l4_off + fi->ip4.l4_len <= len);
+  } else if (fi->l3 == FRAME_L3_IP6) {
+    CHECK(fi->ip6.l4_off + fi->ip6.payload_len <= len);
+  } else if (fi->l3 == FRAME_L3_ARP) {
+    CHECK(fi->l3_len >= FRAME_ARP_IP4_LEN);
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  struct frame_info fi, after;
+  struct switch_decision d;
+  uint8_t reply[64];
+  size_t reply_len;
+
+  if (!h)
+    harness_init();
+  if (size < 1)
+    return 0;
+  uint8_t ctl = data[0];
+  uint32_t link = ctl & 3;
+  bool ingress = ctl & 4;
+  size_t len = size - 1;
+  uint8_t *buf = malloc(len ? len : 1);
+  CHECK(buf);
+  memcpy(buf, data + 1, len);
+  h->now += 7;
+
+  if (frame_parse(&fi, buf, len) != 0)
+    goto out;
+  check_parse(&fi, len);
+
+  if ((ctl & 8) && fi.l3 == FRAME_L3_IP4) {
+    const struct addrmap_entry *e = addrmap_find_link(&h->am, link);
+    uint8_t *ip = buf + fi.l3_off;
+    if (ingress)
+      memcpy(ip + 12, &e->peer_ip4, 4);
+    else
+      memcpy(ip + 16, &e->mapped_ip4, 4);
+    frame_ip4_hdr_csum_set(&fi, buf);
+    CHECK(frame_parse(&fi, buf, len) == 0);
+  }
+
+  bool hdr_ok = frame_ip4_hdr_csum_ok(&fi, buf);
+  int l4_before = frame_ip4_l4_csum_verify(&fi, buf);
+  int verdict;
+  if (ingress) {
+    verdict = addrmap_ingress(&h->am, link, buf, &fi);
+    if (verdict != ADDRMAP_DROP)
+      switch_learn(&h->sw, fi.src, link, h->now);
+  } else {
+    uint32_t l;
+    if (addrmap_arp_reply(&h->am, &fi, reply, sizeof(reply), &reply_len) == 1) {
+      CHECK(frame_parse(&after, reply, reply_len) == 0 && after.l3 == FRAME_L3_ARP);
+      goto out;
+    }
+    if (addrmap_route(&h->am, &fi, &l) == 0)
+      CHECK(l < 4);
+    CHECK(switch_decide(&h->sw, &fi, h->now, &d) == 0);
+    verdict = addrmap_egress(&h->am, link, buf, &fi);
+  }
+  CHECK(verdict == ADDRMAP_PASS || verdict == ADDRMAP_REWRITTEN || verdict == ADDRMAP_DROP);
+
+  if (verdict == ADDRMAP_REWRITTEN) {
+    CHECK(frame_parse(&after, buf, len) == 0);
+    CHECK(after.l3 == FRAME_L3_IP4 && after.ip4.tot_len == fi.ip4.tot_len);
+    if (hdr_ok)
+      CHECK(frame_ip4_hdr_csum_ok(&after, buf));
+    if (l4_before == 0) {
+      int l4_after = frame_ip4_l4_csum_verify(&after, buf);
+      const uint8_t *l4 = buf + after.ip4.l4_off;
+      bool udp_none = after.ip4.proto == FRAME_IPPROTO_UDP && l4[6] == 0 && l4[7] == 0;
+      CHECK(l4_after == 0 || udp_none);
+    }
+  }
+  if (h->now % 1024 == 0)
+    switch_expire(&h->sw, h->now);
+  if (h->now % 4096 == 0)
+    switch_remove_link(&h->sw, link);
+out:
+  free(buf);
+  return 0;
+}
