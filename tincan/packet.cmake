@@ -8,12 +8,12 @@
 include_guard(GLOBAL)
 
 add_library(ipop_packet STATIC
-  ${CMAKE_SOURCE_DIR}/tincan/frame.c
-  ${CMAKE_SOURCE_DIR}/tincan/switch.c
-  ${CMAKE_SOURCE_DIR}/tincan/addrmap.c
+  ${CMAKE_CURRENT_LIST_DIR}/frame.c
+  ${CMAKE_CURRENT_LIST_DIR}/switch.c
+  ${CMAKE_CURRENT_LIST_DIR}/addrmap.c
 )
 target_include_directories(ipop_packet PUBLIC
-  ${CMAKE_SOURCE_DIR}/tincan ${CMAKE_SOURCE_DIR}/common)
+  ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/../common)
 
 # The fuzz harness tests/fuzz/fuzz_frame.c needs these sources, but
 # tests/CMakeLists.txt links fuzz targets against ipop_proto/ipop_common only
@@ -21,12 +21,12 @@ target_include_directories(ipop_packet PUBLIC
 # it once the top-level directory is done.
 if(IPOP_FUZZ)
   add_library(ipop_packet_fuzz STATIC
-    ${CMAKE_SOURCE_DIR}/tincan/frame.c
-    ${CMAKE_SOURCE_DIR}/tincan/switch.c
-    ${CMAKE_SOURCE_DIR}/tincan/addrmap.c
+    ${CMAKE_CURRENT_LIST_DIR}/frame.c
+    ${CMAKE_CURRENT_LIST_DIR}/switch.c
+    ${CMAKE_CURRENT_LIST_DIR}/addrmap.c
   )
   target_include_directories(ipop_packet_fuzz PUBLIC
-    ${CMAKE_SOURCE_DIR}/tincan ${CMAKE_SOURCE_DIR}/common)
+    ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/../common)
   target_compile_options(ipop_packet_fuzz PRIVATE
     -fsanitize=fuzzer-no-link,address,undefined)
   function(ipop_packet_link_fuzz)
@@ -34,5 +34,5 @@ if(IPOP_FUZZ)
       target_link_libraries(fuzz_frame PRIVATE ipop_packet_fuzz)
     endif()
   endfunction()
-  cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL ipop_packet_link_fuzz)
+  cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL ipop_packet_link_fuzz)
 endif()
