@@ -1,0 +1,95 @@
+#include "nodeid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "secret.h"
+
+bool nodeid_valid(const char *id)
+{
+  if (!id)
+    return false;
+  size_t n = strnlen(id, NODEID_BUF);
+  if (n != NODEID_HEX_LEN)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = id[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  }
+  return true;
+}
+
+static int id_path(const char *state_dir, char *path, size_t n)
+{
+  if (!state_dir || !state_dir[0])
+    return IPOP_EINVAL;
+  if ((size_t)snprintf(path, n, "%s/%s", state_dir, NODEID_FILE) >= n)
+    return IPOP_ETOOBIG;
+  return 0;
+}
+
+int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t whylen)
+{
+  char path[4096];
+  out[0] = '\0';
+  int rc = id_path(state_dir, path, sizeof path);
+  if (rc) {
+    policy__why(why, whylen, "bad state directory");
+    return rc;
+  }
+  char *buf;
+  size_t len;
+  /* A little slack for a stray newline; anything bigger is not ours. */
+  rc = policy_file_read(path, 64, &buf, &len, why, whylen);
+  if (rc == IPOP_ETOOBIG)
+    rc = IPOP_EPARSE;
+  if (rc)
+    return rc;
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (strlen(buf) != len || !nodeid_valid(buf)) {
+    policy__why(why, whylen,
+                "%s is corrupt: expected 32 lowercase hex characters (delete it to get a "
+                "new node id)", path);
+    free(buf);
+    return IPOP_EPARSE;
+  }
+  memcpy(out, buf, NODEID_BUF);
+  free(buf);
+  return 0;
+}
+
+int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_ctx,
+                          char out[NODEID_BUF], bool *created, char *why, size_t whylen)
+{
+  if (created)
+    *created = false;
+  int rc = nodeid_load(state_dir, out, why, whylen);
+  if (rc != IPOP_ENOENT)
+    return rc;
+
+  uint8_t raw[NODEID_BYTES];
+  rc = rnd(rnd_ctx, raw, sizeof raw);
+  if (rc) {
+    policy__why(why, whylen, "no random bytes for a node id: %s", ipop_strerror(rc));
+    return rc;
+  }
+  char text[NODEID_BUF + 1];
+  ipop_hex_encode(raw, sizeof raw, text);
+  text[NODEID_HEX_LEN] = '\n';
+  text[NODEID_HEX_LEN + 1] = '\0';
+
+  char path[4096];
+  id_path(state_dir, path, sizeof path);
+  rc = policy_file_write_atomic(path, text, NODEID_HEX_LEN + 1, 0644, why, whylen);
+  if (rc)
+    return rc;
+  memcpy(out, text, NODEID_HEX_LEN);
+  out[NODEID_HEX_LEN] = '\0';
+  if (created)
+    *created = true;
+  return 0;
+}

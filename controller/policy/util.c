@@ -1,0 +1,163 @@
+#include "policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "secret.h"
+
+void policy__why(char *why, size_t whylen, const char *fmt, ...)
+{
+  if (!why || whylen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, whylen, fmt, ap);
+  va_end(ap);
+}
+
+int policy_rand_os(void *ctx, void *buf, size_t len)
+{
+  (void)ctx;
+  return ipop_random_bytes(buf, len);
+}
+
+uint32_t policy_rand_u32(policy_rand_fn fn, void *ctx)
+{
+  uint32_t v = 0;
+  if (fn(ctx, &v, sizeof v))
+    return 0;
+  return v;
+}
+
+int policy_file_write_atomic(const char *path, const void *data, size_t len,
+                             mode_t mode, char *why, size_t whylen)
+{
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16), *dir = strdup(path);
+  int rc = IPOP_ESYS, fd = -1;
+  if (!tmp || !dir) {
+    rc = IPOP_ENOMEM;
+    goto out;
+  }
+  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+  fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    policy__why(why, whylen, "cannot create a temporary file next to %s: %s", path,
+                strerror(errno));
+    tmp[0] = '\0';
+    goto out;
+  }
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      policy__why(why, whylen, "cannot write %s: %s", tmp, n < 0 ? strerror(errno) : "short write");
+      goto out;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  if (fchmod(fd, mode) || fsync(fd)) {
+    policy__why(why, whylen, "cannot sync %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  if (close(fd)) {
+    fd = -1;
+    policy__why(why, whylen, "cannot close %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  fd = -1;
+  if (rename(tmp, path)) {
+    policy__why(why, whylen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    goto out;
+  }
+  tmp[0] = '\0';
+  /* Make the rename itself durable. */
+  int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  rc = 0;
+out:
+  if (fd >= 0)
+    close(fd);
+  if (tmp && tmp[0])
+    unlink(tmp);
+  free(tmp);
+  free(dir);
+  return rc;
+}
+
+int policy_file_read(const char *path, size_t max, char **out, size_t *len,
+                     char *why, size_t whylen)
+{
+  *out = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    int e = errno;
+    policy__why(why, whylen, "cannot open %s: %s", path, strerror(e));
+    return e == ENOENT ? IPOP_ENOENT : IPOP_ESYS;
+  }
+  struct stat st;
+  int rc = IPOP_ESYS;
+  char *buf = NULL;
+  if (fstat(fd, &st)) {
+    policy__why(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    policy__why(why, whylen, "%s is not a regular file", path);
+    goto out;
+  }
+  if ((uint64_t)st.st_size > max) {
+    policy__why(why, whylen, "%s is %lld bytes, more than the limit of %zu", path,
+                (long long)st.st_size, max);
+    rc = IPOP_ETOOBIG;
+    goto out;
+  }
+  buf = malloc(max + 1);
+  if (!buf) {
+    rc = IPOP_ENOMEM;
+    goto out;
+  }
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + got, max + 1 - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      policy__why(why, whylen, "cannot read %s: %s", path, strerror(errno));
+      goto out;
+    }
+    if (n == 0)
+      break;
+    got += (size_t)n;
+    if (got > max) {
+      policy__why(why, whylen, "%s grew past the limit of %zu bytes", path, max);
+      rc = IPOP_ETOOBIG;
+      goto out;
+    }
+  }
+  buf[got] = '\0';
+  *out = buf;
+  *len = got;
+  buf = NULL;
+  rc = 0;
+out:
+  free(buf);
+  close(fd);
+  return rc;
+}

@@ -1,0 +1,131 @@
+/* nodeid: validation, first-start creation, reload, corrupt files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "nodeid.h"
+#include "policy_test.h"
+
+static void test_valid(void **state)
+{
+  assert_true(nodeid_valid("0123456789abcdef0123456789abcdef"));
+  assert_false(nodeid_valid("0123456789ABCDEF0123456789abcdef"));
+  assert_false(nodeid_valid("0123456789abcdef0123456789abcde"));
+  assert_false(nodeid_valid("0123456789abcdef0123456789abcdef0"));
+  assert_false(nodeid_valid("0123456789abcdef0123456789abcdeg"));
+  assert_false(nodeid_valid(""));
+  assert_false(nodeid_valid(NULL));
+  assert_false(nodeid_valid("../../etc/passwd"));
+}
+
+static void test_create_then_reload(void **state)
+{
+  char dir[64];
+  pt_tmpdir(dir);
+  struct pt_rng rng = { .seed = 1 };
+  char id[NODEID_BUF], id2[NODEID_BUF], why[POLICY_WHY_LEN];
+  bool created = false;
+  assert_int_equal(nodeid_load(dir, id, why, sizeof why), IPOP_ENOENT);
+  assert_int_equal(nodeid_load_or_create(dir, pt_rand, &rng, id, &created, why, sizeof why), 0);
+  assert_true(created);
+  assert_true(nodeid_valid(id));
+
+  char path[128];
+  snprintf(path, sizeof path, "%s/node_id", dir);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+  char *text = pt_slurp(path);
+  assert_int_equal(strlen(text), 33);
+  assert_int_equal(text[32], '\n');
+  free(text);
+
+  /* Second start: the same id, nothing created, no randomness needed. */
+  assert_int_equal(nodeid_load_or_create(dir, pt_rand_fail, NULL, id2, &created, why,
+                                         sizeof why), 0);
+  assert_false(created);
+  assert_string_equal(id, id2);
+  assert_int_equal(nodeid_load(dir, id2, why, sizeof why), 0);
+  assert_string_equal(id, id2);
+  pt_rmtree(dir);
+}
+
+static void test_corrupt(void **state)
+{
+  static const char *const bad[] = {
+    "", "\n", "0123456789abcdef0123456789abcde\n", "0123456789ABCDEF0123456789ABCDEF\n",
+    "0123456789abcdef0123456789abcdef\n\n", "0123456789abcdef0123456789abcdef extra",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char dir[64], path[128], id[NODEID_BUF], why[POLICY_WHY_LEN] = "";
+    pt_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/node_id", dir);
+    pt_write(path, bad[i]);
+    struct pt_rng rng = { .seed = 2 };
+    bool created = true;
+    assert_int_equal(nodeid_load_or_create(dir, pt_rand, &rng, id, &created, why, sizeof why),
+                     IPOP_EPARSE);
+    assert_false(created);
+    assert_non_null(strstr(why, "node_id"));
+    /* never silently replaced */
+    char *text = pt_slurp(path);
+    assert_string_equal(text, bad[i]);
+    free(text);
+    pt_rmtree(dir);
+  }
+  /* a file without a newline is fine */
+  char dir[64], path[128], id[NODEID_BUF];
+  pt_tmpdir(dir);
+  snprintf(path, sizeof path, "%s/node_id", dir);
+  pt_write(path, "00112233445566778899aabbccddeeff");
+  assert_int_equal(nodeid_load(dir, id, NULL, 0), 0);
+  assert_string_equal(id, "00112233445566778899aabbccddeeff");
+  pt_rmtree(dir);
+}
+
+static void test_errors(void **state)
+{
+  char id[NODEID_BUF], why[POLICY_WHY_LEN];
+  /* no randomness: error, nothing written */
+  char dir[64];
+  pt_tmpdir(dir);
+  assert_int_equal(nodeid_load_or_create(dir, pt_rand_fail, NULL, id, NULL, why, sizeof why),
+                   IPOP_ECRYPTO);
+  assert_non_null(strstr(why, "random"));
+  assert_int_equal(nodeid_load(dir, id, NULL, 0), IPOP_ENOENT);
+  pt_rmtree(dir);
+  /* missing or unwritable state directory */
+  struct pt_rng rng = { .seed = 3 };
+  assert_int_equal(nodeid_load_or_create("/nonexistent/ipop", pt_rand, &rng, id, NULL, why,
+                                         sizeof why), IPOP_ESYS);
+  assert_int_equal(nodeid_load("", id, why, sizeof why), IPOP_EINVAL);
+  /* node_id is a directory */
+  pt_tmpdir(dir);
+  char path[128];
+  snprintf(path, sizeof path, "%s/node_id", dir);
+  assert_int_equal(mkdir(path, 0755), 0);
+  assert_int_equal(nodeid_load(dir, id, why, sizeof why), IPOP_ESYS);
+  pt_rmtree(dir);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_valid),
+    cmocka_unit_test(test_create_then_reload),
+    cmocka_unit_test(test_corrupt),
+    cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
