@@ -125,6 +125,7 @@ int switch_init(struct switch_table *t, uint32_t capacity, uint64_t age_ms,
   t->age_ms = age_ms ? age_ms : SWITCH_DEFAULT_AGE_MS;
   t->seed = seed;
   t->flood_unknown = true;
+  t->report_ms = SWITCH_DEFAULT_REPORT_MS;
   if (local_mac) {
     memcpy(t->local_mac, local_mac, FRAME_ETH_ALEN);
     t->has_local_mac = true;
@@ -229,6 +230,15 @@ int switch_decide(struct switch_table *t, const struct frame_info *fi,
   }
   out->unknown_unicast = true;
   t->stats.unknown_unicast++;
+  struct switch_report *rep = &t->reports[mac_hash(t, fi->dst) % SWITCH_REPORT_SLOTS];
+  if (!rep->used || memcmp(rep->mac, fi->dst, FRAME_ETH_ALEN) != 0 ||
+      now_ms < rep->at_ms || now_ms - rep->at_ms >= t->report_ms) {
+    memcpy(rep->mac, fi->dst, FRAME_ETH_ALEN);
+    rep->used = true;
+    rep->at_ms = now_ms;
+    out->report = true;
+    t->stats.unknown_reported++;
+  }
   if (t->flood_unknown) {
     out->action = SWITCH_FLOOD;
     t->stats.flooded++;

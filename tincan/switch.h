@@ -7,7 +7,7 @@
  * (an index into the daemon's own link array); the switch never touches
  * them.
  *
- * The table is a fixed-size struct (about 140 KiB) allocated by the caller,
+ * The table is a fixed-size struct (about 120 KiB) allocated by the caller,
  * once per overlay: no allocation after switch_init().  Time is passed in by
  * the caller (milliseconds, monotonic, e.g. ipop_now_ms()).
  *
@@ -35,6 +35,8 @@ enum {
   SWITCH_SLOTS = 2 * SWITCH_MAX_ENTRIES,      /* power of two */
   SWITCH_NONE = 0xffff,
   SWITCH_DEFAULT_AGE_MS = 300 * 1000,         /* like a bridge's ageing_time */
+  SWITCH_REPORT_SLOTS = 256,                  /* unknown-destination report cache */
+  SWITCH_DEFAULT_REPORT_MS = 10 * 1000,       /* one report per destination per 10 s */
 };
 
 struct switch_node {
@@ -43,6 +45,14 @@ struct switch_node {
   uint16_t prev, next;             /* age list (oldest first) or free list */
   uint32_t link;
   uint64_t seen_ms;
+};
+
+/* When an unknown destination was last reported (direct-mapped cache: two
+ * destinations sharing a slot just get reported more often). */
+struct switch_report {
+  uint8_t mac[FRAME_ETH_ALEN];
+  bool used;
+  uint64_t at_ms;
 };
 
 struct switch_stats {
@@ -55,6 +65,7 @@ struct switch_stats {
   uint64_t unicast;                /* decisions: one link */
   uint64_t flooded;                /* decisions: all links */
   uint64_t unknown_unicast;        /* unicast destination not in the table */
+  uint64_t unknown_reported;       /* ... of which flagged for an event */
   uint64_t dropped;                /* decisions: drop */
 };
 
@@ -69,6 +80,8 @@ struct switch_table {
   uint8_t local_mac[FRAME_ETH_ALEN];
   bool has_local_mac;
   bool flood_unknown;              /* default true: flood unknown unicast */
+  uint64_t report_ms;              /* default SWITCH_DEFAULT_REPORT_MS */
+  struct switch_report reports[SWITCH_REPORT_SLOTS];
   struct switch_stats stats;
 };
 
@@ -103,13 +116,19 @@ enum switch_action {
 struct switch_decision {
   enum switch_action action;
   uint32_t link;                   /* SWITCH_UNICAST only */
-  bool unknown_unicast;            /* raise an unknown_destination event */
+  bool unknown_unicast;            /* destination not in the table */
+  bool report;                     /* unknown_unicast, and not reported for
+                                      this destination within report_ms:
+                                      raise an unknown_destination event */
 };
 
 /* Where a frame read from the TAP goes.  Broadcast and multicast flood;
  * known unicast goes to its link; unknown unicast floods (or drops if
- * flood_unknown is false) with unknown_unicast set; frames to the zero MAC
- * or to the overlay's own MAC are dropped.  Returns 0 or IPOP_EINVAL. */
+ * flood_unknown is false) with unknown_unicast set, and report set at most
+ * once per report_ms per destination (the event stays per-destination rate
+ * limited; the daemon should still cap events overall, e.g. with an
+ * ipop_ratelimit, as a host can make up destinations); frames to the zero
+ * MAC or to the overlay's own MAC are dropped.  Returns 0 or IPOP_EINVAL. */
 int switch_decide(struct switch_table *t, const struct frame_info *fi,
                   uint64_t now_ms, struct switch_decision *out);
 

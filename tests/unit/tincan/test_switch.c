@@ -120,6 +120,38 @@ static void test_learn_and_decide(void **state)
   assert_int_equal(switch_decide(t, NULL, 0, &d), IPOP_EINVAL);
 }
 
+/* unknown_destination events: once per destination per report_ms. */
+static void test_unknown_report(void **state)
+{
+  struct switch_table *t = *state;
+  uint8_t a[6], b[6];
+  mac_of(41, a);
+  mac_of(42, b);
+  t->report_ms = 1000;
+  struct switch_decision d = decide(t, a, 0);
+  assert_true(d.unknown_unicast);
+  assert_true(d.report);
+  d = decide(t, a, 500);
+  assert_true(d.unknown_unicast);
+  assert_false(d.report);
+  d = decide(t, b, 500);                  /* another destination: its own report */
+  assert_true(d.report);
+  d = decide(t, a, 999);
+  assert_false(d.report);
+  d = decide(t, a, 1000);
+  assert_true(d.report);
+  /* Known destinations are never reported. */
+  switch_learn(t, a, 1, 1001);
+  d = decide(t, a, 1500);
+  assert_false(d.unknown_unicast);
+  assert_false(d.report);
+  assert_int_equal(t->stats.unknown_unicast, 5);
+  assert_int_equal(t->stats.unknown_reported, 3);
+  /* Broadcast is not "unknown". */
+  d = decide(t, BCAST, 5000);
+  assert_false(d.report);
+}
+
 static void test_never_learn(void **state)
 {
   struct switch_table *t = *state;
@@ -384,6 +416,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_init, setup, teardown),
     cmocka_unit_test_setup_teardown(test_learn_and_decide, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unknown_report, setup, teardown),
     cmocka_unit_test_setup_teardown(test_never_learn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_move, setup, teardown),
     cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
