@@ -122,10 +122,12 @@ bool frame_mac_is_learnable(const uint8_t mac[FRAME_ETH_ALEN]);
 bool frame_ip4_hdr_csum_ok(const struct frame_info *fi, const uint8_t *buf);
 /* Recompute and store the IPv4 header checksum of a parsed frame. */
 void frame_ip4_hdr_csum_set(const struct frame_info *fi, uint8_t *buf);
-/* Full checksum of the TCP/UDP/ICMP payload of an unfragmented IPv4 frame,
- * pseudo-header included for TCP and UDP, computed with the checksum field
- * as it is in the buffer: 0 (or 0xffff) means the stored checksum is right.
- * Returns -1 if the frame is not unfragmented IPv4 TCP/UDP/ICMP. */
+/* Verify the TCP/UDP/ICMP checksum of an unfragmented IPv4 frame
+ * (pseudo-header included for TCP and UDP): returns 0 if the stored
+ * checksum is right, another value 1..0xffff if not (a UDP checksum of 0,
+ * "none", is not special-cased), and -1 if the frame is not unfragmented
+ * IPv4 TCP/UDP/ICMP.  For tests, fuzzing and debugging; the data path does
+ * not verify checksums (the receiving kernel does). */
 int frame_ip4_l4_csum_verify(const struct frame_info *fi, const uint8_t *buf);
 
 /* ---- Internet checksum (RFC 1071) and incremental update (RFC 1624) ----
