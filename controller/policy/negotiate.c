@@ -459,14 +459,6 @@ static int on_request(struct negotiate *n, struct peer *p, const struct sigmsg_l
     return 0;
   }
 
-  if (n->cfg.accept) {
-    int reject = n->cfg.accept(n->cfg.accept_ctx, p->id);
-    if (reject > 0) {
-      send_reject(n, p, &r->h, reject - 1, out);
-      return 0;
-    }
-  }
-
   if (!ours_pending && (p->state == NEG_CONNECTING || p->state == NEG_UP ||
                         p->state == NEG_ANSWERING || p->state == NEG_REQUESTING)) {
     /* The peer started over: whatever we had is dead on its side. */
@@ -581,18 +573,19 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
       n->ctr.stale_msgs++;
     goto out;
   }
-  if (!p) {
-    if (m->type != SIGMSG_LINK_REQUEST) {
-      n->ctr.stale_msgs++;
-      goto out;
-    }
-    rc = add_peer(n, h->from, &p);
-    if (rc) {
+  if (!p && m->type != SIGMSG_LINK_REQUEST) {
+    n->ctr.stale_msgs++;
+    goto out;
+  }
+  if (m->type == SIGMSG_LINK_REQUEST) {
+    /* Policy first, so that a refused sender leaves no record behind. */
+    int reject = n->cfg.accept ? n->cfg.accept(n->cfg.accept_ctx, h->from) : 0;
+    if (reject <= 0 && !p && add_peer(n, h->from, &p))
+      reject = SIGMSG_R_BUSY + 1; /* max_peers reached: not the sender's fault */
+    if (reject > 0) {
       struct peer tmp = { 0 };
       memcpy(tmp.id, h->from, NODEID_BUF);
-      send_reject(n, &tmp, h, SIGMSG_R_BUSY, out);
-      snprintf(err->msg, sizeof err->msg, "too many peers");
-      err->code = rc;
+      send_reject(n, &tmp, h, reject - 1, out);
       goto out;
     }
   }
