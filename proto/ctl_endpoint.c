@@ -274,11 +274,29 @@ static struct pending_out *pending_take(struct ctl_endpoint *ep, uint64_t txid,
   return NULL;
 }
 
+/* An error with txid 0 answers a request whose txid the peer could not read
+ * (malformed JSON).  It belongs to us only if exactly one request to that
+ * address is outstanding. */
+static struct pending_out *pending_take_only_to(struct ctl_endpoint *ep,
+                                                const struct sockaddr *from)
+{
+  struct pending_out *found = NULL;
+  for (struct pending_out *p = ep->pending; p; p = p->next)
+    if (sa_equal((const struct sockaddr *)&p->to, from)) {
+      if (found)
+        return NULL;
+      found = p;
+    }
+  return found ? pending_take(ep, found->txid, 0) : NULL;
+}
+
 static void handle_response(struct ctl_endpoint *ep, const struct sockaddr *from,
                             struct ctl_envelope *env)
 {
   ep->stats.responses_in++;
-  struct pending_out *p = pending_take(ep, env->txid, 0);
+  struct pending_out *p = env->txid == 0 && env->err_code
+                              ? pending_take_only_to(ep, from)
+                              : pending_take(ep, env->txid, 0);
   if (!p || !sa_equal((const struct sockaddr *)&p->to, from)) {
     if (p) { /* answer from the wrong address: not ours, keep waiting */
       p->next = ep->pending;
@@ -470,8 +488,8 @@ static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_
                 jerr.msg);
     /* Answer requests (and messages whose kind we could not tell) so the
      * sender learns what was wrong; never answer responses or events. */
-    if (env.has_txid && (env.kind == CTL_KIND_REQUEST || env.kind < 0))
-      reply_error_to(ep, from, env.txid, env.name, jerr.code, jerr.msg);
+    if (env.kind == CTL_KIND_REQUEST || env.kind < 0)
+      reply_error_to(ep, from, env.has_txid ? env.txid : 0, env.name, jerr.code, jerr.msg);
     ctl_envelope_free(&env);
     return;
   }
