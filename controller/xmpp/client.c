@@ -1407,6 +1407,9 @@ static void conn_close(struct conn *k, const char *reason, int code)
   }
   bool auth = k->auth_failed;
   bool capture = k->capture != NULL;
+  char why[sizeof(k->reason)];
+  snprintf(why, sizeof(why), "%s", reason);  /* reason may point into k */
+  reason = why;
   c->last_close_code = code ? code : IPOP_EIO;
   conn_teardown(k);
   if (c->conn == k)
