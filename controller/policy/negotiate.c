@@ -11,7 +11,8 @@ const char *const neg_state_names[] = { "idle",       "querying", "requesting",
                                         "answering",  "connecting", "up",
                                         "backoff",    "given_up", NULL };
 const char *const neg_action_names[] = { "send",   "query_candidates", "create_link",
-                                         "remove_link", "link_up", "give_up", NULL };
+                                         "remove_link", "link_up", "give_up", "rejected",
+                                         NULL };
 
 struct peer {
   char id[NODEID_BUF];
@@ -496,6 +497,9 @@ static int on_response(struct negotiate *n, struct peer *p,
     return 0;
   }
   if (r->result == SIGMSG_REJECT) {
+    struct neg_action *a = push(out, NEG_ACT_REJECTED, p);
+    if (a)
+      a->reason = r->reason;
     char why[96];
     snprintf(why, sizeof why, "peer rejected the request (%s)",
              sigmsg_reason_names[r->reason]);

@@ -14,6 +14,8 @@
  *                           (address mapping / hosts file in SocialVPN)
  *   NEG_ACT_REMOVE_LINK     tincan remove_link{overlay, peer} (ignore ENOENT)
  *   NEG_ACT_LINK_UP         informational: the link to the peer is up
+ *   NEG_ACT_REJECTED        informational: the peer refused our request
+ *                           (.reason); over_budget -> topology_on_rejected()
  *   NEG_ACT_GIVE_UP         informational: stopped trying (.err, .why)
  *
  * Per peer:  IDLE -connect-> QUERYING -candidates-> REQUESTING -accept->
@@ -53,6 +55,7 @@ enum neg_action_type {
   NEG_ACT_REMOVE_LINK,
   NEG_ACT_LINK_UP,
   NEG_ACT_GIVE_UP,
+  NEG_ACT_REJECTED,
 };
 extern const char *const neg_action_names[];
 
@@ -67,6 +70,8 @@ struct neg_action {
   struct ctl_create_link *create; /* heap, freed by negotiate_actions_clear() */
   uint8_t peer_mac[6];
   struct in_addr peer_ip4;
+  /* REJECTED */
+  int reason;                    /* enum sigmsg_reason */
   /* GIVE_UP */
   int err;                       /* IPOP_E* */
   char why[128];

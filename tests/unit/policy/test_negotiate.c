@@ -31,7 +31,8 @@ struct node {
   bool hold_queries;          /* do not answer query_candidates yet */
   char held_query[NODEID_BUF];
   /* what the node's caller was asked to do */
-  unsigned n_send, n_query, n_create, n_remove, n_up, n_giveup;
+  unsigned n_send, n_query, n_create, n_remove, n_up, n_giveup, n_rejected;
+  int last_reject_reason;
   unsigned sent[3];           /* per sigmsg type */
   struct ctl_create_link last_create;
   uint8_t last_peer_mac[6];
@@ -130,6 +131,10 @@ static void run(struct node *self, struct neg_actions *a)
       break;
     case NEG_ACT_LINK_UP:
       self->n_up++;
+      break;
+    case NEG_ACT_REJECTED:
+      self->n_rejected++;
+      self->last_reject_reason = x->reason;
       break;
     case NEG_ACT_GIVE_UP:
       self->n_giveup++;
@@ -499,6 +504,8 @@ static void test_reject(void **state)
   assert_int_equal(b.n_create, 0);
   assert_int_equal(a.n_create, 0);
   assert_non_null(strstr(b.last_sent_payload, "over_budget"));
+  assert_int_equal(a.n_rejected, 1);
+  assert_int_equal(a.last_reject_reason, SIGMSG_R_OVER_BUDGET);
   assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
   assert_int_equal(a.n_remove, 1); /* the ICE agent of the query */
   assert_int_equal(state_of(&b, ID_A), (enum neg_state)-1); /* B keeps no record */
