@@ -15,7 +15,8 @@
 #include "log.h"
 #include "secret.h"
 
-#define HEARTBEAT_MS 5000
+#define HEARTBEAT_MS 5000      /* echo period while tincan is up */
+#define HEARTBEAT_FAST_MS 1000 /* ... and while it is not (yet) */
 #define DEFAULT_CONFIG "/etc/ipop/config.json"
 
 struct controller_section {
@@ -57,6 +58,7 @@ struct controller {
   uint64_t started_ms;
   int tincan_state;         /* enum ctl_peer_state */
   bool echo_in_flight;
+  uint64_t last_echo_ms;
 };
 
 static void handle_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
@@ -101,17 +103,21 @@ static void heartbeat_answer(int status, const void *result, const char *err, vo
   c->tincan_state = now;
 }
 
-/* Echo tincan regularly: the controller must notice a restarted or dead
- * dataplane by itself (recovery builds on this). */
+/* Echo tincan regularly (every 5 s while up, every 1 s otherwise): the
+ * controller must notice a restarted or dead dataplane by itself (recovery
+ * builds on this). */
 static void heartbeat_cb(uv_timer_t *t)
 {
   struct controller *c = t->data;
-  if (c->echo_in_flight || c->ep == NULL)
+  uint64_t now = ipop_now_ms();
+  if (c->echo_in_flight || c->ep == NULL ||
+      (c->tincan_state == CTL_DAEMON_UP && now - c->last_echo_ms < HEARTBEAT_MS))
     return;
+  c->last_echo_ms = now;
   const struct ctl_msg_desc *m =
       ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count, "echo");
   struct ctl_echo e = { .message = "heartbeat" };
-  if (ctl_request_send(c->ep, (struct sockaddr *)&c->tincan_addr, m, &e, HEARTBEAT_MS - 500,
+  if (ctl_request_send(c->ep, (struct sockaddr *)&c->tincan_addr, m, &e, HEARTBEAT_FAST_MS - 100,
                        heartbeat_answer, c) == 0)
     c->echo_in_flight = true;
 }
