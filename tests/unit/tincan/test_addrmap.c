@@ -13,6 +13,7 @@
 
 #include "addrmap.h"
 #include "error.h"
+#include "switch.h"
 
 static const uint8_t MAC_ALICE[6] = { 0x02, 0xa1, 0x1c, 0xe0, 0x00, 0x01 };
 static const uint8_t MAC_BOB[6] = { 0x02, 0xb0, 0xb0, 0x00, 0x00, 0x01 };
@@ -562,6 +563,163 @@ static void test_config(void **state)
   assert_int_equal(addrmap_init(NULL, MAC_ALICE), IPOP_EINVAL);
 }
 
+/* ---- the whole per-frame sequence of addrmap.h, as the daemon runs it ---- */
+
+struct node {
+  struct addrmap map;
+  struct switch_table sw;
+  uint8_t tap[4][128];                    /* frames written to the TAP */
+  size_t tap_len[4];
+  int n_tap;
+  uint8_t sent[4][128];                   /* frames sent on links */
+  size_t sent_len[4];
+  uint32_t sent_link[4];
+  int n_sent;
+};
+
+static void to_tap(struct node *nd, const uint8_t *f, size_t n)
+{
+  assert_true(nd->n_tap < 4 && n <= 128);
+  memcpy(nd->tap[nd->n_tap], f, n);
+  nd->tap_len[nd->n_tap++] = n;
+}
+
+static void on_link(struct node *nd, uint32_t link, const uint8_t *f, size_t n)
+{
+  assert_true(nd->n_sent < 4 && n <= 128);
+  memcpy(nd->sent[nd->n_sent], f, n);
+  nd->sent_len[nd->n_sent] = n;
+  nd->sent_link[nd->n_sent++] = link;
+}
+
+static void node_from_tap(struct node *nd, uint8_t *f, size_t n, const uint32_t *links, int n_links,
+                          uint64_t now)
+{
+  struct frame_info fi;
+  struct switch_decision d;
+  uint8_t reply[64];
+  size_t rlen;
+  uint32_t link;
+  assert_int_equal(frame_parse(&fi, f, n), 0);
+  if (addrmap_arp_reply(&nd->map, &fi, reply, sizeof(reply), &rlen) == 1) {
+    to_tap(nd, reply, rlen);
+    return;
+  }
+  if (addrmap_route(&nd->map, &fi, &link) == 0) {
+    d.action = SWITCH_UNICAST;
+    d.link = link;
+  } else {
+    assert_int_equal(switch_decide(&nd->sw, &fi, now, &d), 0);
+  }
+  if (d.action == SWITCH_UNICAST) {
+    if (addrmap_egress(&nd->map, d.link, f, &fi) != ADDRMAP_DROP)
+      on_link(nd, d.link, f, n);
+  } else if (d.action == SWITCH_FLOOD) {
+    for (int i = 0; i < n_links; i++) {
+      int v = addrmap_egress(&nd->map, links[i], f, &fi);
+      assert_int_not_equal(v, ADDRMAP_REWRITTEN);   /* one buffer serves a flood */
+      if (v == ADDRMAP_PASS)
+        on_link(nd, links[i], f, n);
+    }
+  }
+}
+
+static void node_from_link(struct node *nd, uint32_t link, uint8_t *f, size_t n, uint64_t now)
+{
+  struct frame_info fi;
+  assert_int_equal(frame_parse(&fi, f, n), 0);
+  if (addrmap_ingress(&nd->map, link, f, &fi) == ADDRMAP_DROP)
+    return;
+  assert_true(switch_learn(&nd->sw, fi.src, link, now) >= 0);
+  to_tap(nd, f, n);
+}
+
+static size_t echo_frame(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t src,
+                         uint32_t dst, uint8_t type)
+{
+  uint8_t echo[16] = { type, 0, 0, 0, 0x77, 0x77, 0, 1, 'p', 'i', 'n', 'g' };
+  return build(f, dmac, smac, src, dst, 1, echo, sizeof(echo), 20, 0);
+}
+
+static void test_pipeline(void **state)
+{
+  enum { CAROL = 9 };
+  const uint32_t alice_links[] = { ALICE_LINK_TO_BOB, CAROL };
+  const uint32_t bob_links[] = { BOB_LINK_TO_ALICE };
+  struct node *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  uint8_t f[128], mac_b[6], mac_a[6];
+  struct frame_info fi;
+  uint32_t link;
+  (void)state;
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(addrmap_init(&a->map, MAC_ALICE), 0);
+  assert_int_equal(addrmap_init(&b->map, MAC_BOB), 0);
+  assert_int_equal(addrmap_set(&a->map, ALICE_LINK_TO_BOB, BOB_AT_ALICE, REAL), 0);
+  assert_int_equal(addrmap_set(&b->map, BOB_LINK_TO_ALICE, ALICE_AT_BOB, REAL), 0);
+  assert_int_equal(switch_init(&a->sw, 0, 0, 1, MAC_ALICE), 0);
+  assert_int_equal(switch_init(&b->sw, 0, 0, 2, MAC_BOB), 0);
+  addrmap_mac_for(BOB_AT_ALICE, mac_b);
+  addrmap_mac_for(ALICE_AT_BOB, mac_a);
+
+  /* Alice's host resolves 172.31.0.2: answered locally, nothing sent. */
+  size_t n = arp_request(f, false, REAL, BOB_AT_ALICE);
+  node_from_tap(a, f, n, alice_links, 2, 10);
+  assert_int_equal(a->n_tap, 1);
+  assert_int_equal(a->n_sent, 0);
+  assert_int_equal(frame_parse(&fi, a->tap[0], a->tap_len[0]), 0);
+  assert_memory_equal(fi.arp.sha, mac_b, 6);
+
+  /* ARP for an unmapped address floods to Carol only. */
+  n = arp_request(f, false, REAL, ip(172, 31, 0, 50));
+  node_from_tap(a, f, n, alice_links, 2, 10);
+  assert_int_equal(a->n_sent, 1);
+  assert_int_equal(a->sent_link[0], CAROL);
+
+  /* Ping 172.31.0.2: to Bob's link only, arriving from 172.31.0.3. */
+  n = echo_frame(f, mac_b, MAC_ALICE, REAL, BOB_AT_ALICE, 8);
+  node_from_tap(a, f, n, alice_links, 2, 20);
+  assert_int_equal(a->n_sent, 2);
+  assert_int_equal(a->sent_link[1], ALICE_LINK_TO_BOB);
+  node_from_link(b, BOB_LINK_TO_ALICE, a->sent[1], a->sent_len[1], 21);
+  assert_int_equal(b->n_tap, 1);
+  assert_int_equal(frame_parse(&fi, b->tap[0], b->tap_len[0]), 0);
+  assert_int_equal(fi.ip4.src, ALICE_AT_BOB);
+  assert_int_equal(fi.ip4.dst, REAL);
+  assert_memory_equal(fi.src, mac_a, 6);
+  assert_memory_equal(fi.dst, MAC_BOB, 6);
+  assert_checksums_ok(b->tap[0], b->tap_len[0]);
+  /* Bob's switch now knows Alice's mapped MAC is behind link 3. */
+  assert_int_equal(switch_lookup(&b->sw, mac_a, 21, &link), 0);
+  assert_int_equal(link, BOB_LINK_TO_ALICE);
+
+  /* Bob's host resolves 172.31.0.3 and gets the same MAC it saw. */
+  n = arp_request(f, false, REAL, ALICE_AT_BOB);
+  memcpy(f + 6, MAC_BOB, 6);
+  memcpy(f + 22, MAC_BOB, 6);
+  node_from_tap(b, f, n, bob_links, 1, 22);
+  assert_int_equal(b->n_tap, 2);
+  assert_int_equal(frame_parse(&fi, b->tap[1], b->tap_len[1]), 0);
+  assert_memory_equal(fi.arp.sha, mac_a, 6);
+  assert_memory_equal(fi.dst, MAC_BOB, 6);
+
+  /* The echo reply goes back the same way. */
+  n = echo_frame(f, mac_a, MAC_BOB, REAL, ALICE_AT_BOB, 0);
+  node_from_tap(b, f, n, bob_links, 1, 23);
+  assert_int_equal(b->n_sent, 1);
+  assert_int_equal(b->sent_link[0], BOB_LINK_TO_ALICE);
+  node_from_link(a, ALICE_LINK_TO_BOB, b->sent[0], b->sent_len[0], 24);
+  assert_int_equal(a->n_tap, 2);
+  assert_int_equal(frame_parse(&fi, a->tap[1], a->tap_len[1]), 0);
+  assert_int_equal(fi.ip4.src, BOB_AT_ALICE);
+  assert_int_equal(fi.ip4.dst, REAL);
+  assert_memory_equal(fi.src, mac_b, 6);
+  assert_memory_equal(fi.dst, MAC_ALICE, 6);
+  assert_checksums_ok(a->tap[1], a->tap_len[1]);
+  free(a);
+  free(b);
+}
+
 /* ---- randomized: valid packets of every kind keep valid checksums ---- */
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -618,6 +776,7 @@ int main(void)
     T(test_fragments),
     T(test_arp_reply),
     T(test_config),
+    T(test_pipeline),
     T(test_random_packets),
   };
 #undef T
