@@ -84,6 +84,13 @@
  * After a rewrite the addresses in the frame_info are stale (its pointers
  * still show the new MACs); parse again if they are needed.
  *
+ * Checksum offload: the TCP/UDP update assumes a complete checksum in the
+ * frame.  A TAP opened with IFF_VNET_HDR may hand over frames flagged
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM whose checksum field holds only the
+ * uncomplemented pseudo-header sum; on a mapped link, complete such a
+ * checksum before addrmap_egress (or update it as ~frame_csum_update32(~c,
+ * old, new)), and do not offload checksums of translated ingress frames.
+ *
  * No allocation, no I/O; one struct addrmap per overlay, caller-allocated. */
 #ifndef IPOP_TINCAN_ADDRMAP_H
 #define IPOP_TINCAN_ADDRMAP_H
