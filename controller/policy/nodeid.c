@@ -84,7 +84,9 @@ int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_c
 
   char path[4096];
   id_path(state_dir, path, sizeof path);
-  rc = policy_file_write_atomic(path, text, NODEID_HEX_LEN + 1, 0644, why, whylen);
+  rc = policy_file_create_atomic(path, text, NODEID_HEX_LEN + 1, 0644, why, whylen);
+  if (rc == IPOP_EEXIST) /* another instance created it meanwhile: use that one */
+    return nodeid_load(state_dir, out, why, whylen);
   if (rc)
     return rc;
   memcpy(out, text, NODEID_HEX_LEN);

@@ -31,6 +31,11 @@ uint32_t policy_rand_u32(policy_rand_fn fn, void *ctx);
 int policy_file_write_atomic(const char *path, const void *data, size_t len,
                              mode_t mode, char *why, size_t whylen);
 
+/* Like policy_file_write_atomic, but never replaces an existing path:
+ * IPOP_EEXIST if it exists (another process won the race). */
+int policy_file_create_atomic(const char *path, const void *data, size_t len,
+                              mode_t mode, char *why, size_t whylen);
+
 /* Read a whole regular file of at most max bytes into a NUL-terminated heap
  * buffer (*out, caller frees).  IPOP_ENOENT if it does not exist,
  * IPOP_ETOOBIG above max, IPOP_ESYS otherwise. */

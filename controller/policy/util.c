@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,23 @@ uint32_t policy_rand_u32(policy_rand_fn fn, void *ctx)
   return v;
 }
 
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        bool replace, char *why, size_t whylen);
+
 int policy_file_write_atomic(const char *path, const void *data, size_t len,
                              mode_t mode, char *why, size_t whylen)
+{
+  return write_atomic(path, data, len, mode, true, why, whylen);
+}
+
+int policy_file_create_atomic(const char *path, const void *data, size_t len,
+                              mode_t mode, char *why, size_t whylen)
+{
+  return write_atomic(path, data, len, mode, false, why, whylen);
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        bool replace, char *why, size_t whylen)
 {
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16), *dir = strdup(path);
@@ -78,10 +94,16 @@ int policy_file_write_atomic(const char *path, const void *data, size_t len,
     goto out;
   }
   fd = -1;
-  if (rename(tmp, path)) {
-    policy__why(why, whylen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (replace ? rename(tmp, path) : link(tmp, path)) {
+    int e = errno;
+    policy__why(why, whylen, "cannot %s %s to %s: %s", replace ? "rename" : "link", tmp,
+                path, strerror(e));
+    if (e == EEXIST)
+      rc = IPOP_EEXIST;
     goto out;
   }
+  if (!replace)
+    unlink(tmp);
   tmp[0] = '\0';
   /* Make the rename itself durable. */
   int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -816,6 +816,65 @@ static void test_hostile_peer(void **state)
   node_fini(&c2);
 }
 
+/* Random corruption of valid messages: never a crash, never an action from
+ * a rejected message, and the machine keeps working afterwards. */
+static void test_mutated_payloads(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, NULL);
+  node_init(&b, "B", ID_B, 1, NULL);
+  do_connect(&b, ID_A);
+  assert_int_equal(q_tail, 1);
+  char *orig = strdup(queue[0].payload);
+  drop_queue();
+  size_t len = strlen(orig);
+  struct pt_rng r = { .seed = 4242 };
+  char *buf = malloc(len + 64);
+  int accepted = 0;
+  for (int i = 0; i < 3000; i++) {
+    memcpy(buf, orig, len + 1);
+    size_t n = len;
+    uint8_t op[4];
+    pt_rand(&r, op, sizeof op);
+    size_t at = (size_t)(op[1] | op[2] << 8) % len;
+    switch (op[0] % 4) {
+    case 0: buf[at] = (char)op[3]; break;                     /* flip a byte */
+    case 1: n = at; break;                                    /* truncate */
+    case 2: memmove(buf + at, buf + at + 1, len - at); n--; break; /* delete */
+    case 3: memmove(buf + at + 1, buf + at, len - at + 1); buf[at] = (char)op[3]; n++; break;
+    }
+    struct neg_actions x = { 0 };
+    struct jb_error err;
+    /* now moves past the ignore period each round, so nothing is hidden */
+    char sender[NODEID_BUF];
+    snprintf(sender, sizeof sender, "%s", ID_B);
+    int rc = negotiate_on_signal(a.neg, (op[0] & 16) ? NULL : sender, "link_request", buf, n,
+                                 now, &x, &err);
+    if (rc < 0)
+      assert_int_equal(x.n, 0);
+    else
+      accepted++;
+    run(&a, &x);
+    negotiate_actions_free(&x);
+    drop_queue();
+    now += 600001; /* past any ignore period */
+  }
+  free(buf);
+  free(orig);
+  /* still sane: a clean negotiation works */
+  struct neg_actions x = { 0 };
+  negotiate_disconnect(a.neg, ID_B, false, 0, now, &x);
+  negotiate_actions_free(&x);
+  node_fini(&b);
+  node_init(&b, "B", ID_B, 1, NULL);
+  b.rng.seed = 777;
+  do_connect(&b, ID_A);
+  pump();
+  assert_int_equal(state_of(&b, ID_A), NEG_CONNECTING);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 static void two_peers_max(struct negotiate_config *cfg)
 {
   cfg->max_peers = 1;
@@ -881,6 +940,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_tincan_restart_and_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_limits_and_config, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mutated_payloads, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

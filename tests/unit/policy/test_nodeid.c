@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,6 +120,57 @@ static void test_errors(void **state)
   pt_rmtree(dir);
 }
 
+static int count_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+static void test_atomic_files(void **state)
+{
+  char dir[64], path[128], why[POLICY_WHY_LEN];
+  pt_tmpdir(dir);
+  snprintf(path, sizeof path, "%s/f", dir);
+  assert_int_equal(policy_file_create_atomic(path, "one", 3, 0600, why, sizeof why), 0);
+  /* never replaces: the loser of a first-start race reads the winner's id */
+  assert_int_equal(policy_file_create_atomic(path, "two", 3, 0600, why, sizeof why),
+                   IPOP_EEXIST);
+  char *text = pt_slurp(path);
+  assert_string_equal(text, "one");
+  free(text);
+  assert_int_equal(policy_file_write_atomic(path, "three", 5, 0644, why, sizeof why), 0);
+  text = pt_slurp(path);
+  assert_string_equal(text, "three");
+  free(text);
+  assert_int_equal(count_entries(dir), 1); /* no temporary files left behind */
+  /* reading: limits */
+  char *buf;
+  size_t len;
+  assert_int_equal(policy_file_read(path, 4, &buf, &len, why, sizeof why), IPOP_ETOOBIG);
+  assert_null(buf);
+  assert_int_equal(policy_file_read(path, 5, &buf, &len, why, sizeof why), 0);
+  assert_int_equal(len, 5);
+  free(buf);
+  assert_int_equal(policy_file_read(dir, 5, &buf, &len, why, sizeof why), IPOP_ESYS);
+  assert_non_null(strstr(why, "not a regular file"));
+  /* a symlink is not followed */
+  char link_path[160];
+  snprintf(link_path, sizeof link_path, "%s/l", dir);
+  assert_int_equal(symlink(path, link_path), 0);
+  assert_int_equal(policy_file_read(link_path, 64, &buf, &len, why, sizeof why), IPOP_ESYS);
+  pt_rmtree(dir);
+  /* the OS source of randomness works */
+  uint8_t r[16] = { 0 }, zero[16] = { 0 };
+  assert_int_equal(policy_rand_os(NULL, r, sizeof r), 0);
+  assert_memory_not_equal(r, zero, sizeof r);
+  assert_int_equal(policy_rand_u32(pt_rand_fail, NULL), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -126,6 +178,7 @@ int main(void)
     cmocka_unit_test(test_create_then_reload),
     cmocka_unit_test(test_corrupt),
     cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_atomic_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
