@@ -362,11 +362,16 @@ static void tls_flush(struct conn *k)
     raw_write(k, buf, (size_t)n);
 }
 
-static void send_data(struct conn *k, const char *data, size_t len)
+/* secret: never traced (SASL PLAIN carries the password). */
+static void send_data2(struct conn *k, const char *data, size_t len,
+                       bool secret)
 {
   if (k->dead)
     return;
-  LOG_TRACE(M, "send: %.*s", (int)(len > 2000 ? 2000 : len), data);
+  if (secret)
+    LOG_TRACE(M, "send: (%zu bytes of SASL data, not shown)", len);
+  else
+    LOG_TRACE(M, "send: %.*s", (int)(len > 2000 ? 2000 : len), data);
   if (k->ssl && k->secure) {
     if (len && SSL_write(k->ssl, data, (int)len) <= 0)
       LOG_WARN(M, "TLS write failed");
@@ -376,10 +381,24 @@ static void send_data(struct conn *k, const char *data, size_t len)
   }
 }
 
+static void send_data(struct conn *k, const char *data, size_t len)
+{
+  send_data2(k, data, len, false);
+}
+
 static void send_sbuf(struct conn *k, struct sbuf *b)
 {
   if (!b->oom)
     send_data(k, b->data, b->len);
+  sbuf_free(b);
+}
+
+static void send_secret_sbuf(struct conn *k, struct sbuf *b)
+{
+  if (!b->oom)
+    send_data2(k, b->data, b->len, true);
+  if (b->data)
+    OPENSSL_cleanse(b->data, b->cap);
   sbuf_free(b);
 }
 
@@ -626,7 +645,7 @@ static int start_sasl(struct conn *k, const struct xmpp_stanza *mechs)
     else
       xmpp_b64_encode(raw.data, raw.len, &b);
     sbuf_adds(&b, "</auth>");
-    send_sbuf(k, &b);
+    send_secret_sbuf(k, &b);
     k->phase = P_SASL;
   }
   if (raw.data)
@@ -709,7 +728,7 @@ static int handle_sasl(struct conn *k, const struct xmpp_stanza *st)
       sbuf_adds(&b, "<response xmlns='" NS_SASL "'>");
       xmpp_b64_encode(raw.data, raw.len, &b);
       sbuf_adds(&b, "</response>");
-      send_sbuf(k, &b);
+      send_secret_sbuf(k, &b);
     }
     sbuf_free(&raw);
     sbuf_free(&b);
@@ -1852,6 +1871,15 @@ int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
   c->started = true;
   go_online(k);
   return 0;
+}
+
+const char *xmpp__client_redirect(struct xmpp_client *c)
+{
+  static char buf[300];
+  if (!c->redirect_host[0])
+    return "";
+  snprintf(buf, sizeof(buf), "%s %u", c->redirect_host, c->redirect_port);
+  return buf;
 }
 
 int xmpp__client_test_feed(struct xmpp_client *c, const char *data,

@@ -115,7 +115,10 @@ struct xmpp_client;
 
 /* All pointers passed to callbacks are valid only during the call. */
 struct xmpp_callbacks {
-  /* reason: NULL, or text for OFFLINE/AUTH_FAILED ("not-authorized", ...). */
+  /* reason: NULL, or text for OFFLINE/AUTH_FAILED ("authentication
+   * failed: not-authorized", "ping timeout", ...).  Leaving ONLINE voids
+   * every peer presence reported so far; after the next ONLINE the roster
+   * and presences are reported afresh. */
   void (*on_state)(struct xmpp_client *c, enum xmpp_state state,
                    const char *reason, void *ctx);
   /* After a full roster read, with `full` true, once per item, then once

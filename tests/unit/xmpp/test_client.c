@@ -317,6 +317,15 @@ static void test_stream_errors(void **state)
   sbuf_free(&deep);
   fx_teardown(&f);
 
+  /* see-other-host: reconnect target taken from the element text. */
+  fx_setup(&f, "", XMPP_SUB_IGNORE);
+  assert_int_equal(feed(&f, "<stream:error><see-other-host xmlns='urn:ietf:"
+                            "params:xml:ns:xmpp-streams'>[2001:db8::1]:5333"
+                            "</see-other-host></stream:error>"), IPOP_EIO);
+  assert_string_equal(f.ev.last_reason, "stream error: see-other-host");
+  assert_string_equal(xmpp__client_redirect(f.c), "2001:db8::1 5333");
+  fx_teardown(&f);
+
   /* The server closing the stream. */
   fx_setup(&f, "", XMPP_SUB_IGNORE);
   assert_int_equal(feed(&f, "</stream:stream>"), IPOP_EIO);
