@@ -71,6 +71,9 @@ uint64_t ipop_wallclock_ms(void)
 }
 
 static void log_emit(enum ipop_log_level level, const char *module,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void log_emit(enum ipop_log_level level, const char *module,
                      const char *fmt, va_list ap)
 {
   char msg[1024];
