@@ -215,8 +215,9 @@ static void handle_request(struct ctl_endpoint *ep, const struct sockaddr *from,
       h = &ep->cfg.handlers[i];
   if (!m || !h) {
     char msg[128];
-    snprintf(msg, sizeof msg, "unknown command \"%s\"", env->name);
-    reply_error_to(ep, from, env->txid, env->name, IPOP_ENOCMD, msg);
+    snprintf(msg, sizeof msg, m ? "command \"%s\" is not served by this daemon"
+                                : "unknown command \"%s\"", env->name);
+    reply_error_to(ep, from, env->txid, env->name, m ? IPOP_ENOTSUP : IPOP_ENOCMD, msg);
     return;
   }
   if (ep->n_inflight >= CTL_MAX_PENDING_IN) {

@@ -249,6 +249,7 @@ const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "remove_link", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
   { "query_link_stats", CTL_KIND_REQUEST, &ctl_link_stats_query_schema, &ctl_link_stats_schema },
   { "set_address_mapping", CTL_KIND_REQUEST, &ctl_address_mapping_schema, &ctl_ack_schema },
+  { "remove_address_mapping", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },
   { "stats", CTL_KIND_EVENT, &ctl_link_stats_schema, NULL },
