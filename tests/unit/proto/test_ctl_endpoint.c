@@ -337,8 +337,8 @@ static void test_unknown_command(void **state)
   assert_int_equal(
       ctl_request_send_json(fx->client, SERVER, "create_link", json_object(), 2000, on_raw, &b), 0);
   run_until(fx, &b.done, 3000);
-  assert_int_equal(b.status, IPOP_ENOCMD);
-  assert_string_equal(b.err_msg, "unknown command \"create_link\"");
+  assert_int_equal(b.status, IPOP_ENOTSUP);
+  assert_string_equal(b.err_msg, "command \"create_link\" is not served by this daemon");
   assert_int_equal(fx->handled, 0);
 }
 
