@@ -200,6 +200,10 @@ static void test_corrupt_state(void **state)
       IPOP_ESTATE, "written for subnet 10.0.0.0/24" },
     { "{\"version\":1,\"subnet\":\"172.31.0.0/24\",\"local\":\"172.31.0.1\",\"peers\":{}}",
       IPOP_EFIELD, "peers" },
+    { "{\"version\":1,\"subnet\":24,\"local\":\"172.31.0.1\",\"peers\":[]}",
+      IPOP_EFIELD, "expected strings" },
+    { "{\"version\":1,\"subnet\":\"172.31.0.0/24\",\"local\":\"172.31.0.1\"}",
+      IPOP_EFIELD, "peers: expected an array" },
     { "{\"version\":1,\"subnet\":\"172.31.0.0/24\",\"local\":\"172.31.0.1\",\"peers\":[],"
       "\"x\":1}", IPOP_EUNKNOWN, "x: unknown key" },
     { "{\"version\":1,\"subnet\":\"172.31.0.0/24\",\"local\":\"172.31.0.1\",\"peers\":["
@@ -248,6 +252,35 @@ static void test_corrupt_state(void **state)
   assert_int_equal(addrpool_open(&p, &c, why, sizeof why), IPOP_ETOOBIG);
 }
 
+/* The state file cannot be written: every change is rolled back, so memory
+ * and disk never disagree. */
+static void test_save_failure_rollback(void **state)
+{
+  char sub[128], why[POLICY_WHY_LEN], a[NODEID_BUF], b[NODEID_BUF];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  struct addrpool_config c = cfg24();
+  snprintf(c.path, sizeof c.path, "%s/pool.json", sub);
+  struct addrpool *p;
+  assert_int_equal(addrpool_open(&p, &c, why, sizeof why), 0);
+  struct in_addr x;
+  id(0, a);
+  id(1, b);
+  assert_int_equal(addrpool_assign(p, a, "alice", &x, why, sizeof why), 0);
+  assert_int_equal(addrpool_assign(p, b, "bob", &x, why, sizeof why), 0);
+  pt_rmtree(sub); /* the state directory vanishes */
+  assert_int_equal(addrpool_assign(p, a, "alicia", &x, why, sizeof why), IPOP_ESYS);
+  assert_int_equal(addrpool_release(p, a, why, sizeof why), IPOP_ESYS);
+  size_t n;
+  const struct addrpool_entry *e = addrpool_entries(p, &n);
+  assert_int_equal(n, 2);
+  assert_string_equal(e[0].name, "alice");
+  assert_string_equal(e[0].node_id, a);
+  assert_string_equal(ip(e[0].addr), "172.31.0.2");
+  assert_string_equal(e[1].name, "bob");
+  addrpool_free(p);
+}
+
 static void test_hosts_file(void **state)
 {
   struct addrpool_config c = cfg24();
@@ -282,6 +315,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_local_and_exhaustion, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     cmocka_unit_test_setup_teardown(test_corrupt_state, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_save_failure_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hosts_file, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

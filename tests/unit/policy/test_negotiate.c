@@ -875,6 +875,74 @@ static void test_mutated_payloads(void **state)
   node_fini(&b);
 }
 
+static void test_more_edges(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, NULL);
+  node_init(&b, "B", ID_B, 1, NULL);
+  struct neg_actions x = { 0 };
+  struct jb_error err;
+
+  /* B's own tincan hands it unusable candidates while answering: B refuses
+   * with busy instead of sending garbage, A backs off */
+  b.hold_queries = true;
+  do_connect(&a, ID_B);
+  pump();
+  assert_int_equal(state_of(&b, ID_A), NEG_ANSWERING);
+  struct ctl_candidates cc;
+  fake_candidates(&b, ID_A, &cc);
+  snprintf(cc.fingerprint, sizeof cc.fingerprint, "sha-1 AB");
+  assert_int_equal(negotiate_on_candidates(b.neg, &cc, now, &x), IPOP_EFIELD);
+  run(&b, &x);
+  negotiate_actions_free(&x);
+  assert_int_equal(b.n_remove, 1);
+  assert_int_equal(state_of(&b, ID_A), NEG_IDLE);
+  assert_int_equal(b.n_create, 0);
+  pump();
+  assert_int_equal(a.n_rejected, 1);
+  assert_int_equal(a.last_reject_reason, SIGMSG_R_BUSY);
+  assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
+
+  /* a cancel from a node we have no record of, and a response for another
+   * overlay, are stale */
+  struct node c;
+  node_init(&c, "C", ID_C, 2, NULL);
+  struct sigmsg m = { .type = SIGMSG_LINK_CANCEL };
+  m.u.cancel.h.v = 1;
+  snprintf(m.u.cancel.h.request_id, sizeof m.u.cancel.h.request_id, "abcdefgh");
+  snprintf(m.u.cancel.h.from, sizeof m.u.cancel.h.from, ID_C);
+  snprintf(m.u.cancel.h.to, sizeof m.u.cancel.h.to, ID_A);
+  snprintf(m.u.cancel.h.overlay_id, sizeof m.u.cancel.h.overlay_id, "other");
+  const char *type;
+  char *json;
+  assert_int_equal(sigmsg_encode(&m, &type, &json, NULL), 0);
+  assert_int_equal(negotiate_on_signal(a.neg, ID_C, type, json, strlen(json), now, &x, NULL), 0);
+  free(json);
+  snprintf(m.u.cancel.h.overlay_id, sizeof m.u.cancel.h.overlay_id, "lab");
+  assert_int_equal(sigmsg_encode(&m, &type, &json, NULL), 0);
+  assert_int_equal(negotiate_on_signal(a.neg, ID_C, type, json, strlen(json), now, &x, NULL), 0);
+  free(json);
+  assert_int_equal(x.n, 0);
+  struct neg_counters ctr;
+  negotiate_counters(a.neg, &ctr);
+  assert_int_equal(ctr.stale_msgs, 2);
+
+  /* an ignored sender is recognised by "from" when the caller has no
+   * presence node id for it */
+  const char *junk = "{}";
+  for (int i = 0; i < 8; i++)
+    negotiate_on_signal(a.neg, ID_C, "link_request", junk, 2, now, &x, &err);
+  do_connect(&c, ID_A);
+  assert_int_equal(q_tail, 1);
+  assert_int_equal(negotiate_on_signal(a.neg, NULL, queue[0].type, queue[0].payload,
+                                       strlen(queue[0].payload), now, &x, &err), IPOP_EPERM);
+  assert_int_equal(x.n, 0);
+  drop_queue();
+  node_fini(&a);
+  node_fini(&b);
+  node_fini(&c);
+}
+
 static void two_peers_max(struct negotiate_config *cfg)
 {
   cfg->max_peers = 1;
@@ -941,6 +1009,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_limits_and_config, setup, teardown),
     cmocka_unit_test_setup_teardown(test_mutated_payloads, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_more_edges, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

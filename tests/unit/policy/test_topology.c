@@ -431,6 +431,29 @@ static void test_ondemand_threshold_and_max(void **state)
   world_fini(&w);
 }
 
+/* A member that gets an on-demand link and later becomes a ring neighbour
+ * (members left) keeps one link, now structured, never trimmed as idle. */
+static void test_ondemand_becomes_ring(void **state)
+{
+  struct world w;
+  world_init(&w, 6, 2, NULL);
+  struct topology_plan p;
+  assert_int_equal(topology_plan(w.t[0], 0, NULL, 0, &p), 0);
+  int far = -1;
+  for (int i = 1; i < 6 && far < 0; i++)
+    if (!has(&p, ids[i], TOPO_RING))
+      far = i;
+  topology_plan_free(&p);
+  assert_int_equal(topology_on_unknown_dest(w.t[0], ids[far], 0), 1);
+  const char *two[] = { ids[0], ids[far] };
+  assert_int_equal(topology_set_members(w.t[0], two, 2), 0);
+  assert_int_equal(topology_plan(w.t[0], 10000000, NULL, 0, &p), 0);
+  assert_int_equal(p.n_desired, 1);
+  assert_int_equal(p.desired[0].kind, TOPO_MESH);
+  topology_plan_free(&p);
+  world_fini(&w);
+}
+
 static void test_inbound_reserve(void **state)
 {
   struct world w;
@@ -515,6 +538,7 @@ int main(void)
     cmocka_unit_test(test_rejected_long_redrawn),
     cmocka_unit_test(test_ondemand),
     cmocka_unit_test(test_ondemand_threshold_and_max),
+    cmocka_unit_test(test_ondemand_becomes_ring),
     cmocka_unit_test(test_inbound_reserve),
     cmocka_unit_test(test_config_and_members),
   };
