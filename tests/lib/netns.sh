@@ -45,6 +45,7 @@ NETNS_LIST=()            # namespaces of this run (full names), creation order
 NETNS_PIDS=()            # "pid:starttime" of spawned processes
 declare -A NETNS_IFCOUNT=()   # per-namespace counter for bridge port names
 declare -A NETNS_DEFROUTE=()  # host -> default gateway (re-added by netns_link_up)
+NETNS_DEFER=()           # commands (strings) run by netns_cleanup
 NETNS_CLEANED=0
 
 netns_log() { printf '[netns %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -293,6 +294,11 @@ netns_kill() {
   wait "$pid" 2>/dev/null || true
 }
 
+# netns_defer cmd...: have netns_cleanup run cmd (after the processes are
+# stopped, before the namespaces go), e.g. to remove a file outside the
+# scratch dir. Runs in reverse order of registration; failures are ignored.
+netns_defer() { NETNS_DEFER+=("$(printf '%q ' "$@")"); }
+
 # netns_cleanup: idempotent; safe after any failure or partial setup.
 netns_cleanup() {
   [ "$NETNS_CLEANED" -eq 0 ] || return 0
@@ -314,6 +320,9 @@ netns_cleanup() {
       # shellcheck disable=SC2086
       kill -KILL $left 2>/dev/null
     fi
+  done
+  for (( i=${#NETNS_DEFER[@]}-1; i>=0; i-- )); do
+    eval "${NETNS_DEFER[$i]}" >/dev/null 2>&1
   done
   # Reverse creation order (routers/hosts before segments; not required, tidy).
   for (( i=${#NETNS_LIST[@]}-1; i>=0; i-- )); do
