@@ -29,6 +29,7 @@ struct peer {
   uint64_t bad_total;
   uint32_t bad_recent;
   uint64_t ignored_until;
+  uint64_t last_request;           /* when we last took up a new request */
 };
 
 struct negotiate {
@@ -88,6 +89,7 @@ void negotiate_config_defaults(struct negotiate_config *cfg)
   cfg->bad_limit = 8;
   cfg->ignore_ms = 600000;
   cfg->max_peers = 4096;
+  cfg->min_request_gap_ms = 1000;
 }
 
 int negotiate_create(struct negotiate **out, const struct negotiate_config *cfg)
@@ -460,6 +462,12 @@ static int on_request(struct negotiate *n, struct peer *p, const struct sigmsg_l
     return 0;
   }
 
+  if (p->last_request && now - p->last_request < n->cfg.min_request_gap_ms) {
+    n->ctr.rate_limited++;
+    return IPOP_EBUSY;
+  }
+  p->last_request = now;
+
   if (!ours_pending && (p->state == NEG_CONNECTING || p->state == NEG_UP ||
                         p->state == NEG_ANSWERING || p->state == NEG_REQUESTING)) {
     /* The peer started over: whatever we had is dead on its side. */
@@ -596,6 +604,12 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
   switch (m->type) {
   case SIGMSG_LINK_REQUEST:
     rc = on_request(n, p, &m->u.req, now_ms, out);
+    if (rc == IPOP_EBUSY) {
+      snprintf(err->msg, sizeof err->msg, "new link requests less than %u ms apart",
+               n->cfg.min_request_gap_ms);
+      err->code = rc;
+      count_bad(n, h->from, now_ms);
+    }
     break;
   case SIGMSG_LINK_RESPONSE:
     rc = on_response(n, p, &m->u.resp, now_ms, out);

@@ -102,6 +102,9 @@ struct negotiate_config {
   uint32_t bad_limit;            /* bad messages from one peer before it is ignored; 8 */
   uint32_t ignore_ms;            /* how long it is ignored; 600000 */
   uint32_t max_peers;            /* peer records; 4096 */
+  uint32_t min_request_gap_ms;   /* a peer's new requests closer than this are
+                                    dropped and counted bad (they would churn
+                                    tincan's ICE agents); 1000 */
   policy_rand_fn rnd;            /* request ids and jitter */
   void *rnd_ctx;
   neg_accept_fn accept;
@@ -183,6 +186,7 @@ struct neg_counters {
   uint64_t stale_msgs;          /* unknown request id, wrong state */
   uint64_t misdirected_msgs;    /* "to" is another node */
   uint64_t glare;               /* simultaneous requests resolved */
+  uint64_t rate_limited;        /* new requests inside min_request_gap_ms */
   uint64_t timeouts;
   uint64_t links_up;
 };

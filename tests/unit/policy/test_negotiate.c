@@ -614,6 +614,7 @@ static void test_duplicate_and_restart(void **state)
   /* A's controller restarts (fresh state machine) and asks again: B drops
    * the old link and answers the new request */
   node_fini(&a);
+  now += 5000;
   node_init(&a, "A", ID_A, 0, NULL);
   a.rng.seed = 12345; /* a new process draws new request ids */
   do_connect(&a, ID_B);
@@ -635,7 +636,9 @@ static void test_tincan_restart_and_errors(void **state)
   up_pair(&a, &b);
   up_pair(&c, &a); /* C wanted A; A only answered */
 
-  /* A's tincan restarts: A re-requests B (wanted) but not C; no removes */
+  /* A's tincan restarts (the heartbeat notices after a few seconds): A
+   * re-requests B (wanted) but not C; no removes */
+  now += 5000;
   struct neg_actions x = { 0 };
   negotiate_reset(a.neg, now, &x);
   run(&a, &x);
@@ -943,6 +946,43 @@ static void test_more_edges(void **state)
   node_fini(&c);
 }
 
+/* A peer flooding valid requests with new ids is rate-limited (each would
+ * make us drop and re-create an ICE agent), then ignored. */
+static void test_request_flood(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, NULL);
+  node_init(&b, "B", ID_B, 1, NULL);
+  unsigned taken = 0;
+  for (int i = 0; i < 20; i++) {
+    struct neg_actions x = { 0 };
+    negotiate_disconnect(b.neg, ID_A, false, 0, now, &x); /* B forgets: new request id */
+    negotiate_actions_free(&x);
+    do_connect(&b, ID_A);
+    assert_int_equal(q_tail, 1);
+    struct jb_error err;
+    int rc = negotiate_on_signal(a.neg, ID_B, queue[0].type, queue[0].payload,
+                                 strlen(queue[0].payload), now, &x, &err);
+    taken += rc == 0;
+    if (i > 0 && i <= 8)
+      assert_int_equal(rc, IPOP_EBUSY);
+    if (i > 8)
+      assert_int_equal(rc, IPOP_EPERM);
+    run(&a, &x);
+    negotiate_actions_free(&x);
+    drop_queue();
+    now += 100;
+  }
+  assert_int_equal(taken, 1);
+  assert_int_equal(a.n_query, 1);
+  struct neg_counters c;
+  negotiate_counters(a.neg, &c);
+  assert_int_equal(c.rate_limited, 8);
+  assert_int_equal(c.bad_msgs, 8);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 static void two_peers_max(struct negotiate_config *cfg)
 {
   cfg->max_peers = 1;
@@ -1010,6 +1050,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_limits_and_config, setup, teardown),
     cmocka_unit_test_setup_teardown(test_mutated_payloads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_more_edges, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_request_flood, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
