@@ -782,6 +782,20 @@ int negotiate_peer_info(const struct negotiate *n, const char *peer_id, uint64_t
   return 0;
 }
 
+size_t negotiate_current(const struct negotiate *n, char (*ids)[NODEID_BUF], size_t max)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n->n_peers; i++) {
+    const struct peer *p = n->peers[i];
+    if (!p->wanted && p->state == NEG_IDLE)
+      continue;
+    if (k < max)
+      memcpy(ids[k], p->id, NODEID_BUF);
+    k++;
+  }
+  return k;
+}
+
 void negotiate_counters(const struct negotiate *n, struct neg_counters *c)
 {
   *c = n->ctr;

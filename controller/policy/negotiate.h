@@ -7,9 +7,10 @@
  *
  *   NEG_ACT_SEND            send signal {type, payload} to the peer's full JID
  *   NEG_ACT_QUERY_CANDIDATES ask tincan query_candidates{overlay, peer};
- *                           answer with negotiate_on_candidates() or
- *                           negotiate_on_candidates_failed()
- *   NEG_ACT_CREATE_LINK     tincan create_link with .create; .peer_mac and
+ *                           answer with negotiate_on_candidates(), or
+ *                           negotiate_on_tincan_error() if it fails
+ *   NEG_ACT_CREATE_LINK     tincan create_link with .create (on failure:
+ *                           negotiate_on_tincan_error()); .peer_mac and
  *                           .peer_ip4 are the peer's TAP MAC and address
  *                           (address mapping / hosts file in SocialVPN)
  *   NEG_ACT_REMOVE_LINK     tincan remove_link{overlay, peer} (ignore ENOENT)
@@ -179,6 +180,11 @@ struct neg_peer_info {
 /* IPOP_ENOENT if the peer has no record. */
 int negotiate_peer_info(const struct negotiate *n, const char *peer_id, uint64_t now_ms,
                         struct neg_peer_info *info);
+
+/* The peers this machine is busy with: wanted (any state, given up
+ * included) or with an attempt or link in progress.  This is the "current"
+ * set for topology_plan().  Fills up to max ids; returns the total. */
+size_t negotiate_current(const struct negotiate *n, char (*ids)[NODEID_BUF], size_t max);
 
 struct neg_counters {
   uint64_t bad_msgs;            /* rejected: malformed, hostile, wrong sender */

@@ -314,6 +314,13 @@ static void test_happy_path(void **state)
   assert_int_equal(x.n, 0);
   negotiate_actions_free(&x);
 
+  char cur[4][NODEID_BUF];
+  assert_int_equal(negotiate_current(a.neg, cur, 4), 1);
+  assert_string_equal(cur[0], ID_B);
+  assert_int_equal(negotiate_current(b.neg, cur, 4), 1); /* B has the link, unwanted */
+  assert_string_equal(cur[0], ID_A);
+  assert_int_equal(negotiate_current(b.neg, NULL, 0), 1);
+
   struct neg_counters c;
   negotiate_counters(a.neg, &c);
   assert_int_equal(c.links_up, 1);
@@ -374,6 +381,7 @@ static void test_timeout_retry_schedule(void **state)
   assert_non_null(strstr(a.last_giveup_why, "no response"));
   assert_int_equal(state_of(&a, ID_B), NEG_GIVEN_UP);
   assert_int_equal(negotiate_next_deadline(a.neg), UINT64_MAX);
+  assert_int_equal(negotiate_current(a.neg, NULL, 0), 1); /* still wanted */
   assert_int_equal(a.n_remove, 3);
   struct neg_counters c;
   negotiate_counters(a.neg, &c);
@@ -509,6 +517,7 @@ static void test_reject(void **state)
   assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
   assert_int_equal(a.n_remove, 1); /* the ICE agent of the query */
   assert_int_equal(state_of(&b, ID_A), (enum neg_state)-1); /* B keeps no record */
+  assert_int_equal(negotiate_current(b.neg, NULL, 0), 0);
 
   /* B changes its mind; A's retry succeeds */
   reject_reason = 0;
