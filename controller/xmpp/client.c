@@ -1729,6 +1729,11 @@ void xmpp_client_stop(struct xmpp_client *c)
       send_str(k, "<presence type='unavailable'/>");
     if (k->parser && k->phase >= P_FEATURES)
       send_str(k, "</stream:stream>");
+    if (k->ssl && k->secure) {
+      SSL_shutdown(k->ssl);  /* close_notify; we do not wait for the reply */
+      tls_flush(k);
+      ERR_clear_error();
+    }
     if (k->in_feed) {
       close_after(k, "stopped", 0);
       return;
