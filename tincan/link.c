@@ -379,8 +379,12 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
     snprintf(why, whylen, "cannot create ICE agent");
     return IPOP_EINTERNAL;
   }
+  /* STUN timing also paces connectivity checks: give each check ~15 s of
+   * retransmissions, so that a pair through a TURN relay survives until
+   * both sides have created their permissions.  A slow STUN server cannot
+   * delay query_candidates beyond TC_GATHER_DEADLINE_MS. */
   g_object_set(l->agent, "ice-tcp", FALSE, "controlling-mode", l->controlling,
-               "stun-max-retransmissions", 3, "stun-initial-timeout", 250, NULL);
+               "stun-initial-timeout", 500, "stun-max-retransmissions", 5, NULL);
   if (ov->cfg.n_stun) {
     struct sockaddr_storage ss;
     const char *s = ov->cfg.stun[pick(ov->cfg.n_stun)];
