@@ -347,7 +347,8 @@ int topology_on_unknown_dest(struct topology *t, const char *peer_id, uint64_t n
     for (size_t i = 0; i < t->n_tracks; i++)
       if (t->tracks[i].ondemand && (!lru || t->tracks[i].last_active < lru->last_active))
         lru = &t->tracks[i];
-    lru->ondemand = false; /* its track is tidied by the next plan */
+    if (lru)
+      lru->ondemand = false; /* its track is tidied by the next plan */
   }
   k->ondemand = true;
   k->last_active = now_ms;
@@ -483,7 +484,7 @@ int topology_plan(struct topology *t, uint64_t now_ms, const char *const *curren
       plan->add[plan->n_add++] = plan->desired[i];
   }
   for (size_t j = 0; j < n_current; j++) {
-    struct topology_link key;
+    struct topology_link key = { .kind = TOPO_MESH };
     memcpy(key.peer_id, current[j], NODEID_BUF);
     bool dup = false;
     for (size_t i = 0; i < plan->n_remove && !dup; i++)
