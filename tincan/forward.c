@@ -48,18 +48,51 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
                  &ev);
 }
 
-static void flood(struct tc_overlay *ov, const uint8_t *p, size_t n)
+/* Send one TAP frame on one link, through the link's address mapping. */
+static void to_link(struct tc_overlay *ov, struct tc_link *l, uint8_t *p, size_t n,
+                    const struct frame_info *fi)
 {
+  if (addrmap_egress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
+    l->drops++;
+    return;
+  }
+  tc_link_send_frame(l, p, n);
+}
+
+static void flood(struct tc_overlay *ov, uint8_t *p, size_t n, const struct frame_info *fi)
+{
+  /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
+   * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
     if (l->dtls_ready && l->dtls.state == TC_DTLS_UP)
-      tc_link_send_frame(l, p, n);
+      to_link(ov, l, p, n, fi);
 }
 
 static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
 {
   struct frame_info fi;
   struct switch_decision dec;
-  if (frame_parse(&fi, p, n) != 0 || switch_decide(ov->sw, &fi, ipop_now_ms(), &dec) != 0) {
+  uint8_t reply[ADDRMAP_ARP_REPLY_LEN + 4];
+  size_t rlen;
+  uint32_t mapped;
+  if (frame_parse(&fi, p, n) != 0) {
+    ov->bad_frames++;
+    return;
+  }
+  /* SocialVPN: ARP for a mapped address is answered here. */
+  if (addrmap_arp_reply(ov->am, &fi, reply, sizeof reply, &rlen) == 1) {
+    if (write(ov->tap_fd, reply, rlen) == (ssize_t)rlen)
+      ov->tap_tx++;
+    return;
+  }
+  if (addrmap_route(ov->am, &fi, &mapped) == 0) {
+    if (mapped < TC_MAX_LINKS_PER_OVERLAY && ov->slot[mapped])
+      to_link(ov, ov->slot[mapped], p, n, &fi);
+    else
+      ov->tap_drops++;
+    return;
+  }
+  if (switch_decide(ov->sw, &fi, ipop_now_ms(), &dec) != 0) {
     ov->bad_frames++;
     return;
   }
@@ -68,12 +101,12 @@ static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
   switch (dec.action) {
   case SWITCH_UNICAST:
     if (dec.link < TC_MAX_LINKS_PER_OVERLAY && ov->slot[dec.link])
-      tc_link_send_frame(ov->slot[dec.link], p, n);
+      to_link(ov, ov->slot[dec.link], p, n, &fi);
     else
       ov->tap_drops++;
     break;
   case SWITCH_FLOOD:
-    flood(ov, p, n);
+    flood(ov, p, n, &fi);
     break;
   case SWITCH_DROP:
     ov->tap_drops++;
@@ -106,7 +139,12 @@ void tc_forward_from_link(struct tc_link *l, uint8_t *frame, size_t n)
     l->drops++;
     return;
   }
-  /* Learn where the sender lives; a peer claiming our own MAC is dropped. */
+  if (addrmap_ingress(ov->am, l->slot, frame, &fi) == ADDRMAP_DROP) {
+    l->drops++;
+    return;
+  }
+  /* Learn where the sender lives (fi.src points into the possibly rewritten
+   * frame); a peer claiming our own MAC is dropped. */
   if (switch_learn(ov->sw, fi.src, l->slot, ipop_now_ms()) == IPOP_EPERM) {
     l->drops++;
     return;

@@ -619,6 +619,8 @@ void tc_link_destroy(struct tc_link *l)
     ov->slot[l->slot] = NULL;
     if (ov->sw)
       switch_remove_link(ov->sw, l->slot);
+    if (ov->am)
+      addrmap_remove(ov->am, l->slot);
   }
   if (l->pending) {
     ctl_reply_error(l->pending, IPOP_ENOENT, "link removed");

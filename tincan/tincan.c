@@ -3,6 +3,7 @@
  * the dataplane's own state, then acts and answers. */
 #include "tincan.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,7 @@ static void overlay_closed(uv_handle_t *h)
   struct tc_overlay *ov = h->data;
   tc_tap_close(ov->tap_fd);
   free(ov->sw);
+  free(ov->am);
   free(ov);
 }
 
@@ -179,8 +181,11 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
   uint64_t seed = 0;
   ipop_random_bytes(&seed, sizeof seed);
   ov->sw = malloc(sizeof *ov->sw);
-  if (!ov->sw || switch_init(ov->sw, 0, 0, seed, ov->cfg.mac) != 0) {
+  ov->am = malloc(sizeof *ov->am);
+  if (!ov->sw || !ov->am || switch_init(ov->sw, 0, 0, seed, ov->cfg.mac) != 0 ||
+      addrmap_init(ov->am, ov->cfg.mac) != 0) {
     free(ov->sw);
+    free(ov->am);
     free(ov);
     ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
     return;
@@ -196,6 +201,7 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
   int fd = tc_tap_open(&tc, why, sizeof why);
   if (fd < 0) {
     free(ov->sw);
+    free(ov->am);
     free(ov);
     ctl_reply_error(req, fd, "%s", why);
     return;
@@ -204,6 +210,7 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
   if (uv_poll_init(d->loop, &ov->tap_poll, fd) != 0) {
     tc_tap_close(fd);
     free(ov->sw);
+    free(ov->am);
     free(ov);
     ctl_reply_error(req, IPOP_ESYS, "cannot watch the TAP device");
     return;
@@ -415,13 +422,37 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
     NO_OVERLAY(req, r->overlay_id);
     return;
   }
-  if (!tc_link_find(ov, r->peer_id)) {
+  struct tc_link *l = tc_link_find(ov, r->peer_id);
+  if (!l) {
     ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
     return;
   }
-  /* The rewriting itself (addrmap.h) is not wired in yet: refuse rather than
-   * pretend. */
-  ctl_reply_error(req, IPOP_ENOTSUP, "SocialVPN address mapping is not implemented yet");
+  if (ov->cfg.has_ip4 && r->mapped_ip4.s_addr == ov->cfg.ip4.s_addr) {
+    ctl_reply_error(req, IPOP_EFIELD, "mapped_ip4: is this overlay's own TAP address");
+    return;
+  }
+  int rc = addrmap_set(ov->am, l->slot, r->mapped_ip4.s_addr, r->peer_ip4.s_addr);
+  if (rc == IPOP_EEXIST) {
+    ctl_reply_error(req, rc, "mapped_ip4: already used for another peer of this overlay");
+    return;
+  }
+  if (rc == IPOP_EINVAL) {
+    ctl_reply_error(req, IPOP_EFIELD, "mapped_ip4/peer_ip4: must be unicast IPv4 addresses");
+    return;
+  }
+  if (rc) {
+    ctl_reply_error(req, rc, "cannot add the mapping: %s", ipop_strerror(rc));
+    return;
+  }
+  char m[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &r->mapped_ip4, m, sizeof m);
+  inet_ntop(AF_INET, &r->peer_ip4, p, sizeof p);
+  LOG_INFO("tincan", "link %s/%s: peer %s appears here as %s", r->overlay_id, r->peer_id, p, m);
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "%s/%s: %s appears as %s", r->overlay_id,
+           r->peer_id, p, m);
+  ctl_reply(req, &ack);
 }
 
 const struct ctl_handler tc_handlers[] = {

@@ -25,6 +25,7 @@
 #include "identity.h"
 #include "log.h"
 #include "messages.h"
+#include "addrmap.h"
 #include "switch.h"
 
 enum {
@@ -76,8 +77,6 @@ struct tc_link {
   uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets, drops;
   char stun_used[CTL_HOSTPORT_LEN];
   char turn_used[CTL_HOSTPORT_LEN];
-  bool has_mapping;
-  struct in_addr mapped_ip4, peer_ip4;
 };
 
 struct tc_unknown_slot {
@@ -95,6 +94,7 @@ struct tc_overlay {
   unsigned n_links;
   struct tc_link *slot[TC_MAX_LINKS_PER_OVERLAY];
   struct switch_table *sw;        /* learning table, ~140 KiB */
+  struct addrmap *am;             /* SocialVPN per-link IPv4 mapping */
   bool dead;
   uint64_t tap_rx, tap_tx, tap_drops, bad_frames;
   struct tc_unknown_slot unknown[TC_UNKNOWN_DEST_SLOTS];
