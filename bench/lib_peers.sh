@@ -249,7 +249,8 @@ cols = [("tcp1_gbps", "TCP 1 str Gbit/s", "%.2f"), ("tcp4_gbps", "TCP 4 str Gbit
         ("rtt_avg_ms", "ping avg ms", "%.3f"), ("rtt_p99_ms", "ping p99 ms", "%.3f"),
         ("cpu_s_per_gb", "CPU-s/GB", "%.1f"), ("rss_mib", "RSS MiB", "%.1f")]
 print()
-print("two namespaces over veth (MTU 1500), %s s per iperf3 test, median of %s run(s)" % (secs, runs))
+print("two namespaces over veth (MTU 1500), %s s per iperf3 test, median of %s run(s); %d CPUs, load avg %s"
+      % (secs, runs, os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
 hdr = "%-8s" % "path" + "".join("%18s" % c[1] for c in cols)
 print(hdr); print("-" * len(hdr))
 for p in paths:

@@ -8,8 +8,10 @@
 #   3. turnutils_uclient relays through coturn (UDP, TCP and TLS) with the
 #      right user/password and fails with a wrong one;
 #   4. a path cut (netns_cut) stops traffic and netns_restore brings it back;
-#   5. cleanup: after a normal end, a failure and a SIGTERM nothing of a run
-#      remains (namespaces, processes, root-namespace interfaces).
+#   5. cleanup: netns_reset allows a second topology; after a normal end, a
+#      failure and a SIGTERM nothing of a run remains (namespaces,
+#      processes, root-namespace interfaces); a namespace that is not the
+#      run's own survives even with the run's prefix.
 # Exit 77 (skip) only when not root / no `ip netns` / no coturn.
 set -euo pipefail
 
@@ -161,10 +163,18 @@ check "netns_link_up: hb reaches srv again" wait_ping hb 198.18.0.100 5
 # ----------------------------------------------------------- 5. cleanup
 turn_pid=${COTURN_PID[turn]}
 my_prefix=$NETNS_PREFIX
+ours() { ip netns list | awk -v p="$my_prefix-" -v c="$canary" 'index($1,p)==1 && $1!=c'; }
+netns_reset
+check "reset: every namespace of the first topology gone" [ -z "$(ours)" ]
+check "reset: coturn (pid $turn_pid) gone" wait_pid_gone "$turn_pid" 1
+netns_segment s2
+netns_host x; netns_attach x s2 198.18.50.1/24
+netns_host y; netns_attach y s2 198.18.50.2/24
+check "after reset: a second topology works" wait_ping x 198.18.50.2 5
+netns_spawn y "$NETNS_TMPDIR/sleep.log" sleep 300; sleep_pid=$NETNS_LAST_PID
 netns_cleanup
-check "cleanup: no namespace left" \
-  [ -z "$(ip netns list | awk -v p="$my_prefix-" -v c="$canary" 'index($1,p)==1 && $1!=c')" ]
-check "cleanup: coturn (pid $turn_pid) gone" wait_pid_gone "$turn_pid" 1
+check "cleanup: no namespace left" [ -z "$(ours)" ]
+check "cleanup: spawned process (pid $sleep_pid) gone" wait_pid_gone "$sleep_pid" 1
 check "cleanup: root-namespace interfaces unchanged" \
   [ "$(ip -o link show | awk -F': ' '{print $2}' | sort)" = "$root_links_before" ]
 check "cleanup: foreign namespace with our prefix untouched" [ -e "/run/netns/$canary" ]

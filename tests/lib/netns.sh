@@ -305,7 +305,33 @@ netns_cleanup() {
   NETNS_CLEANED=1
   local had_e=0; [[ $- == *e* ]] && had_e=1
   set +e
-  local e pid ns i left
+  netns__teardown
+  if [ -n "$NETNS_TMPDIR" ] && [ -d "$NETNS_TMPDIR" ]; then
+    if [ -n "${NETNS_KEEP_TMP:-}" ]; then
+      netns_log "kept $NETNS_TMPDIR"
+    else
+      rm -rf -- "$NETNS_TMPDIR"
+    fi
+  fi
+  [ "$had_e" -eq 1 ] && set -e
+  return 0
+}
+
+# netns_reset: tear down everything built so far (processes, deferred
+# commands, namespaces) but keep the prefix, the scratch dir and the traps,
+# so that one script can build several topologies one after the other.
+netns_reset() {
+  local had_e=0; [[ $- == *e* ]] && had_e=1
+  set +e
+  netns__teardown
+  NETNS_LIST=() NETNS_PIDS=() NETNS_DEFER=() NETNS_LAST_PID=""
+  NETNS_IFCOUNT=() NETNS_DEFROUTE=()
+  [ "$had_e" -eq 1 ] && set -e
+  return 0
+}
+
+netns__teardown() {
+  local e ns i left
   for e in "${NETNS_PIDS[@]}"; do
     netns__alive "$e" && kill -TERM "${e%%:*}" 2>/dev/null
   done
@@ -331,14 +357,6 @@ netns_cleanup() {
   done
   # Reap our own background jobs (only ours: a test may have other jobs).
   for e in "${NETNS_PIDS[@]}"; do wait "${e%%:*}" 2>/dev/null; done
-  if [ -n "$NETNS_TMPDIR" ] && [ -d "$NETNS_TMPDIR" ]; then
-    if [ -n "${NETNS_KEEP_TMP:-}" ]; then
-      netns_log "kept $NETNS_TMPDIR"
-    else
-      rm -rf -- "$NETNS_TMPDIR"
-    fi
-  fi
-  [ "$had_e" -eq 1 ] && set -e
   return 0
 }
 
