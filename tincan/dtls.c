@@ -185,6 +185,17 @@ static void handshake_step(struct tc_dtls *d)
   fail(d, reason);
 }
 
+void tc_dtls_set_role(struct tc_dtls *d, bool client)
+{
+  if (d->state != TC_DTLS_IDLE || !d->ssl)
+    return;
+  d->client = client;
+  if (client)
+    SSL_set_connect_state(d->ssl);
+  else
+    SSL_set_accept_state(d->ssl);
+}
+
 int tc_dtls_start(struct tc_dtls *d)
 {
   if (d->state != TC_DTLS_IDLE)

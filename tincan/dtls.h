@@ -52,6 +52,8 @@ SSL_CTX *tc_dtls_ctx_new(const struct tc_identity *id);
 int tc_dtls_init(struct tc_dtls *d, SSL_CTX *ctx, bool client,
                  const uint8_t pin[TC_FPR_BYTES], const struct tc_dtls_ops *ops, void *arg);
 void tc_dtls_free(struct tc_dtls *d);
+/* Change client/server before the handshake started (no effect after). */
+void tc_dtls_set_role(struct tc_dtls *d, bool client);
 /* Begin the handshake (client sends its ClientHello; server waits). */
 int tc_dtls_start(struct tc_dtls *d);
 /* One received datagram. */

@@ -241,8 +241,17 @@ static void nice_state(NiceAgent *agent, guint stream, guint comp, guint state,
   LOG_DEBUG("tincan", "link %s/%s: ice %s", l->ov->cfg.overlay_id, l->peer_id,
             nice_component_state_to_string(state));
   if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
-      l->dtls_ready && l->dtls.client && l->dtls.state == TC_DTLS_IDLE) {
-    tc_dtls_start(&l->dtls);
+      l->dtls_ready && l->dtls.state == TC_DTLS_IDLE) {
+    /* ICE may have resolved a role conflict (both sides told "controlling"):
+     * the DTLS client is whoever ended up controlling. */
+    gboolean controlling = FALSE;
+    g_object_get(l->agent, "controlling-mode", &controlling, NULL);
+    if ((bool)controlling != l->controlling) {
+      l->controlling = controlling;
+      tc_dtls_set_role(&l->dtls, l->controlling);
+    }
+    if (l->dtls.client)
+      tc_dtls_start(&l->dtls);
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     if (l->state == CTL_LINK_CONNECTING || l->state == CTL_LINK_NEW)
       set_state(l, CTL_LINK_FAILED, "ice failed");

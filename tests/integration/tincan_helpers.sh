@@ -133,4 +133,20 @@ check() {
   local what=$1; shift
   if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; TC_FAILS=$((TC_FAILS+1)); fi
 }
-tc_finish() { [ "${TC_FAILS:-0}" -eq 0 ]; }
+# tc_finish: stop every tincan with SIGTERM (a clean shutdown removes its
+# TAPs and, in a sanitizer build, reports leaks), check that each exited
+# cleanly with nothing from a sanitizer in its log; then the verdict.
+tc__gone() { ! kill -0 "$1" 2>/dev/null; }
+tc_finish() {
+  local h pid
+  for h in "${!TC_PID[@]}"; do
+    pid=${TC_PID[$h]}
+    kill -TERM "$pid" 2>/dev/null || true
+    check "tincan $h exits on SIGTERM" wait_until 10 tc__gone "$pid"
+    check "tincan $h: no TAP left behind" \
+      sh -c "! ip -n $(netns_ns "$h") -o link show type tun 2>/dev/null | grep -q ."
+    check "tincan $h: no sanitizer report" \
+      sh -c "! grep -Eq 'Sanitizer|runtime error' $(tc_log "$h")"
+  done
+  [ "${TC_FAILS:-0}" -eq 0 ]
+}
