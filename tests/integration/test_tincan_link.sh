@@ -8,10 +8,6 @@ set -euo pipefail
 tc_skip_unless_ready
 netns_init
 
-fails=0
-check() { local what=$1; shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails+1)); fi; }
-
 netns_segment pub
 netns_host a; netns_attach a pub 198.18.0.11/24
 netns_host b; netns_attach b pub 198.18.0.12/24
@@ -60,8 +56,4 @@ tc_call a remove_overlay "{\"overlay_id\":\"$TC_OVERLAY\"}" >/dev/null
 check "remove_overlay removed the TAP" sh -c "! ip -n $(netns_ns a) link show ipop0 2>/dev/null"
 check "b sees the link go down within 10 s" tc_wait_state b node-a down 10
 check "tincan a still running" kill -0 "${TC_PID[a]}"
-
-if [ "$fails" -ne 0 ]; then
-  for h in a b; do echo "--- tincan $h log"; tail -n 40 "$(tc_log $h)"; done
-fi
-[ "$fails" -eq 0 ]
+tc_finish
