@@ -702,6 +702,56 @@ static void test_bad_envelopes_answered(void **state)
   ctl_auth_wipe(&forger);
 }
 
+/* A captured request replayed to the server is executed once; the replay
+ * is dropped, counted and NAKed as a replay. */
+static void test_replayed_request(void **state)
+{
+  struct fx *fx = *state;
+  probe_open(fx);
+  struct sockaddr_storage paddr;
+  int len = sizeof paddr;
+  assert_int_equal(uv_udp_getsockname(&fx->probe, (struct sockaddr *)&paddr, &len), 0);
+  /* capture a real request from the client */
+  struct answer a = { 0 };
+  struct ctl_echo e = { .message = "capture me" };
+  assert_int_equal(ctl_request_send(fx->client, (struct sockaddr *)&paddr, msg("echo"), &e, 5000,
+                                    on_typed_echo, &a),
+                   0);
+  fx->expired = false;
+  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+  while (fx->probe_got < 1 && !fx->expired)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  uv_timer_stop(&fx->deadline);
+  assert_int_equal(fx->probe_got, 1);
+  size_t n = fx->probe_len;
+  uint8_t *captured = malloc(n);
+  memcpy(captured, fx->probe_buf, n);
+  /* deliver it to the server twice */
+  for (int round = 0; round < 2; round++) {
+    int before = fx->probe_got;
+    probe_send(fx, SERVER, captured, n);
+    fx->expired = false;
+    uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+    while (fx->probe_got == before && !fx->expired)
+      uv_run(&fx->loop, UV_RUN_ONCE);
+    uv_timer_stop(&fx->deadline);
+    assert_int_equal(fx->probe_got, before + 1);
+    if (round == 0) {
+      assert_true(fx->probe_len > CTL_NAK_LEN); /* the echo answer */
+    } else {
+      assert_int_equal(fx->probe_len, CTL_NAK_LEN); /* a NAK, reason replay */
+      assert_memory_equal(fx->probe_buf, "IPN1", 4);
+      assert_int_equal(fx->probe_buf[4], CTL_NAK_REPLAY);
+      assert_memory_equal(fx->probe_buf + 8, captured + 8, 16); /* sender and counter */
+    }
+  }
+  const struct ctl_endpoint_stats *ss = ctl_endpoint_stats(fx->server);
+  assert_int_equal(fx->handled, 1);
+  assert_int_equal(ss->requests_in, 1);
+  assert_int_equal(ss->auth.replayed, 1);
+  free(captured);
+}
+
 /* The probe plays a daemon that could not read our txid: its error comes
  * back with txid 0 and is taken by the only outstanding request to it. */
 static void probe_answer_txid0(struct fx *fx, struct ctl_auth *forger)
@@ -878,6 +928,7 @@ int main(void)
     T(test_close_from_timeout_callback),
     T(test_hostile_datagrams),
     T(test_bad_envelopes_answered),
+    T(test_replayed_request),
     T(test_txid0_error_to_single_request),
     T(test_event_delivery),
     T(test_parse_endpoint),
