@@ -98,6 +98,18 @@ xs_make_ca() {
   chmod 644 "$dir"/*.pem "$dir"/*.crt "$dir"/server.key
 }
 
+# xs_make_client_cert DIR JID: DIR/JID.crt and DIR/JID.key, signed by the
+# CA of xs_make_ca, carrying JID as xmppAddr (for SASL EXTERNAL).
+xs_make_client_cert() {
+  local dir=$1 jid=$2
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/$jid.key" -out "$dir/$jid.csr" -subj "/CN=$jid" 2>/dev/null || return 1
+  printf 'subjectAltName=otherName:1.3.6.1.5.5.7.8.5;UTF8:%s\nextendedKeyUsage=clientAuth\n' \
+    "$jid" > "$dir/$jid.ext"
+  openssl x509 -req -in "$dir/$jid.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -out "$dir/$jid.crt" -days 2 -extfile "$dir/$jid.ext" 2>/dev/null
+}
+
 # ---------------------------------------------------------------- ejabberd
 
 xs_ejabberdctl() {
@@ -136,6 +148,19 @@ EOF
     tls: true
     max_stanza_size: 262144"
   fi
+  local external=""
+  if [ "$pki" != none ] && [ -n "${XS_EXTERNAL_PORT:-}" ]; then
+    # A second STARTTLS listener that asks for client certificates and
+    # offers SASL EXTERNAL (ejabberd maps the certificate's xmppAddr).
+    external="  -
+    port: $XS_EXTERNAL_PORT
+    ip: \"$addr\"
+    module: ejabberd_c2s
+    starttls_required: true
+    tls_verify: true
+    cafile: \"$pki/ca.pem\"
+    max_stanza_size: 262144"
+  fi
   cat > "$dir/ejabberd.yml" <<EOF
 hosts:
   - "$domain"
@@ -150,6 +175,7 @@ listen:
 $starttls
     max_stanza_size: 262144
 $direct
+$external
 auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha256
@@ -473,8 +499,9 @@ xs_scenario() {
   local domain=xmpp.test addr=127.0.0.1
   local port=$((20000 + ($$ % 5000) * 2)) port2
   port2=$((port + 1))
-  local dport=$((port + 2))
+  local dport=$((port + 2)) eport=$((port + 3))
   XS_DIRECT_PORT=$dport
+  [ "$kind" = ejabberd ] && XS_EXTERNAL_PORT=$eport
   local srv="$XS_DIR/srv" pki="$XS_DIR/pki" ca="$XS_DIR/pki/ca.pem"
   xs_make_ca "$pki" "$domain" || xs_fail "cannot make CA"
 
@@ -544,6 +571,18 @@ xs_scenario() {
   xs_probe_start direct "$XS_DIR/direct.json" node-direct
   xs_probe_wait 20 direct '"state":"online"' || xs_fail "direct TLS login failed"
   xs_probe_stop direct || xs_fail "direct probe exit status"
+
+  if [ "$kind" = ejabberd ]; then
+    xs_step "SASL EXTERNAL with a client certificate (port $eport)"
+    xs_make_client_cert "$pki" "mallory@$domain" || xs_fail "client cert"
+    XS_TLS_EXTRA=", \"ClientCert\": \"$pki/mallory@$domain.crt\", \"ClientKey\": \"$pki/mallory@$domain.key\"" \
+      xs_probe_config "$XS_DIR/ext.json" "mallory@$domain" "$XS_DIR/mallory.pw" "$addr" "$eport" \
+      "$ca" '"Sasl": ["EXTERNAL"]'
+    xs_probe_start ext "$XS_DIR/ext.json" node-ext
+    xs_probe_wait 20 ext '"state":"online"' || xs_fail "EXTERNAL login failed"
+    grep -q "with EXTERNAL" "$XS_DIR/ext.err" || xs_fail "EXTERNAL not used"
+    xs_probe_stop ext || xs_fail "ext probe exit status"
+  fi
 
   xs_step "certificate from an unknown CA is refused; VerifyPeer=false warns"
   xs_make_ca "$XS_DIR/otherpki" "$domain" || xs_fail "cannot make CA"

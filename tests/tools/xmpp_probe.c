@@ -199,7 +199,9 @@ int main(int argc, char **argv)
   }
   uv_pipe_init(p.loop, &p.in, 0);
   p.in.data = &p;
-  if (uv_pipe_open(&p.in, 0) == 0)
+  /* Commands come from a pipe or FIFO; anything else (/dev/null, a file)
+   * cannot be polled by libuv and is ignored. */
+  if (uv_guess_handle(0) == UV_NAMED_PIPE && uv_pipe_open(&p.in, 0) == 0)
     uv_read_start((uv_stream_t *)&p.in, alloc_cb, read_cb);
   uv_signal_init(p.loop, &p.sigterm);
   uv_signal_init(p.loop, &p.sigint);
