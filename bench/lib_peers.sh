@@ -143,11 +143,11 @@ bench__record() {  # path run metric value
 # bench_iperf OUTFILE STREAMS: one iperf3 run a->b over the current path;
 # prints "bits_per_second bytes" (receiver side).
 bench_iperf() {
-  local out=$1 streams=$2
+  local outf=$1 streams=$2
   netns_exec "$BENCH_A" timeout $((BENCH_SECS + 30)) iperf3 -c "$BENCH_PEER_ADDR" \
-    -p "$BENCH_IPERF_PORT" -t "$BENCH_SECS" -P "$streams" -J > "$out" 2>&1 || {
-    bench_log "iperf3 -P $streams failed: $(head -c 300 "$out")"; return 1; }
-  python3 - "$out" <<'PY'
+    -p "$BENCH_IPERF_PORT" -t "$BENCH_SECS" -P "$streams" -J > "$outf" 2>&1 || {
+    bench_log "iperf3 -P $streams failed: $(head -c 300 "$outf")"; return 1; }
+  python3 - "$outf" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))["end"]["sum_received"]
 print(e["bits_per_second"], e["bytes"])
@@ -156,15 +156,15 @@ PY
 
 # bench_ping OUTFILE: BENCH_PINGS pings at 10 ms; prints "avg_ms p99_ms loss".
 bench_ping() {
-  local out=$1
-  netns_exec "$BENCH_A" ping -n -c "$BENCH_PINGS" -i 0.01 -W 1 "$BENCH_PEER_ADDR" > "$out" 2>&1 || true
-  python3 - "$out" "$BENCH_PINGS" <<'PY'
-import re, sys
+  local outf=$1
+  netns_exec "$BENCH_A" ping -n -c "$BENCH_PINGS" -i 0.01 -W 1 "$BENCH_PEER_ADDR" > "$outf" 2>&1 || true
+  python3 - "$outf" "$BENCH_PINGS" <<'PY'
+import math, re, sys
 rtts = sorted(float(m) for m in re.findall(r"time=([0-9.]+) ms", open(sys.argv[1]).read()))
 n = int(sys.argv[2])
 if not rtts:
     print("nan nan 1.0"); sys.exit(0)
-p99 = rtts[min(len(rtts) - 1, int(round(0.99 * len(rtts) + 0.5)) - 1)]
+p99 = rtts[max(0, math.ceil(0.99 * len(rtts)) - 1)]  # nearest rank
 print("%.4f %.4f %.3f" % (sum(rtts) / len(rtts), p99, 1 - len(rtts) / n))
 PY
 }

@@ -21,8 +21,9 @@ paths=("$@")
 for p in "${paths[@]}"; do
   case $p in
     tinc) command -v tincd >/dev/null || { echo "peers.sh: tincd missing" >&2; exit 1; } ;;
-    wggo) command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
-            { echo "peers.sh: wireguard-go/wg missing" >&2; exit 1; } ;;
+    wggo) if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+            echo "peers.sh: wireguard-go/wg missing" >&2; exit 1
+          fi ;;
   esac
 done
 

@@ -146,7 +146,10 @@ check "TURN/UDP relay through coturn from behind cone NAT" uclient_ok "${upid[ud
 check "TURN/UDP relay through coturn from behind symmetric NAT" uclient_ok "${upid[udp-symm]}" udp-symm
 check "TURN over TCP" uclient_ok "${upid[tcp]}" tcp
 check "TURN over TLS (self-signed cert)" uclient_ok "${upid[tls]}" tls
+# shellcheck disable=SC2016  # expanded by eval
 check "TURN with a wrong password fails" eval '! uclient_ok "${upid[badpw]}" badpw'
+check "uclient reports the failed allocation" \
+  grep -q 'Cannot complete Allocation' "$NETNS_TMPDIR/uclient-badpw.log"
 check "coturn logged the wrong credentials" \
   grep -q 'credentials are incorrect' "$(coturn_log turn)"
 

@@ -131,6 +131,11 @@ netns_host() {
   ip -n "$ns" link set lo up
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
     net.ipv6.conf.default.accept_dad=0 >/dev/null
+  # NETNS_DISABLE_IPV6=1: no IPv6 at all (fewer ICE candidates to reason about).
+  if [ "${NETNS_DISABLE_IPV6:-0}" = 1 ]; then
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+      net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+  fi
   NETNS_IFCOUNT[$ns]=0
 }
 
@@ -236,6 +241,10 @@ netns_restore() {
     done
   done
 }
+
+# netns_conntrack HOST: the conntrack table of HOST (debugging NAT problems:
+# "[UNREPLIED]" entries on a router are the conntrack trap at work).
+netns_conntrack() { netns_exec "$1" conntrack -L 2>/dev/null || true; }
 
 # netns_link_down HOST IFNAME / netns_link_up HOST IFNAME: carrier-style
 # failure (the interface disappears from routing) as opposed to netns_cut.
