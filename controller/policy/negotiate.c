@@ -18,6 +18,7 @@ struct peer {
   char id[NODEID_BUF];
   enum neg_state state;
   bool wanted;
+  bool ondemand;                   /* our requests say "ondemand" */
   bool initiator;
   bool agent;                      /* tincan may hold an ICE agent / link */
   uint32_t attempts;
@@ -383,8 +384,8 @@ static int answer(struct negotiate *n, struct peer *p, uint64_t now, struct neg_
 
 /* ---- public events ------------------------------------------------------------ */
 
-int negotiate_connect(struct negotiate *n, const char *peer_id, uint64_t now_ms,
-                      struct neg_actions *out)
+int negotiate_connect(struct negotiate *n, const char *peer_id, bool ondemand,
+                      uint64_t now_ms, struct neg_actions *out)
 {
   if (!nodeid_valid(peer_id) || strcmp(peer_id, n->cfg.node_id) == 0)
     return IPOP_EINVAL;
@@ -393,6 +394,7 @@ int negotiate_connect(struct negotiate *n, const char *peer_id, uint64_t now_ms,
   if (rc)
     return rc;
   p->wanted = true;
+  p->ondemand = ondemand;
   if (p->state == NEG_IDLE || p->state == NEG_GIVEN_UP) {
     p->attempts = 0;
     start_attempt(n, p, now_ms, out);
@@ -591,7 +593,8 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
   }
   if (m->type == SIGMSG_LINK_REQUEST) {
     /* Policy first, so that a refused sender leaves no record behind. */
-    int reject = n->cfg.accept ? n->cfg.accept(n->cfg.accept_ctx, h->from) : 0;
+    int reject = n->cfg.accept ? n->cfg.accept(n->cfg.accept_ctx, h->from, m->u.req.ondemand)
+                               : 0;
     if (reject <= 0 && !p && add_peer(n, h->from, &p))
       reject = SIGMSG_R_BUSY + 1; /* max_peers reached: not the sender's fault */
     if (reject > 0) {
@@ -644,6 +647,8 @@ int negotiate_on_candidates(struct negotiate *n, const struct ctl_candidates *c,
   new_request_id(n, p->req_id);
   fill_head(n, p, &m.u.head, p->req_id);
   fill_link(n, c, &m.u.req.link);
+  m.u.req.ondemand = p->ondemand;
+  m.u.req.has_ondemand = p->ondemand; /* the key only appears when true */
   int rc = send_msg(n, p, &m, out, NULL);
   if (rc) {
     fail_attempt(n, p, now_ms, rc, "local candidates invalid", out);

@@ -87,8 +87,9 @@ void negotiate_actions_clear(struct neg_actions *a); /* free contents, keep arra
 void negotiate_actions_free(struct neg_actions *a);
 
 /* Answer to an inbound request: 0 to accept, or a reject reason
- * (enum sigmsg_reason) + 1.  NULL accepts everyone. */
-typedef int (*neg_accept_fn)(void *ctx, const char *peer_id);
+ * (enum sigmsg_reason) + 1.  ondemand: the requester wants the link for
+ * traffic (topology_on_inbound's argument).  NULL accepts everyone. */
+typedef int (*neg_accept_fn)(void *ctx, const char *peer_id, bool ondemand);
 
 struct negotiate_config {
   char node_id[NODEID_BUF];
@@ -124,11 +125,13 @@ void negotiate_free(struct negotiate *n);
 /* Our TAP MAC / address changed (e.g. after tincan re-created the overlay). */
 void negotiate_set_local(struct negotiate *n, const uint8_t mac[6], struct in_addr ip4);
 
-/* We want a link to peer (topology add).  Starts at once unless it is
- * already up or being set up; a GIVEN_UP peer starts over.  IPOP_EINVAL
- * for a bad id or our own, IPOP_EBUSY when max_peers is reached. */
-int negotiate_connect(struct negotiate *n, const char *peer_id, uint64_t now_ms,
-                      struct neg_actions *out);
+/* We want a link to peer (topology add; ondemand true for an on-demand
+ * link, which tells the peer to count it against its on-demand slots).
+ * Starts at once unless it is already up or being set up; a GIVEN_UP peer
+ * starts over.  IPOP_EINVAL for a bad id or our own, IPOP_EBUSY when
+ * max_peers is reached. */
+int negotiate_connect(struct negotiate *n, const char *peer_id, bool ondemand,
+                      uint64_t now_ms, struct neg_actions *out);
 
 /* We no longer want the link (topology remove, peer offline, blocked):
  * cancels a running attempt (link_cancel to the peer if it knows of it),

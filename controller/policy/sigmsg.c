@@ -40,6 +40,7 @@ static const struct jb_schema link_schema = JB_SCHEMA("link parameters", T, link
 static const struct jb_field request_f[] = {
   HEAD_FIELDS(T),
   JB_F_OBJ(T, link, "link", R, &link_schema),
+  JB_F_BOOL(T, ondemand, "ondemand", 0, false, JB_PRESENCE(T, has_ondemand)),
 };
 static const struct jb_schema request_schema = JB_SCHEMA("link_request", T, request_f);
 #undef T

@@ -67,6 +67,8 @@ struct sigmsg_head {
 struct sigmsg_link_request {
   struct sigmsg_head h;
   struct sigmsg_link link;
+  bool ondemand;                      /* for traffic, not structure (hint for */
+  bool has_ondemand;                  /*   the responder's link budget) */
 };
 
 enum sigmsg_result { SIGMSG_ACCEPT, SIGMSG_REJECT };

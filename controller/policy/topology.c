@@ -319,6 +319,26 @@ static size_t count_flag(const struct topology *t, bool ondemand)
   return c;
 }
 
+/* Take an on-demand slot for k, evicting the on-demand link idle the
+ * longest when all are taken (traffic wins).  False if there are no slots. */
+static bool take_ondemand_slot(struct topology *t, struct track *k, uint64_t now_ms)
+{
+  if (t->cfg.ondemand_max == 0)
+    return false;
+  if (count_flag(t, true) >= t->cfg.ondemand_max) {
+    struct track *lru = NULL;
+    for (size_t i = 0; i < t->n_tracks; i++)
+      if (t->tracks[i].ondemand && (!lru || t->tracks[i].last_active < lru->last_active))
+        lru = &t->tracks[i];
+    if (lru)
+      lru->ondemand = false; /* its track is tidied by the next plan */
+  }
+  k->ondemand = true;
+  k->last_active = now_ms;
+  k->has_sample = false;
+  return true;
+}
+
 int topology_on_unknown_dest(struct topology *t, const char *peer_id, uint64_t now_ms)
 {
   if (!nodeid_valid(peer_id) || !is_member(t, peer_id))
@@ -339,21 +359,7 @@ int topology_on_unknown_dest(struct topology *t, const char *peer_id, uint64_t n
   if (++k->events < t->cfg.ondemand_events)
     return 0;
   k->events = 0;
-  if (t->cfg.ondemand_max == 0)
-    return 0;
-  if (count_flag(t, true) >= t->cfg.ondemand_max) {
-    /* Traffic wins: evict the on-demand link idle the longest. */
-    struct track *lru = NULL;
-    for (size_t i = 0; i < t->n_tracks; i++)
-      if (t->tracks[i].ondemand && (!lru || t->tracks[i].last_active < lru->last_active))
-        lru = &t->tracks[i];
-    if (lru)
-      lru->ondemand = false; /* its track is tidied by the next plan */
-  }
-  k->ondemand = true;
-  k->last_active = now_ms;
-  k->has_sample = false;
-  return 1;
+  return take_ondemand_slot(t, k, now_ms) ? 1 : 0;
 }
 
 int topology_on_link_bytes(struct topology *t, const char *peer_id, uint64_t bytes,
@@ -379,7 +385,8 @@ int topology_on_link_bytes(struct topology *t, const char *peer_id, uint64_t byt
   return 0;
 }
 
-int topology_on_inbound(struct topology *t, const char *peer_id, uint64_t now_ms)
+int topology_on_inbound(struct topology *t, const char *peer_id, bool ondemand,
+                        uint64_t now_ms)
 {
   if (!nodeid_valid(peer_id) || !is_member(t, peer_id))
     return IPOP_ENOENT;
@@ -390,18 +397,22 @@ int topology_on_inbound(struct topology *t, const char *peer_id, uint64_t now_ms
   struct track *k = find_track(t, peer_id);
   if (in_st(t, peer_id) || (k && (k->ondemand || k->inbound)))
     return 0;
-  bool as_inbound = count_flag(t, false) < inbound_cap(t, r, l);
-  if (!as_inbound && count_flag(t, true) >= t->cfg.ondemand_max)
+  if (!ondemand && count_flag(t, false) >= inbound_cap(t, r, l))
+    return IPOP_EBUSY;
+  /* Unlike our own traffic, a remote request never evicts: a peer must not
+   * be able to churn our on-demand links. */
+  if (ondemand && count_flag(t, true) >= t->cfg.ondemand_max)
     return IPOP_EBUSY;
   k = get_track(t, peer_id);
   if (!k)
     return IPOP_ENOMEM;
-  if (as_inbound)
+  if (ondemand) {
+    take_ondemand_slot(t, k, now_ms);
+  } else {
     k->inbound = true;
-  else
-    k->ondemand = true;
-  k->last_active = now_ms;
-  k->has_sample = false;
+    k->last_active = now_ms;
+    k->has_sample = false;
+  }
   return 0;
 }
 

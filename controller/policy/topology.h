@@ -87,10 +87,15 @@ int topology_on_unknown_dest(struct topology *t, const char *peer_id, uint64_t n
 int topology_on_link_bytes(struct topology *t, const char *peer_id, uint64_t bytes,
                            uint64_t now_ms);
 
-/* A member asks us for a link (inbound link_request).  0: accept (recorded
- * as inbound if it is not in our structured set); IPOP_EBUSY: our capacity
- * is full (reject with over_budget); IPOP_ENOENT: not a member. */
-int topology_on_inbound(struct topology *t, const char *peer_id, uint64_t now_ms);
+/* A member asks us for a link (inbound link_request; ondemand is its
+ * "ondemand" flag).  0: accept.  A peer of our structured set is always
+ * accepted; otherwise a structured request takes a place of the inbound
+ * reserve (kept until the peer cancels), an on-demand one a free on-demand
+ * slot (trimmed when idle; remote requests never evict).
+ * IPOP_EBUSY: the reserve is full (reject with over_budget); IPOP_ENOENT:
+ * not a member. */
+int topology_on_inbound(struct topology *t, const char *peer_id, bool ondemand,
+                        uint64_t now_ms);
 
 /* The link to peer is gone (cancelled or trimmed by the peer): drop its
  * on-demand/inbound record. */

@@ -203,7 +203,7 @@ static void node_fini(struct node *n)
 static void do_connect(struct node *n, const char *peer)
 {
   struct neg_actions a = { 0 };
-  assert_int_equal(negotiate_connect(n->neg, peer, now, &a), 0);
+  assert_int_equal(negotiate_connect(n->neg, peer, false, now, &a), 0);
   run(n, &a);
   negotiate_actions_free(&a);
 }
@@ -487,9 +487,10 @@ static void test_glare(void **state)
   glare(ID_B, ID_A, true, true);
 }
 
-static int reject_all(void *ctx, const char *peer)
+static int reject_all(void *ctx, const char *peer, bool ondemand)
 {
   (void)peer;
+  (void)ondemand;
   return *(int *)ctx;
 }
 
@@ -1005,9 +1006,9 @@ static void test_limits_and_config(void **state)
   node_init(&c, "C", ID_C, 2, NULL);
   do_connect(&a, ID_B);
   struct neg_actions x = { 0 };
-  assert_int_equal(negotiate_connect(a.neg, ID_C, now, &x), IPOP_EBUSY);
-  assert_int_equal(negotiate_connect(a.neg, ID_A, now, &x), IPOP_EINVAL);
-  assert_int_equal(negotiate_connect(a.neg, "xyz", now, &x), IPOP_EINVAL);
+  assert_int_equal(negotiate_connect(a.neg, ID_C, false, now, &x), IPOP_EBUSY);
+  assert_int_equal(negotiate_connect(a.neg, ID_A, false, now, &x), IPOP_EINVAL);
+  assert_int_equal(negotiate_connect(a.neg, "xyz", false, now, &x), IPOP_EINVAL);
   drop_queue();
   /* an inbound request over the peer limit: busy reject */
   do_connect(&c, ID_A);

@@ -126,8 +126,18 @@ static void test_roundtrip(void **state)
   assert_string_equal(out.u.cancel.text, "no response");
   free(text);
 
+  /* the on-demand hint appears only when set */
+  struct sigmsg *od = request();
+  od->u.req.ondemand = od->u.req.has_ondemand = true;
+  assert_int_equal(sigmsg_encode(od, &type, &text, &err), 0);
+  assert_non_null(strstr(text, "\"ondemand\":true"));
+  assert_int_equal(sigmsg_decode(type, text, strlen(text), &out, &err), 0);
+  assert_true(out.u.req.ondemand);
+  free(text);
+
   /* the wire text of a request, documented in docs/signaling-negotiation.md */
   assert_int_equal(sigmsg_encode(request(), &type, &text, &err), 0);
+  assert_null(strstr(text, "ondemand"));
   assert_non_null(strstr(text, "\"from\":\"" ID_A "\""));
   assert_non_null(strstr(text, "\"mac\":\"02:00:5e:10:00:01\""));
   assert_non_null(strstr(text, "\"ip4\":\"10.254.0.2\""));
@@ -188,6 +198,7 @@ static void test_bad_fields(void **state)
     { NULL, "overlay_id", json_string("a b"), "overlay_id", IPOP_EFIELD },
     { NULL, "overlay_id", json_string(repeat('o', 65)), "overlay_id", IPOP_EFIELD },
     { NULL, "extra", json_true(), "extra", IPOP_EUNKNOWN },
+    { NULL, "ondemand", json_string("yes"), "ondemand", IPOP_EFIELD },
     { NULL, "link", json_string("x"), "link", IPOP_EFIELD },
     { NULL, "link", NULL, "link", IPOP_EMISSING },
     { "link", "fingerprint", json_string("sha-1 AB:CD"), "link.fingerprint", IPOP_EFIELD },

@@ -21,7 +21,9 @@
 #include "policy_test.h"
 #include "topology.h"
 
-#define N 6
+#define MAXN 24
+static int N = 6;
+static uint32_t budget = 2;
 
 struct simnode {
   int idx;
@@ -29,11 +31,11 @@ struct simnode {
   struct negotiate *neg;
   struct topology *topo;
   struct pt_rng rng;
-  bool created[N];   /* tincan has a link to node j */
-  bool up[N];        /* ... and it is up */
+  bool created[MAXN];   /* tincan has a link to node j */
+  bool up[MAXN];        /* ... and it is up */
 };
 
-static struct simnode sn[N];
+static struct simnode sn[MAXN];
 static uint64_t now;
 
 struct msg {
@@ -44,6 +46,8 @@ struct msg {
 static struct msg q[4096];
 static size_t qh, qt;
 
+static unsigned rejected_over_budget;
+
 static int idx_of(const char *id)
 {
   for (int i = 0; i < N; i++)
@@ -52,10 +56,10 @@ static int idx_of(const char *id)
   return -1;
 }
 
-static int accept_cb(void *ctx, const char *peer)
+static int accept_cb(void *ctx, const char *peer, bool ondemand)
 {
   struct simnode *s = ctx;
-  int rc = topology_on_inbound(s->topo, peer, now);
+  int rc = topology_on_inbound(s->topo, peer, ondemand, now);
   if (rc == IPOP_ENOENT)
     return SIGMSG_R_NOT_ALLOWED + 1;
   if (rc)
@@ -124,8 +128,10 @@ static void execute(struct simnode *s, struct neg_actions *a)
       }
       break;
     case NEG_ACT_REJECTED:
-      if (x->reason == SIGMSG_R_OVER_BUDGET)
+      if (x->reason == SIGMSG_R_OVER_BUDGET) {
+        rejected_over_budget++;
         topology_on_rejected(s->topo, x->peer_id);
+      }
       break;
     case NEG_ACT_GIVE_UP:
       topology_on_rejected(s->topo, x->peer_id);
@@ -148,7 +154,8 @@ static void plan(struct simnode *s)
   assert_int_equal(topology_plan(s->topo, now, curp, n, &p), 0);
   struct neg_actions a = { 0 };
   for (size_t k = 0; k < p.n_add; k++)
-    assert_int_equal(negotiate_connect(s->neg, p.add[k].peer_id, now, &a), 0);
+    assert_int_equal(negotiate_connect(s->neg, p.add[k].peer_id,
+                                       p.add[k].kind == TOPO_ONDEMAND, now, &a), 0);
   for (size_t k = 0; k < p.n_remove; k++) {
     negotiate_disconnect(s->neg, p.remove[k], true, SIGMSG_R_NOT_WANTED, now, &a);
     topology_on_link_gone(s->topo, p.remove[k]);
@@ -162,7 +169,7 @@ static void plan(struct simnode *s)
  * nothing moves. */
 static void settle(void)
 {
-  for (int round = 0; round < 200; round++) {
+  for (int round = 0; round < 2000; round++) {
     bool moved = false;
     while (qh < qt) {
       struct msg m = q[qh++];
@@ -212,11 +219,14 @@ static bool both_up(int i, int j)
   return sn[i].up[j] && sn[j].up[i];
 }
 
-static int setup(void **state)
+static int setup_n(int n, uint32_t b)
 {
+  N = n;
+  budget = b;
+  rejected_over_budget = 0;
   now = 10000;
   qh = qt = 0;
-  const char *ids[N];
+  const char *ids[MAXN];
   for (int i = 0; i < N; i++) {
     struct simnode *s = &sn[i];
     memset(s, 0, sizeof *s);
@@ -229,7 +239,7 @@ static int setup(void **state)
     struct simnode *s = &sn[i];
     struct topology_config tc;
     topology_config_defaults(&tc);
-    tc.link_budget = 2;
+    tc.link_budget = budget;
     tc.rnd = pt_rand;
     tc.rnd_ctx = &s->rng;
     assert_int_equal(topology_create(&s->topo, &tc, s->id), 0);
@@ -248,6 +258,16 @@ static int setup(void **state)
     assert_int_equal(negotiate_create(&s->neg, &nc), 0);
   }
   return 0;
+}
+
+static int setup(void **state)
+{
+  return setup_n(6, 2);
+}
+
+static int setup_big(void **state)
+{
+  return setup_n(20, 6);
 }
 
 static int teardown(void **state)
@@ -313,10 +333,76 @@ static void test_budget2_all_pairs(void **state)
   }
 }
 
+/* Both ends see traffic for each other at the same moment: both plan an
+ * on-demand link, the requests cross, one link results. */
+static void test_ondemand_glare(void **state)
+{
+  plan(&sn[0]);
+  settle();
+  int i = 0, j = -1;
+  for (int k = 1; k < N && j < 0; k++)
+    if (!both_up(0, k))
+      j = k;
+  struct neg_counters ci, cj;
+  negotiate_counters(sn[i].neg, &ci);
+  negotiate_counters(sn[j].neg, &cj);
+  uint64_t glare0 = ci.glare + cj.glare;
+  assert_int_equal(topology_on_unknown_dest(sn[i].topo, sn[j].id, now), 1);
+  assert_int_equal(topology_on_unknown_dest(sn[j].topo, sn[i].id, now), 1);
+  plan(&sn[i]);
+  plan(&sn[j]);
+  settle();
+  assert_true(both_up(i, j));
+  negotiate_counters(sn[i].neg, &ci);
+  negotiate_counters(sn[j].neg, &cj);
+  assert_int_equal(ci.glare + cj.glare - glare0, 2);
+  assert_int_equal(ci.links_up + cj.links_up, 2 * 2 + 2); /* ring links + this one */
+}
+
+/* 20 nodes, budget 6: ring (2 per side) + 1 long-distance link each, with
+ * inbound reserve 1; some long-distance requests are refused (over_budget)
+ * and redrawn.  Everything settles, degrees stay within the budget, the
+ * graph is connected. */
+static void test_bigger_group(void **state)
+{
+  plan(&sn[0]);
+  settle();
+  bool seen[MAXN] = { true };
+  int stack[MAXN], top = 0, count = 1;
+  stack[top++] = 0;
+  while (top) {
+    int i = stack[--top];
+    for (int j = 0; j < N; j++)
+      if (sn[i].up[j] && !seen[j]) {
+        seen[j] = true;
+        count++;
+        stack[top++] = j;
+      }
+  }
+  assert_int_equal(count, N);
+  assert_true(rejected_over_budget > 0); /* some long-distance links were redrawn */
+  for (int i = 0; i < N; i++) {
+    assert_true(degree(i) >= 4);
+    assert_true(degree(i) <= (int)budget);
+    for (int j = 0; j < N; j++)
+      assert_int_equal(sn[i].up[j], sn[j].up[i]);
+  }
+  /* and it stays put: an hour later nothing has changed */
+  bool before[MAXN][MAXN];
+  for (int i = 0; i < N; i++)
+    memcpy(before[i], sn[i].up, sizeof before[i]);
+  now += 3600000;
+  settle();
+  for (int i = 0; i < N; i++)
+    assert_memory_equal(before[i], sn[i].up, sizeof before[i]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_budget2_all_pairs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ondemand_glare, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bigger_group, setup_big, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

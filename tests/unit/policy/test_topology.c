@@ -98,7 +98,7 @@ static int world_links(struct world *w, uint64_t now, size_t *max_out)
   for (int i = 0; i < w->n; i++)
     for (int j = 0; j < w->n; j++)
       if (w->adj[i][j] && !w->adj[j][i]) {
-        if (topology_on_inbound(w->t[j], ids[i], now) == 0)
+        if (topology_on_inbound(w->t[j], ids[i], false, now) == 0)
           w->adj[j][i] = true;
         else {
           w->adj[i][j] = false;
@@ -329,7 +329,7 @@ static void test_ondemand(void **state)
   assert_int_equal(p.n_add, 3);
   topology_plan_free(&p);
   /* the far side accepts it over its (zero) inbound reserve, as on-demand */
-  assert_int_equal(topology_on_inbound(w.t[far], ids[0], t), 0);
+  assert_int_equal(topology_on_inbound(w.t[far], ids[0], true, t), 0);
   assert_int_equal(topology_plan(w.t[far], t, NULL, 0, &p), 0);
   assert_true(has(&p, ids[0], TOPO_ONDEMAND));
   topology_plan_free(&p);
@@ -410,10 +410,12 @@ static void test_ondemand_threshold_and_max(void **state)
   assert_int_equal(p.n_desired, 4);
   topology_plan_free(&p);
 
-  /* inbound: reserve is 0 with budget 2, on-demand slots are full: busy */
-  assert_int_equal(topology_on_inbound(w.t[0], ids[far[3]], 25000), IPOP_EBUSY);
-  assert_int_equal(topology_on_inbound(w.t[0], ids[far[1]], 25000), 0); /* already ours */
-  assert_int_equal(topology_on_inbound(w.t[0], "0000000000000000000000000000beef", 0),
+  /* inbound: reserve is 0 with budget 2, on-demand slots are full: busy,
+   * and a remote request never evicts */
+  assert_int_equal(topology_on_inbound(w.t[0], ids[far[3]], true, 25000), IPOP_EBUSY);
+  assert_int_equal(topology_on_inbound(w.t[0], ids[far[3]], false, 25000), IPOP_EBUSY);
+  assert_int_equal(topology_on_inbound(w.t[0], ids[far[1]], false, 25000), 0); /* ours */
+  assert_int_equal(topology_on_inbound(w.t[0], "0000000000000000000000000000beef", true, 0),
                    IPOP_ENOENT);
 
   /* a member leaving drops its on-demand link */
@@ -457,21 +459,27 @@ static void test_ondemand_becomes_ring(void **state)
 static void test_inbound_reserve(void **state)
 {
   struct world w;
-  world_init(&w, 40, 8, NULL); /* ring 4 + long 2: reserve 2, then 8 on-demand */
+  world_init(&w, 40, 8, NULL); /* ring 4 + long 2: reserve 2; 8 on-demand slots */
   struct topology_plan p;
   assert_int_equal(topology_plan(w.t[0], 0, NULL, 0, &p), 0);
-  int accepted = 0, inbound = 0, ond = 0;
+  int structured = 0, ondemand = 0, inbound = 0, ond = 0;
   for (int i = 1; i < 40; i++) {
     bool mine = false;
     for (size_t k = 0; k < p.n_desired; k++)
       mine |= strcmp(p.desired[k].peer_id, ids[i]) == 0;
-    if (mine)
+    if (mine) {
+      assert_int_equal(topology_on_inbound(w.t[0], ids[i], false, 0), 0);
       continue;
-    if (topology_on_inbound(w.t[0], ids[i], 0) == 0)
-      accepted++;
+    }
+    /* alternate structured and on-demand requests */
+    if (i % 2)
+      structured += topology_on_inbound(w.t[0], ids[i], false, 0) == 0;
+    else
+      ondemand += topology_on_inbound(w.t[0], ids[i], true, 0) == 0;
   }
   topology_plan_free(&p);
-  assert_int_equal(accepted, 10);
+  assert_int_equal(structured, 2);
+  assert_int_equal(ondemand, 8);
   assert_int_equal(topology_plan(w.t[0], 0, NULL, 0, &p), 0);
   for (size_t k = 0; k < p.n_desired; k++) {
     inbound += p.desired[k].kind == TOPO_INBOUND;
@@ -480,8 +488,8 @@ static void test_inbound_reserve(void **state)
   topology_plan_free(&p);
   assert_int_equal(inbound, 2);
   assert_int_equal(ond, 8);
-  /* idle inbound-over-reserve links are trimmed like on-demand ones; inbound
-   * links within the reserve stay until the peer cancels */
+  /* idle on-demand links are trimmed; inbound links within the reserve stay
+   * until the peer cancels */
   assert_int_equal(topology_plan(w.t[0], 400000, NULL, 0, &p), 0);
   inbound = ond = 0;
   for (size_t k = 0; k < p.n_desired; k++) {
