@@ -704,10 +704,13 @@ static int handle_sasl(struct conn *k, const struct xmpp_stanza *st)
     const struct xmpp_stanza *cond = st->children;
     while (cond && strcmp(cond->name, "text") == 0)
       cond = cond->next;
+    const char *name = cond ? cond->name : "not-authorized";
     char reason[128];
-    snprintf(reason, sizeof(reason), "authentication failed: %s",
-             cond ? cond->name : "not-authorized");
-    k->auth_failed = true;
+    snprintf(reason, sizeof(reason), "authentication failed: %s", name);
+    /* A server-side hiccup or an aborted exchange is retried with backoff;
+     * everything else means our credentials or setup are wrong. */
+    k->auth_failed = strcmp(name, "temporary-auth-failure") != 0 &&
+                     strcmp(name, "aborted") != 0;
     return close_after(k, reason, IPOP_EAUTH);
   }
   if (st->text_len &&

@@ -1,6 +1,7 @@
 /* The client over a real loopback socket against a scripted server:
  * bad XML -> our stream error, close, reconnect after the backoff delay;
- * see-other-host -> immediate reconnect to the named host:port; a server
+ * see-other-host -> immediate reconnect to the named host:port; SASL
+ * temporary-auth-failure -> retried after the next backoff step; a server
  * offering PLAIN without TLS -> refused, reported once, no retry. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
@@ -27,6 +29,7 @@ struct peer {
   int index;
   struct sbuf in;
   bool answered;
+  bool features_sent;
 };
 
 struct server {
@@ -81,6 +84,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   sbuf_add(&p->in, b->base, (size_t)n);
   if (p->answered || !strstr(p->in.data, "<stream:stream"))
     return;
+  if (p->features_sent && !strstr(p->in.data, "</auth>"))
+    return;
   p->answered = true;
   static char buf[512];
   switch (p->index) {
@@ -94,6 +99,18 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
              "'urn:ietf:params:xml:ns:xmpp-streams'>127.0.0.1:%d"
              "</see-other-host></stream:error></stream:stream>", srv->port);
     say(p, buf);
+    break;
+  case 2:  /* SCRAM offered, then a temporary failure: retried */
+    if (!p->features_sent) {
+      p->features_sent = true;
+      p->answered = false;  /* answer again once <auth> is in */
+      say(p, HDR "<stream:features><mechanisms xmlns='urn:ietf:params:xml:"
+             "ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms>"
+             "</stream:features>");
+      return;
+    }
+    say(p, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+           "<temporary-auth-failure/></failure>");
     break;
   default:  /* no STARTTLS, only PLAIN: the client must not send it */
     say(p, HDR "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:"
@@ -188,14 +205,22 @@ static void test_reconnects(void **state)
   cfg.port = (uint32_t)srv.port;
   cfg.tls.required = false;  /* lets the scripted server skip TLS */
   struct xmpp_callbacks cbs = { .on_state = on_state };
-  assert_int_equal(xmpp__client_new_nopw(&srv.loop, &cfg, "n1", &cbs, &srv,
-                                         &srv.c), 0);
+  char pw[] = "/tmp/ipop-xmpp-pw-XXXXXX";
+  int fd = mkstemp(pw);  /* mode 0600 */
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "pencil\n", 7), 7);
+  close(fd);
+  strcpy(cfg.password_file, pw);
+  char why[256];
+  assert_int_equal(xmpp_client_new(&srv.loop, &cfg, "n1", NULL, &cbs, &srv,
+                                   &srv.c, why, sizeof(why)), 0);
+  unlink(pw);
   xmpp_client_set_rand(srv.c, zero_rand, NULL);  /* backoff: exactly cap/2 */
   assert_int_equal(xmpp_client_start(srv.c), 0);
   uv_run(&srv.loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&srv.loop), 0);
 
-  assert_int_equal(srv.accepted, 3);
+  assert_int_equal(srv.accepted, 4);
   /* 1: we answered the DTD with restricted-xml and closed. */
   assert_non_null(strstr(srv.received[0].data,
                          "<stream:error><restricted-xml xmlns='urn:ietf:params:"
@@ -206,12 +231,19 @@ static void test_reconnects(void **state)
   /* 2: see-other-host is followed at once. */
   assert_non_null(strstr(srv.received[1].data, "</stream:stream>"));
   assert_true(srv.accept_ms[2] - srv.close_ms[1] < 400);
-  /* 3: PLAIN without TLS is never sent; no usable mechanism = auth
+  /* 3: SCRAM attempted (Tls.Required is off), temporary-auth-failure is
+   * retried after the second backoff step (1 s with this jitter). */
+  assert_non_null(strstr(srv.received[2].data,
+                         "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                         "mechanism='SCRAM-SHA-1'>"));
+  gap = srv.accept_ms[3] - srv.close_ms[2];
+  assert_true(gap >= 950 && gap < 4000);
+  /* 4: PLAIN without TLS is never sent; no usable mechanism = auth
    * failure, reported once, no further attempt. */
-  assert_null(strstr(srv.received[2].data, "<auth"));
+  assert_null(strstr(srv.received[3].data, "<auth"));
   assert_int_equal(srv.auth_failed, 1);
   assert_string_equal(srv.reason, "no usable SASL mechanism offered");
-  assert_int_equal(srv.connecting, 3);
+  assert_int_equal(srv.connecting, 4);
   for (int i = 0; i < 8; i++)
     sbuf_free(&srv.received[i]);
 }
