@@ -81,7 +81,9 @@ enum xmpp_state {
   XMPP_STATE_OFFLINE = 0,     /* stopped, or waiting for the next attempt */
   XMPP_STATE_CONNECTING,      /* resolving, TCP, TLS, SASL, bind, roster */
   XMPP_STATE_ONLINE,          /* presence sent, signaling possible */
-  XMPP_STATE_AUTH_FAILED,     /* credentials rejected: no automatic retry */
+  XMPP_STATE_AUTH_FAILED,     /* credentials rejected (or no usable SASL
+                                 mechanism): no automatic retry until
+                                 xmpp_client_start() is called again */
 };
 const char *xmpp_state_name(enum xmpp_state s);
 
