@@ -193,25 +193,32 @@ child_script='
   netns_host x; netns_attach x seg 198.18.9.1/24
   netns_host y; netns_attach y seg 198.18.9.2/24
   netns_spawn y "$NETNS_TMPDIR/sleep.log" sleep 300
-  echo "$NETNS_PREFIX $NETNS_LAST_PID" > "$3"
+  sp=$NETNS_LAST_PID
+  # A spawned command that forks: its child is not registered, but lives
+  # in one of the run'"'"'s namespaces, so cleanup must get it too.
+  netns_spawn x "$NETNS_TMPDIR/fork.log" sh -c "sleep 301 & echo \$! > $NETNS_TMPDIR/gc; wait"
+  wait_until 5 test -s "$NETNS_TMPDIR/gc"
+  echo "$NETNS_PREFIX $sp $(cat "$NETNS_TMPDIR/gc")" > "$3"
   if [ "$2" = fail ]; then ip -n "$(netns_ns x)" link set nosuchif up; fi
   wait_until 30 false'
 info=$(mktemp)
 rc=0; bash -c "$child_script" child "$lib" fail "$info" >/dev/null 2>&1 || rc=$?
-read -r cprefix cpid < "$info"
+read -r cprefix cpid cgc < "$info"
 check "failing run exits non-zero ($rc)" [ "$rc" -ne 0 ]
 check "failing run: namespaces gone" [ -z "$(ip netns list | awk -v p="$cprefix-" 'index($1,p)==1')" ]
 check "failing run: spawned process gone" wait_pid_gone "$cpid" 1
+check "failing run: unregistered grandchild gone" wait_pid_gone "$cgc" 1
 
 : > "$info"
 bash -c "$child_script" child "$lib" term "$info" >/dev/null 2>&1 & cbash=$!
 wait_until 10 test -s "$info" || fail "signalled child started"
-read -r cprefix cpid < "$info"
+read -r cprefix cpid cgc < "$info"
 kill -TERM "$cbash"
 rc=0; wait "$cbash" || rc=$?
 check "SIGTERMed run exits 143 ($rc)" [ "$rc" -eq 143 ]
 check "SIGTERMed run: namespaces gone" [ -z "$(ip netns list | awk -v p="$cprefix-" 'index($1,p)==1')" ]
 check "SIGTERMed run: spawned process gone" wait_pid_gone "$cpid" 1
+check "SIGTERMed run: unregistered grandchild gone" wait_pid_gone "$cgc" 1
 rm -f "$info"
 
 echo "harness test: $fails failure(s) in $((SECONDS - t_start)) s"
