@@ -750,6 +750,11 @@ static void test_replayed_request(void **state)
   assert_int_equal(ss->requests_in, 1);
   assert_int_equal(ss->auth.replayed, 1);
   free(captured);
+  /* the captured request never got its answer: fail it before a goes away */
+  ctl_endpoint_close(fx->client);
+  fx->client = NULL;
+  assert_true(a.done);
+  assert_int_equal(a.status, IPOP_ECONNREFUSED);
 }
 
 /* The probe plays a daemon that could not read our txid: its error comes
