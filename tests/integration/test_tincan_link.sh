@@ -14,8 +14,8 @@ netns_host b; netns_attach b pub 198.18.0.12/24
 
 tc_start a
 tc_start b
-tc_overlay a node-a 10.254.0.1 >/dev/null
-tc_overlay b node-b 10.254.0.2 >/dev/null
+TC_OVERLAY_EXTRA=',"ip6":"fd00:254::1","ip6_prefix":64' tc_overlay a node-a 10.254.0.1 >/dev/null
+TC_OVERLAY_EXTRA=',"ip6":"fd00:254::2","ip6_prefix":64' tc_overlay b node-b 10.254.0.2 >/dev/null
 check "TAP ipop0 exists in a with its address" \
   sh -c "ip -n $(netns_ns a) -4 addr show ipop0 | grep -q 10.254.0.1/24"
 
@@ -29,6 +29,7 @@ echo "# link setup (query_candidates .. both up): $(( (t1 - t0) / 1000000 )) ms"
 check "stats say host pair" test "$(tc_stat a node-b pair_type)" = host
 check "a pings b over the overlay" wait_ping a 10.254.0.2 5
 check "b pings a over the overlay" wait_ping b 10.254.0.1 5
+check "IPv6 (ND by multicast) a -> b" wait_until 5 netns_exec a ping -6 -c1 -W1 -q fd00:254::2
 netns_exec a ping -c 20 -i 0.05 -q 10.254.0.2 | tail -n 1 | sed 's/^/# ping a->b: /'
 
 netns_spawn b "$NETNS_TMPDIR/iperf-s.log" iperf3 -s -1 -B 10.254.0.2
