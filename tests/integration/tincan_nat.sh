@@ -82,5 +82,39 @@ if [ "$mode" = symmetric ]; then
   check "symmetric: pair is relayed" test "$pt" = relay
   check "symmetric: ping crosses" wait_ping a 10.254.0.2 10
   check "symmetric: ping back" wait_ping b 10.254.0.1 5
+
+  # The same over TURN/TCP (relayed UDP allocation reached over TCP).
+  tc_call a remove_overlay '{"overlay_id":"ov"}' >/dev/null
+  tc_call b remove_overlay '{"overlay_id":"ov"}' >/dev/null
+  tcpturn="{\"address\":\"198.18.0.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\",\"transport\":\"tcp\"}"
+  TC_OVERLAY_EXTRA=",\"turn\":[$tcpturn]"
+  tc_overlay a node-a 10.254.0.1 >/dev/null
+  tc_overlay b node-b 10.254.0.2 >/dev/null
+  ca=$(tc_candidates a node-b)
+  check "TURN/TCP: a gathered a relayed candidate" grep -q 'typ relay' <<<"$ca"
+  cb=$(tc_candidates b node-a)
+  tc_create_link a node-b "$cb" >/dev/null
+  tc_create_link b node-a "$ca" >/dev/null
+  check "TURN/TCP: link up" tc_wait_state a node-b up 30
+  check "TURN/TCP: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
+  check "TURN/TCP: ping crosses" wait_ping a 10.254.0.2 10
+
+  # And over TURN/TLS (port 5349).  libnice does not verify the TURN
+  # server's certificate: TLS here hides the TURN exchange, it does not
+  # authenticate the server (the DTLS pin authenticates the peer).
+  tc_call a remove_overlay '{"overlay_id":"ov"}' >/dev/null
+  tc_call b remove_overlay '{"overlay_id":"ov"}' >/dev/null
+  tlsturn="{\"address\":\"198.18.0.100:5349\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\",\"transport\":\"tls\"}"
+  TC_OVERLAY_EXTRA=",\"turn\":[$tlsturn]"
+  tc_overlay a node-a 10.254.0.1 >/dev/null
+  tc_overlay b node-b 10.254.0.2 >/dev/null
+  ca=$(tc_candidates a node-b)
+  check "TURN/TLS: a gathered a relayed candidate" grep -q 'typ relay' <<<"$ca"
+  cb=$(tc_candidates b node-a)
+  tc_create_link a node-b "$cb" >/dev/null
+  tc_create_link b node-a "$ca" >/dev/null
+  check "TURN/TLS: link up" tc_wait_state a node-b up 30
+  check "TURN/TLS: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
+  check "TURN/TLS: ping crosses" wait_ping a 10.254.0.2 10
 fi
 tc_finish
