@@ -99,9 +99,9 @@ if [ "$mode" = symmetric ]; then
   check "TURN/TCP: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
   check "TURN/TCP: ping crosses" wait_ping a 10.254.0.2 10
 
-  # And over TURN/TLS (port 5349).  libnice does not verify the TURN
-  # server's certificate: TLS here hides the TURN exchange, it does not
-  # authenticate the server (the DTLS pin authenticates the peer).
+  # And over TURN/TLS (port 5349).  The TURN server's self-signed
+  # certificate is accepted (not verified): TLS here hides the TURN exchange,
+  # it does not authenticate the server (the DTLS pin authenticates the peer).
   tc_call a remove_overlay '{"overlay_id":"ov"}' >/dev/null
   tc_call b remove_overlay '{"overlay_id":"ov"}' >/dev/null
   tlsturn="{\"address\":\"198.18.0.100:5349\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\",\"transport\":\"tls\"}"
