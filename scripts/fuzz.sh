@@ -53,15 +53,15 @@ if ! CC=clang cmake -S "$src" -B "$build" -DIPOP_FUZZ=ON -DIPOP_TESTS=ON \
   tail -n 20 "$log" >&2
   exit 1
 fi
-# shellcheck disable=SC2086
-if ! make -C "$build" -j"$(nproc)" $targets >>"$log" 2>&1; then
-  echo "fuzz: build failed, see $log" >&2
-  grep -E 'error|Error' "$log" | head -n 20 >&2
-  exit 1
-fi
-
 status=0
 for t in $targets; do
+  # Built one by one: a target that does not compile fails alone.
+  if ! make -C "$build" -j"$(nproc)" "$t" >>"$log" 2>&1; then
+    echo "$t: FAILED (build error, see $log)"
+    grep -E 'error' "$log" | tail -n 5 | sed 's/^/    /'
+    status=1
+    continue
+  fi
   bin=$(find "$build" -type f -name "$t" -perm -u+x | head -n 1)
   if [ -z "$bin" ]; then
     echo "$t: FAILED (not built)"
@@ -74,6 +74,7 @@ for t in $targets; do
   mkdir -p "$work"
   [ -d "$seeds" ] && cp "$seeds"/* "$work"/ 2>/dev/null
   out=$build/$t.log
+  rm -f "$build/$t-"*   # reproducers of earlier runs
   (cd "$build" && "$bin" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
      -timeout=10 -artifact_prefix="$build/$t-" "$work") >"$out" 2>&1
   rc=$?
