@@ -10,7 +10,8 @@ struct tc_gloop_fd {
   uv_poll_t h;
   struct tc_gloop *g;
   int fd;
-  int uv_events;
+  int uv_events;    /* wanted this iteration */
+  int active;       /* what uv_poll is started with (0: stopped) */
   int revents;      /* UV_* seen since the last prepare */
   bool seen;
   struct tc_gloop_fd *next;
@@ -117,10 +118,15 @@ static void prepare_cb(uv_prepare_t *p)
       drop_watch(w);
       continue;
     }
-    if (w->uv_events)
-      uv_poll_start(&w->h, w->uv_events, fd_cb);
-    else
-      uv_poll_stop(&w->h);
+    /* uv_poll_start() always re-registers with epoll (a syscall), so only
+     * call it when the wanted events changed. */
+    if (w->uv_events != w->active) {
+      if (w->uv_events)
+        uv_poll_start(&w->h, w->uv_events, fd_cb);
+      else
+        uv_poll_stop(&w->h);
+      w->active = w->uv_events;
+    }
     pw = &w->next;
   }
   if (timeout >= 0)
