@@ -47,6 +47,9 @@ struct fx {
   /* held requests (handlers that answer later) */
   struct ctl_request *held;
   int handled;
+  /* remove_overlay: every request held until the test answers it */
+  struct ctl_request *held_many[300];
+  int n_held_many;
   /* events seen by the client */
   int events;
   struct ctl_ev_link_state ev;
@@ -88,10 +91,20 @@ static void on_hold(struct ctl_endpoint *ep, struct ctl_request *req, const void
   fx->held = req;
 }
 
+static void on_hold_many(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  struct fx *fx = ctx;
+  fx->handled++;
+  assert_true(fx->n_held_many < 300);
+  fx->held_many[fx->n_held_many++] = req;
+}
+
 static const struct ctl_handler server_handlers[] = {
   { "echo", on_echo },
   { "create_overlay", on_create_overlay },
   { "remove_link", on_hold },
+  { "remove_overlay", on_hold_many },
 };
 
 static void on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
@@ -234,6 +247,8 @@ static int teardown(void **state)
   struct fx *fx = *state;
   if (fx->held)
     ctl_reply_error(fx->held, IPOP_EINTERNAL, "test over");
+  for (int i = 0; i < fx->n_held_many; i++)
+    ctl_reply_error(fx->held_many[i], IPOP_EINTERNAL, "test over");
   ctl_endpoint_close(fx->server);
   ctl_endpoint_close(fx->client);
   if (fx->probe_open)
@@ -439,6 +454,57 @@ static void test_request_held_across_close(void **state)
   fx->client = NULL;
   assert_true(a.done);
   assert_int_equal(a.status, IPOP_ECONNREFUSED);
+}
+
+/* At most 256 requests can wait for their handler's answer; the next one is
+ * refused as busy, and all of them are answered once the handler replies. */
+static void test_too_many_requests_in_progress(void **state)
+{
+  struct fx *fx = *state;
+  enum { MAX_IN = 256, BATCH = 32 };
+  struct answer *a = calloc(MAX_IN + 1, sizeof *a);
+  int sent = 0;
+  while (sent < MAX_IN) {
+    for (int k = 0; k < BATCH; k++, sent++)
+      assert_int_equal(ctl_request_send_json(fx->client, SERVER, "remove_overlay",
+                                             json_pack("{s:s}", "overlay_id", "o"), 10000, on_raw,
+                                             &a[sent]),
+                       0);
+    /* let the server take this batch before sending more (socket buffer) */
+    fx->expired = false;
+    uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+    while (fx->n_held_many < sent && !fx->expired)
+      uv_run(&fx->loop, UV_RUN_ONCE);
+    uv_timer_stop(&fx->deadline);
+    assert_int_equal(fx->n_held_many, sent);
+  }
+  assert_int_equal(ctl_request_send_json(fx->client, SERVER, "remove_overlay",
+                                         json_pack("{s:s}", "overlay_id", "o"), 10000, on_raw,
+                                         &a[MAX_IN]),
+                   0);
+  run_until(fx, &a[MAX_IN].done, 3000);
+  assert_int_equal(a[MAX_IN].status, IPOP_EBUSY);
+  assert_string_equal(a[MAX_IN].err_msg, "too many requests in progress");
+  assert_int_equal(fx->n_held_many, MAX_IN);
+  /* answer them all, newest first, a batch at a time (client socket buffer) */
+  for (int i = MAX_IN - 1; i >= 0; i -= BATCH) {
+    for (int k = i; k > i - BATCH; k--)
+      assert_int_equal(ctl_reply(fx->held_many[k], &(struct ctl_ack){ .message = "ok" }), 0);
+    fx->n_held_many = i - BATCH + 1;
+    for (int k = i; k > i - BATCH; k--) {
+      run_until(fx, &a[k].done, 3000);
+      assert_int_equal(a[k].status, 0);
+      assert_string_equal(a[k].raw, "{\"message\":\"ok\"}");
+    }
+  }
+  assert_int_equal(fx->n_held_many, 0);
+  /* and there is room again */
+  struct answer b = { 0 };
+  struct ctl_echo e = { .message = "room" };
+  assert_int_equal(ctl_request_send(fx->client, SERVER, msg("echo"), &e, 2000, on_typed_echo, &b), 0);
+  run_until(fx, &b.done, 3000);
+  assert_int_equal(b.status, 0);
+  free(a);
 }
 
 static void test_wrong_key_gets_nak(void **state)
@@ -928,6 +994,7 @@ int main(void)
     T(test_handler_error_reply),
     T(test_deferred_reply),
     T(test_request_held_across_close),
+    T(test_too_many_requests_in_progress),
     T(test_wrong_key_gets_nak),
     T(test_timeout),
     T(test_close_from_timeout_callback),
