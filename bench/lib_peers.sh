@@ -318,7 +318,7 @@ ip link set "\$INTERFACE" up
 ip addr add $addr/24 dev "\$INTERFACE"
 EOF
   chmod +x "$dir/tinc-up"
-  tincd -c "$dir" -K2048 </dev/null >"$dir/keygen.log" 2>&1
+  tincd -c "$dir" -K2048 </dev/null >"$dir/keygen.txt" 2>&1
 }
 bench_path_tinc_up() {
   local d=$1 net; net=$(bench_overlay_net tinc)
