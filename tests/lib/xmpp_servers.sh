@@ -161,6 +161,15 @@ EOF
     cafile: \"$pki/ca.pem\"
     max_stanza_size: 262144"
   fi
+  local plain=""
+  if [ -n "${XS_PLAIN_PORT:-}" ]; then
+    # A listener that offers no STARTTLS (for the refusal test).
+    plain="  -
+    port: $XS_PLAIN_PORT
+    ip: \"$addr\"
+    module: ejabberd_c2s
+    max_stanza_size: 262144"
+  fi
   cat > "$dir/ejabberd.yml" <<EOF
 hosts:
   - "$domain"
@@ -176,6 +185,7 @@ $starttls
     max_stanza_size: 262144
 $direct
 $external
+$plain
 auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha256
@@ -501,7 +511,10 @@ xs_scenario() {
   port2=$((port + 1))
   local dport=$((port + 2)) eport=$((port + 3))
   XS_DIRECT_PORT=$dport
-  [ "$kind" = ejabberd ] && XS_EXTERNAL_PORT=$eport
+  if [ "$kind" = ejabberd ]; then
+    XS_EXTERNAL_PORT=$eport
+    XS_PLAIN_PORT=$port2  # ejabberd: plaintext listener on the same node
+  fi
   local srv="$XS_DIR/srv" pki="$XS_DIR/pki" ca="$XS_DIR/pki/ca.pem"
   xs_make_ca "$pki" "$domain" || xs_fail "cannot make CA"
 
@@ -513,7 +526,8 @@ xs_scenario() {
     xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server start"
   else
     xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server start"
-    xs_register "$srv" alice pw-alice bob pw-bob mallory pw-mallory || xs_fail register
+    xs_register "$srv" alice pw-alice bob pw-bob mallory pw-mallory carol pw-carol ||
+      xs_fail register
     xs_friends "$srv" ipop alice bob || xs_fail friends
   fi
   local u
@@ -644,17 +658,16 @@ xs_scenario() {
   xs_probe_wait 5 alice '"event":"counters"' '"reconnects":' || xs_fail counters
   xs_probe_stop alice || xs_fail "alice probe exit status"
   xs_probe_stop bob || xs_fail "bob probe exit status"
-  xs_server_stop "$srv"
 
   xs_step "a server without TLS is refused unless configured"
-  local plain="$XS_DIR/plain"
-  xs_prepare "$kind" "$plain" "$domain" "$addr" "$port2" none
+  local plain="$srv"
   if [ "$kind" = prosody ]; then
+    # Prosody's TLS settings are per host: a second instance without them.
+    xs_server_stop "$srv"
+    plain="$XS_DIR/plain"
+    xs_prepare "$kind" "$plain" "$domain" "$addr" "$port2" none
     xs_register "$plain" carol pw-carol || xs_fail register
     xs_server_start "$kind" "$plain" "$domain" "$addr" "$port2" none || xs_fail "plain server"
-  else
-    xs_server_start "$kind" "$plain" "$domain" "$addr" "$port2" none || xs_fail "plain server"
-    xs_register "$plain" carol pw-carol || xs_fail register
   fi
   xs_password_file "$XS_DIR/carol.pw" pw-carol
   xs_probe_config "$XS_DIR/carol.json" "carol@$domain" "$XS_DIR/carol.pw" "$addr" "$port2" "$ca"
