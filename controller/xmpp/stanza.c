@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "xmpp.h"  /* limits */
 
 /* ---------------------------------------------------------------- sbuf */
 
@@ -272,8 +273,8 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
       fail(p, "not-well-formed");
       return;
     }
-  if (nb_attributes > XMPP_PARSER_ATTRS_MAX ||
-      nb_namespaces > XMPP_PARSER_ATTRS_MAX) {
+  if (nb_attributes > XMPP_ATTRS_MAX ||
+      nb_namespaces > XMPP_ATTRS_MAX) {
     fail(p, "policy-violation");
     return;
   }

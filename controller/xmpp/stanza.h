@@ -10,7 +10,6 @@
 
 #define XMPP_NS_STREAM "http://etherx.jabber.org/streams"
 #define XMPP_NS_CLIENT "jabber:client"
-#define XMPP_PARSER_ATTRS_MAX 64
 
 /* ---- growable string ---- */
 struct sbuf {
