@@ -26,8 +26,8 @@ command -v python3 >/dev/null || { echo "skip: no python3"; exit 77; }
 
 t_start=$SECONDS
 fails=0
-ok()   { printf 'ok   %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
+ok()   { printf 'ok   %3ds %s\n' $((SECONDS - t_start)) "$*"; }
+fail() { printf 'FAIL %3ds %s\n' $((SECONDS - t_start)) "$*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
 
 root_links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
@@ -74,8 +74,14 @@ for h in a b c d; do
 done
 
 # ------------------------------------------------ 1. mapped address, mapping
+# In parallel: behind a NAT each query takes its full timeout (see coturn.sh).
+mpids=()
 for h in a b c d; do
-  m=$(coturn_stun_mapped "h$h" 198.18.0.100)
+  coturn_stun_mapped "h$h" 198.18.0.100 > "$NETNS_TMPDIR/mapped-$h" & mpids+=($!)
+done
+wait "${mpids[@]}"
+for h in a b c d; do
+  m=$(cat "$NETNS_TMPDIR/mapped-$h")
   check "h$h: STUN mapped address $m is its NAT's ${wan[$h]}" [ "${m%:*}" = "${wan[$h]}" ]
 done
 
@@ -158,6 +164,10 @@ netns_cut ha
 check "netns_cut: ha cannot reach srv" eval '! netns_exec ha ping -c1 -W1 -q 198.18.0.100 >/dev/null 2>&1'
 netns_restore ha
 check "netns_restore: ha reaches srv again" wait_ping ha 198.18.0.100 5
+netns_cut nc wan
+check "netns_cut on a router's WAN: hc cannot reach srv" eval '! netns_exec hc ping -c1 -W1 -q 198.18.0.100 >/dev/null 2>&1'
+netns_restore nc
+check "netns_restore on the router: hc reaches srv again" wait_ping hc 198.18.0.100 5
 netns_link_down hb eth0
 check "netns_link_down: hb cannot reach srv" eval '! netns_exec hb ping -c1 -W1 -q 198.18.0.100 >/dev/null 2>&1'
 netns_link_up hb eth0

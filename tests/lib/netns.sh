@@ -223,18 +223,23 @@ netns_router() {
 
 # netns_cut HOST [IFNAME]: silently drop all traffic of HOST on IFNAME (or
 # on every interface but lo) - a path failure with no ICMP/link-down hint.
+# FORWARD too, so cutting a router cuts the hosts behind it.
 netns_cut() {
   local h=$1 ifn=${2:-}
-  local in=(! -i lo) out=(! -o lo)
-  [ -n "$ifn" ] && { in=(-i "$ifn"); out=(-o "$ifn"); }
-  netns_exec "$h" iptables -w -I INPUT "${in[@]}" -m comment --comment netns-cut -j DROP
-  netns_exec "$h" iptables -w -I OUTPUT "${out[@]}" -m comment --comment netns-cut -j DROP
+  local in=(! -i lo) out=(! -o lo) fwd_in=() fwd_out=()
+  if [ -n "$ifn" ]; then in=(-i "$ifn"); out=(-o "$ifn"); fwd_in=(-i "$ifn"); fwd_out=(-o "$ifn"); fi
+  local ipt=(netns_exec "$h" iptables -w)
+  "${ipt[@]}" -I INPUT "${in[@]}" -m comment --comment netns-cut -j DROP
+  "${ipt[@]}" -I OUTPUT "${out[@]}" -m comment --comment netns-cut -j DROP
+  "${ipt[@]}" -I FORWARD "${fwd_in[@]}" -m comment --comment netns-cut -j DROP
+  [ -z "$ifn" ] ||
+    "${ipt[@]}" -I FORWARD "${fwd_out[@]}" -m comment --comment netns-cut -j DROP
 }
 
 # netns_restore HOST: remove every rule netns_cut added in HOST.
 netns_restore() {
   local h=$1 chain n
-  for chain in INPUT OUTPUT; do
+  for chain in INPUT OUTPUT FORWARD; do
     while n=$(netns_exec "$h" iptables -w -L "$chain" --line-numbers -n |
               awk '/netns-cut/ {print $1; exit}') && [ -n "$n" ]; do
       netns_exec "$h" iptables -w -D "$chain" "$n"
