@@ -168,6 +168,10 @@ netns_cut nc wan
 check "netns_cut on a router's WAN: hc cannot reach srv" eval '! netns_exec hc ping -c1 -W1 -q 198.18.0.100 >/dev/null 2>&1'
 netns_restore nc
 check "netns_restore on the router: hc reaches srv again" wait_ping hc 198.18.0.100 5
+tx0=$(netns_ifstat ha eth0 tx_packets)
+netns_exec ha ping -c3 -i 0.01 -q 198.18.0.100 >/dev/null
+tx1=$(netns_ifstat ha eth0 tx_packets)
+check "netns_ifstat: eth0 of ha counted the 3 pings ($tx0 -> $tx1)" [ $((tx1 - tx0)) -ge 3 ]
 netns_link_down hb eth0
 check "netns_link_down: hb cannot reach srv" eval '! netns_exec hb ping -c1 -W1 -q 198.18.0.100 >/dev/null 2>&1'
 netns_link_up hb eth0

@@ -247,6 +247,14 @@ netns_restore() {
   done
 }
 
+# netns_ifstat HOST IFNAME COUNTER: one interface counter (rx_packets,
+# tx_packets, rx_bytes, tx_bytes, rx_dropped, ...) - e.g. to check that a
+# unicast frame went out on one link only. (`ip netns exec` mounts the
+# namespace's own /sys.)
+netns_ifstat() {
+  netns_exec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
 # netns_conntrack HOST: the conntrack table of HOST (debugging NAT problems:
 # "[UNREPLIED]" entries on a router are the conntrack trap at work).
 netns_conntrack() { netns_exec "$1" conntrack -L 2>/dev/null || true; }
