@@ -349,10 +349,9 @@ bench_path_wggo_up() {
   ifa="wg${NETNS_PREFIX#ipt}a"; ifb="wg${NETNS_PREFIX#ipt}b"
   BENCH_WG_IFS=("$ifa" "$ifb")
   netns_defer rm -f "/var/run/wireguard/$ifa.sock" "/var/run/wireguard/$ifb.sock"
-  umask 077
-  wg genkey > "$d/a.key"; wg pubkey < "$d/a.key" > "$d/a.pub"
-  wg genkey > "$d/b.key"; wg pubkey < "$d/b.key" > "$d/b.pub"
-  umask 022
+  ( umask 077
+    wg genkey > "$d/a.key"; wg pubkey < "$d/a.key" > "$d/a.pub"
+    wg genkey > "$d/b.key"; wg pubkey < "$d/b.key" > "$d/b.pub" )
   netns_spawn "$BENCH_A" "$d/wg-a.log" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$ifa"
   BENCH_PIDS=("$NETNS_LAST_PID")
   netns_spawn "$BENCH_B" "$d/wg-b.log" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$ifb"
