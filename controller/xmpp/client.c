@@ -1881,6 +1881,15 @@ int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
   return 0;
 }
 
+int xmpp__client_send_raw(struct xmpp_client *c, const char *data, size_t len)
+{
+  struct conn *k = c->conn;
+  if (!k || k->dead || k->phase != P_ONLINE)
+    return IPOP_ESTATE;
+  send_data(k, data, len);
+  return 0;
+}
+
 const char *xmpp__client_redirect(struct xmpp_client *c)
 {
   static char buf[300];

@@ -17,6 +17,8 @@ int xmpp__client_test_feed(struct xmpp_client *c, const char *data,
                            size_t len);
 /* "host port" of a pending see-other-host redirect ("" if none). */
 const char *xmpp__client_redirect(struct xmpp_client *c);
+/* Send raw bytes on the stream when online (hostile-peer tests). */
+int xmpp__client_send_raw(struct xmpp_client *c, const char *data, size_t len);
 /* Construct without reading a password file. */
 int xmpp__client_new_nopw(uv_loop_t *loop, const struct xmpp_config *cfg,
                           const char *node_id, const struct xmpp_callbacks *cbs,

@@ -577,6 +577,24 @@ xs_scenario() {
   xs_probe_cmd alice '{"cmd":"counters"}'
   xs_probe_wait 5 alice '"event":"counters"' '"dropped_signals":1' || xs_fail "drop not counted"
   xs_probe_has alice '"id":"evil"' && xs_fail "mallory's signal was delivered"
+
+  xs_step "hostile stanzas relayed by the server: stream error, reconnect"
+  # 200 levels: deeper than our limit (64), far below what crashes
+  # ejabberd 23.01 (~4000); then 100 attributes on one element.
+  local n_on; n_on=$(xs_probe_count alice '"state":"online"')
+  xs_probe_cmd mallory "{\"cmd\":\"deep\",\"to\":\"$alice_full\",\"depth\":200}"
+  xs_probe_wait 10 alice '"state":"offline"' 'bad XML from server: policy-violation' ||
+    xs_fail "deep stanza not refused"
+  xs_probe_wait_more 20 "$n_on" alice '"state":"online"' || xs_fail "alice not back after deep stanza"
+  alice_full=$(xs_probe_field alice jid '"state":"online"')
+  local attrs="" i
+  for i in $(seq 1 100); do attrs="$attrs a$i='v'"; done
+  n_on=$(xs_probe_count alice '"state":"online"')
+  local n_pv; n_pv=$(xs_probe_count alice 'bad XML from server: policy-violation')
+  xs_probe_cmd mallory "{\"cmd\":\"raw\",\"xml\":\"<message to='$alice_full' type='headline'><x$attrs/></message>\"}"
+  xs_probe_wait_more 10 "$n_pv" alice 'bad XML from server: policy-violation' ||
+    xs_fail "element with 100 attributes not refused"
+  xs_probe_wait_more 20 "$n_on" alice '"state":"online"' || xs_fail "alice not back after wide stanza"
   xs_probe_stop mallory || xs_fail "mallory probe exit status"
 
   xs_step "direct TLS (XEP-0368) on port $dport"
@@ -642,6 +660,7 @@ xs_scenario() {
   n_a=$(xs_probe_count alice '"state":"online"')
   n_b=$(xs_probe_count bob '"state":"online"')
   local np; np=$(xs_probe_count alice '"event":"presence"' '"node_id":"node-bob"')
+  local npb; npb=$(xs_probe_count bob '"event":"presence"' '"node_id":"node-alice"')
   xs_server_stop "$srv"
   xs_probe_wait 15 alice '"state":"offline"' || xs_fail "alice did not notice the restart"
   xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server restart"
@@ -649,7 +668,8 @@ xs_scenario() {
   xs_probe_wait_more 30 "$n_a" alice '"state":"online"' || xs_fail "alice not back online"
   xs_probe_wait_more 30 "$n_b" bob '"state":"online"' || xs_fail "bob not back online"
   xs_probe_wait_more 15 "$np" alice '"event":"presence"' '"node_id":"node-bob"' || xs_fail "no presence after restart"
-  xs_probe_wait 10 bob '"event":"presence"' '"node_id":"node-alice"' || xs_fail "bob: no presence"
+  xs_probe_wait_more 15 "$npb" bob '"event":"presence"' '"node_id":"node-alice"' ||
+    xs_fail "bob: no presence after restart"
   bob_full=$(xs_probe_field alice from '"event":"presence"' '"node_id":"node-bob"' '"available":true')
   alice_full=$(xs_probe_field bob from '"event":"presence"' '"node_id":"node-alice"' '"available":true')
   xs_signal_roundtrip alice bob "$bob_full" a2b-2

@@ -3,6 +3,8 @@
  * commands read line by line from stdin:
  *   {"cmd":"send","to":"u@d/r","type":"offer","id":"1","payload":"{...}"}
  *   {"cmd":"counters"}   {"cmd":"caps","caps":"x"}   {"cmd":"quit"}
+ *   {"cmd":"raw","xml":"<message .../>"}   (hostile-peer tests)
+ *   {"cmd":"deep","to":"u@d/r","depth":200}  (a message nested that deep)
  * Usage: xmpp_probe CONFIG.json NODE_ID [CAPS]   (IPOP_LOG=debug|trace) */
 #include <jansson.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "error.h"
 #include "log.h"
 #include "xmpp.h"
+#include "xmpp_internal.h"
 
 struct probe {
   uv_loop_t *loop;
@@ -118,6 +121,29 @@ static void command(struct probe *p, const char *line)
                                     pl ? strlen(pl) : 0);
     emit(json_pack("{s:s, s:i, s:s}", "event", "sent", "result", r, "error",
                    r ? ipop_err_name(r) : ""));
+  } else if (strcmp(cmd, "raw") == 0) {
+    const char *xml = json_string_value(json_object_get(o, "xml"));
+    int r = xml ? xmpp__client_send_raw(p->c, xml, strlen(xml)) : IPOP_EINVAL;
+    emit(json_pack("{s:s, s:i}", "event", "sent_raw", "result", r));
+  } else if (strcmp(cmd, "deep") == 0) {
+    const char *to = json_string_value(json_object_get(o, "to"));
+    json_int_t depth = json_integer_value(json_object_get(o, "depth"));
+    int r = IPOP_EINVAL;
+    if (to && strlen(to) < 1024 && depth > 0 && depth <= 100000) {
+      size_t cap = 2048 + (size_t)depth * 8;
+      char *buf = malloc(cap);
+      if (buf) {
+        size_t n = (size_t)snprintf(buf, cap, "<message to='%s' type='headline'>", to);
+        for (json_int_t i = 0; i < depth; i++)
+          n += (size_t)snprintf(buf + n, cap - n, "<x>");
+        for (json_int_t i = 0; i < depth; i++)
+          n += (size_t)snprintf(buf + n, cap - n, "</x>");
+        n += (size_t)snprintf(buf + n, cap - n, "</message>");
+        r = xmpp__client_send_raw(p->c, buf, n);
+        free(buf);
+      }
+    }
+    emit(json_pack("{s:s, s:i}", "event", "sent_raw", "result", r));
   } else if (strcmp(cmd, "counters") == 0) {
     print_counters(p);
   } else if (strcmp(cmd, "caps") == 0) {
