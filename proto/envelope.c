@@ -51,9 +51,15 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
   json_error_t jerr;
   /* jansson rejects invalid UTF-8 and, with this flag, duplicate keys. */
   env->root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!env->root)
+  if (!env->root) {
+    /* jansson may quote half a UTF-8 character near the error; the text
+     * goes back in a JSON answer, so keep it ASCII. */
+    for (char *p = jerr.text; *p; p++)
+      if ((unsigned char)*p >= 0x80)
+        *p = '?';
     return env_err(err, IPOP_EPARSE, "", "malformed JSON at line %d column %d: %s",
                    jerr.line, jerr.column, jerr.text);
+  }
   if (!json_is_object(env->root))
     return env_err(err, IPOP_EFIELD, "", "expected a JSON object, found %s",
                    jb_json_type_name(env->root));
