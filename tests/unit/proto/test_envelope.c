@@ -302,6 +302,28 @@ static void test_unknown_key_message_is_utf8(void **state)
   ctl_envelope_free(&env);
 }
 
+/* Found by fuzz_ctl_message: jansson quotes the token near a syntax error
+ * and may cut it inside a UTF-8 character.  The message is answered in JSON
+ * (txid 0), so it must stay valid UTF-8. */
+static void test_parse_error_message_is_utf8(void **state)
+{
+  static const char *const inputs[] = {
+    "\"e\\\\\\\xc4\x96\\g\\\\",
+    "{\"version\":1,\"txid\":\"\\\xc3\xa9\"}",
+    "[\xe2\x82\xac\xe2\x82\xac\xe2",
+  };
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+    struct ctl_envelope env;
+    struct jb_error err;
+    assert_int_equal(parse(inputs[i], &env, &err), IPOP_EPARSE);
+    json_t *s = json_string(err.msg);
+    if (!s)
+      fail_msg("input %zu: message is not UTF-8: %s", i, err.msg);
+    json_decref(s);
+    ctl_envelope_free(&env);
+  }
+}
+
 static void test_body_not_object(void **state)
 {
   expect_fail("{\"version\":1,\"txid\":1,\"kind\":\"request\",\"name\":\"echo\",\"body\":[]}",
@@ -440,6 +462,7 @@ int main(void)
     cmocka_unit_test(test_name_errors),
     cmocka_unit_test(test_unknown_envelope_keys),
     cmocka_unit_test(test_unknown_key_message_is_utf8),
+    cmocka_unit_test(test_parse_error_message_is_utf8),
     cmocka_unit_test(test_body_not_object),
     cmocka_unit_test(test_response_result_and_error),
     cmocka_unit_test(test_not_an_object),
