@@ -672,9 +672,10 @@ xs_scenario() {
   xs_server_stop "$srv"
   xs_probe_wait 15 alice '"state":"offline"' || xs_fail "alice did not notice the restart"
   xs_server_start "$kind" "$srv" "$domain" "$addr" "$port" "$pki" || xs_fail "server restart"
-  # Backoff: 0.5-1, 1-2, 2-4, 4-8 s... the server was down for ~1-3 s.
-  xs_probe_wait_more 30 "$n_a" alice '"state":"online"' || xs_fail "alice not back online"
-  xs_probe_wait_more 30 "$n_b" bob '"state":"online"' || xs_fail "bob not back online"
+  # Backoff: 0.5-1, 1-2, 2-4, 4-8, 8-16 s...: once the server is back (it
+  # was down a few seconds), the next attempt comes within one step.
+  xs_probe_wait_more 45 "$n_a" alice '"state":"online"' || xs_fail "alice not back online"
+  xs_probe_wait_more 45 "$n_b" bob '"state":"online"' || xs_fail "bob not back online"
   xs_probe_wait_more 15 "$np" alice '"event":"presence"' '"node_id":"node-bob"' || xs_fail "no presence after restart"
   xs_probe_wait_more 15 "$npb" bob '"event":"presence"' '"node_id":"node-alice"' ||
     xs_fail "bob: no presence after restart"
