@@ -713,6 +713,9 @@ static void test_bad_envelopes_answered(void **state)
   /* unreadable JSON: answered with txid 0 */
   probe_expect_error(fx, &forger, "{\"version\":1,\"txid\":", 0, IPOP_EPARSE,
                      "malformed JSON at line 1 column *");
+  /* jansson's text near the error cut inside a UTF-8 character */
+  probe_expect_error(fx, &forger, "\"e\\\\\\\xc4\x96\\g\\\\", 0, IPOP_EPARSE,
+                     "malformed JSON at line 1 column *");
   probe_expect_error(fx, &forger, "{\"version\":1,\"txid\":40,\"kind\":\"request\",\"name\":\"\xff\"}", 0,
                      IPOP_EPARSE, "malformed JSON at line 1 column *");
   probe_expect_error(fx, &forger, "{\"txid\":34,\"kind\":\"request\",\"name\":\"echo\"}", 34,
