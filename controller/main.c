@@ -8,130 +8,40 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
-#include "ctl.h"
-#include "ctl_config.h"
+#include "controller.h"
 #include "error.h"
 #include "log.h"
 #include "secret.h"
 
-#define HEARTBEAT_MS 5000      /* echo period while tincan is up */
-#define HEARTBEAT_FAST_MS 1000 /* ... and while it is not (yet) */
 #define DEFAULT_CONFIG "/etc/ipop/config.json"
 
-struct controller_section {
-  char state_dir[CTL_PATH_LEN];
-  bool allow_root;
-  struct ipop_log_config log;
-};
-
-struct controller_config {
-  struct ctl_config control;
-  struct controller_section ctrl;
-};
-
-#define T struct controller_section
-static const struct jb_field section_f[] = {
-  JB_F_STR(T, state_dir, "StateDir", 0, 1, "/var/lib/ipop-controller"),
-  JB_F_BOOL(T, allow_root, "AllowRoot", 0, false),
-  JB_F_OBJ(T, log, "Log", 0, &ipop_log_config_schema),
-};
-static const struct jb_schema section_schema = JB_SCHEMA("Controller", T, section_f);
-#undef T
-
-#define T struct controller_config
-static const struct jb_field config_f[] = {
-  JB_F_OBJ(T, control, "Control", 0, &ctl_config_schema),
-  JB_F_FOREIGN("Tincan"),
-  JB_F_OBJ(T, ctrl, "Controller", 0, &section_schema),
-};
-static const struct jb_schema config_schema = JB_SCHEMA("config", T, config_f);
-#undef T
-
-struct controller {
-  uv_loop_t *loop;
-  struct controller_config cfg;
-  struct ctl_endpoint *ep;
-  struct sockaddr_storage tincan_addr, ctrl_addr;
-  uv_timer_t heartbeat;
-  uv_signal_t sigint, sigterm;
-  uint64_t started_ms;
-  int tincan_state;         /* enum ctl_peer_state */
-  bool echo_in_flight;
-  uint64_t last_echo_ms;
-};
-
-static void handle_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                        void *ctx)
+static void close_timer(uv_timer_t *t)
 {
-  ctl_reply(req, body);
-}
-
-static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                          void *ctx)
-{
-  struct controller *c = ctx;
-  struct ctl_status st = { .tincan = c->tincan_state };
-  snprintf(st.version, sizeof st.version, "%s", IPOP_VERSION);
-  st.uptime_s = (ipop_now_ms() - c->started_ms) / 1000;
-  snprintf(st.tincan_endpoint, sizeof st.tincan_endpoint, "%s", c->cfg.control.tincan);
-  ctl_reply(req, &st);
-}
-
-static void on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
-                     const struct ctl_msg_desc *m, const void *body, void *ctx)
-{
-  LOG_DEBUG("controller", "event %s from tincan", m->name);
-}
-
-static void heartbeat_answer(int status, const void *result, const char *err, void *ctx)
-{
-  struct controller *c = ctx;
-  int now = status == 0 ? CTL_DAEMON_UP
-            : status == IPOP_EAUTH ? CTL_DAEMON_REFUSED
-                                   : CTL_DAEMON_UNREACHABLE;
-  c->echo_in_flight = false;
-  if (!c->ep)
-    return;
-  if (now != c->tincan_state) {
-    if (now == CTL_DAEMON_UP)
-      LOG_INFO("controller", "ipop-tincan at %s is up", c->cfg.control.tincan);
-    else
-      LOG_WARN("controller", "ipop-tincan at %s is %s: %s", c->cfg.control.tincan,
-               ctl_peer_state_names[now], err ? err : ipop_strerror(status));
+  if (t->loop && !uv_is_closing((uv_handle_t *)t)) {
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, NULL);
   }
-  c->tincan_state = now;
 }
 
-/* Echo tincan regularly (every 5 s while up, every 1 s otherwise): the
- * controller must notice a restarted or dead dataplane by itself (recovery
- * builds on this). */
-static void heartbeat_cb(uv_timer_t *t)
-{
-  struct controller *c = t->data;
-  uint64_t now = ipop_now_ms();
-  if (c->echo_in_flight || c->ep == NULL ||
-      (c->tincan_state == CTL_DAEMON_UP && now - c->last_echo_ms < HEARTBEAT_MS))
-    return;
-  c->last_echo_ms = now;
-  const struct ctl_msg_desc *m =
-      ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count, "echo");
-  struct ctl_echo e = { .message = "heartbeat" };
-  if (ctl_request_send(c->ep, (struct sockaddr *)&c->tincan_addr, m, &e, HEARTBEAT_FAST_MS - 100,
-                       heartbeat_answer, c) == 0)
-    c->echo_in_flight = true;
-}
-
+/* Tell peers we are going (link_cancel through negotiate_disconnect is not
+ * needed: unavailable presence makes them drop our links), stop XMPP, close
+ * every handle; the loop then ends. */
 static void on_signal(uv_signal_t *s, int signum)
 {
-  struct controller *c = s->data;
+  struct ctrl *c = s->data;
   LOG_INFO("controller", "signal %d: shutting down", signum);
-  uv_timer_stop(&c->heartbeat);
-  uv_close((uv_handle_t *)&c->heartbeat, NULL);
+  c->stopping = true;
+  close_timer(&c->heartbeat);
+  close_timer(&c->neg_timer);
+  close_timer(&c->plan_timer);
   uv_close((uv_handle_t *)&c->sigint, NULL);
   uv_close((uv_handle_t *)&c->sigterm, NULL);
+  if (c->xmpp) {
+    xmpp_client_free(c->xmpp);
+    c->xmpp = NULL;
+  }
   struct ctl_endpoint *ep = c->ep;
-  c->ep = NULL; /* pending heartbeat fails now; it must not log a false outage */
+  c->ep = NULL; /* pending requests fail now; their answers must not act */
   ctl_endpoint_close(ep);
 }
 
@@ -168,9 +78,9 @@ int main(int argc, char **argv)
     }
   }
 
-  static struct controller c;
+  static struct ctrl c;
   struct jb_error err;
-  if (ipop_config_load(config_path, &config_schema, &c.cfg, &err) != 0 ||
+  if (ctrl_config_load(config_path, &c.cfg, &err) != 0 ||
       ctl_config_resolve(&c.cfg.control, &c.tincan_addr, &c.ctrl_addr, &err) != 0) {
     LOG_ERROR("config", "%s%s%s", err.path[0] && !strstr(err.msg, config_path) ? config_path : "",
               err.path[0] && !strstr(err.msg, config_path) ? ": " : "", err.msg);
@@ -199,6 +109,20 @@ int main(int argc, char **argv)
 
   c.loop = uv_default_loop();
   c.started_ms = ipop_now_ms();
+  char w[POLICY_WHY_LEN];
+  bool created = false;
+  if (nodeid_load_or_create(c.cfg.ctrl.state_dir, policy_rand_os, NULL, c.node_id, &created, w,
+                            sizeof w) != 0) {
+    LOG_ERROR("controller", "Controller.StateDir: %s", w);
+    return 1;
+  }
+  LOG_INFO("controller", "node id %s%s", c.node_id, created ? " (new)" : "");
+  if (c.cfg.ctrl.has_overlay) {
+    if (ctrl_load_turn_passwords(&c, w, sizeof w) != 0 || ctrl_policy_init(&c, w, sizeof w) != 0) {
+      LOG_ERROR("controller", "%s", w);
+      return 1;
+    }
+  }
   char host[CTL_HOSTPORT_LEN];
   snprintf(host, sizeof host, "%s", c.cfg.control.controller);
   char *colon = strrchr(host, ':');
@@ -212,10 +136,9 @@ int main(int argc, char **argv)
     .key = key,
     .messages = ctl_controller_messages,
     .n_messages = ctl_controller_messages_count,
-    .handlers = (const struct ctl_handler[]){ { "echo", handle_echo },
-                                              { "status", handle_status } },
-    .n_handlers = 2,
-    .on_event = on_event,
+    .handlers = ctrl_admin_handlers,
+    .n_handlers = ctrl_admin_handlers_count,
+    .on_event = ctrl_on_event,
     .ctx = &c,
   };
   int rc = ctl_endpoint_open(c.loop, &ec, &c.ep);
@@ -230,7 +153,14 @@ int main(int argc, char **argv)
 
   uv_timer_init(c.loop, &c.heartbeat);
   c.heartbeat.data = &c;
-  uv_timer_start(&c.heartbeat, heartbeat_cb, 0, HEARTBEAT_MS);
+  uv_timer_start(&c.heartbeat, ctrl_heartbeat_cb, 0, CTRL_HEARTBEAT_FAST_MS);
+  if (c.cfg.ctrl.has_xmpp && ctrl_xmpp_start(&c, w, sizeof w) != 0) {
+    LOG_ERROR("controller", "Controller.Xmpp: %s", w);
+    ctl_endpoint_close(c.ep);
+    uv_close((uv_handle_t *)&c.heartbeat, NULL);
+    uv_run(c.loop, UV_RUN_DEFAULT);
+    return 1;
+  }
   uv_signal_init(c.loop, &c.sigint);
   uv_signal_init(c.loop, &c.sigterm);
   c.sigint.data = c.sigterm.data = &c;
@@ -239,6 +169,16 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   uv_run(c.loop, UV_RUN_DEFAULT);
+  if (c.neg)
+    negotiate_free(c.neg);
+  if (c.topo)
+    topology_free(c.topo);
+  if (c.pool)
+    addrpool_free(c.pool);
+  negotiate_actions_free(&c.acts);
+  free(c.peers);
+  free(c.roster);
+  memset(c.turn, 0, sizeof c.turn);
   uv_loop_close(c.loop);
   ipop_log_close();
   return 0;

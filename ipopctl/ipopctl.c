@@ -59,6 +59,9 @@ static void usage(FILE *f)
 "  call NAME [JSON]     send any request; JSON is the body object (or - for stdin)\n"
 "  listen               register for events (ipop-tincan) and print them\n"
 "  status               controller status (needs ipop-controller)\n"
+"  peers                the controller's peer nodes: JID, node id, address, link\n"
+"  links                the overlay's links as ipop-tincan reports them\n"
+"  stats                controller counters (XMPP, negotiation, control socket)\n"
 "\n"
 "exit codes: 0 ok, 1 daemon reported an error, 2 usage, 3 no answer,\n"
 "            4 authentication refused, 5 local problem (key file)\n",
@@ -94,6 +97,52 @@ static void print_text(const json_t *j)
   }
 }
 
+static const char *jstr(const json_t *o, const char *k, const char *def)
+{
+  const char *v = json_string_value(json_object_get(o, k));
+  return v ? v : def;
+}
+
+static long long jint(const json_t *o, const char *k)
+{
+  return json_integer_value(json_object_get(o, k));
+}
+
+/* peers: one row per peer node. */
+static void print_peers(const json_t *j)
+{
+  const json_t *arr = json_object_get(j, "peers");
+  size_t i;
+  const json_t *p;
+  printf("%-36s %-10s %-15s %-15s %-11s %-10s %-6s %8s %12s %12s\n", "JID", "NODE",
+         "ADDRESS", "MAPPED", "NEGOTIATION", "LINK", "PAIR", "RTT_MS", "TX_BYTES", "RX_BYTES");
+  json_array_foreach(arr, i, p) {
+    printf("%-36s %-10.8s %-15s %-15s %-11s %-10s %-6s %8.1f %12lld %12lld\n", jstr(p, "jid", "-"),
+           jstr(p, "node_id", "-"), jstr(p, "ip4", "-"), jstr(p, "mapped_ip4", "-"),
+           jstr(p, "negotiation", "-"), jstr(p, "link_state", "-"), jstr(p, "pair_type", "-"),
+           jint(p, "rtt_us") / 1000.0, jint(p, "tx_bytes"), jint(p, "rx_bytes"));
+  }
+  long long total = jint(j, "total");
+  if (total > (long long)json_array_size(arr))
+    printf("(%lld more not shown)\n", total - (long long)json_array_size(arr));
+}
+
+/* links: one row per link. */
+static void print_links(const json_t *j)
+{
+  const json_t *arr = json_object_get(j, "links");
+  size_t i;
+  const json_t *l;
+  printf("%-10s %-10s %-6s %-22s %-22s %8s %12s %12s\n", "PEER", "STATE", "PAIR", "LOCAL",
+         "REMOTE", "RTT_MS", "TX_BYTES", "RX_BYTES");
+  json_array_foreach(arr, i, l) {
+    printf("%-10.8s %-10s %-6s %-22s %-22s %8.1f %12lld %12lld\n", jstr(l, "peer_id", "-"),
+           jstr(l, "state", "-"), jstr(l, "pair_type", "-"), jstr(l, "local_addr", "-"),
+           jstr(l, "remote_addr", "-"), jint(l, "rtt_us") / 1000.0, jint(l, "tx_bytes"),
+           jint(l, "rx_bytes"));
+  }
+}
+
 static int exit_for(int status)
 {
   switch (status) {
@@ -113,6 +162,10 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   if (status == 0) {
     if (c->o->json)
       print_json(result);
+    else if (strcmp(c->name, "peers") == 0)
+      print_peers(result);
+    else if (strcmp(c->name, "links") == 0)
+      print_links(result);
     else
       print_text(result);
   } else if (status == IPOP_ETIMEDOUT) {
@@ -236,7 +289,11 @@ int main(int argc, char **argv)
     name = "register";
     body = json_object();
     call.listen = true;
-  } else if (strcmp(cmd, "status") == 0) {
+  } else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "peers") == 0 ||
+             strcmp(cmd, "links") == 0) {
+    body = json_object();
+  } else if (strcmp(cmd, "stats") == 0) {
+    name = "counters"; /* the wire name: "stats" is tincan's event */
     body = json_object();
   } else {
     fprintf(stderr, "ipopctl: unknown command \"%s\" (see ipopctl --help)\n", cmd);

@@ -217,9 +217,58 @@ static const struct jb_field status_f[] = {
   JB_F_U64(T, uptime_s, "uptime_s", 0, 0, INT64_MAX, 0),
   JB_F_ENUM(T, tincan, "tincan", 0, ctl_peer_state_names, "unknown"),
   JB_F_STR(T, tincan_endpoint, "tincan_endpoint", 0, 0, NULL),
+  JB_F_STR(T, mode, "mode", 0, 0, NULL),
+  JB_F_STR(T, xmpp, "xmpp", 0, 0, NULL),
+  JB_F_STR(T, jid, "jid", 0, 0, NULL),
+  JB_F_STR(T, node_id, "node_id", 0, 0, NULL),
+  JB_F_STR(T, overlay_id, "overlay_id", 0, 0, NULL),
+  JB_F_BOOL(T, overlay_ready, "overlay_ready", 0, false),
+  JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
+  JB_F_U32(T, ip4_prefix, "ip4_prefix", 0, 0, 32, 0),
+  JB_F_U32(T, peers, "peers", 0, 0, UINT32_MAX, 0),
+  JB_F_U32(T, links_up, "links_up", 0, 0, UINT32_MAX, 0),
 };
 const struct jb_schema ctl_status_schema = JB_SCHEMA("status", T, status_f);
 #undef T
+
+#define T struct ctl_peer_entry
+static const struct jb_field peer_entry_f[] = {
+  JB_F_STR(T, jid, "jid", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_BOOL(T, online, "online", 0, false),
+  JB_F_BOOL(T, member, "member", 0, false),
+  JB_F_STR(T, negotiation, "negotiation", 0, 0, NULL),
+  JB_F_ENUM(T, link_state, "link_state", 0, ctl_link_state_names, NULL,
+            JB_PRESENCE(T, has_link_state)),
+  JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
+  JB_F_IP4(T, mapped_ip4, "mapped_ip4", 0, JB_PRESENCE(T, has_mapped_ip4)),
+  JB_F_ENUM(T, pair_type, "pair_type", 0, ctl_pair_type_names, "none"),
+  JB_F_U32(T, rtt_us, "rtt_us", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, tx_bytes, "tx_bytes", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, rx_bytes, "rx_bytes", 0, 0, INT64_MAX, 0),
+};
+const struct jb_schema ctl_peer_entry_schema = JB_SCHEMA("peer", T, peer_entry_f);
+#undef T
+
+#define T struct ctl_peers
+static const struct jb_field peers_f[] = {
+  JB_F_OBJ_ARR(T, peers, n_peers, "peers", R, &ctl_peer_entry_schema),
+  JB_F_U32(T, total, "total", 0, 0, UINT32_MAX, 0),
+};
+const struct jb_schema ctl_peers_schema = JB_SCHEMA("peers", T, peers_f);
+#undef T
+
+#define C(m) JB_F_U64(T, m, #m, 0, 0, INT64_MAX, 0)
+#define T struct ctl_controller_stats
+static const struct jb_field cstats_f[] = {
+  C(xmpp_reconnects), C(signals_in), C(signals_out), C(signals_dropped), C(signals_bad),
+  C(neg_bad), C(neg_ignored), C(neg_stale), C(neg_glare), C(neg_timeouts), C(neg_links_up),
+  C(links_created), C(tincan_errors), C(unknown_dest_events), C(ctl_requests_in),
+  C(ctl_auth_rejected),
+};
+const struct jb_schema ctl_controller_stats_schema = JB_SCHEMA("stats", T, cstats_f);
+#undef T
+#undef C
 
 /* A body with no fields: jbind rejects every key against an empty table. */
 static const struct jb_field empty_f[1];
@@ -228,6 +277,10 @@ const struct jb_schema ctl_empty_schema = { "empty body", empty_f, 0, sizeof(str
 const struct ctl_msg_desc ctl_controller_messages[] = {
   { "echo", CTL_KIND_REQUEST, &ctl_echo_schema, &ctl_echo_schema },
   { "status", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_status_schema },
+  { "peers", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_peers_schema },
+  { "links", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_link_stats_schema },
+  /* "counters", not "stats": that name is taken by tincan's event below */
+  { "counters", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_controller_stats_schema },
   /* events the controller receives from ipop-tincan */
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },

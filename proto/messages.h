@@ -33,6 +33,8 @@ enum {
   CTL_PATH_LEN = 256,
   CTL_MTU_MIN = 576,
   CTL_MTU_MAX = 9000,
+  CTL_JID_LEN = 512,        /* JIDs in controller answers */
+  CTL_MAX_PEERS_REPORTED = 64,
 };
 
 /* ---- requests to ipop-tincan ------------------------------------------ */
@@ -227,13 +229,55 @@ struct ctl_empty {
 enum ctl_peer_state { CTL_DAEMON_UNKNOWN, CTL_DAEMON_UP, CTL_DAEMON_UNREACHABLE,
                       CTL_DAEMON_REFUSED };
 
-/* status: answered with ctl_status.  Later fields (mode, XMPP state, overlay,
- * address) are added by the controller issue as it implements them. */
+/* status: answered with ctl_status. */
 struct ctl_status {
   char version[32];
   uint64_t uptime_s;
   int tincan;                     /* enum ctl_peer_state, from the heartbeat */
   char tincan_endpoint[CTL_HOSTPORT_LEN];
+  char mode[16];                  /* "group" | "social" | "" (no overlay configured) */
+  char xmpp[16];                  /* xmpp_state_name(): offline, connecting, online, auth_failed */
+  char jid[CTL_JID_LEN];          /* our full JID once bound */
+  char node_id[CTL_ID_LEN];
+  char overlay_id[CTL_ID_LEN];
+  bool overlay_ready;             /* created in the running tincan */
+  struct in_addr ip4;             /* our overlay address */
+  uint32_t ip4_prefix;
+  bool has_ip4;
+  uint32_t peers;                 /* peer nodes online and allowed */
+  uint32_t links_up;
+};
+
+/* peers: answered with ctl_peers, one entry per known peer node. */
+struct ctl_peer_entry {
+  char jid[CTL_JID_LEN];          /* full JID of the node */
+  char node_id[CTL_ID_LEN];
+  bool online;
+  bool member;                    /* allowed by roster / group */
+  char negotiation[16];           /* negotiation state (idle, requesting, up, backoff, ...) */
+  int link_state;                 /* enum ctl_link_state; absent = no link */
+  bool has_link_state;
+  struct in_addr ip4;             /* the peer's own overlay address */
+  bool has_ip4;
+  struct in_addr mapped_ip4;      /* SocialVPN: its address in our subnet */
+  bool has_mapped_ip4;
+  int pair_type;                  /* enum ctl_pair_type */
+  uint32_t rtt_us;
+  uint64_t tx_bytes, rx_bytes;
+};
+
+struct ctl_peers {
+  struct ctl_peer_entry peers[CTL_MAX_PEERS_REPORTED];
+  uint32_t n_peers;
+  uint32_t total;                 /* peers known (may exceed n_peers) */
+};
+
+/* stats: controller counters (links: answered with ctl_link_stats). */
+struct ctl_controller_stats {
+  uint64_t xmpp_reconnects, signals_in, signals_out, signals_dropped, signals_bad;
+  uint64_t neg_bad, neg_ignored, neg_stale, neg_glare, neg_timeouts, neg_links_up;
+  uint64_t links_created, tincan_errors, unknown_dest_events;
+  uint64_t ctl_requests_in, ctl_auth_rejected;
 };
 
 /* ---- message table ---------------------------------------------------- */
@@ -263,7 +307,8 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_link_ref_schema, ctl_candidates_schema, ctl_create_link_schema,
     ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
     ctl_address_mapping_schema, ctl_ack_schema, ctl_ev_link_state_schema,
-    ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema;
+    ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema,
+    ctl_peer_entry_schema, ctl_peers_schema, ctl_controller_stats_schema;
 
 extern const char *const ctl_log_level_names[];
 extern const char *const ctl_link_state_names[];

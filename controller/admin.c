@@ -1,0 +1,176 @@
+/* Requests from ipopctl: echo, status, peers, links, counters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller.h"
+#include "error.h"
+#include "log.h"
+
+static void handle_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                        void *ctx)
+{
+  ctl_reply(req, body);
+}
+
+static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                          void *ctx)
+{
+  struct ctrl *c = ctx;
+  struct ctl_status *st = calloc(1, sizeof *st);
+  if (!st) {
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
+  st->tincan = c->tincan_state;
+  snprintf(st->version, sizeof st->version, "%s", IPOP_VERSION);
+  st->uptime_s = (ipop_now_ms() - c->started_ms) / 1000;
+  snprintf(st->tincan_endpoint, sizeof st->tincan_endpoint, "%s", c->cfg.control.tincan);
+  if (c->cfg.ctrl.has_overlay) {
+    snprintf(st->mode, sizeof st->mode, "%s", ctrl_mode_names[c->cfg.ctrl.mode]);
+    snprintf(st->overlay_id, sizeof st->overlay_id, "%s", c->cfg.ctrl.overlay.id);
+    st->ip4 = c->ip4;
+    st->ip4_prefix = c->prefix;
+    st->has_ip4 = true;
+  }
+  snprintf(st->xmpp, sizeof st->xmpp, "%s",
+           c->xmpp ? xmpp_state_name(c->xmpp_state) : "disabled");
+  if (c->xmpp)
+    snprintf(st->jid, sizeof st->jid, "%s", xmpp_client_jid(c->xmpp));
+  snprintf(st->node_id, sizeof st->node_id, "%s", c->node_id);
+  st->overlay_ready = c->overlay_ready;
+  for (size_t i = 0; i < c->n_peers; i++) {
+    st->peers += c->peers[i].member;
+    st->links_up += c->peers[i].link_state == CTL_LINK_UP;
+  }
+  ctl_reply(req, st);
+  free(st);
+}
+
+static void handle_peers(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  struct ctrl *c = ctx;
+  struct ctl_peers *out = calloc(1, sizeof *out);
+  if (!out) {
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
+  uint64_t now = ipop_now_ms();
+  for (size_t i = 0; i < c->n_peers; i++) {
+    const struct ctrl_peer *p = &c->peers[i];
+    if (!p->online && p->link_state < 0)
+      continue;
+    out->total++;
+    if (out->n_peers >= CTL_MAX_PEERS_REPORTED)
+      continue;
+    struct ctl_peer_entry *e = &out->peers[out->n_peers++];
+    snprintf(e->jid, sizeof e->jid, "%s", p->jid);
+    snprintf(e->node_id, sizeof e->node_id, "%s", p->node_id);
+    e->online = p->online;
+    e->member = p->member;
+    struct neg_peer_info info;
+    snprintf(e->negotiation, sizeof e->negotiation, "%s",
+             c->neg && negotiate_peer_info(c->neg, p->node_id, now, &info) == 0
+                 ? neg_state_names[info.state]
+                 : "none");
+    if (p->link_state >= 0) {
+      e->link_state = p->link_state;
+      e->has_link_state = true;
+    }
+    e->ip4 = p->ip4;
+    e->has_ip4 = p->has_ip4;
+    e->mapped_ip4 = p->mapped_ip4;
+    e->has_mapped_ip4 = p->has_mapped;
+    e->pair_type = p->pair_type;
+    e->rtt_us = p->rtt_us;
+    e->tx_bytes = p->tx_bytes;
+    e->rx_bytes = p->rx_bytes;
+  }
+  ctl_reply(req, out);
+  free(out);
+}
+
+/* links: ask tincan for fresh link stats and pass them on (the answer to
+ * ipopctl waits for tincan's). */
+struct links_call {
+  struct ctrl *c;
+  struct ctl_request *req;
+};
+
+static void links_answer(int status, const void *result, const char *err, void *ctx)
+{
+  struct links_call *lc = ctx;
+  if (status == 0) {
+    ctrl_on_stats(lc->c, result);
+    ctl_reply(lc->req, result);
+  } else {
+    ctl_reply_error(lc->req, status, "ipop-tincan: %s", err ? err : ipop_strerror(status));
+  }
+  free(lc);
+}
+
+static void handle_links(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  struct ctrl *c = ctx;
+  if (!c->cfg.ctrl.has_overlay) {
+    ctl_reply_error(req, IPOP_ESTATE, "no overlay configured (Controller.Overlay)");
+    return;
+  }
+  struct links_call *lc = calloc(1, sizeof *lc);
+  struct ctl_link_stats_query q = { .has_overlay_id = true };
+  snprintf(q.overlay_id, sizeof q.overlay_id, "%s", c->cfg.ctrl.overlay.id);
+  if (!lc) {
+    ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
+    return;
+  }
+  lc->c = c;
+  lc->req = req;
+  int rc = ctrl_tincan_send(c, "query_link_stats", &q, 3000, links_answer, lc);
+  if (rc) {
+    free(lc);
+    ctl_reply_error(req, rc, "cannot ask ipop-tincan: %s", ipop_strerror(rc));
+  }
+}
+
+static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                            void *ctx)
+{
+  struct ctrl *c = ctx;
+  struct ctl_controller_stats s = { 0 };
+  if (c->xmpp) {
+    struct xmpp_counters x;
+    xmpp_client_counters(c->xmpp, &x);
+    s.xmpp_reconnects = x.reconnects;
+    s.signals_in = x.signals_in;
+    s.signals_out = x.signals_out;
+    s.signals_dropped = x.dropped_signals;
+    s.signals_bad = x.bad_signals;
+  }
+  if (c->neg) {
+    struct neg_counters n;
+    negotiate_counters(c->neg, &n);
+    s.neg_bad = n.bad_msgs;
+    s.neg_ignored = n.ignored_msgs;
+    s.neg_stale = n.stale_msgs;
+    s.neg_glare = n.glare;
+    s.neg_timeouts = n.timeouts;
+    s.neg_links_up = n.links_up;
+  }
+  s.links_created = c->links_created;
+  s.tincan_errors = c->tincan_errors;
+  s.unknown_dest_events = c->unknown_dest_events;
+  const struct ctl_endpoint_stats *es = ctl_endpoint_stats(ep);
+  s.ctl_requests_in = es->requests_in;
+  s.ctl_auth_rejected = es->auth.bad_length + es->auth.bad_magic + es->auth.bad_mac +
+                        es->auth.stale + es->auth.replayed;
+  ctl_reply(req, &s);
+}
+
+const struct ctl_handler ctrl_admin_handlers[] = {
+  { "echo", handle_echo },   { "status", handle_status },     { "peers", handle_peers },
+  { "links", handle_links }, { "counters", handle_counters },
+};
+const unsigned ctrl_admin_handlers_count =
+    sizeof ctrl_admin_handlers / sizeof ctrl_admin_handlers[0];

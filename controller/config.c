@@ -1,0 +1,147 @@
+/* The Controller section of config.json (docs/configuration.md). */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller.h"
+#include "error.h"
+
+const char *const ctrl_mode_names[] = { "group", "social", NULL };
+
+#define T struct ctrl_turn_cfg
+static const struct jb_field turn_f[] = {
+  JB_F_STR(T, address, "Address", JB_REQUIRED, 1, NULL),
+  JB_F_STR(T, user, "User", JB_REQUIRED, 1, NULL),
+  JB_F_STR(T, password_file, "PasswordFile", JB_REQUIRED, 1, NULL),
+  JB_F_ENUM(T, transport, "Transport", 0, ctl_turn_transport_names, "udp"),
+};
+static const struct jb_schema turn_schema = JB_SCHEMA("Turn server", T, turn_f);
+#undef T
+
+#define T struct ctrl_overlay_cfg
+static const struct jb_field overlay_f[] = {
+  JB_F_STR(T, id, "Id", 0, 1, "ipop"),
+  JB_F_STR(T, tap_name, "TapName", 0, 1, "ipop0"),
+  JB_F_STR(T, subnet, "Subnet", 0, 9, "10.254.0.0/16"),
+  JB_F_IP4(T, address, "Address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_U32(T, mtu, "Mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
+  JB_F_STR_ARR(T, stun, n_stun, "Stun", 0, 3),
+  JB_F_OBJ_ARR(T, turn, n_turn, "Turn", 0, &turn_schema),
+};
+static const struct jb_schema overlay_schema = JB_SCHEMA("Overlay", T, overlay_f);
+#undef T
+
+#define T struct ctrl_section
+static const struct jb_field section_f[] = {
+  JB_F_STR(T, state_dir, "StateDir", 0, 1, "/var/lib/ipop-controller"),
+  JB_F_BOOL(T, allow_root, "AllowRoot", 0, false),
+  JB_F_OBJ(T, log, "Log", 0, &ipop_log_config_schema),
+  JB_F_ENUM(T, mode, "Mode", 0, ctrl_mode_names, "group"),
+  JB_F_OBJ(T, xmpp, "Xmpp", 0, &xmpp_config_schema, JB_PRESENCE(T, has_xmpp)),
+  JB_F_OBJ(T, overlay, "Overlay", 0, &overlay_schema, JB_PRESENCE(T, has_overlay)),
+  JB_F_STR(T, group, "Group", 0, 0, ""),
+  JB_F_U32(T, link_budget, "LinkBudget", 0, 2, 4096, 32),
+  JB_F_U32(T, link_setup_timeout, "LinkSetupTimeout", 0, 5, 3600, 60),
+  JB_F_STR(T, hosts_file, "HostsFile", 0, 0, ""),
+  JB_F_U32(T, plan_interval, "PlanInterval", 0, 1, 3600, 30),
+  JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
+};
+static const struct jb_schema section_schema = JB_SCHEMA("Controller", T, section_f);
+#undef T
+
+#define T struct ctrl_config
+static const struct jb_field config_f[] = {
+  JB_F_OBJ(T, control, "Control", 0, &ctl_config_schema),
+  JB_F_FOREIGN("Tincan"),
+  JB_F_OBJ(T, ctrl, "Controller", 0, &section_schema),
+};
+static const struct jb_schema config_schema = JB_SCHEMA("config", T, config_f);
+#undef T
+
+int ctrl_parse_subnet(const char *text, struct in_addr *net, uint32_t *prefix)
+{
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", text);
+  char *slash = strchr(buf, '/');
+  if (!slash)
+    return IPOP_EINVAL;
+  *slash = '\0';
+  char *end;
+  long len = strtol(slash + 1, &end, 10);
+  if (*end || end == slash + 1 || len < 1 || len > 30)
+    return IPOP_EINVAL;
+  if (inet_pton(AF_INET, buf, net) != 1)
+    return IPOP_EINVAL;
+  uint32_t mask = len == 0 ? 0 : htonl(~0u << (32 - len));
+  if (net->s_addr & ~mask)
+    return IPOP_EINVAL;
+  *prefix = (uint32_t)len;
+  return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct jb_error *err, const char *path,
+                                                      const char *fmt, ...)
+{
+  err->code = IPOP_EFIELD;
+  snprintf(err->path, sizeof err->path, "%s", path);
+  char m[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m, sizeof m, fmt, ap);
+  va_end(ap);
+  snprintf(err->msg, sizeof err->msg, "%s: %s", path, m);
+  return IPOP_EFIELD;
+}
+
+/* Checks jbind cannot express: cross-field rules and formats. */
+static int check(struct ctrl_config *cfg, struct jb_error *err)
+{
+  struct ctrl_section *s = &cfg->ctrl;
+  if (!s->has_overlay && !s->has_xmpp)
+    return 0; /* the bare process shell: control socket and heartbeat only */
+  if (!s->has_xmpp)
+    return fail(err, "Controller.Xmpp", "%s", "required when Controller.Overlay is set");
+  if (!s->has_overlay)
+    return fail(err, "Controller.Overlay", "%s", "required when Controller.Xmpp is set");
+  struct ctrl_overlay_cfg *o = &s->overlay;
+  if (!ctl_id_valid(o->id))
+    return fail(err, "Controller.Overlay.Id", "\"%s\" is not 1..64 of [A-Za-z0-9_.-]", o->id);
+  struct in_addr net;
+  uint32_t prefix;
+  if (ctrl_parse_subnet(o->subnet, &net, &prefix) != 0)
+    return fail(err, "Controller.Overlay.Subnet",
+                "\"%s\" is not ADDRESS/PREFIX (prefix 1..30, host bits zero)", o->subnet);
+  if (s->mode == CTRL_MODE_SOCIAL &&
+      (prefix < ADDRPOOL_PREFIX_MIN || prefix > ADDRPOOL_PREFIX_MAX))
+    return fail(err, "Controller.Overlay.Subnet", "\"%s\": SocialVPN needs a /16../30",
+                o->subnet);
+  if (s->mode == CTRL_MODE_GROUP && prefix < GROUPADDR_PREFIX_MIN)
+    return fail(err, "Controller.Overlay.Subnet", "\"%s\": GroupVPN needs a /8../30", o->subnet);
+  if (o->has_address) {
+    struct groupaddr_subnet gs = { .net = net, .prefix = prefix };
+    if (!groupaddr_usable(&gs, o->address))
+      return fail(err, "Controller.Overlay.Address", "%s is not a host address of the subnet",
+                  inet_ntoa(o->address));
+  }
+  if (s->mode == CTRL_MODE_GROUP && s->group[0] == '\0')
+    return fail(err, "Controller.Group", "%s", "GroupVPN needs the roster group's name");
+  if (s->mode == CTRL_MODE_GROUP && s->xmpp.roster_group[0] == '\0')
+    snprintf(s->xmpp.roster_group, sizeof s->xmpp.roster_group, "%s", s->group);
+  return 0;
+}
+
+int ctrl_config_load(const char *path, struct ctrl_config *cfg, struct jb_error *err)
+{
+  int rc = ipop_config_load(path, &config_schema, cfg, err);
+  if (rc)
+    return rc;
+  rc = check(cfg, err);
+  if (rc) {
+    char m[sizeof err->msg];
+    snprintf(m, sizeof m, "%s: %s", path, err->msg);
+    snprintf(err->msg, sizeof err->msg, "%s", m);
+  }
+  return rc;
+}

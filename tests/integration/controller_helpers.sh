@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Helpers for the test_controller_*.sh end-to-end tests: ejabberd in its own
+# namespace on the "public" segment, and nodes that each run ipop-tincan and
+# ipop-controller (the controller unprivileged, as user nobody).
+#
+#   ct_xmpp_start                       # ejabberd on 198.18.0.1:5222 (ns "xs")
+#   ct_xmpp_users n1 n2 ...             # accounts (password pw-NAME)
+#   ct_xmpp_friends GROUP n1 n2 ...     # mutual contacts in roster GROUP
+#   ct_node n1 198.18.0.11 group '"Group": "lab"'   # namespace + tincan + config
+#   ct_controller_start n1              # start its controller
+#   ct_wait_online n1 30                # until its XMPP state is online
+#   ct_status n1 ip4                    # one field of `ipopctl status`
+
+IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+IPOP_BUILD_DIR=${IPOP_BUILD_DIR:-$IPOP_SRC_DIR/build}
+CONTROLLER=$IPOP_BUILD_DIR/controller/ipop-controller
+# shellcheck source=tests/integration/tincan_helpers.sh
+. "$IPOP_SRC_DIR/tests/integration/tincan_helpers.sh"
+
+CT_DOMAIN=xmpp.test
+CT_XMPP_ADDR=198.18.0.1
+CT_XMPP_PORT=5222
+CT_USER=${CT_USER:-nobody}
+
+ct_skip_unless_ready() {
+  tc_skip_unless_ready
+  [ -x "$CONTROLLER" ] || { echo "skip: $CONTROLLER not built"; exit 77; }
+  command -v ejabberdctl >/dev/null || { echo "skip: ejabberd not installed"; exit 77; }
+  command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
+}
+
+# Run xmpp_servers.sh functions inside namespace xs (the server's state lives
+# in $CT_XS_DIR; the server process stays in the namespace, where
+# netns_cleanup finds and stops it).
+ct_xs() {
+  netns_exec xs env XS_DIR="$CT_XS_DIR" IPOP_SRC_DIR="$IPOP_SRC_DIR" bash -c '
+    . "$IPOP_SRC_DIR/tests/lib/xmpp_servers.sh"
+    XS_KIND[$XS_DIR/srv]=ejabberd
+    XS_SRV_ARGS[$XS_DIR/srv]="'"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' $XS_DIR/pki"
+    '"$1"
+}
+
+ct_xmpp_start() {
+  netns_host xs
+  netns_attach xs pub "$CT_XMPP_ADDR/24"
+  CT_XS_DIR=$NETNS_TMPDIR/xs
+  mkdir -p "$CT_XS_DIR"
+  chmod 755 "$NETNS_TMPDIR" "$CT_XS_DIR"
+  ct_xs 'xs_make_ca "$XS_DIR/pki" '"$CT_DOMAIN"' &&
+         xs_server_start ejabberd "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki"' \
+    >"$NETNS_TMPDIR/xs-start.log" 2>&1 || { cat "$NETNS_TMPDIR/xs-start.log"; return 1; }
+  chmod 644 "$CT_XS_DIR/pki/ca.pem"
+}
+
+ct_xmpp_stop() { ct_xs 'kill -TERM -- -$(pgrep -f -o "ejabberdctl.*foreground" || echo 0) 2>/dev/null; true'; }
+
+ct_xmpp_users() {
+  local args="" u
+  for u in "$@"; do args="$args $u pw-$u"; done
+  ct_xs "xs_register \"\$XS_DIR/srv\" $args"
+}
+
+ct_xmpp_friends() { ct_xs "xs_friends \"\$XS_DIR/srv\" $*"; }
+
+ct_dir() { tc_dir "$1"; }
+
+# ct_node NAME ADDR MODE EXTRA_CONTROLLER_JSON [OVERLAY_JSON]: namespace on
+# pub, ipop-tincan running, config.json written for both daemons.
+ct_node() {
+  local h=$1 addr=$2 mode=$3 extra=$4 overlay=${5:-'"Subnet": "10.254.0.0/24"'} d
+  d=$(ct_dir "$h")
+  netns_host "$h"
+  netns_attach "$h" pub "$addr/24"
+  mkdir -p "$d/state"
+  chmod 755 "$NETNS_TMPDIR" "$d"
+  chown "$CT_USER" "$d/state"
+  (umask 077; printf 'pw-%s\n' "$h" >"$d/xmpp.pw")
+  chown "$CT_USER" "$d/xmpp.pw"
+  cat >"$d/config.json" <<JSON
+{ "Control": { "Tincan": "127.0.0.1:5800", "Controller": "127.0.0.1:5801",
+               "KeyFile": "$d/control.key" },
+  "Tincan": { "User": "$TC_USER", "ControllerUser": "$CT_USER",
+              "IdentityFile": "$d/identity.pem", "Log": { "Level": "debug" } },
+  "Controller": {
+    "StateDir": "$d/state", "Mode": "$mode", ${extra:+$extra,}
+    "Xmpp": { "Jid": "$h@$CT_DOMAIN", "PasswordFile": "$d/xmpp.pw",
+              "Host": "$CT_XMPP_ADDR", "Port": $CT_XMPP_PORT, "PingInterval": 10,
+              "Tls": { "CaFile": "$CT_XS_DIR/pki/ca.pem" } },
+    "Overlay": { "Id": "lab", "TapName": "ipop0", $overlay },
+    "Log": { "Level": "debug" } } }
+JSON
+  chmod 644 "$d/config.json"
+  netns_spawn "$h" "$d/tincan.log" "$TINCAN" -c "$d/config.json"
+  TC_PID[$h]=$NETNS_LAST_PID
+  wait_until 10 tc_ctl "$h" echo ping || { tail -n 30 "$d/tincan.log" >&2; return 1; }
+}
+
+declare -A CT_PID=()
+ct_controller_start() {
+  local h=$1 d
+  d=$(ct_dir "$h")
+  netns_spawn "$h" "$d/controller.log" setpriv --reuid="$CT_USER" --regid=nogroup \
+    --clear-groups "$CONTROLLER" -c "$d/config.json"
+  CT_PID[$h]=$NETNS_LAST_PID
+}
+
+ct_ctl() {
+  local h=$1; shift
+  netns_exec "$h" "$IPOPCTL" -k "$(ct_dir "$h")/control.key" -s 127.0.0.1:5801 "$@"
+}
+ct_status() { ct_ctl "$1" -j status | jq -r ".$2"; }
+ct__online() { [ "$(ct_status "$1" xmpp)" = online ] && [ "$(ct_status "$1" overlay_ready)" = true ]; }
+ct_wait_online() { wait_until "$2" ct__online "$1"; }
+# Links of HOST that are up (from tincan itself).
+ct_links_up() {
+  tc_call "$1" query_link_stats '{"overlay_id":"lab"}' | jq '[.links[] | select(.state=="up")] | length'
+}
+ct_log() { echo "$(ct_dir "$1")/controller.log"; }
+
+# ct_finish: stop every controller (SIGTERM, clean exit, no sanitizer
+# report), then the tincans (tc_finish), and give the verdict.
+ct__gone() { ! kill -0 "$1" 2>/dev/null; }
+ct_finish() {
+  local h pid
+  for h in "${!CT_PID[@]}"; do
+    pid=${CT_PID[$h]}
+    kill -TERM "$pid" 2>/dev/null || true
+    check "controller $h exits on SIGTERM" wait_until 10 ct__gone "$pid"
+    check "controller $h: no sanitizer report" \
+      sh -c "! grep -Eq 'Sanitizer|runtime error' $(ct_log "$h")"
+  done
+  tc_finish
+}

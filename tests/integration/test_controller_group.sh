@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# ipop-controller end to end, GroupVPN: ejabberd on the public segment, four
+# nodes n1..n4 in roster group "lab" (ipop-tincan + an unprivileged
+# ipop-controller each, addresses derived from node ids), all on one
+# segment without NAT.  Every node pings every other over the overlay; n5,
+# a contact of n4 outside the group, gets no link.  Prints the link setup
+# time (both controllers online -> first overlay ping).
+set -euo pipefail
+. "$(dirname "$0")/controller_helpers.sh"
+ct_skip_unless_ready
+netns_init
+
+netns_segment pub
+ct_xmpp_start
+ct_xmpp_users n1 n2 n3 n4 n5
+ct_xmpp_friends lab n1 n2 n3 n4
+ct_xmpp_friends other n4 n5
+
+nodes=(n1 n2 n3 n4)
+i=11
+for h in "${nodes[@]}" n5; do
+  ct_node "$h" "198.18.0.$i" group '"Group": "lab"'
+  i=$((i + 1))
+done
+
+# n1 and n2 first: the two-node case, timed.
+ct_controller_start n1
+ct_controller_start n2
+check "n1 online (XMPP, overlay)" ct_wait_online n1 30
+check "n2 online (XMPP, overlay)" ct_wait_online n2 30
+t0=$(date +%s%N)
+a2=$(ct_status n2 ip4)
+check "n1 pings n2 over the overlay" wait_ping n1 "$a2" 60
+t1=$(date +%s%N)
+echo "# link setup n1-n2 (both controllers online -> first overlay ping): $(( (t1 - t0) / 1000000 )) ms"
+grep -h "is up, .* ms after both" "$(ct_log n1)" | sed 's/^/# n1: /' || true
+[ "$TC_FAILS" -eq 0 ] || { ct_finish || true; exit 1; }
+
+for h in n3 n4 n5; do ct_controller_start "$h"; done
+for h in n3 n4 n5; do check "$h online" ct_wait_online "$h" 30; done
+t0=$(date +%s%N)
+declare -A addr
+for h in "${nodes[@]}"; do addr[$h]=$(ct_status "$h" ip4); done
+echo "# addresses: $(for h in "${nodes[@]}"; do printf '%s=%s ' "$h" "${addr[$h]}"; done)"
+for a in "${nodes[@]}"; do
+  for b in "${nodes[@]}"; do
+    [ "$a" = "$b" ] && continue
+    check "$a pings $b (${addr[$b]})" wait_ping "$a" "${addr[$b]}" 60
+  done
+done
+t1=$(date +%s%N)
+echo "# full mesh of 4 (n3..n5 online -> all 12 pings): $(( (t1 - t0) / 1000000 )) ms"
+
+for h in "${nodes[@]}"; do
+  check "$h has 3 links up" test "$(ct_links_up "$h")" = 3
+done
+a5=$(ct_status n5 ip4)
+check "n5 is online but has no link" test "$(ct_links_up n5)" = 0
+check "n5 counts no peers" test "$(ct_status n5 peers)" = 0
+check "n4 does not reach n5" sh -c "! ip netns exec $(netns_ns n4) ping -c1 -W1 -q $a5"
+
+check "status: mode group" test "$(ct_status n1 mode)" = group
+check "status: node id of 32 hex" sh -c "ct=\$(cat $(ct_dir n1)/state/node_id); [ \${#ct} -eq 32 ]"
+check "ipopctl peers lists 3 peers with links up" \
+  test "$(ct_ctl n1 -j peers | jq '[.peers[] | select(.link_state=="up")] | length')" = 3
+ct_ctl n1 peers | sed 's/^/# n1 peers: /'
+ct_ctl n1 links | sed 's/^/# n1 links: /'
+check "controller runs as nobody" sh -c "grep -q '^Uid:.*65534' /proc/${CT_PID[n1]}/status"
+
+ct_finish
