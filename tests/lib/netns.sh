@@ -57,6 +57,10 @@ netns_can_run() {
   command -v ip >/dev/null || { echo "netns: no ip(8)" >&2; return 1; }
   ip netns list >/dev/null 2>&1 || { echo "netns: ip netns unusable" >&2; return 1; }
   command -v iptables >/dev/null || { echo "netns: no iptables" >&2; return 1; }
+  # Root in a container without CAP_SYS_ADMIN cannot make namespaces.
+  if command -v unshare >/dev/null; then
+    unshare --net true 2>/dev/null || { echo "netns: cannot create namespaces" >&2; return 1; }
+  fi
 }
 
 # netns_init: choose the run prefix, make the scratch dir, install the traps.
@@ -380,6 +384,23 @@ netns__teardown() {
   # Reap our own background jobs (only ours: a test may have other jobs).
   for e in "${NETNS_PIDS[@]}"; do wait "${e%%:*}" 2>/dev/null; done
   return 0
+}
+
+# netns_stale: list namespaces left by runs that died without cleanup
+# (SIGKILL, e.g. a ctest timeout): names "ipt<pid hex><2 hex>-..." whose
+# pid no longer exists, with the processes still inside. Only lists; remove
+# them by hand (`ip netns pids NS | xargs -r kill; ip netns del NS`) after a
+# look, since a recycled pid or another tool's naming cannot be ruled out.
+netns_stale() {
+  local ns pfx hex pid
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $ns =~ ^(ipt([0-9a-f]+)[0-9a-f]{2})- ]] || continue
+    pfx=${BASH_REMATCH[1]} hex=${BASH_REMATCH[2]}
+    pid=$((16#$hex))
+    [ "$pfx" != "$NETNS_PREFIX" ] || continue
+    [ -e "/proc/$pid" ] && continue
+    echo "$ns pids: $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
+  done
 }
 
 # netns_leftovers: print anything of this run that still exists (namespaces,
