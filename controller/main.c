@@ -1,6 +1,8 @@
 /* ipop-controller: the unprivileged policy daemon.  This file is the
  * process shell: config, control socket, tincan heartbeat, signals. */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,10 @@ int main(int argc, char **argv)
   c.started_ms = ipop_now_ms();
   char w[POLICY_WHY_LEN];
   bool created = false;
+  /* The state directory is ours: create it (not its parents) on first start. */
+  if (mkdir(c.cfg.ctrl.state_dir, 0755) != 0 && errno != EEXIST)
+    LOG_WARN("controller", "Controller.StateDir %s: cannot create: %s", c.cfg.ctrl.state_dir,
+             strerror(errno));
   if (nodeid_load_or_create(c.cfg.ctrl.state_dir, policy_rand_os, NULL, c.node_id, &created, w,
                             sizeof w) != 0) {
     LOG_ERROR("controller", "Controller.StateDir: %s", w);
