@@ -51,8 +51,9 @@ done
 t1=$(date +%s%N)
 echo "# full mesh of 4 (n3..n5 online -> all 12 pings): $(( (t1 - t0) / 1000000 )) ms"
 
+three_up() { [ "$(ct_links_up "$1")" = 3 ]; }
 for h in "${nodes[@]}"; do
-  check "$h has 3 links up" test "$(ct_links_up "$h")" = 3
+  check "$h has 3 links up" wait_until 20 three_up "$h"
 done
 a5=$(ct_status n5 ip4)
 check "n5 is online but has no link" test "$(ct_links_up n5)" = 0
@@ -61,8 +62,8 @@ check "n4 does not reach n5" sh -c "! ip netns exec $(netns_ns n4) ping -c1 -W1 
 
 check "status: mode group" test "$(ct_status n1 mode)" = group
 check "status: node id of 32 hex" sh -c "ct=\$(cat $(ct_dir n1)/state/node_id); [ \${#ct} -eq 32 ]"
-check "ipopctl peers lists 3 peers with links up" \
-  test "$(ct_ctl n1 -j peers | jq '[.peers[] | select(.link_state=="up")] | length')" = 3
+n1_peers_up() { [ "$(ct_ctl n1 -j peers | jq '[.peers[] | select(.link_state=="up")] | length')" = 3 ]; }
+check "ipopctl peers lists 3 peers with links up" wait_until 20 n1_peers_up
 ct_ctl n1 peers | sed 's/^/# n1 peers: /'
 ct_ctl n1 links | sed 's/^/# n1 links: /'
 check "controller runs as nobody" sh -c "grep -q '^Uid:.*65534' /proc/${CT_PID[n1]}/status"

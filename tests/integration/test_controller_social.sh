@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# ipop-controller end to end, SocialVPN: alice and bob are mutual friends,
+# carol is a friend of bob only.  alice<->bob and bob<->carol ping over the
+# overlay, each at the address its friend's pool gave it; alice and carol
+# get no link; alice's hosts file names bob.  alice and bob use the same
+# subnet and the same local address (issue 5, test 2: address collision),
+# carol another subnet.
+set -euo pipefail
+. "$(dirname "$0")/controller_helpers.sh"
+ct_skip_unless_ready
+netns_init
+
+netns_segment pub
+ct_xmpp_start
+ct_xmpp_users alice bob carol
+ct_xmpp_friends f1 alice bob
+ct_xmpp_friends f2 bob carol
+
+ct_node alice 198.18.0.21 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
+ct_node bob 198.18.0.22 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
+ct_node carol 198.18.0.23 social "" '"Subnet": "10.30.0.0/24"'
+for h in alice bob carol; do ct_controller_start "$h"; done
+for h in alice bob carol; do check "$h online" ct_wait_online "$h" 30; done
+t0=$(date +%s%N)
+
+# mapped HOST JID-prefix: the address HOST's pool gave that friend.
+mapped() {
+  ct_ctl "$1" -j peers | jq -r --arg j "$2@" \
+    '[.peers[] | select(.jid | startswith($j)) | .mapped_ip4 // empty][0] // empty'
+}
+has_mapped() { [ -n "$(mapped "$1" "$2")" ]; }
+check "alice has an address for bob" wait_until 60 has_mapped alice bob
+ab=$(mapped alice bob)
+check "alice pings bob at $ab" wait_ping alice "$ab" 60
+t1=$(date +%s%N)
+echo "# link setup alice-bob (controllers online -> first overlay ping): $(( (t1 - t0) / 1000000 )) ms"
+check "bob: alice mapped" wait_until 30 has_mapped bob alice
+check "bob: carol mapped" wait_until 30 has_mapped bob carol
+ba=$(mapped bob alice); bc=$(mapped bob carol); cb=$(mapped carol bob)
+echo "# alice sees bob at $ab; bob sees alice at $ba, carol at $bc; carol sees bob at $cb"
+check "bob pings alice at $ba (same subnet and address as bob's own)" wait_ping bob "$ba" 30
+check "bob pings carol at $bc" wait_ping bob "$bc" 30
+check "carol pings bob at $cb" wait_ping carol "$cb" 30
+check "alice has no address for carol" test -z "$(mapped alice carol)"
+check "carol has no address for alice" test -z "$(mapped carol alice)"
+one_up() { [ "$(ct_links_up "$1")" = "$2" ]; }
+check "alice has exactly 1 link" one_up alice 1
+check "carol has exactly 1 link" one_up carol 1
+check "bob has 2 links" wait_until 20 one_up bob 2
+hosts=$(ct_dir alice)/state/hosts
+check "alice's hosts file names bob at $ab" grep -Eq "^$ab[[:space:]]+bob@$CT_DOMAIN\$" "$hosts"
+check "alice's hosts file does not name carol" sh -c "! grep -q carol $hosts"
+check "status: mode social" test "$(ct_status alice mode)" = social
+sed 's/^/# alice hosts: /' "$hosts"
+ct_ctl bob peers | sed 's/^/# bob peers: /'
+ct_finish
