@@ -46,13 +46,27 @@ ct_xmpp_start() {
   CT_XS_DIR=$NETNS_TMPDIR/xs
   mkdir -p "$CT_XS_DIR"
   chmod 755 "$NETNS_TMPDIR" "$CT_XS_DIR"
-  ct_xs 'xs_make_ca "$XS_DIR/pki" '"$CT_DOMAIN"' &&
-         xs_server_start ejabberd "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki"' \
-    >"$NETNS_TMPDIR/xs-start.log" 2>&1 || { cat "$NETNS_TMPDIR/xs-start.log"; return 1; }
+  ct_xs 'xs_make_ca "$XS_DIR/pki" '"$CT_DOMAIN"'' >"$NETNS_TMPDIR/xs-start.log" 2>&1
   chmod 644 "$CT_XS_DIR/pki/ca.pem"
+  ct_xmpp_restart
 }
 
-ct_xmpp_stop() { ct_xs 'kill -TERM -- -$(pgrep -f -o "ejabberdctl.*foreground" || echo 0) 2>/dev/null; true'; }
+# ct_xmpp_restart: (re)start ejabberd with its data; its PID (the leader of
+# its own process group) goes to $CT_XS_DIR/srv.pid for ct_xmpp_stop.
+ct_xmpp_restart() {
+  ct_xs 'xs_server_start ejabberd "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki" &&
+         echo "${XS_SRV_PID[$XS_DIR/srv]}" > "$XS_DIR/srv.pid"' \
+    >>"$NETNS_TMPDIR/xs-start.log" 2>&1 || { cat "$NETNS_TMPDIR/xs-start.log"; return 1; }
+}
+
+# ct_xmpp_stop: stop ejabberd (its whole process group, by the recorded PID).
+ct__pgrp_gone() { ! kill -0 -- "-$1" 2>/dev/null; }
+ct_xmpp_stop() {
+  local pid
+  pid=$(cat "$CT_XS_DIR/srv.pid")
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  wait_until 10 ct__pgrp_gone "$pid" || kill -KILL -- "-$pid" 2>/dev/null || true
+}
 
 ct_xmpp_users() {
   local args="" u
@@ -68,9 +82,24 @@ ct_dir() { tc_dir "$1"; }
 # pub, ipop-tincan running, config.json written for both daemons.
 ct_node() {
   local h=$1 addr=$2 mode=$3 extra=$4 overlay=${5:-'"Subnet": "10.254.0.0/24"'} d
-  d=$(ct_dir "$h")
   netns_host "$h"
   netns_attach "$h" pub "$addr/24"
+  ct_config "$h" "$mode" "$extra" "$overlay"
+  ct_tincan_start "$h"
+}
+
+# ct_tincan_start HOST: (re)start ipop-tincan with HOST's config.
+ct_tincan_start() {
+  local h=$1 d
+  d=$(ct_dir "$h")
+  netns_spawn "$h" "$d/tincan.log" "$TINCAN" -c "$d/config.json"
+  TC_PID[$h]=$NETNS_LAST_PID
+  wait_until 10 tc_ctl "$h" echo ping || { tail -n 30 "$d/tincan.log" >&2; return 1; }
+}
+
+ct_config() {
+  local h=$1 mode=$2 extra=$3 overlay=$4 d
+  d=$(ct_dir "$h")
   mkdir -p "$d/state"
   chmod 755 "$NETNS_TMPDIR" "$d"
   chown "$CT_USER" "$d/state"
@@ -90,9 +119,6 @@ ct_node() {
     "Log": { "Level": "debug" } } }
 JSON
   chmod 644 "$d/config.json"
-  netns_spawn "$h" "$d/tincan.log" "$TINCAN" -c "$d/config.json"
-  TC_PID[$h]=$NETNS_LAST_PID
-  wait_until 10 tc_ctl "$h" echo ping || { tail -n 30 "$d/tincan.log" >&2; return 1; }
 }
 
 declare -A CT_PID=()

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# ipop-controller recovery (issue 5, test 5), GroupVPN with three nodes on
+# one segment:
+#   1. ipop-tincan on n1 is killed and restarted: the controller notices
+#      (its overlay is gone), re-creates the overlay and every link; pings
+#      pass again within 30 s.
+#   2. ejabberd is restarted: links keep carrying traffic while it is down;
+#      the controllers log in again.
+#   3. n3's path is cut for 20 s (all packets dropped): its links come back
+#      after.
+set -euo pipefail
+. "$(dirname "$0")/controller_helpers.sh"
+ct_skip_unless_ready
+netns_init
+
+netns_segment pub
+ct_xmpp_start
+ct_xmpp_users n1 n2 n3
+ct_xmpp_friends lab n1 n2 n3
+nodes=(n1 n2 n3)
+i=31
+for h in "${nodes[@]}"; do
+  ct_node "$h" "198.18.0.$i" group '"Group": "lab", "LinkSetupTimeout": 15'
+  i=$((i + 1))
+done
+for h in "${nodes[@]}"; do ct_controller_start "$h"; done
+for h in "${nodes[@]}"; do check "$h online" ct_wait_online "$h" 30; done
+declare -A addr
+for h in "${nodes[@]}"; do addr[$h]=$(ct_status "$h" ip4); done
+all_ping() {
+  local a b
+  for a in "${nodes[@]}"; do
+    for b in "${nodes[@]}"; do
+      [ "$a" = "$b" ] || netns_exec "$a" ping -c1 -W1 -q "${addr[$b]}" >/dev/null || return 1
+    done
+  done
+}
+check "all pairs ping" wait_until 60 all_ping
+[ "$TC_FAILS" -eq 0 ] || { ct_finish || true; exit 1; }
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+echo "# 1. tincan on n1 killed and restarted"
+kill -KILL "${TC_PID[n1]}"
+wait "${TC_PID[n1]}" 2>/dev/null || true
+mv "$(ct_dir n1)/tincan.log" "$(ct_dir n1)/tincan-before-kill.log"
+t0=$(date +%s%N)
+ct_tincan_start n1
+check "n1 pings n2 within 30 s of the restart" wait_ping n1 "${addr[n2]}" 30
+check "n1 pings n3" wait_ping n1 "${addr[n3]}" 10
+check "n2 pings n1" wait_ping n2 "${addr[n1]}" 10
+echo "# tincan restart -> links back: $(ms "$t0") ms"
+check "n1's controller logged the re-creation" grep -q "re-creating it" "$(ct_log n1)"
+
+echo "# 2. ejabberd restarted"
+ct_xmpp_stop
+offline() { [ "$(ct_status "$1" xmpp)" != online ]; }
+check "n1 notices XMPP is gone" wait_until 30 offline n1
+check "n1 still pings n2 while XMPP is down" wait_ping n1 "${addr[n2]}" 5
+check "n3 still pings n2 while XMPP is down" wait_ping n3 "${addr[n2]}" 5
+ct_xmpp_restart
+for h in "${nodes[@]}"; do check "$h back online" ct_wait_online "$h" 60; done
+check "all pairs ping after the XMPP restart" wait_until 30 all_ping
+
+echo "# 3. n3's path cut for 20 s"
+netns_cut n3 pub
+sleep 20
+netns_restore n3
+t0=$(date +%s%N)
+check "n1 pings n3 within 60 s of the restore" wait_ping n1 "${addr[n3]}" 60
+echo "# path restored -> n1-n3 link back: $(ms "$t0") ms"
+check "all pairs ping after the cut" wait_until 60 all_ping
+ct_finish
