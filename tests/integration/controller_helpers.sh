@@ -6,6 +6,7 @@
 #   ct_xmpp_start                       # ejabberd on 198.18.0.1:5222 (ns "xs")
 #   ct_xmpp_users n1 n2 ...             # accounts (password pw-NAME)
 #   ct_xmpp_friends GROUP n1 n2 ...     # mutual contacts in roster GROUP
+#   ct_xmpp_ready                       # (Prosody: starts it now, with the above)
 #   ct_node n1 198.18.0.11 group '"Group": "lab"'   # namespace + tincan + config
 #   ct_controller_start n1              # start its controller
 #   ct_wait_online n1 30                # until its XMPP state is online
@@ -21,11 +22,15 @@ CT_DOMAIN=xmpp.test
 CT_XMPP_ADDR=198.18.0.1
 CT_XMPP_PORT=5222
 CT_USER=${CT_USER:-nobody}
+CT_XMPP_KIND=${CT_XMPP_KIND:-ejabberd}   # or prosody
 
 ct_skip_unless_ready() {
   tc_skip_unless_ready
   [ -x "$CONTROLLER" ] || { echo "skip: $CONTROLLER not built"; exit 77; }
-  command -v ejabberdctl >/dev/null || { echo "skip: ejabberd not installed"; exit 77; }
+  case $CT_XMPP_KIND in
+    ejabberd) command -v ejabberdctl >/dev/null || { echo "skip: ejabberd not installed"; exit 77; } ;;
+    prosody) command -v prosody >/dev/null || { echo "skip: prosody not installed"; exit 77; } ;;
+  esac
   command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
 }
 
@@ -35,7 +40,8 @@ ct_skip_unless_ready() {
 ct_xs() {
   netns_exec xs env XS_DIR="$CT_XS_DIR" IPOP_SRC_DIR="$IPOP_SRC_DIR" bash -c '
     . "$IPOP_SRC_DIR/tests/lib/xmpp_servers.sh"
-    XS_KIND[$XS_DIR/srv]=ejabberd
+    XS_KIND[$XS_DIR/srv]='"$CT_XMPP_KIND"'
+
     XS_SRV_ARGS[$XS_DIR/srv]="'"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' $XS_DIR/pki"
     '"$1"
 }
@@ -48,13 +54,19 @@ ct_xmpp_start() {
   chmod 755 "$NETNS_TMPDIR" "$CT_XS_DIR"
   ct_xs 'xs_make_ca "$XS_DIR/pki" '"$CT_DOMAIN"'' >"$NETNS_TMPDIR/xs-start.log" 2>&1
   chmod 644 "$CT_XS_DIR/pki/ca.pem"
-  ct_xmpp_restart
+  if [ "$CT_XMPP_KIND" = prosody ]; then
+    # Prosody takes users and groups before it starts: ct_xmpp_restart then.
+    ct_xs 'xs_prosody_setup "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki"' \
+      >>"$NETNS_TMPDIR/xs-start.log" 2>&1
+  else
+    ct_xmpp_restart
+  fi
 }
 
 # ct_xmpp_restart: (re)start ejabberd with its data; its PID (the leader of
 # its own process group) goes to $CT_XS_DIR/srv.pid for ct_xmpp_stop.
 ct_xmpp_restart() {
-  ct_xs 'xs_server_start ejabberd "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki" &&
+  ct_xs 'xs_server_start '"$CT_XMPP_KIND"' "$XS_DIR/srv" '"$CT_DOMAIN $CT_XMPP_ADDR $CT_XMPP_PORT"' "$XS_DIR/pki" &&
          echo "${XS_SRV_PID[$XS_DIR/srv]}" > "$XS_DIR/srv.pid"' \
     >>"$NETNS_TMPDIR/xs-start.log" 2>&1 || { cat "$NETNS_TMPDIR/xs-start.log"; return 1; }
 }
@@ -75,6 +87,7 @@ ct_xmpp_users() {
 }
 
 ct_xmpp_friends() { ct_xs "xs_friends \"\$XS_DIR/srv\" $*"; }
+ct_xmpp_ready() { [ "$CT_XMPP_KIND" != prosody ] || ct_xmpp_restart; }
 
 ct_dir() { tc_dir "$1"; }
 

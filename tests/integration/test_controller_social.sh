@@ -15,6 +15,8 @@ ct_xmpp_start
 ct_xmpp_users alice bob carol
 ct_xmpp_friends f1 alice bob
 ct_xmpp_friends f2 bob carol
+ct_xmpp_ready
+echo "# XMPP server: $CT_XMPP_KIND"
 
 ct_node alice 198.18.0.21 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
 ct_node bob 198.18.0.22 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
