@@ -25,24 +25,19 @@ static uint64_t get_u64(const uint8_t *p)
 }
 
 /* HMAC-SHA-256 over the first 32 header bytes and the payload. */
-static int auth_mac(const uint8_t key[IPOP_SECRET_LEN], const uint8_t *hdr,
-                    const uint8_t *payload, size_t len, uint8_t mac[32])
+static int auth_mac(struct ctl_auth *a, const uint8_t *hdr, const uint8_t *payload,
+                    size_t len, uint8_t mac[32])
 {
-  int rc = IPOP_ECRYPTO;
   size_t outl = 0;
-  EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  EVP_MAC_CTX *ctx = alg ? EVP_MAC_CTX_new(alg) : NULL;
   OSSL_PARAM params[] = {
     OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
     OSSL_PARAM_construct_end(),
   };
-  if (ctx && EVP_MAC_init(ctx, key, IPOP_SECRET_LEN, params) == 1 &&
-      EVP_MAC_update(ctx, hdr, 32) == 1 && EVP_MAC_update(ctx, payload, len) == 1 &&
-      EVP_MAC_final(ctx, mac, &outl, 32) == 1 && outl == 32)
-    rc = 0;
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(alg);
-  return rc;
+  if (EVP_MAC_init(a->mac, a->key, IPOP_SECRET_LEN, params) == 1 &&
+      EVP_MAC_update(a->mac, hdr, 32) == 1 && EVP_MAC_update(a->mac, payload, len) == 1 &&
+      EVP_MAC_final(a->mac, mac, &outl, 32) == 1 && outl == 32)
+    return 0;
+  return IPOP_ECRYPTO;
 }
 
 int ctl_auth_init(struct ctl_auth *a, const uint8_t key[IPOP_SECRET_LEN])
@@ -50,14 +45,21 @@ int ctl_auth_init(struct ctl_auth *a, const uint8_t key[IPOP_SECRET_LEN])
   memset(a, 0, sizeof *a);
   memcpy(a->key, key, IPOP_SECRET_LEN);
   a->clock_ms = ipop_wallclock_ms;
-  if (ipop_random_bytes(&a->sender_id, sizeof a->sender_id) != 0)
+  EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  a->mac = alg ? EVP_MAC_CTX_new(alg) : NULL;
+  EVP_MAC_free(alg); /* the context keeps its own reference */
+  if (!a->mac || ipop_random_bytes(&a->sender_id, sizeof a->sender_id) != 0) {
+    ctl_auth_wipe(a);
     return IPOP_ECRYPTO;
+  }
   return 0;
 }
 
 void ctl_auth_wipe(struct ctl_auth *a)
 {
   OPENSSL_cleanse(a->key, sizeof a->key);
+  EVP_MAC_CTX_free(a->mac);
+  a->mac = NULL;
 }
 
 int ctl_auth_seal(struct ctl_auth *a, const void *payload, size_t len, uint8_t *out,
@@ -71,7 +73,7 @@ int ctl_auth_seal(struct ctl_auth *a, const void *payload, size_t len, uint8_t *
   put_u64(out + 16, ++a->counter);
   put_u64(out + 24, a->clock_ms());
   memcpy(out + CTL_AUTH_HDR_LEN, payload, len);
-  int rc = auth_mac(a->key, out, out + CTL_AUTH_HDR_LEN, len, out + 32);
+  int rc = auth_mac(a, out, out + CTL_AUTH_HDR_LEN, len, out + 32);
   if (rc)
     return rc;
   *outlen = CTL_AUTH_HDR_LEN + len;
@@ -85,9 +87,9 @@ static struct ctl_auth_sender *sender_slot(struct ctl_auth *a, uint64_t id)
   struct ctl_auth_sender *lru = &a->senders[0];
   for (int i = 0; i < CTL_AUTH_SENDERS; i++) {
     struct ctl_auth_sender *s = &a->senders[i];
-    if (s->last_ms && s->id == id)
+    if (s->last_use && s->id == id)
       return s;
-    if (s->last_ms < lru->last_ms)
+    if (s->last_use < lru->last_use)
       lru = s;
   }
   memset(lru, 0, sizeof *lru);
@@ -126,7 +128,7 @@ int ctl_auth_open(struct ctl_auth *a, const uint8_t *dgram, size_t len,
     a->stats.bad_magic++;
     return IPOP_EAUTH;
   }
-  if (auth_mac(a->key, dgram, dgram + CTL_AUTH_HDR_LEN, len - CTL_AUTH_HDR_LEN, mac) != 0 ||
+  if (auth_mac(a, dgram, dgram + CTL_AUTH_HDR_LEN, len - CTL_AUTH_HDR_LEN, mac) != 0 ||
       CRYPTO_memcmp(mac, dgram + 32, 32) != 0) {
     a->stats.bad_mac++;
     return IPOP_EAUTH;
@@ -142,7 +144,7 @@ int ctl_auth_open(struct ctl_auth *a, const uint8_t *dgram, size_t len,
     a->stats.replayed++;
     return IPOP_EREPLAY;
   }
-  s->last_ms = ipop_now_ms() | 1; /* never 0: 0 marks a free slot */
+  s->last_use = ++a->use_seq; /* a counter, not a clock: no ties */
   a->stats.accepted++;
   *payload = dgram + CTL_AUTH_HDR_LEN;
   *plen = len - CTL_AUTH_HDR_LEN;

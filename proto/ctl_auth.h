@@ -22,6 +22,7 @@
 #ifndef IPOP_PROTO_CTL_AUTH_H
 #define IPOP_PROTO_CTL_AUTH_H
 
+#include <openssl/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +45,7 @@ struct ctl_auth_sender {
   uint64_t id;
   uint64_t top;        /* highest counter accepted */
   uint64_t bitmap;     /* bit i: counter top-i accepted */
-  uint64_t last_ms;    /* monotonic time of last use, for LRU */
+  uint64_t last_use;   /* use sequence number, for LRU; 0 = free slot */
 };
 
 struct ctl_auth {
@@ -53,10 +54,13 @@ struct ctl_auth {
   uint64_t counter;
   struct ctl_auth_sender senders[CTL_AUTH_SENDERS];
   struct ctl_auth_stats stats;
+  uint64_t use_seq;           /* orders senders by last use */
+  EVP_MAC_CTX *mac;           /* HMAC-SHA-256, fetched once */
   uint64_t (*clock_ms)(void); /* wall clock; replaceable for tests */
 };
 
 int ctl_auth_init(struct ctl_auth *a, const uint8_t key[IPOP_SECRET_LEN]);
+/* Erase the key and free what init allocated. */
 void ctl_auth_wipe(struct ctl_auth *a);
 
 /* Write header + payload into out.  Returns 0 or IPOP_ETOOBIG. On success
