@@ -39,6 +39,7 @@ static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, cons
     snprintf(st->jid, sizeof st->jid, "%s", xmpp_client_jid(c->xmpp));
   snprintf(st->node_id, sizeof st->node_id, "%s", c->node_id);
   st->overlay_ready = c->overlay_ready;
+  snprintf(st->conflict, sizeof st->conflict, "%s", c->conflict);
   for (size_t i = 0; i < c->n_peers; i++) {
     st->peers += c->peers[i].member;
     st->links_up += c->peers[i].link_state == CTL_LINK_UP;

@@ -141,6 +141,7 @@ struct ctrl {
   struct in_addr net;
   uint32_t prefix;
   uint32_t addr_attempt;            /* groupaddr derivation attempt */
+  char conflict[CTL_REASON_LEN];    /* GroupVPN address conflict involving us, "" if none */
   struct ctl_turn_server turn[CTL_MAX_TURN]; /* with passwords read from files */
   uint32_t n_turn;
 
@@ -189,6 +190,9 @@ void ctrl_plan_timer_cb(uv_timer_t *t);
 void ctrl_on_link_state(struct ctrl *c, const struct ctl_ev_link_state *ev);
 void ctrl_on_unknown_dest(struct ctrl *c, const struct ctl_ev_unknown_dest *ev);
 void ctrl_on_stats(struct ctrl *c, const struct ctl_link_stats *st);
+
+/* group.c */
+void ctrl_group_check_conflicts(struct ctrl *c);
 
 /* social.c */
 int ctrl_social_init(struct ctrl *c, char *why, size_t whylen);

@@ -338,6 +338,7 @@ void ctrl_membership_changed(struct ctrl *c)
   if (c->topo)
     topology_set_members(c->topo, ids, n);
   ctrl_run_actions(c);
+  ctrl_group_check_conflicts(c);
   ctrl_plan(c);
 }
 

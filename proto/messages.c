@@ -227,6 +227,7 @@ static const struct jb_field status_f[] = {
   JB_F_U32(T, ip4_prefix, "ip4_prefix", 0, 0, 32, 0),
   JB_F_U32(T, peers, "peers", 0, 0, UINT32_MAX, 0),
   JB_F_U32(T, links_up, "links_up", 0, 0, UINT32_MAX, 0),
+  JB_F_STR(T, conflict, "conflict", 0, 0, NULL),
 };
 const struct jb_schema ctl_status_schema = JB_SCHEMA("status", T, status_f);
 #undef T

@@ -246,6 +246,7 @@ struct ctl_status {
   bool has_ip4;
   uint32_t peers;                 /* peer nodes online and allowed */
   uint32_t links_up;
+  char conflict[CTL_REASON_LEN];  /* GroupVPN: our address is also claimed by ... ("" none) */
 };
 
 /* peers: answered with ctl_peers, one entry per known peer node. */
