@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# ipop-controller configuration: valid files pass --check-config; each kind
+# of mistake is refused with an error that names the key path; the
+# controller refuses root; a missing TURN password file stops the start.
+# No namespaces or servers needed.
+set -uo pipefail
+: "${IPOP_SRC_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${IPOP_BUILD_DIR:=$IPOP_SRC_DIR/build}"
+controller=$IPOP_BUILD_DIR/controller/ipop-controller
+[ -x "$controller" ] || { echo "skip: $controller not built"; exit 77; }
+dir=$(mktemp -d /tmp/ipop-ctrlcfg.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fails=0
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails+1)); fi
+}
+
+# cfg CONTROLLER_MEMBERS: a config file with these Controller members.
+cfg() {
+  cat >"$dir/c.json" <<JSON
+{ "Control": { "KeyFile": "$dir/control.key" },
+  "Controller": { "StateDir": "$dir/state", $1 } }
+JSON
+  echo "$dir/c.json"
+}
+xmpp='"Xmpp": { "Jid": "n1@xmpp.test", "PasswordFile": "/nonexistent" }'
+ov='"Overlay": { "Subnet": "10.254.0.0/24" }'
+
+valid() { "$controller" --check-config -c "$(cfg "$1")" >/dev/null 2>&1; }
+# refused MEMBERS REGEX: --check-config fails and stderr matches REGEX.
+refused() {
+  local out
+  if out=$("$controller" --check-config -c "$(cfg "$1")" 2>&1); then return 1; fi
+  grep -Eq -- "$2" <<<"$out" || { echo "  got: $out"; return 1; }
+}
+
+check "sample config is valid" "$controller" --check-config -c "$IPOP_SRC_DIR/config.json.sample"
+check "bare shell (no Xmpp, no Overlay) is valid" valid '"AllowRoot": false'
+check "group config is valid" valid "\"Group\": \"lab\", $xmpp, $ov"
+check "social config is valid" valid "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\" }"
+check "unknown mode names Controller.Mode" refused "\"Mode\": \"mesh\", $xmpp, $ov" 'Controller\.Mode'
+check "group mode without Group" refused "$xmpp, $ov" 'Controller\.Group'
+check "Overlay without Xmpp" refused "\"Group\": \"x\", $ov" 'Controller\.Xmpp'
+check "Xmpp without Jid" refused "\"Group\": \"x\", \"Xmpp\": {}, $ov" 'Controller\.Xmpp\.Jid'
+check "malformed subnet" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Subnet\": \"10.254.0.1/24\" }" \
+  'Controller\.Overlay\.Subnet'
+check "address outside the subnet" \
+  refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Subnet\": \"10.254.0.0/24\", \"Address\": \"10.9.0.1\" }" \
+  'Controller\.Overlay\.Address'
+check "SocialVPN needs /16../30" \
+  refused "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"10.0.0.0/8\" }" 'Controller\.Overlay\.Subnet'
+check "a TURN password inline is an unknown key" \
+  refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Turn\": [{ \"Address\": \"t:3478\", \"User\": \"u\", \"Password\": \"p\" }] }" \
+  'Controller\.Overlay\.Turn\[0\]\.Password'
+check "typo in a key" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Mtuu\": 1400 }" \
+  'Controller\.Overlay\.Mtuu'
+check "link budget below 2" refused "\"Group\": \"x\", \"LinkBudget\": 1, $xmpp, $ov" 'Controller\.LinkBudget'
+check "bad overlay id" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Id\": \"a b\" }" 'Controller\.Overlay\.Id'
+
+if [ "$(id -u)" -eq 0 ]; then
+  out=$("$controller" -c "$(cfg '"AllowRoot": false')" 2>&1); rc=$?
+  check "refuses to run as root" sh -c "[ $rc -ne 0 ] && grep -q 'refusing to run as root' <<'EOF2'
+$out
+EOF2"
+  out=$(timeout 10 "$controller" --allow-root -c "$(cfg "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Turn\": [{ \"Address\": \"t:3478\", \"User\": \"u\", \"PasswordFile\": \"$dir/missing\" }] }")" 2>&1); rc=$?
+  check "missing TURN password file stops the start, naming the key" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'Controller.Overlay.Turn\[0\].PasswordFile' <<'EOF2'
+$out
+EOF2"
+fi
+echo "test_controller_config: $fails failed"
+[ "$fails" -eq 0 ]
