@@ -36,6 +36,10 @@ enum {
   CTRL_MAX_ROSTER = XMPP_ROSTER_MAX,
   CTRL_JID_LEN = 512,             /* full JIDs we keep (longer ones are ignored) */
   CTRL_GROUP_LEN = 256,
+  /* A peer whose presence went away keeps an up link this long: an XMPP
+   * server restart must not cut the overlay.  A link that goes down while
+   * the peer is offline is dropped at once. */
+  CTRL_OFFLINE_GRACE_MS = 120000,
 };
 
 enum ctrl_mode { CTRL_MODE_GROUP = 0, CTRL_MODE_SOCIAL = 1 };
@@ -114,6 +118,7 @@ struct ctrl_peer {
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes;
   uint64_t online_ms;               /* when its presence arrived */
+  uint64_t offline_ms;              /* when it went unavailable */
   uint64_t up_ms;                   /* when the link came up */
 };
 

@@ -259,9 +259,12 @@ void ctrl_run_actions(struct ctrl *c)
 
 /* ---- membership and planning -------------------------------------------- */
 
-static bool peer_allowed(struct ctrl *c, const struct ctrl_peer *p)
+static bool peer_allowed(struct ctrl *c, const struct ctrl_peer *p, uint64_t now)
 {
-  if (!p->online || !p->jid[0])
+  if (!p->jid[0])
+    return false;
+  if (!p->online &&
+      !(p->member && p->link_state == CTL_LINK_UP && now - p->offline_ms < CTRL_OFFLINE_GRACE_MS))
     return false;
   const struct ctrl_contact *ct = ctrl_contact_find(c, p->jid);
   if (!ct || ct->subscription != XMPP_SUB_BOTH)
@@ -308,9 +311,11 @@ void ctrl_plan(struct ctrl *c)
   ctrl_run_actions(c);
 }
 
+/* Membership also expires (offline grace), so the timer re-checks it;
+ * ctrl_membership_changed() plans. */
 void ctrl_plan_timer_cb(uv_timer_t *t)
 {
-  ctrl_plan(t->data);
+  ctrl_membership_changed(t->data);
 }
 
 void ctrl_membership_changed(struct ctrl *c)
@@ -320,7 +325,7 @@ void ctrl_membership_changed(struct ctrl *c)
   size_t n = 0;
   for (size_t i = 0; i < c->n_peers; i++) {
     struct ctrl_peer *p = &c->peers[i];
-    bool m = peer_allowed(c, p);
+    bool m = peer_allowed(c, p, now);
     if (p->member && !m) {
       LOG_INFO("peer", "%s (%.8s) is no longer a peer (%s)", p->jid, p->node_id,
                p->online ? "roster" : "offline");
@@ -369,6 +374,8 @@ void ctrl_on_link_state(struct ctrl *c, const struct ctl_ev_link_state *ev)
     return;
   negotiate_on_link_state(c->neg, ev->peer_id, ev->state, ipop_now_ms(), &c->acts);
   ctrl_run_actions(c);
+  if (p && !p->online && p->member)
+    ctrl_membership_changed(c); /* an offline peer's link went down: let it go */
 }
 
 void ctrl_on_unknown_dest(struct ctrl *c, const struct ctl_ev_unknown_dest *ev)
@@ -508,6 +515,10 @@ static void on_presence(struct xmpp_client *x, const struct xmpp_presence *pr, v
     if (!p || !p->online)
       return;
     p->online = false;
+    p->offline_ms = ipop_now_ms();
+    if (p->link_state == CTL_LINK_UP)
+      LOG_INFO("peer", "%s went offline; its link stays while it is up (grace %u s)", p->jid,
+               CTRL_OFFLINE_GRACE_MS / 1000);
   }
   ctrl_membership_changed(c);
 }
