@@ -479,6 +479,25 @@ static void on_roster(struct xmpp_client *x, const struct xmpp_roster_item *it, 
     ctrl_membership_changed(c);
 }
 
+/* The peer's node came (back) online under a new full JID: an attempt
+ * that is waiting out a backoff, or whose request went to the old JID, or
+ * that gave up, starts over at once instead of waiting for its timers. */
+static void restart_stale(struct ctrl *c, struct ctrl_peer *p)
+{
+  struct neg_peer_info info;
+  uint64_t now = ipop_now_ms();
+  if (!c->neg || !c->overlay_ready || negotiate_peer_info(c->neg, p->node_id, now, &info) != 0 ||
+      !info.wanted)
+    return;
+  if (info.state != NEG_BACKOFF && info.state != NEG_REQUESTING && info.state != NEG_GIVEN_UP)
+    return;
+  LOG_DEBUG("peer", "%s is back: restarting negotiation (was %s)", p->jid,
+            neg_state_names[info.state]);
+  negotiate_disconnect(c->neg, p->node_id, false, SIGMSG_R_NOT_WANTED, now, &c->acts);
+  negotiate_connect(c->neg, p->node_id, false, now, &c->acts);
+  ctrl_run_actions(c);
+}
+
 static void on_presence(struct xmpp_client *x, const struct xmpp_presence *pr, void *ctx)
 {
   struct ctrl *c = ctx;
@@ -498,10 +517,13 @@ static void on_presence(struct xmpp_client *x, const struct xmpp_presence *pr, v
       ipop_log_rl(&rl_presence, IPOP_LOG_WARN, "peer", "peer table full: %s ignored", pr->from);
       return;
     }
-    if (!p->online || strcmp(p->jid, pr->from) != 0)
+    bool fresh = !p->online || strcmp(p->jid, pr->from) != 0;
+    if (fresh)
       p->online_ms = ipop_now_ms();
     snprintf(p->jid, sizeof p->jid, "%s", pr->from);
     p->online = true;
+    if (fresh)
+      restart_stale(c, p);
     /* GroupVPN members announce their address in caps ("ip4=A.B.C.D"),
      * which maps unknown-destination events to members before any link. */
     struct in_addr a;
