@@ -48,10 +48,8 @@ static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, cons
   free(st);
 }
 
-static void handle_peers(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                         void *ctx)
+static void reply_peers(struct ctrl *c, struct ctl_request *req)
 {
-  struct ctrl *c = ctx;
   struct ctl_peers *out = calloc(1, sizeof *out);
   if (!out) {
     ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
@@ -97,12 +95,19 @@ static void handle_peers(struct ctl_endpoint *ep, struct ctl_request *req, const
 struct links_call {
   struct ctrl *c;
   struct ctl_request *req;
+  bool peers;                   /* answer with the peer table (peers), not the links */
 };
 
 static void links_answer(int status, const void *result, const char *err, void *ctx)
 {
   struct links_call *lc = ctx;
-  if (status == 0) {
+  if (lc->peers) {
+    /* Fresh pair types, RTTs and byte counts if tincan answers; the last
+     * stats event's otherwise. */
+    if (status == 0)
+      ctrl_on_stats(lc->c, result);
+    reply_peers(lc->c, lc->req);
+  } else if (status == 0) {
     ctrl_on_stats(lc->c, result);
     ctl_reply(lc->req, result);
   } else {
@@ -111,10 +116,12 @@ static void links_answer(int status, const void *result, const char *err, void *
   free(lc);
 }
 
-static void handle_links(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                         void *ctx)
+static void query_links(struct ctrl *c, struct ctl_request *req, bool peers)
 {
-  struct ctrl *c = ctx;
+  if (!c->cfg.ctrl.has_overlay && peers) {
+    reply_peers(c, req);
+    return;
+  }
   if (!c->cfg.ctrl.has_overlay) {
     ctl_reply_error(req, IPOP_ESTATE, "no overlay configured (Controller.Overlay)");
     return;
@@ -128,11 +135,27 @@ static void handle_links(struct ctl_endpoint *ep, struct ctl_request *req, const
   }
   lc->c = c;
   lc->req = req;
-  int rc = ctrl_tincan_send(c, "query_link_stats", &q, 3000, links_answer, lc);
+  lc->peers = peers;
+  int rc = ctrl_tincan_send(c, "query_link_stats", &q, 2000, links_answer, lc);
   if (rc) {
     free(lc);
-    ctl_reply_error(req, rc, "cannot ask ipop-tincan: %s", ipop_strerror(rc));
+    if (peers)
+      reply_peers(c, req);
+    else
+      ctl_reply_error(req, rc, "cannot ask ipop-tincan: %s", ipop_strerror(rc));
   }
+}
+
+static void handle_links(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  query_links(ctx, req, false);
+}
+
+static void handle_peers(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  query_links(ctx, req, true);
 }
 
 static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
