@@ -181,7 +181,15 @@ int tc_gloop_init(struct tc_gloop *g, uv_loop_t *loop, GMainContext *ctx)
 
 void tc_gloop_reset(struct tc_gloop *g)
 {
-  g->reset = true;
+  /* Now, not at the next prepare: the caller is about to close GLib fds,
+   * and epoll can only forget an fd while it is still open (a registration
+   * of a closed fd whose file lives on in a dup would stay behind). */
+  for (struct tc_gloop_fd *w = g->watch, *nx; w; w = nx) {
+    nx = w->next;
+    drop_watch(w);
+  }
+  g->watch = NULL;
+  g->reset = false;
 }
 
 void tc_gloop_close(struct tc_gloop *g)

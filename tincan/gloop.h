@@ -7,9 +7,11 @@
  * sleeps on GLib's sources and its own at once, so an idle daemon sleeps.
  *
  * fd reuse: if GLib closes an fd and a new socket gets the same number
- * between two iterations, the stale epoll registration would be lost.  Call
- * tc_gloop_reset() after anything that may close GLib fds (freeing a
- * NiceAgent); the next prepare re-registers every fd from scratch. */
+ * between two iterations, the stale epoll registration would be lost; and
+ * an fd closed while a dup of it lives stays registered in epoll.  Call
+ * tc_gloop_reset() right BEFORE anything that closes GLib fds (freeing a
+ * NiceAgent): it drops every watcher at once (the fds are still open, so
+ * epoll forgets them), and the next prepare re-registers from scratch. */
 #ifndef IPOP_TINCAN_GLOOP_H
 #define IPOP_TINCAN_GLOOP_H
 

@@ -110,10 +110,27 @@ static void dtls_recv(void *arg, const uint8_t *p, size_t n)
   tc_forward_from_link(l, (uint8_t *)p, n);
 }
 
+/* A bursty sender overruns the default socket buffer (~200 KiB) whenever
+ * this process is not scheduled for a moment; give the link's selected
+ * socket a few MiB (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which we keep). */
+static void enlarge_buffers(struct tc_link *l)
+{
+  GSocket *gs = l->agent ? nice_agent_get_selected_socket(l->agent, l->stream, 1) : NULL;
+  if (!gs)
+    return; /* relayed pair: libnice's TURN socket */
+  int fd = g_socket_get_fd(gs), size = TC_SOCKET_BUFFER;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  g_object_unref(gs);
+}
+
 static void dtls_established(void *arg)
 {
   struct tc_link *l = arg;
   l->last_rx_ms = ipop_now_ms();
+  enlarge_buffers(l);
   LOG_INFO("tincan", "link %s/%s: dtls up (%s), peer fingerprint verified",
            l->ov->cfg.overlay_id, l->peer_id, tc_dtls_cipher(&l->dtls));
   set_state(l, CTL_LINK_UP, "");
@@ -642,11 +659,11 @@ void tc_link_destroy(struct tc_link *l)
     nice_agent_attach_recv(l->agent, l->stream, 1, ov->d->gctx, NULL, NULL);
     g_signal_handler_disconnect(l->agent, l->sig_gather);
     g_signal_handler_disconnect(l->agent, l->sig_state);
+    /* Its sockets are about to close: forget their fds first (gloop.h). */
+    tc_gloop_reset(&ov->d->gloop);
     nice_agent_remove_stream(l->agent, l->stream);
     g_object_unref(l->agent);
     l->agent = NULL;
-    /* The agent's sockets are closed: their fd numbers may be reused. */
-    tc_gloop_reset(&ov->d->gloop);
   }
   uv_timer_stop(&l->tick);
   uv_close((uv_handle_t *)&l->tick, link_closed);

@@ -41,6 +41,7 @@ enum {
   TC_UNKNOWN_DEST_SLOTS = 16,       /* unknown_destination rate limit table */
   TC_UNKNOWN_DEST_MS = 1000,        /* at most one event per dst per second */
   TC_FRAME_BUF = 9216 + 64,
+  TC_SOCKET_BUFFER = 4 << 20,       /* link socket SO_RCVBUF/SO_SNDBUF */
   /* TAP MTU that keeps an encapsulated frame inside a 1500-byte path even
    * through a TURN relay: 1500 - 20 (IPv4) - 8 (UDP) - 36 (TURN ChannelData
    * worst case incl. padding) - 37 (DTLS) - 14 (Ethernet) - 1 (spare). */
