@@ -45,6 +45,16 @@ check() { # description, then a command that must succeed
   else fails=$((fails+1)); echo "FAIL - $what"; fi
 }
 
+check "config.json.sample loads as is in ipop-tincan" \
+  "$tincan" --check-config -c "$src/config.json.sample"
+check "config.json.sample loads as is in ipop-controller" \
+  "$controller" --check-config -c "$src/config.json.sample"
+echo '{"Tincan": {"Log": {"Level": "verbose"}}}' >"$dir/bad.json"
+set +e
+err=$("$tincan" --check-config -c "$dir/bad.json" 2>&1)
+set -e
+check "a bad config value is named with its key path" grep -q 'Tincan.Log.Level: expected one of' <<<"$err"
+
 "$tincan" -c "$dir/config.json" >"$dir/tincan.log" 2>&1 & pids+=($!)
 "$controller" -c "$dir/config.json" >"$dir/controller.log" 2>&1 & pids+=($!)
 
