@@ -25,9 +25,26 @@ static void close_timer(uv_timer_t *t)
   }
 }
 
-/* Tell peers we are going (link_cancel through negotiate_disconnect is not
- * needed: unavailable presence makes them drop our links), stop XMPP, close
- * every handle; the loop then ends. */
+static void finish_shutdown(struct ctrl *c)
+{
+  struct ctl_endpoint *ep = c->ep;
+  c->ep = NULL; /* pending requests fail now; their answers must not act */
+  ctl_endpoint_close(ep);
+}
+
+static void overlay_removed(int status, const void *result, const char *err, void *ctx)
+{
+  struct ctrl *c = ctx;
+  if (status && status != IPOP_ENOENT && status != IPOP_ECONNREFUSED)
+    LOG_WARN("controller", "remove_overlay on shutdown: %s", err ? err : ipop_strerror(status));
+  if (c->ep)
+    finish_shutdown(c);
+}
+
+/* Going away: unavailable presence (XMPP stop), then the overlay is removed
+ * from tincan so that peers see their links to us go down at once (the
+ * overlay is ours: a new controller re-creates it anyway); then every
+ * handle is closed and the loop ends. */
 static void on_signal(uv_signal_t *s, int signum)
 {
   struct ctrl *c = s->data;
@@ -42,9 +59,14 @@ static void on_signal(uv_signal_t *s, int signum)
     xmpp_client_free(c->xmpp);
     c->xmpp = NULL;
   }
-  struct ctl_endpoint *ep = c->ep;
-  c->ep = NULL; /* pending requests fail now; their answers must not act */
-  ctl_endpoint_close(ep);
+  if (c->overlay_ready) {
+    struct ctl_overlay_ref ref;
+    snprintf(ref.overlay_id, sizeof ref.overlay_id, "%s", c->cfg.ctrl.overlay.id);
+    c->overlay_ready = false;
+    if (ctrl_tincan_send(c, "remove_overlay", &ref, 2000, overlay_removed, c) == 0)
+      return;
+  }
+  finish_shutdown(c);
 }
 
 static void usage(FILE *f)

@@ -8,6 +8,8 @@
 #      the controllers log in again.
 #   3. n3's path is cut for 20 s (all packets dropped): its links come back
 #      after.
+#   4. n3's controller stops (peer offline): the others remove their links
+#      to it; started again, it is linked again.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
 ct_skip_unless_ready
@@ -69,4 +71,17 @@ t0=$(date +%s%N)
 check "n1 pings n3 within 60 s of the restore" wait_ping n1 "${addr[n3]}" 60
 echo "# path restored -> n1-n3 link back: $(ms "$t0") ms"
 check "all pairs ping after the cut" wait_until 60 all_ping
+
+echo "# 4. n3's controller stops, then starts again"
+kill -TERM "${CT_PID[n3]}"
+check "n3's controller exits" wait_until 10 ct__gone "${CT_PID[n3]}"
+mv "$(ct_log n3)" "$(ct_dir n3)/controller-before-stop.log"
+one_link() { [ "$(ct_links_up "$1")" = 1 ]; }
+t0=$(date +%s%N)
+check "n1 removes its link to n3" wait_until 20 one_link n1
+check "n2 removes its link to n3" wait_until 20 one_link n2
+echo "# peer offline -> link removed: $(ms "$t0") ms"
+ct_controller_start n3
+check "n3 back online" ct_wait_online n3 30
+check "all pairs ping with n3 back" wait_until 60 all_ping
 ct_finish
