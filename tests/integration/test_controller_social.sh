@@ -55,4 +55,15 @@ check "alice's hosts file does not name carol" sh -c "! grep -q carol $hosts"
 check "status: mode social" test "$(ct_status alice mode)" = social
 sed 's/^/# alice hosts: /' "$hosts"
 ct_ctl bob peers | sed 's/^/# bob peers: /'
+
+if [ "$CT_XMPP_KIND" = ejabberd ]; then
+  # bob and carol stop being friends (roster pushes): both drop the link.
+  ct_xs 'xs_ej_rpc "$XS_DIR/srv" \
+    "mod_admin_extra, delete_rosteritem, [<<\"bob\">>, <<\"'"$CT_DOMAIN"'\">>, <<\"carol\">>, <<\"'"$CT_DOMAIN"'\">>]" \
+    "mod_admin_extra, delete_rosteritem, [<<\"carol\">>, <<\"'"$CT_DOMAIN"'\">>, <<\"bob\">>, <<\"'"$CT_DOMAIN"'\">>]"'
+  check "bob drops the link to carol (1 link left)" wait_until 20 one_up bob 1
+  check "carol has no link left" wait_until 20 one_up carol 0
+  check "bob no longer reaches carol" sh -c "! ip netns exec $(netns_ns bob) ping -c1 -W1 -q $bc"
+  check "alice and bob still ping" wait_ping alice "$ab" 10
+fi
 ct_finish
