@@ -517,6 +517,14 @@ static void on_presence(struct xmpp_client *x, const struct xmpp_presence *pr, v
       ipop_log_rl(&rl_presence, IPOP_LOG_WARN, "peer", "peer table full: %s ignored", pr->from);
       return;
     }
+    /* The JID now speaks for this node id only (a node that restarted with
+     * a new state directory announces a new id from the same JID). */
+    for (size_t i = 0; i < c->n_peers; i++)
+      if (&c->peers[i] != p && strcmp(c->peers[i].jid, pr->from) == 0) {
+        c->peers[i].jid[0] = '\0';
+        c->peers[i].online = false;
+        c->peers[i].offline_ms = ipop_now_ms();
+      }
     bool fresh = !p->online || strcmp(p->jid, pr->from) != 0;
     if (fresh)
       p->online_ms = ipop_now_ms();
