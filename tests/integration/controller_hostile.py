@@ -91,6 +91,14 @@ class Hostile(slixmpp.ClientXMPP):
         for i in range(200):
             self.signal("link_request", self.req(request_id="flood%04d" % i))
         print("sent: flood of 200 requests", flush=True)
+        if "--deep-xml" in sys.argv:
+            # 200 nested elements: past the client's MaxDepth (64), below what
+            # ejabberd relays safely (~2000).  The victim's XMPP client closes
+            # the stream and reconnects; its links must not notice.
+            self.send_raw('<message type="headline" to="%s"><signal xmlns="%s" type="link_request">'
+                          % (self.victim_full, NS_SIGNAL) + "<a>" * 200 + "</a>" * 200
+                          + "</signal></message>")
+            print("sent: 200-deep XML", flush=True)
         # A ping to ourselves: once answered, the server has relayed all of the above.
         await self.plugin["xep_0199"].ping(jid=self.boundjid.full, timeout=10)
         print("done", flush=True)
@@ -98,7 +106,7 @@ class Hostile(slixmpp.ClientXMPP):
 
 
 def main():
-    jid, pw, host, port, ca, victim = sys.argv[1:7]
+    jid, pw, host, port, ca, victim = sys.argv[1:7]  # then optional --deep-xml
     logging.basicConfig(level=logging.ERROR)
     x = Hostile(jid, pw, victim)
     x.ca_certs = ca

@@ -37,4 +37,16 @@ check "n1 logged refusals naming the field" grep -q 'from mallory@.* refused: ' 
 grep -h 'refused: \|suppressed' "$(ct_log n1)" | head -n 8 | sed 's/^/# n1 log: /'
 check "n1 still pings n2" wait_ping n1 "$a2" 10
 check "n1 is online" ct_wait_online n1 30
+
+# A stanza nested past the XMPP client's MaxDepth: n1's client drops the
+# stream (policy-violation) and logs in again; the link carries on.
+netns_exec m /usr/bin/python3 "$IPOP_SRC_DIR/tests/integration/controller_hostile.py" \
+  "mallory@$CT_DOMAIN" pw-mallory "$CT_XMPP_ADDR" "$CT_XMPP_PORT" "$CT_XS_DIR/pki/ca.pem" \
+  "n1@$CT_DOMAIN" --deep-xml >"$NETNS_TMPDIR/hostile2.log" 2>&1 || true
+check "the deep stanza was sent" grep -q '200-deep XML' "$NETNS_TMPDIR/hostile2.log"
+reconnected() { [ "$(ct_ctl n1 -j stats | jq .xmpp_reconnects)" -ge 1 ]; }
+check "n1's XMPP client reconnected" wait_until 20 reconnected
+check "n1 pings n2 throughout" wait_ping n1 "$a2" 5
+check "n1 is online again" ct_wait_online n1 30
+check "n1's controller is still running after all" kill -0 "${CT_PID[n1]}"
 ct_finish
