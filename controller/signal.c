@@ -427,7 +427,7 @@ static void on_state(struct xmpp_client *x, enum xmpp_state state, const char *r
     return;
   c->xmpp_state = state;
   if (state == XMPP_STATE_ONLINE)
-    LOG_INFO("xmpp", "online as %s", xmpp_client_jid(x));
+    LOG_DEBUG("peer", "XMPP online: waiting for roster and presences");
   else if (state == XMPP_STATE_OFFLINE || state == XMPP_STATE_AUTH_FAILED)
     LOG_WARN("xmpp", "%s%s%s (existing links stay up)", xmpp_state_name(state),
              reason ? ": " : "", reason ? reason : "");
