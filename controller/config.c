@@ -33,6 +33,14 @@ static const struct jb_field overlay_f[] = {
 static const struct jb_schema overlay_schema = JB_SCHEMA("Overlay", T, overlay_f);
 #undef T
 
+#define T struct ctrl_name_cfg
+static const struct jb_field name_f[] = {
+  JB_F_STR(T, jid, "Jid", JB_REQUIRED, 3, NULL),
+  JB_F_STR(T, name, "Name", JB_REQUIRED, 1, NULL),
+};
+static const struct jb_schema name_schema = JB_SCHEMA("Names entry", T, name_f);
+#undef T
+
 #define T struct ctrl_section
 static const struct jb_field section_f[] = {
   JB_F_STR(T, state_dir, "StateDir", 0, 1, "/var/lib/ipop-controller"),
@@ -45,6 +53,7 @@ static const struct jb_field section_f[] = {
   JB_F_U32(T, link_budget, "LinkBudget", 0, 2, 4096, 32),
   JB_F_U32(T, link_setup_timeout, "LinkSetupTimeout", 0, 5, 3600, 60),
   JB_F_STR(T, hosts_file, "HostsFile", 0, 0, ""),
+  JB_F_OBJ_ARR(T, names, n_names, "Names", 0, &name_schema),
   JB_F_U32(T, plan_interval, "PlanInterval", 0, 1, 3600, 30),
   JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
 };
@@ -124,6 +133,18 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
     if (!groupaddr_usable(&gs, o->address))
       return fail(err, "Controller.Overlay.Address", "%s is not a host address of the subnet",
                   inet_ntoa(o->address));
+  }
+  for (uint32_t i = 0; i < s->n_names; i++) {
+    const char *n = s->names[i].name;
+    char path[64];
+    snprintf(path, sizeof path, "Controller.Names[%u].Name", i);
+    for (const char *q = n; *q; q++)
+      if ((unsigned char)*q <= ' ' || *q == '#' || *q == 0x7f)
+        return fail(err, path, "\"%s\" cannot stand in a hosts file (whitespace, control "
+                               "characters or '#')", n);
+    snprintf(path, sizeof path, "Controller.Names[%u].Jid", i);
+    if (strchr(s->names[i].jid, '/') || !strchr(s->names[i].jid, '@'))
+      return fail(err, path, "\"%s\" is not a bare JID (user@domain)", s->names[i].jid);
   }
   if (s->mode == CTRL_MODE_GROUP && s->group[0] == '\0')
     return fail(err, "Controller.Group", "%s", "GroupVPN needs the roster group's name");

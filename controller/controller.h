@@ -36,6 +36,7 @@ enum {
   CTRL_MAX_ROSTER = XMPP_ROSTER_MAX,
   CTRL_JID_LEN = 512,             /* full JIDs we keep (longer ones are ignored) */
   CTRL_GROUP_LEN = 256,
+  CTRL_MAX_NAMES = 64,            /* Controller.Names entries */
   /* A peer whose presence went away keeps an up link this long: an XMPP
    * server restart must not cut the overlay.  A link that goes down while
    * the peer is offline is dropped at once. */
@@ -65,6 +66,12 @@ struct ctrl_overlay_cfg {
   uint32_t n_turn;
 };
 
+/* SocialVPN: the name a friend gets in the hosts file instead of its JID. */
+struct ctrl_name_cfg {
+  char jid[CTRL_JID_LEN];           /* bare JID */
+  char name[ADDRPOOL_NAME_LEN];
+};
+
 struct ctrl_section {
   char state_dir[CTL_PATH_LEN];
   bool allow_root;
@@ -78,6 +85,8 @@ struct ctrl_section {
   uint32_t link_budget;
   uint32_t link_setup_timeout;      /* seconds per negotiation step */
   char hosts_file[CTL_PATH_LEN];    /* SocialVPN; "" = StateDir/hosts */
+  struct ctrl_name_cfg names[CTRL_MAX_NAMES];
+  uint32_t n_names;
   uint32_t plan_interval;           /* seconds between topology plans */
   uint32_t ondemand_idle;           /* seconds before an idle on-demand link goes */
 };

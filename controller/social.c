@@ -48,6 +48,11 @@ void ctrl_social_on_create_link(struct ctrl *c, struct ctrl_peer *p, struct in_a
   char name[CTRL_JID_LEN], w[POLICY_WHY_LEN];
   size_t n = strcspn(p->jid, "/");
   snprintf(name, sizeof name, "%.*s", (int)n, p->jid);
+  for (uint32_t i = 0; i < c->cfg.ctrl.n_names; i++)
+    if (strcmp(c->cfg.ctrl.names[i].jid, name) == 0) {
+      snprintf(name, sizeof name, "%s", c->cfg.ctrl.names[i].name);
+      break;
+    }
   struct in_addr mapped;
   int rc = addrpool_assign(c->pool, p->node_id, name, &mapped, w, sizeof w);
   if (rc) {

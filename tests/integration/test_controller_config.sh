@@ -56,6 +56,9 @@ check "a TURN password inline is an unknown key" \
 check "typo in a key" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Mtuu\": 1400 }" \
   'Controller\.Overlay\.Mtuu'
 check "link budget below 2" refused "\"Group\": \"x\", \"LinkBudget\": 1, $xmpp, $ov" 'Controller\.LinkBudget'
+check "a friend name a hosts file cannot hold" \
+  refused "\"Mode\": \"social\", \"Names\": [{ \"Jid\": \"b@x\", \"Name\": \"two words\" }], $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\" }" \
+  'Controller\.Names\[0\]\.Name'
 check "bad overlay id" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Id\": \"a b\" }" 'Controller\.Overlay\.Id'
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -20,7 +20,8 @@ echo "# XMPP server: $CT_XMPP_KIND"
 
 ct_node alice 198.18.0.21 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
 ct_node bob 198.18.0.22 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
-ct_node carol 198.18.0.23 social "" '"Subnet": "10.30.0.0/24"'
+ct_node carol 198.18.0.23 social '"Names": [{ "Jid": "bob@'"$CT_DOMAIN"'", "Name": "bobby" }]' \
+  '"Subnet": "10.30.0.0/24"'
 for h in alice bob carol; do ct_controller_start "$h"; done
 for h in alice bob carol; do check "$h online" ct_wait_online "$h" 30; done
 t0=$(date +%s%N)
@@ -53,6 +54,8 @@ hosts=$(ct_dir alice)/state/hosts
 check "alice's hosts file names bob at $ab" grep -Eq "^$ab[[:space:]]+bob@$CT_DOMAIN\$" "$hosts"
 check "alice's hosts file does not name carol" sh -c "! grep -q carol $hosts"
 check "status: mode social" test "$(ct_status alice mode)" = social
+check "carol's hosts file uses the name she configured for bob" \
+  grep -Eq "^$cb[[:space:]]+bobby\$" "$(ct_dir carol)/state/hosts"
 sed 's/^/# alice hosts: /' "$hosts"
 ct_ctl bob peers | sed 's/^/# bob peers: /'
 
