@@ -266,6 +266,11 @@ static bool peer_allowed(struct ctrl *c, const struct ctrl_peer *p, uint64_t now
   if (!p->online &&
       !(p->member && p->link_state == CTL_LINK_UP && now - p->offline_ms < CTRL_OFFLINE_GRACE_MS))
     return false;
+  /* Another node of our own account (the user's laptop and desktop). */
+  const char *own = c->cfg.ctrl.xmpp.jid;
+  size_t bl = bare_len(p->jid);
+  if (strlen(own) == bl && strncmp(own, p->jid, bl) == 0)
+    return true;
   const struct ctrl_contact *ct = ctrl_contact_find(c, p->jid);
   if (!ct || ct->subscription != XMPP_SUB_BOTH)
     return false;

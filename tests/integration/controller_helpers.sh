@@ -116,7 +116,8 @@ ct_config() {
   mkdir -p "$d/state"
   chmod 755 "$NETNS_TMPDIR" "$d"
   chown "$CT_USER" "$d/state"
-  (umask 077; printf 'pw-%s\n' "$h" >"$d/xmpp.pw")
+  local user=${CT_JID_USER:-$h}   # CT_JID_USER: log in as another account
+  (umask 077; printf 'pw-%s\n' "$user" >"$d/xmpp.pw")
   chown "$CT_USER" "$d/xmpp.pw"
   cat >"$d/config.json" <<JSON
 { "Control": { "Tincan": "127.0.0.1:5800", "Controller": "127.0.0.1:5801",
@@ -125,7 +126,7 @@ ct_config() {
               "IdentityFile": "$d/identity.pem", "Log": { "Level": "debug" } },
   "Controller": {
     "StateDir": "$d/state", "Mode": "$mode", ${extra:+$extra,}
-    "Xmpp": { "Jid": "$h@$CT_DOMAIN", "PasswordFile": "$d/xmpp.pw",
+    "Xmpp": { "Jid": "$user@$CT_DOMAIN", "PasswordFile": "$d/xmpp.pw",
               "Host": "$CT_XMPP_ADDR", "Port": $CT_XMPP_PORT, "PingInterval": 10,
               "Tls": { "CaFile": "$CT_XS_DIR/pki/ca.pem" } },
     "Overlay": { "Id": "lab", "TapName": "ipop0", $overlay },
