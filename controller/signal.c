@@ -328,9 +328,11 @@ void ctrl_membership_changed(struct ctrl *c)
   uint64_t now = ipop_now_ms();
   const char *ids[CTRL_MAX_PEERS];
   size_t n = 0;
+  bool changed = false;
   for (size_t i = 0; i < c->n_peers; i++) {
     struct ctrl_peer *p = &c->peers[i];
     bool m = peer_allowed(c, p, now);
+    changed = changed || m != p->member;
     if (p->member && !m) {
       LOG_INFO("peer", "%s (%.8s) is no longer a peer (%s)", p->jid, p->node_id,
                p->online ? "roster" : "offline");
@@ -345,7 +347,9 @@ void ctrl_membership_changed(struct ctrl *c)
     if (m)
       ids[n++] = p->node_id;
   }
-  if (c->topo)
+  /* Only on a real change: a new member set also clears the topology's
+   * exclusions (peers that refused us), which must last until then. */
+  if (c->topo && changed)
     topology_set_members(c->topo, ids, n);
   ctrl_run_actions(c);
   ctrl_group_check_conflicts(c);
