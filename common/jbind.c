@@ -24,11 +24,7 @@ const char *jb_json_type_name(const json_t *v)
   return "?";
 }
 
-static int set_err(struct jb_error *err, int code, const char *path,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int set_err(struct jb_error *err, int code, const char *path,
-                   const char *fmt, ...)
+int jb_error_set(struct jb_error *err, int code, const char *path, const char *fmt, ...)
 {
   if (!err)
     return code;
@@ -118,18 +114,18 @@ static int decode_str(const struct jb_field *f, json_t *v, char *dst,
   char found[64];
   if (!json_is_string(v)) {
     describe_found(v, f->flags, found, sizeof found);
-    return set_err(err, IPOP_EFIELD, path, "expected string, found %s", found);
+    return jb_error_set(err, IPOP_EFIELD, path, "expected string, found %s", found);
   }
   size_t len = json_string_length(v);
   if (len >= size)
-    return set_err(err, IPOP_EFIELD, path,
+    return jb_error_set(err, IPOP_EFIELD, path,
                    "string too long (%zu bytes, at most %zu)", len, size - 1);
   if (len < f->min)
-    return set_err(err, IPOP_EFIELD, path,
+    return jb_error_set(err, IPOP_EFIELD, path,
                    "string too short (%zu bytes, at least %llu)", len,
                    (unsigned long long)f->min);
   if (!str_clean(json_string_value(v), len))
-    return set_err(err, IPOP_EFIELD, path,
+    return jb_error_set(err, IPOP_EFIELD, path,
                    "string contains control characters or NUL");
   memcpy(dst, json_string_value(v), len);
   dst[len] = '\0';
@@ -150,12 +146,12 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
   case JB_U64: {
     if (!json_is_integer(v)) {
       describe_found(v, f->flags, found, sizeof found);
-      return set_err(err, IPOP_EFIELD, path, "expected integer in %llu..%llu, found %s",
+      return jb_error_set(err, IPOP_EFIELD, path, "expected integer in %llu..%llu, found %s",
                      (unsigned long long)f->min, (unsigned long long)f->max, found);
     }
     json_int_t iv = json_integer_value(v);
     if (iv < 0 || (uint64_t)iv < f->min || (uint64_t)iv > f->max)
-      return set_err(err, IPOP_EFIELD, path, "expected integer in %llu..%llu, found %lld",
+      return jb_error_set(err, IPOP_EFIELD, path, "expected integer in %llu..%llu, found %lld",
                      (unsigned long long)f->min, (unsigned long long)f->max,
                      (long long)iv);
     if (f->type == JB_U32)
@@ -168,7 +164,7 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
   case JB_BOOL:
     if (!json_is_boolean(v)) {
       describe_found(v, f->flags, found, sizeof found);
-      return set_err(err, IPOP_EFIELD, path, "expected true or false, found %s", found);
+      return jb_error_set(err, IPOP_EFIELD, path, "expected true or false, found %s", found);
     }
     *(bool *)dst = json_is_true(v);
     return 0;
@@ -188,7 +184,7 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
         used += (size_t)w;
     }
     describe_found(v, f->flags, found, sizeof found);
-    return set_err(err, IPOP_EFIELD, path, "expected one of %s, found %s", expected,
+    return jb_error_set(err, IPOP_EFIELD, path, "expected one of %s, found %s", expected,
                    found);
   }
 
@@ -213,7 +209,7 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
     }
     if (ok != 0) {
       describe_found(v, f->flags, found, sizeof found);
-      return set_err(err, IPOP_EFIELD, path, "expected %s, found %s", what[f->type],
+      return jb_error_set(err, IPOP_EFIELD, path, "expected %s, found %s", what[f->type],
                      found);
     }
     return 0;
@@ -225,7 +221,7 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
   case JB_FOREIGN:
     if (!json_is_object(v)) {
       describe_found(v, f->flags, found, sizeof found);
-      return set_err(err, IPOP_EFIELD, path, "expected object, found %s", found);
+      return jb_error_set(err, IPOP_EFIELD, path, "expected object, found %s", found);
     }
     return 0;
 
@@ -233,11 +229,11 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
   case JB_OBJ_ARR: {
     if (!json_is_array(v)) {
       describe_found(v, f->flags, found, sizeof found);
-      return set_err(err, IPOP_EFIELD, path, "expected array, found %s", found);
+      return jb_error_set(err, IPOP_EFIELD, path, "expected array, found %s", found);
     }
     size_t n = json_array_size(v);
     if (n > f->max_count)
-      return set_err(err, IPOP_ETOOBIG, path, "too many elements (%zu, at most %u)", n,
+      return jb_error_set(err, IPOP_ETOOBIG, path, "too many elements (%zu, at most %u)", n,
                      f->max_count);
     for (size_t i = 0; i < n; i++) {
       char ipath[sizeof err->path];
@@ -253,7 +249,7 @@ static int decode_value(const struct jb_field *f, json_t *v, void *out,
     return 0;
   }
   }
-  return set_err(err, IPOP_EINTERNAL, path, "bad schema");
+  return jb_error_set(err, IPOP_EINTERNAL, path, "bad schema");
 }
 
 static void default_field(const struct jb_field *f, void *out)
@@ -291,7 +287,7 @@ static int decode_obj(const struct jb_schema *s, json_t *obj, void *out,
                       const char *path, struct jb_error *err)
 {
   if (!json_is_object(obj))
-    return set_err(err, IPOP_EFIELD, path, "expected object, found %s",
+    return jb_error_set(err, IPOP_EFIELD, path, "expected object, found %s",
                    jb_json_type_name(obj));
 
   /* Strict: every key must be known.  Look them up first so that a typo is
@@ -312,7 +308,7 @@ static int decode_obj(const struct jb_schema *s, json_t *obj, void *out,
         if ((unsigned char)*p < 0x20)
           *p = '?';
       path_join(kpath, sizeof kpath, path, shown);
-      return set_err(err, IPOP_EUNKNOWN, kpath, "unknown key (not part of %s)",
+      return jb_error_set(err, IPOP_EUNKNOWN, kpath, "unknown key (not part of %s)",
                      s->name);
     }
   }
@@ -324,7 +320,7 @@ static int decode_obj(const struct jb_schema *s, json_t *obj, void *out,
     json_t *v = json_object_get(obj, f->name);
     if (!v) {
       if (f->flags & JB_REQUIRED)
-        return set_err(err, IPOP_EMISSING, fpath, "required key is missing");
+        return jb_error_set(err, IPOP_EMISSING, fpath, "required key is missing");
       default_field(f, out);
       continue;
     }
@@ -344,7 +340,7 @@ int jb_decode(const struct jb_schema *s, json_t *obj, void *out,
     memset(err, 0, sizeof *err);
   memset(out, 0, s->struct_size);
   if (!obj)
-    return set_err(err, IPOP_EMISSING, prefix ? prefix : "", "missing object");
+    return jb_error_set(err, IPOP_EMISSING, prefix ? prefix : "", "missing object");
   return decode_obj(s, obj, out, prefix ? prefix : "", err);
 }
 

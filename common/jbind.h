@@ -108,6 +108,11 @@ struct jb_error {
   char msg[320];     /* complete human text, path included */
 };
 
+/* Fill err (if not NULL) with code, path and "path: text"; returns code.
+ * For parsers built on jbind that report their own errors the same way. */
+int jb_error_set(struct jb_error *err, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Decode obj into out (memset to 0 first, then defaults applied).
  * Unknown keys are rejected (strict), so a typo is an error, not a silent
  * default.  prefix is prepended to error paths (may be NULL). */

@@ -9,22 +9,6 @@
 
 const char *const ctl_kind_names[] = { "request", "response", "event", NULL };
 
-static int env_err(struct jb_error *err, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int env_err(struct jb_error *err, int code, const char *path, const char *fmt, ...)
-{
-  char text[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  err->code = code;
-  snprintf(err->path, sizeof err->path, "%s", path);
-  snprintf(err->msg, sizeof err->msg, "%s%s%s", path, path[0] ? ": " : "", text);
-  return code;
-}
-
 static bool name_valid(const char *s, size_t len)
 {
   if (len == 0 || len >= CTL_NAME_LEN)
@@ -43,10 +27,10 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
   env->kind = -1;
 
   if (len > CTL_MAX_PAYLOAD)
-    return env_err(err, IPOP_ETOOBIG, "", "message of %zu bytes exceeds %d", len,
+    return jb_error_set(err, IPOP_ETOOBIG, "", "message of %zu bytes exceeds %d", len,
                    CTL_MAX_PAYLOAD);
   if (jb_check_depth((const char *)buf, len, CTL_MAX_JSON_DEPTH) != 0)
-    return env_err(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
+    return jb_error_set(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
                    CTL_MAX_JSON_DEPTH);
   json_error_t jerr;
   /* jansson rejects invalid UTF-8 and, with this flag, duplicate keys. */
@@ -57,11 +41,11 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
     for (char *p = jerr.text; *p; p++)
       if ((unsigned char)*p >= 0x80)
         *p = '?';
-    return env_err(err, IPOP_EPARSE, "", "malformed JSON at line %d column %d: %s",
+    return jb_error_set(err, IPOP_EPARSE, "", "malformed JSON at line %d column %d: %s",
                    jerr.line, jerr.column, jerr.text);
   }
   if (!json_is_object(env->root))
-    return env_err(err, IPOP_EFIELD, "", "expected a JSON object, found %s",
+    return jb_error_set(err, IPOP_EFIELD, "", "expected a JSON object, found %s",
                    jb_json_type_name(env->root));
 
   const char *key;
@@ -72,7 +56,7 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
   if (v) {
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         (uint64_t)json_integer_value(v) > CTL_TXID_MAX)
-      return env_err(err, IPOP_EFIELD, "txid", "expected integer in 0..2^53");
+      return jb_error_set(err, IPOP_EFIELD, "txid", "expected integer in 0..2^53");
     env->txid = (uint64_t)json_integer_value(v);
     env->has_txid = true;
   }
@@ -97,27 +81,27 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
       size_t cut = strlen(key) > 40 ? 40 : strlen(key);
       while (cut > 0 && ((unsigned char)key[cut] & 0xc0) == 0x80)
         cut--; /* not inside a UTF-8 character: the message goes into JSON */
-      return env_err(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.*s\"", (int)cut, key);
+      return jb_error_set(err, IPOP_EUNKNOWN, "", "unknown envelope key \"%.*s\"", (int)cut, key);
     }
   }
 
   v = json_object_get(env->root, "version");
   if (!v)
-    return env_err(err, IPOP_EMISSING, "version", "required key is missing");
+    return jb_error_set(err, IPOP_EMISSING, "version", "required key is missing");
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xffff)
-    return env_err(err, IPOP_EFIELD, "version", "expected integer");
+    return jb_error_set(err, IPOP_EFIELD, "version", "expected integer");
   env->version = (uint32_t)json_integer_value(v);
   if (env->version != CTL_PROTOCOL_VERSION)
-    return env_err(err, IPOP_EVERSION, "version",
+    return jb_error_set(err, IPOP_EVERSION, "version",
                    "protocol version %u is not supported (this side speaks %d)",
                    env->version, CTL_PROTOCOL_VERSION);
   if (!env->has_txid)
-    return env_err(err, IPOP_EMISSING, "txid", "required key is missing");
+    return jb_error_set(err, IPOP_EMISSING, "txid", "required key is missing");
   if (env->kind < 0)
-    return env_err(err, json_object_get(env->root, "kind") ? IPOP_EFIELD : IPOP_EMISSING,
+    return jb_error_set(err, json_object_get(env->root, "kind") ? IPOP_EFIELD : IPOP_EMISSING,
                    "kind", "expected \"request\", \"response\" or \"event\"");
   if (!env->name[0])
-    return env_err(err, json_object_get(env->root, "name") ? IPOP_EFIELD : IPOP_EMISSING,
+    return jb_error_set(err, json_object_get(env->root, "name") ? IPOP_EFIELD : IPOP_EMISSING,
                    "name", "expected a command name of 1..63 characters [a-z0-9_]");
 
   json_t *body = json_object_get(env->root, "body");
@@ -125,28 +109,28 @@ int ctl_envelope_parse(const uint8_t *buf, size_t len, struct ctl_envelope *env,
   json_t *error = json_object_get(env->root, "error");
   if (env->kind != CTL_KIND_RESPONSE) {
     if (result || error)
-      return env_err(err, IPOP_EUNKNOWN, "", "a %s carries \"body\", not \"result\"/\"error\"",
+      return jb_error_set(err, IPOP_EUNKNOWN, "", "a %s carries \"body\", not \"result\"/\"error\"",
                      ctl_kind_names[env->kind]);
     if (body && !json_is_object(body))
-      return env_err(err, IPOP_EFIELD, "body", "expected object, found %s",
+      return jb_error_set(err, IPOP_EFIELD, "body", "expected object, found %s",
                      jb_json_type_name(body));
     env->body = body;
     return 0;
   }
   if (body)
-    return env_err(err, IPOP_EUNKNOWN, "body", "a response carries \"result\" or \"error\"");
+    return jb_error_set(err, IPOP_EUNKNOWN, "body", "a response carries \"result\" or \"error\"");
   if (!!result == !!error)
-    return env_err(err, IPOP_EMISSING, "", "a response carries exactly one of \"result\" and \"error\"");
+    return jb_error_set(err, IPOP_EMISSING, "", "a response carries exactly one of \"result\" and \"error\"");
   if (result) {
     if (!json_is_object(result))
-      return env_err(err, IPOP_EFIELD, "result", "expected object, found %s",
+      return jb_error_set(err, IPOP_EFIELD, "result", "expected object, found %s",
                      jb_json_type_name(result));
     env->body = result;
     return 0;
   }
   json_t *code = json_object_get(error, "code"), *msg = json_object_get(error, "message");
   if (!json_is_object(error) || !json_is_string(code) || (msg && !json_is_string(msg)))
-    return env_err(err, IPOP_EFIELD, "error",
+    return jb_error_set(err, IPOP_EFIELD, "error",
                    "expected {\"code\": string, \"message\": string}");
   env->err_code = ipop_err_from_name(json_string_value(code));
   snprintf(env->err_message, sizeof env->err_message, "%s",

@@ -71,27 +71,6 @@ static const struct jb_schema *const schemas[] = {
   [SIGMSG_LINK_CANCEL] = &cancel_schema,
 };
 
-static int fail(struct jb_error *err, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(struct jb_error *err, int code, const char *path, const char *fmt, ...)
-{
-  if (!err)
-    return code;
-  char text[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  err->code = code;
-  snprintf(err->path, sizeof err->path, "%s", path);
-  if (path[0])
-    snprintf(err->msg, sizeof err->msg, "%s: %s", path, text);
-  else
-    snprintf(err->msg, sizeof err->msg, "%s", text);
-  return code;
-}
-
 bool sigmsg_request_id_valid(const char *id)
 {
   size_t n = strnlen(id, SIGMSG_REQ_ID_LEN);
@@ -166,30 +145,30 @@ bool sigmsg_candidate_valid(const char *c)
 static int validate_link(const struct sigmsg_link *l, struct jb_error *err)
 {
   if (!sigmsg_fingerprint_valid(l->fingerprint))
-    return fail(err, IPOP_EFIELD, "link.fingerprint",
+    return jb_error_set(err, IPOP_EFIELD, "link.fingerprint",
                 "expected \"sha-256 \" and 32 colon-separated hex bytes");
   if (l->mac[0] & 1)
-    return fail(err, IPOP_EFIELD, "link.mac", "multicast MAC address not allowed");
+    return jb_error_set(err, IPOP_EFIELD, "link.mac", "multicast MAC address not allowed");
   static const uint8_t zero[6];
   if (memcmp(l->mac, zero, 6) == 0)
-    return fail(err, IPOP_EFIELD, "link.mac", "all-zero MAC address not allowed");
+    return jb_error_set(err, IPOP_EFIELD, "link.mac", "all-zero MAC address not allowed");
   uint32_t a = ntohl(l->ip4.s_addr);
   if (a == 0 || a == UINT32_MAX || (a >> 28) == 14 || (a >> 24) == 127)
-    return fail(err, IPOP_EFIELD, "link.ip4",
+    return jb_error_set(err, IPOP_EFIELD, "link.ip4",
                 "expected a unicast address (not 0.0.0.0, loopback, multicast or broadcast)");
   if (!sigmsg_ice_valid(l->ufrag, 4, CTL_UFRAG_LEN - 1))
-    return fail(err, IPOP_EFIELD, "link.ufrag", "expected 4..%d of [A-Za-z0-9+/]",
+    return jb_error_set(err, IPOP_EFIELD, "link.ufrag", "expected 4..%d of [A-Za-z0-9+/]",
                 CTL_UFRAG_LEN - 1);
   if (!sigmsg_ice_valid(l->pwd, 22, CTL_PWD_LEN - 1))
-    return fail(err, IPOP_EFIELD, "link.pwd", "expected 22..%d of [A-Za-z0-9+/]",
+    return jb_error_set(err, IPOP_EFIELD, "link.pwd", "expected 22..%d of [A-Za-z0-9+/]",
                 CTL_PWD_LEN - 1);
   if (l->n_candidates == 0)
-    return fail(err, IPOP_EFIELD, "link.candidates", "at least one candidate is needed");
+    return jb_error_set(err, IPOP_EFIELD, "link.candidates", "at least one candidate is needed");
   for (uint32_t i = 0; i < l->n_candidates; i++) {
     if (!sigmsg_candidate_valid(l->candidates[i])) {
       char path[64];
       snprintf(path, sizeof path, "link.candidates[%u]", i);
-      return fail(err, IPOP_EFIELD, path,
+      return jb_error_set(err, IPOP_EFIELD, path,
                   "expected an SDP \"candidate:<foundation> <component> <transport> "
                   "<priority> <address> <port> typ <type>\" value of printable ASCII");
     }
@@ -200,22 +179,22 @@ static int validate_link(const struct sigmsg_link *l, struct jb_error *err)
 int sigmsg_validate(const struct sigmsg *m, struct jb_error *err)
 {
   if ((unsigned)m->type > SIGMSG_LINK_CANCEL)
-    return fail(err, IPOP_ENOCMD, "", "unknown negotiation message type");
+    return jb_error_set(err, IPOP_ENOCMD, "", "unknown negotiation message type");
   const struct sigmsg_head *h = &m->u.head;
   if (h->v != SIGMSG_VERSION)
-    return fail(err, IPOP_EVERSION, "v", "version %u not supported (this node speaks %d)",
+    return jb_error_set(err, IPOP_EVERSION, "v", "version %u not supported (this node speaks %d)",
                 h->v, SIGMSG_VERSION);
   if (!sigmsg_request_id_valid(h->request_id))
-    return fail(err, IPOP_EFIELD, "request_id", "expected %d..%d of [A-Za-z0-9]",
+    return jb_error_set(err, IPOP_EFIELD, "request_id", "expected %d..%d of [A-Za-z0-9]",
                 SIGMSG_REQ_ID_MIN, SIGMSG_REQ_ID_LEN - 1);
   if (!nodeid_valid(h->from))
-    return fail(err, IPOP_EFIELD, "from", "expected a node id (32 lowercase hex digits)");
+    return jb_error_set(err, IPOP_EFIELD, "from", "expected a node id (32 lowercase hex digits)");
   if (!nodeid_valid(h->to))
-    return fail(err, IPOP_EFIELD, "to", "expected a node id (32 lowercase hex digits)");
+    return jb_error_set(err, IPOP_EFIELD, "to", "expected a node id (32 lowercase hex digits)");
   if (strcmp(h->from, h->to) == 0)
-    return fail(err, IPOP_EFIELD, "to", "sender and recipient are the same node");
+    return jb_error_set(err, IPOP_EFIELD, "to", "sender and recipient are the same node");
   if (!ctl_id_valid(h->overlay_id))
-    return fail(err, IPOP_EFIELD, "overlay_id", "expected 1..%d of [A-Za-z0-9_.-]",
+    return jb_error_set(err, IPOP_EFIELD, "overlay_id", "expected 1..%d of [A-Za-z0-9_.-]",
                 CTL_ID_LEN - 1);
 
   switch (m->type) {
@@ -225,29 +204,29 @@ int sigmsg_validate(const struct sigmsg *m, struct jb_error *err)
     const struct sigmsg_link_response *r = &m->u.resp;
     if (r->result == SIGMSG_ACCEPT) {
       if (!r->has_link)
-        return fail(err, IPOP_EMISSING, "link", "an accepting response needs the link "
+        return jb_error_set(err, IPOP_EMISSING, "link", "an accepting response needs the link "
                                                 "parameters");
       if (r->has_reason)
-        return fail(err, IPOP_EFIELD, "reason", "not allowed in an accepting response");
+        return jb_error_set(err, IPOP_EFIELD, "reason", "not allowed in an accepting response");
       return validate_link(&r->link, err);
     }
     if (r->result != SIGMSG_REJECT)
-      return fail(err, IPOP_EFIELD, "result", "expected \"accept\" or \"reject\"");
+      return jb_error_set(err, IPOP_EFIELD, "result", "expected \"accept\" or \"reject\"");
     if (!r->has_reason)
-      return fail(err, IPOP_EMISSING, "reason", "a rejecting response needs a reason");
+      return jb_error_set(err, IPOP_EMISSING, "reason", "a rejecting response needs a reason");
     if (r->has_link)
-      return fail(err, IPOP_EFIELD, "link", "not allowed in a rejecting response");
+      return jb_error_set(err, IPOP_EFIELD, "link", "not allowed in a rejecting response");
     if ((unsigned)r->reason >= sizeof sigmsg_reason_names / sizeof *sigmsg_reason_names - 1)
-      return fail(err, IPOP_EFIELD, "reason", "unknown reason code");
+      return jb_error_set(err, IPOP_EFIELD, "reason", "unknown reason code");
     return 0;
   }
   case SIGMSG_LINK_CANCEL:
     if ((unsigned)m->u.cancel.reason >=
         sizeof sigmsg_reason_names / sizeof *sigmsg_reason_names - 1)
-      return fail(err, IPOP_EFIELD, "reason", "unknown reason code");
+      return jb_error_set(err, IPOP_EFIELD, "reason", "unknown reason code");
     return 0;
   }
-  return fail(err, IPOP_EINTERNAL, "", "unreachable");
+  return jb_error_set(err, IPOP_EINTERNAL, "", "unreachable");
 }
 
 int sigmsg_decode(const char *type, const char *payload, size_t len, struct sigmsg *out,
@@ -259,19 +238,19 @@ int sigmsg_decode(const char *type, const char *payload, size_t len, struct sigm
     if (strcmp(type, sigmsg_type_names[i]) == 0)
       t = i;
   if (t < 0)
-    return fail(err, IPOP_ENOCMD, "", "unknown negotiation message type");
+    return jb_error_set(err, IPOP_ENOCMD, "", "unknown negotiation message type");
   if (!payload || len == 0)
-    return fail(err, IPOP_EPARSE, "", "empty payload");
+    return jb_error_set(err, IPOP_EPARSE, "", "empty payload");
   if (len > SIGMSG_MAX_PAYLOAD)
-    return fail(err, IPOP_ETOOBIG, "", "payload of %zu bytes exceeds the limit of %d", len,
+    return jb_error_set(err, IPOP_ETOOBIG, "", "payload of %zu bytes exceeds the limit of %d", len,
                 SIGMSG_MAX_PAYLOAD);
   if (jb_check_depth(payload, len, SIGMSG_MAX_DEPTH))
-    return fail(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
+    return jb_error_set(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
                 SIGMSG_MAX_DEPTH);
   json_error_t jerr;
   json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)
-    return fail(err, IPOP_EPARSE, "", "malformed JSON at byte %d: %s", jerr.position,
+    return jb_error_set(err, IPOP_EPARSE, "", "malformed JSON at byte %d: %s", jerr.position,
                 jerr.text);
   out->type = (enum sigmsg_type)t;
   int rc = jb_decode(schemas[t], root, &out->u, NULL, err);
@@ -291,15 +270,15 @@ int sigmsg_encode(const struct sigmsg *m, const char **type, char **json,
     return rc;
   json_t *obj = jb_encode(schemas[m->type], &m->u);
   if (!obj)
-    return fail(err, IPOP_ENOMEM, "", "out of memory");
+    return jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
   *json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(obj);
   if (!*json)
-    return fail(err, IPOP_ENOMEM, "", "out of memory");
+    return jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
   if (strlen(*json) > SIGMSG_MAX_PAYLOAD) {
     free(*json);
     *json = NULL;
-    return fail(err, IPOP_ETOOBIG, "", "encoded payload exceeds %d bytes",
+    return jb_error_set(err, IPOP_ETOOBIG, "", "encoded payload exceeds %d bytes",
                 SIGMSG_MAX_PAYLOAD);
   }
   *type = sigmsg_type_names[m->type];
