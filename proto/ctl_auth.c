@@ -1,3 +1,4 @@
+#include "bytes.h"
 #include "ctl_auth.h"
 #include "error.h"
 #include "log.h"
@@ -9,20 +10,6 @@
 
 static const uint8_t auth_magic[4] = { 'I', 'P', 'C', '1' };
 static const uint8_t nak_magic[4] = { 'I', 'P', 'N', '1' };
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-  for (int i = 7; i >= 0; i--, v >>= 8)
-    p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return v;
-}
 
 /* HMAC-SHA-256 over the first 32 header bytes and the payload. */
 static int auth_mac(struct ctl_auth *a, const uint8_t *hdr, const uint8_t *payload,
@@ -69,9 +56,9 @@ int ctl_auth_seal(struct ctl_auth *a, const void *payload, size_t len, uint8_t *
     return IPOP_ETOOBIG;
   memcpy(out, auth_magic, 4);
   memset(out + 4, 0, 4);
-  put_u64(out + 8, a->sender_id);
-  put_u64(out + 16, ++a->counter);
-  put_u64(out + 24, a->clock_ms());
+  ipop_put_be64(out + 8, a->sender_id);
+  ipop_put_be64(out + 16, ++a->counter);
+  ipop_put_be64(out + 24, a->clock_ms());
   memcpy(out + CTL_AUTH_HDR_LEN, payload, len);
   int rc = auth_mac(a, out, out + CTL_AUTH_HDR_LEN, len, out + 32);
   if (rc)
@@ -133,8 +120,8 @@ int ctl_auth_open(struct ctl_auth *a, const uint8_t *dgram, size_t len,
     a->stats.bad_mac++;
     return IPOP_EAUTH;
   }
-  uint64_t sender = get_u64(dgram + 8), ctr = get_u64(dgram + 16);
-  uint64_t ts = get_u64(dgram + 24), now = a->clock_ms();
+  uint64_t sender = ipop_get_be64(dgram + 8), ctr = ipop_get_be64(dgram + 16);
+  uint64_t ts = ipop_get_be64(dgram + 24), now = a->clock_ms();
   if ((ts > now ? ts - now : now - ts) > CTL_AUTH_WINDOW_MS) {
     a->stats.stale++;
     return IPOP_EREPLAY;
@@ -167,9 +154,9 @@ int ctl_auth_is_nak(const struct ctl_auth *a, const uint8_t *dgram, size_t len,
                     uint64_t *counter, enum ctl_nak_reason *why)
 {
   if (len != CTL_NAK_LEN || memcmp(dgram, nak_magic, 4) != 0 ||
-      get_u64(dgram + 8) != a->sender_id)
+      ipop_get_be64(dgram + 8) != a->sender_id)
     return 0;
-  *counter = get_u64(dgram + 16);
+  *counter = ipop_get_be64(dgram + 16);
   *why = dgram[4] == CTL_NAK_REPLAY ? CTL_NAK_REPLAY : CTL_NAK_AUTH;
   return 1;
 }

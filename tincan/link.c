@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "error.h"
 #include "link.h"
 #include "secret.h"
@@ -59,20 +60,6 @@ static void dtls_send(void *arg, const uint8_t *p, size_t n)
     l->drops++;
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-  for (int i = 7; i >= 0; i--, v >>= 8)
-    p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return v;
-}
-
 static uint64_t now_us(void)
 {
   struct timespec ts;
@@ -88,7 +75,7 @@ static void link_msg(struct tc_link *l, const uint8_t *p, size_t n)
     memcpy(pong + 1, p + 1, 8);
     tc_dtls_write(&l->dtls, pong, sizeof pong);
   } else if (n == 9 && p[0] == TC_MSG_PONG) {
-    uint64_t sent = get_u64(p + 1), now = now_us();
+    uint64_t sent = ipop_get_be64(p + 1), now = now_us();
     if (sent <= now && now - sent < 60u * 1000000u)
       l->rtt_us = (uint32_t)(now - sent);
   }
@@ -283,7 +270,7 @@ static void send_ping(struct tc_link *l)
 {
   uint8_t ping[9];
   ping[0] = TC_MSG_PING;
-  put_u64(ping + 1, now_us());
+  ipop_put_be64(ping + 1, now_us());
   tc_dtls_write(&l->dtls, ping, sizeof ping);
 }
 

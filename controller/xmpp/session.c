@@ -84,22 +84,29 @@ void xmpp__send_stream_error(struct conn *k, const char *cond)
   xmpp__send_str(k, buf);
 }
 
+/* Start an iq of the given type answering iq (same id, addressed back to
+ * its sender); the caller adds the rest and sends. */
+static void iq_reply_open(struct sbuf *b, const struct xmpp_stanza *iq, const char *type)
+{
+  const char *id = xmpp_stanza_attr(iq, "id");
+  const char *from = xmpp_stanza_attr(iq, "from");
+  sbuf_init(b);
+  sbuf_printf(b, "<iq type='%s' id='", type);
+  sbuf_escs(b, id ? id : "");
+  sbuf_adds(b, "'");
+  if (from) {
+    sbuf_adds(b, " to='");
+    sbuf_escs(b, from);
+    sbuf_adds(b, "'");
+  }
+}
+
 /* Reply to an iq we do not handle (RFC 6120 8.4). */
 static void send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
                           const char *type, const char *cond)
 {
-  const char *id = xmpp_stanza_attr(iq, "id");
-  const char *from = xmpp_stanza_attr(iq, "from");
   struct sbuf b;
-  sbuf_init(&b);
-  sbuf_adds(&b, "<iq type='error' id='");
-  sbuf_escs(&b, id ? id : "");
-  sbuf_adds(&b, "'");
-  if (from) {
-    sbuf_adds(&b, " to='");
-    sbuf_escs(&b, from);
-    sbuf_adds(&b, "'");
-  }
+  iq_reply_open(&b, iq, "error");
   sbuf_printf(&b, "><error type='%s'><%s xmlns='" NS_STANZAS
               "'/></error></iq>", type, cond);
   xmpp__send_sbuf(k, &b);
@@ -107,18 +114,8 @@ static void send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
 
 static void send_iq_result(struct conn *k, const struct xmpp_stanza *iq)
 {
-  const char *id = xmpp_stanza_attr(iq, "id");
-  const char *from = xmpp_stanza_attr(iq, "from");
   struct sbuf b;
-  sbuf_init(&b);
-  sbuf_adds(&b, "<iq type='result' id='");
-  sbuf_escs(&b, id ? id : "");
-  sbuf_adds(&b, "'");
-  if (from) {
-    sbuf_adds(&b, " to='");
-    sbuf_escs(&b, from);
-    sbuf_adds(&b, "'");
-  }
+  iq_reply_open(&b, iq, "result");
   sbuf_adds(&b, "/>");
   xmpp__send_sbuf(k, &b);
 }
