@@ -206,7 +206,9 @@ struct ctl_ev_link_state {
 };
 
 /* unknown_destination: a unicast frame from the TAP whose destination MAC is
- * on no link (rate-limited per destination). */
+ * on no link, or an ARP request from the TAP (dst_ip4 = its target), so the
+ * controller can open a link to a member it has none to (rate-limited per
+ * destination). */
 struct ctl_ev_unknown_dest {
   char overlay_id[CTL_ID_LEN];
   uint8_t dst_mac[6];

@@ -9,13 +9,18 @@
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
 
+/* Tell the controller about a frame no link is known to own: a unicast frame
+ * to an unlearned MAC, or an ARP request (the target may be a member with no
+ * link yet: tincan does not relay, so only the controller can open one).
+ * Rate limited per (MAC, ARP target). */
 static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
 {
   struct tc_daemon *d = ov->d;
   uint64_t now = ipop_now_ms();
+  uint32_t key_ip4 = fi->l3 == FRAME_L3_ARP ? fi->arp.tpa : 0;
   struct tc_unknown_slot *slot = NULL, *oldest = &ov->unknown[0];
   for (int i = 0; i < TC_UNKNOWN_DEST_SLOTS; i++) {
-    if (memcmp(ov->unknown[i].mac, fi->dst, 6) == 0) {
+    if (memcmp(ov->unknown[i].mac, fi->dst, 6) == 0 && ov->unknown[i].ip4 == key_ip4) {
       slot = &ov->unknown[i];
       break;
     }
@@ -27,6 +32,7 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
   if (!slot) {
     slot = oldest;
     memcpy(slot->mac, fi->dst, 6);
+    slot->ip4 = key_ip4;
   }
   slot->last_ms = now;
   if (!d->has_controller || !d->ep)
@@ -39,6 +45,9 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
   ev.ethertype = fi->ethertype;
   if (fi->l3 == FRAME_L3_IP4) {
     ev.dst_ip4.s_addr = fi->ip4.dst;
+    ev.has_dst_ip4 = true;
+  } else if (key_ip4) {
+    ev.dst_ip4.s_addr = key_ip4;
     ev.has_dst_ip4 = true;
   }
   ev.frame_len = (uint32_t)fi->len;
@@ -96,7 +105,8 @@ static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
     ov->bad_frames++;
     return;
   }
-  if (dec.unknown_unicast)
+  if (dec.unknown_unicast ||
+      (fi.l3 == FRAME_L3_ARP && fi.arp.op == FRAME_ARP_REQUEST && fi.arp.tpa != fi.arp.spa))
     unknown_destination(ov, &fi);
   switch (dec.action) {
   case SWITCH_UNICAST:

@@ -82,6 +82,7 @@ struct tc_link {
 
 struct tc_unknown_slot {
   uint8_t mac[6];
+  uint32_t ip4;       /* ARP target (network order), 0 for unicast frames */
   uint64_t last_ms;
 };
 
