@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,11 +48,21 @@ int ipop_hex_decode(const char *hex, uint8_t *out, size_t len)
 
 #define WHY(...) do { if (why) snprintf(why, whylen, __VA_ARGS__); } while (0)
 
+/* Write a new key to a temporary file in the same directory, then publish
+ * it with link(), which fails if the name exists: a concurrent reader (the
+ * other daemon starting at the same moment) sees either no file or the
+ * complete one, never a half-written one.  Returns IPOP_EEXIST if another
+ * process published first. */
 static int secret_create(const char *path, uid_t owner, gid_t group,
                          uint8_t key[IPOP_SECRET_LEN], char *why, size_t whylen)
 {
   char text[2 * IPOP_SECRET_LEN + 2];
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+    WHY("key file path too long: %s", path);
+    return IPOP_EINVAL;
+  }
+  int fd = mkstemp(tmp); /* mode 0600 */
   if (fd < 0) {
     WHY("cannot create key file %s: %s", path, strerror(errno));
     return IPOP_ESYS;
@@ -59,7 +70,7 @@ static int secret_create(const char *path, uid_t owner, gid_t group,
   int rc = ipop_random_bytes(key, IPOP_SECRET_LEN);
   if (rc) {
     WHY("no randomness for key file %s", path);
-    goto fail;
+    goto out;
   }
   ipop_hex_encode(key, IPOP_SECRET_LEN, text);
   strcat(text, "\n");
@@ -68,13 +79,18 @@ static int secret_create(const char *path, uid_t owner, gid_t group,
       ((owner != (uid_t)-1 || group != (gid_t)-1) && fchown(fd, owner, group) != 0) ||
       write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) != 0) {
     WHY("cannot write key file %s: %s", path, strerror(errno));
-    goto fail;
+    goto out;
   }
+  if (link(tmp, path) != 0) {
+    rc = errno == EEXIST ? IPOP_EEXIST : IPOP_ESYS;
+    if (rc == IPOP_ESYS)
+      WHY("cannot create key file %s: %s", path, strerror(errno));
+    goto out;
+  }
+  rc = 0;
+out:
   close(fd);
-  return 0;
-fail:
-  close(fd);
-  unlink(path);
+  unlink(tmp);
   return rc;
 }
 
@@ -84,7 +100,7 @@ int ipop_secret_load(const char *path, int create, uid_t owner, gid_t group,
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT && create) {
     int rc = secret_create(path, owner, group, key, why, whylen);
-    if (rc != IPOP_ESYS || errno != EEXIST)
+    if (rc != IPOP_EEXIST)
       return rc;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* lost a creation race */
   }

@@ -7,11 +7,13 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -204,6 +206,51 @@ static void test_missing_without_create(void **state)
   assert_int_not_equal(ipop_secret_load(nodir, 1, (uid_t)-1, (gid_t)-1, key, NULL, 0), 0);
 }
 
+/* Both daemons start at once and find no key file: every process must end
+ * up with the same complete key (none may read a half-written file), and
+ * no temporary file is left behind.  Repeated to make the race likely. */
+static void test_concurrent_create(void **state)
+{
+  struct fx *fx = *state;
+  enum { ROUNDS = 20, PROCS = 6 };
+  for (int round = 0; round < ROUNDS; round++) {
+    int fds[PROCS][2];
+    pid_t pids[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+      assert_int_equal(pipe(fds[i]), 0);
+      pids[i] = fork();
+      assert_true(pids[i] >= 0);
+      if (pids[i] == 0) {
+        uint8_t k[IPOP_SECRET_LEN];
+        char why[256];
+        int rc = ipop_secret_load(fx->path, 1, (uid_t)-1, (gid_t)-1, k, why, sizeof why);
+        if (rc != 0 || write(fds[i][1], k, sizeof k) != (ssize_t)sizeof k)
+          _exit(1);
+        _exit(0);
+      }
+      close(fds[i][1]);
+    }
+    uint8_t first[IPOP_SECRET_LEN], k[IPOP_SECRET_LEN];
+    for (int i = 0; i < PROCS; i++) {
+      int status;
+      assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+      assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      assert_int_equal(read(fds[i][0], i ? k : first, sizeof k), (ssize_t)sizeof k);
+      close(fds[i][0]);
+      if (i)
+        assert_memory_equal(k, first, sizeof k);
+    }
+    int entries = 0;
+    DIR *d = opendir(fx->dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+      entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 1); /* only the key, no temporary files */
+    unlink(fx->path);
+  }
+}
+
 static void test_hex_helpers(void **state)
 {
   uint8_t in[4] = { 0x00, 0xab, 0x7f, 0xff }, out[4];
@@ -230,6 +277,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refused_when_not_regular, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wrong_content, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_create, setup, teardown),
     cmocka_unit_test(test_hex_helpers),
   };
   return cmocka_run_group_tests_name("secret", tests, NULL, NULL);
