@@ -114,6 +114,14 @@ struct xmpp_signal {
 };
 
 struct xmpp_client;
+/* muc.h */
+struct xmpp_result;
+struct xmpp_blocklist_event;
+struct xmpp_muc_self;
+struct xmpp_muc_occupant;
+struct xmpp_muc_invite;
+struct xmpp_muc_room_info;
+struct xmpp_muc_members;
 
 /* All pointers passed to callbacks are valid only during the call. */
 struct xmpp_callbacks {
@@ -131,6 +139,34 @@ struct xmpp_callbacks {
                       void *ctx);
   void (*on_signal)(struct xmpp_client *c, const struct xmpp_signal *s,
                     void *ctx);
+
+  /* ---- Groups and blocking (issue #7; types and rules in muc.h).  All
+   * optional: a zero-initialised struct keeps the behaviour above. */
+  /* Consulted for a signal whose sender the roster rule refuses (not a
+   * mutual contact / not in RosterGroup), e.g. to admit the members of
+   * our rooms: return true to deliver it.  from is a full JID.  Never
+   * consulted for blocked JIDs (always dropped). */
+  bool (*signal_allowed)(struct xmpp_client *c, const char *from, void *ctx);
+  /* Outcome of a request of muc.h (xmpp_muc_*, xmpp_block_*). */
+  void (*on_result)(struct xmpp_client *c, const struct xmpp_result *r,
+                    void *ctx);
+  void (*on_blocklist)(struct xmpp_client *c,
+                       const struct xmpp_blocklist_event *ev, void *ctx);
+  /* Our own presence in a room: joined, refused, left or removed. */
+  void (*on_muc_self)(struct xmpp_client *c, const struct xmpp_muc_self *ev,
+                      void *ctx);
+  /* Another occupant came, changed or went (only for rooms we are in or
+   * joining, only from the room's own JID). */
+  void (*on_muc_occupant)(struct xmpp_client *c,
+                          const struct xmpp_muc_occupant *o, void *ctx);
+  /* An invitation (mediated through a room, or direct XEP-0249).  Policy
+   * (whom to accept) is the caller's. */
+  void (*on_muc_invite)(struct xmpp_client *c,
+                        const struct xmpp_muc_invite *inv, void *ctx);
+  void (*on_muc_room_info)(struct xmpp_client *c,
+                           const struct xmpp_muc_room_info *info, void *ctx);
+  void (*on_muc_members)(struct xmpp_client *c,
+                         const struct xmpp_muc_members *m, void *ctx);
 };
 
 struct xmpp_counters {
@@ -140,6 +176,10 @@ struct xmpp_counters {
   uint64_t signals_in, signals_out;
   uint64_t stream_errors;      /* received or sent */
   uint64_t ping_timeouts;
+  /* issue #7 */
+  uint64_t blocked_signals;    /* signals from a blocked JID, dropped */
+  uint64_t muc_dropped;        /* malformed/forged MUC stanzas, invitations
+                                  and blocking pushes ignored */
 };
 
 /* Returns a random 32-bit value; replaceable for tests. */

@@ -215,7 +215,9 @@ int main(int argc, char **argv)
 
   static struct probe p;
   p.loop = uv_default_loop();
-  struct xmpp_callbacks cbs = { on_state, on_roster, on_presence, on_signal };
+  struct xmpp_callbacks cbs = { .on_state = on_state, .on_roster = on_roster,
+                                .on_presence = on_presence,
+                                .on_signal = on_signal };
   char why[256];
   int r = xmpp_client_new(p.loop, &cfg, argv[2], argc > 3 ? argv[3] : NULL,
                           &cbs, &p, &p.c, why, sizeof(why));

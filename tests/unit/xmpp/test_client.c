@@ -73,8 +73,10 @@ static void ev_signal(struct xmpp_client *c, const struct xmpp_signal *s,
               (int)s->payload_len, s->payload);
 }
 
-static const struct xmpp_callbacks cbs = { ev_state, ev_roster, ev_presence,
-                                           ev_signal };
+static const struct xmpp_callbacks cbs = {
+  .on_state = ev_state, .on_roster = ev_roster, .on_presence = ev_presence,
+  .on_signal = ev_signal,
+};
 
 struct fixture {
   uv_loop_t loop;
@@ -358,7 +360,7 @@ static void test_stop_from_callback(void **state)
   jb_defaults(&xmpp_config_schema, &f.cfg);
   strcpy(f.cfg.jid, "alice@xmpp.test");
   sbuf_init(&f.out);
-  struct xmpp_callbacks c2 = { NULL, NULL, NULL, stop_on_signal };
+  struct xmpp_callbacks c2 = { .on_signal = stop_on_signal };
   assert_int_equal(xmpp__client_new_nopw(&f.loop, &f.cfg, "n", &c2, NULL, &f.c), 0);
   assert_int_equal(xmpp__client_test_attach(f.c, &f.out, ME), 0);
   assert_int_equal(xmpp__client_test_feed(f.c, HDR, strlen(HDR)), 0);
