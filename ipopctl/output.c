@@ -1,0 +1,221 @@
+/* Text output: tables for lists (peers, links, groups, blocked JIDs),
+ * "key: value" lines for single objects.  --json bypasses all of it and
+ * prints the daemon's result as it came. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void out_json(FILE *f, const json_t *j)
+{
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  if (s) {
+    fprintf(f, "%s\n", s);
+    free(s);
+  }
+}
+
+static const char *jstr(const json_t *o, const char *k, const char *def)
+{
+  const char *v = json_string_value(json_object_get(o, k));
+  return v && *v ? v : def;
+}
+
+static long long jint(const json_t *o, const char *k)
+{
+  return json_integer_value(json_object_get(o, k));
+}
+
+/* "key: value" lines; arrays of strings one element per line. */
+void out_kv(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  const char *k;
+  json_t *v;
+  if (json_object_size(result) == 1 && json_is_string(json_object_get(result, "message"))) {
+    fprintf(f, "%s\n", json_string_value(json_object_get(result, "message")));
+    return;
+  }
+  json_object_foreach((json_t *)result, k, v) {
+    if (json_is_string(v)) {
+      fprintf(f, "%s: %s\n", k, json_string_value(v));
+    } else if (json_is_array(v) && json_array_size(v) && json_is_string(json_array_get(v, 0))) {
+      size_t i;
+      json_t *e;
+      json_array_foreach(v, i, e)
+        fprintf(f, "%s: %s\n", k, json_string_value(e) ? json_string_value(e) : "?");
+    } else {
+      char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+      fprintf(f, "%s: %s\n", k, s ? s : "?");
+      free(s);
+    }
+  }
+}
+
+/* The candidate set: the same lines, the candidates last (they are long). */
+void out_candidates(FILE *f, const struct cli_command *c, const json_t *body,
+                    const json_t *result)
+{
+  static const char *const keys[] = { "overlay_id", "peer_id", "node_id", "fingerprint",
+                                      "ufrag", "pwd" };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    fprintf(f, "%s: %s\n", keys[i], jstr(result, keys[i], "-"));
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(result, "candidates"), i, e)
+    fprintf(f, "candidate: %s\n", json_string_value(e) ? json_string_value(e) : "?");
+}
+
+/* peers: one row per peer node. */
+void out_peers(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  const json_t *arr = json_object_get(result, "peers");
+  size_t i;
+  const json_t *p;
+  fprintf(f, "%-36s %-10s %-15s %-15s %-11s %-10s %-6s %8s %12s %12s\n", "JID", "NODE",
+          "ADDRESS", "MAPPED", "NEGOTIATION", "LINK", "PAIR", "RTT_MS", "TX_BYTES", "RX_BYTES");
+  json_array_foreach(arr, i, p) {
+    fprintf(f, "%-36s %-10.8s %-15s %-15s %-11s %-10s %-6s %8.1f %12lld %12lld\n",
+            jstr(p, "jid", "-"), jstr(p, "node_id", "-"), jstr(p, "ip4", "-"),
+            jstr(p, "mapped_ip4", "-"), jstr(p, "negotiation", "-"), jstr(p, "link_state", "-"),
+            jstr(p, "pair_type", "-"), jint(p, "rtt_us") / 1000.0, jint(p, "tx_bytes"),
+            jint(p, "rx_bytes"));
+  }
+  long long total = jint(result, "total");
+  if (total > (long long)json_array_size(arr))
+    fprintf(f, "(%lld more not shown)\n", total - (long long)json_array_size(arr));
+}
+
+/* links and link-stats: one row per link. */
+void out_links(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  const json_t *arr = json_object_get(result, "links");
+  size_t i;
+  const json_t *l;
+  fprintf(f, "%-12s %-10s %-10s %-6s %-22s %-22s %8s %12s %12s %7s\n", "OVERLAY", "PEER",
+          "STATE", "PAIR", "LOCAL", "REMOTE", "RTT_MS", "TX_BYTES", "RX_BYTES", "DROPS");
+  json_array_foreach(arr, i, l) {
+    fprintf(f, "%-12s %-10.8s %-10s %-6s %-22s %-22s %8.1f %12lld %12lld %7lld\n",
+            jstr(l, "overlay_id", "-"), jstr(l, "peer_id", "-"), jstr(l, "state", "-"),
+            jstr(l, "pair_type", "-"), jstr(l, "local_addr", "-"), jstr(l, "remote_addr", "-"),
+            jint(l, "rtt_us") / 1000.0, jint(l, "tx_bytes"), jint(l, "rx_bytes"),
+            jint(l, "drops"));
+  }
+  if (json_array_size(arr) == 0)
+    fprintf(f, "(no links)\n");
+}
+
+static void group_rows(FILE *f, const json_t *g)
+{
+  char subnet[64];
+  snprintf(subnet, sizeof subnet, "%s", jstr(g, "subnet", "-"));
+  fprintf(f, "%-16s %-34s %-18s %-6s %-8s %-15s %-10s %s\n", jstr(g, "name", "-"),
+          jstr(g, "room", "-"), subnet, jstr(g, "role", "-"), jstr(g, "state", "-"),
+          jstr(g, "address", "-"), jstr(g, "tap_name", "-"), jstr(g, "error", ""));
+  size_t i;
+  const json_t *m;
+  json_array_foreach(json_object_get(g, "members"), i, m) {
+    fprintf(f, "  member %-34s %-10.8s %-7s %-10s %s\n", jstr(m, "jid", "-"),
+            jstr(m, "node_id", "-"), json_is_true(json_object_get(m, "online")) ? "online"
+                                                                                : "offline",
+            jstr(m, "link_state", "-"), jstr(m, "address", "-"));
+  }
+}
+
+static void group_header(FILE *f)
+{
+  fprintf(f, "%-16s %-34s %-18s %-6s %-8s %-15s %-10s %s\n", "GROUP", "ROOM", "SUBNET", "ROLE",
+          "STATE", "ADDRESS", "TAP", "ERROR");
+}
+
+/* group list: each group with its members indented below it, then the
+ * pending invitations. */
+void out_groups(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  const json_t *groups = json_object_get(result, "groups");
+  const json_t *inv = json_object_get(result, "invitations");
+  size_t i;
+  const json_t *g;
+  if (json_array_size(groups) == 0) {
+    fprintf(f, "(no groups)\n");
+  } else {
+    group_header(f);
+    json_array_foreach(groups, i, g)
+      group_rows(f, g);
+  }
+  if (json_array_size(inv) == 0)
+    return;
+  fprintf(f, "\n%-34s %-34s %s\n", "INVITATION (ROOM)", "FROM", "REASON");
+  json_array_foreach(inv, i, g)
+    fprintf(f, "%-34s %-34s %s\n", jstr(g, "room", "-"), jstr(g, "from", "-"),
+            jstr(g, "reason", ""));
+}
+
+void out_group(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  group_header(f);
+  group_rows(f, result);
+}
+
+void out_blocklist(FILE *f, const struct cli_command *c, const json_t *body,
+                   const json_t *result)
+{
+  size_t i;
+  const json_t *j;
+  const json_t *arr = json_object_get(result, "jids");
+  if (json_array_size(arr) == 0) {
+    fprintf(f, "(no one is blocked)\n");
+    return;
+  }
+  fprintf(f, "BLOCKED\n");
+  json_array_foreach(arr, i, j)
+    fprintf(f, "%s\n", json_string_value(j) ? json_string_value(j) : "?");
+}
+
+/* "invited {jid} to {name}" with the body's values. */
+static void out_done(FILE *f, const char *tmpl, const json_t *body)
+{
+  for (const char *p = tmpl; *p; p++) {
+    const char *close = *p == '{' ? strchr(p, '}') : NULL;
+    if (!close) {
+      fputc(*p, f);
+      continue;
+    }
+    char key[32];
+    snprintf(key, sizeof key, "%.*s", (int)(close - p - 1), p + 1);
+    fputs(jstr(body, key, "?"), f);
+    p = close;
+  }
+  fputc('\n', f);
+}
+
+void out_result(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  if (c->done && json_object_size(result) == 0)
+    out_done(f, c->done, body);
+  else if (c->print)
+    c->print(f, c, body, result);
+  else
+    out_kv(f, c, body, result);
+}
+
+/* Daemons name fields as "body.overlay_id"; users typed "--overlay". */
+void out_field_hint(const struct cli_command *c, const char *msg, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  const char *p = msg ? strstr(msg, "body.") : NULL;
+  if (!p || !c)
+    return;
+  p += 5;
+  size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+  for (unsigned k = 0; k < c->n_args; k++) {
+    const struct cli_arg *a = &c->args[k];
+    size_t fl = strlen(a->field);
+    bool match = (fl == n && strncmp(a->field, p, n) == 0) ||
+                 ((a->type == ARG_IP4_NET || a->type == ARG_IP6_NET) && n == fl + 7 &&
+                  strncmp(a->field, p, fl) == 0 && strncmp(p + fl, "_prefix", 7) == 0);
+    if (match && !(a->flags & ARG_LOCAL)) {
+      snprintf(buf, len, " (%s %s)", a->flag ? a->flag : "argument", a->meta);
+      return;
+    }
+  }
+}
