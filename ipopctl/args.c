@@ -286,8 +286,9 @@ static int put_value(const struct cli_command *c, const struct cli_arg *a, json_
                   "(the password comes from --turn-password-file)", name, v);
     break;
   case ARG_JID:
+  case ARG_USER_JID:
   case ARG_ROOM:
-    if (!cli_jid_valid(v, a->type == ARG_ROOM))
+    if (!cli_jid_valid(v, a->type != ARG_JID))
       return fail(err, len, EXIT_USAGE, "%s \"%s\": expected a bare JID such as %s", name, v,
                   a->type == ARG_ROOM ? "lab@conference.example.org" : "alice@example.org");
     val = json_string(v);

@@ -35,6 +35,7 @@ enum cli_arg_type {
   ARG_HOSTPORT,   /* host:port or [v6]:port */
   ARG_TURN,       /* USER@HOST:PORT[/udp|tcp|tls] -> {address,user,transport} */
   ARG_JID,        /* bare JID: [local@]domain */
+  ARG_USER_JID,   /* bare JID with a local part: user@domain */
   ARG_ROOM,       /* bare JID with a local part: room@service */
   ARG_GROUP,      /* group name: 1..32 of [a-z0-9._-], first a letter or digit */
   ARG_PATH,       /* a file name ("-" = stdin where the command says so) */

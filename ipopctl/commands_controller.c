@@ -42,7 +42,7 @@ static const struct cli_arg group_create_a[] = {
 };
 static const struct cli_arg group_jid_a[] = {
   GROUP_POS,
-  A(NULL, "JID", "jid", ARG_JID, ARG_REQUIRED, "the user's bare JID"),
+  A(NULL, "JID", "jid", ARG_USER_JID, ARG_REQUIRED, "the user's bare JID"),
 };
 static const struct cli_arg group_join_a[] = {
   A(NULL, "NAME", "name", ARG_GROUP, 0, "group name"),

@@ -41,9 +41,9 @@ static int finish_create_overlay(const struct cli_command *c, json_t *body, json
                                  char *err, size_t len)
 {
   const char *tap = json_string_value(json_object_get(body, "tap_name"));
-  if (tap && strlen(tap) >= CTL_IFNAME_LEN) {
-    snprintf(err, len, "%s: --tap \"%s\": at most %d characters (an interface name)", c->name,
-             tap, CTL_IFNAME_LEN - 1);
+  if (tap && (strlen(tap) >= CTL_IFNAME_LEN || !ctl_id_valid(tap))) {
+    snprintf(err, len, "%s: --tap \"%s\": an interface name, 1..%d characters of "
+             "A-Z a-z 0-9 _ . -", c->name, tap, CTL_IFNAME_LEN - 1);
     return EXIT_USAGE;
   }
   json_t *turn = json_object_get(body, "turn");

@@ -90,17 +90,17 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   if (c->done) /* our own timeout already reported, or stopped by a signal */
     return;
   if (status == 0) {
-    if (c->o->json)
-      out_json(stdout, result);
-    else
-      out_result(stdout, c->cmd, c->p->body, result);
-    fflush(stdout);
-    if (c->cmd->flags & CLI_LISTEN) {
+    if (c->cmd->flags & CLI_LISTEN) { /* stdout: only the events */
       uv_timer_stop(&c->timer);
       c->exit_code = EXIT_OK;
       fprintf(stderr, "ipopctl: listening for events of %s (Ctrl-C to stop)\n", c->daemon);
       return;
     }
+    if (c->o->json)
+      out_json(stdout, result);
+    else
+      out_result(stdout, c->cmd, c->p->body, result);
+    fflush(stdout);
     finish_call(c, EXIT_OK);
     return;
   }
@@ -121,10 +121,13 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   const char *cmdname = (c->cmd->flags & CLI_RAW) ? c->p->wire : c->cmd->name;
   fprintf(stderr, "ipopctl: %s: %s answered %s: %s%s\n", cmdname, c->daemon,
           ipop_err_name(status), err_msg ? err_msg : ipop_strerror(status), hint);
-  if (status == IPOP_ENOCMD)
-    fprintf(stderr, "ipopctl: this %s does not offer \"%s\" (an older version, or the other "
-            "daemon: %s)\n", c->daemon, c->p->wire,
+  if (status == IPOP_ENOCMD && (c->cmd->flags & CLI_RAW))
+    fprintf(stderr, "ipopctl: this %s does not offer \"%s\" (is it the other daemon's "
+            "request? %s)\n", c->daemon, c->p->wire,
             c->tincan_target ? "drop -t for ipop-controller" : "-t talks to ipop-tincan");
+  else if (status == IPOP_ENOCMD)
+    fprintf(stderr, "ipopctl: this %s does not offer \"%s\" yet (an older version?)\n",
+            c->daemon, c->p->wire);
   if (c->o->json) {
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", ipop_err_name(status), "message",
                           err_msg ? err_msg : "");
@@ -305,10 +308,15 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
   struct sockaddr_storage to;
   int rc = ctl_parse_endpoint(call.server, &to, 0);
   if (rc) {
-    fprintf(stderr, "ipopctl: %s \"%s\": %s\n", o->server ? "--server" : "the endpoint",
-            call.server, rc == IPOP_EPERM ? "the control socket is on loopback only"
-                                          : "expected HOST:PORT or [V6]:PORT");
-    return EXIT_USAGE;
+    const char *why = rc == IPOP_EPERM ? "the control socket is on loopback only"
+                                       : "expected HOST:PORT or [V6]:PORT";
+    if (o->server) {
+      fprintf(stderr, "ipopctl: --server \"%s\": %s\n", call.server, why);
+      return EXIT_USAGE;
+    }
+    fprintf(stderr, "ipopctl: %s: %s \"%s\": %s\n", o->config,
+            call.tincan_target ? "Control.Tincan" : "Control.Controller", call.server, why);
+    return EXIT_LOCAL;
   }
   unsigned port = ntohs(to.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&to)->sin6_port
                                                  : ((struct sockaddr_in *)&to)->sin_port);
@@ -435,7 +443,9 @@ int main(int argc, char **argv)
   if (rc == 0 && p.help) {
     cli_help(stdout, cmd);
   } else if (rc) {
-    fprintf(stderr, "ipopctl: %s\n", err);
+    size_t n = strlen(cmd->name);
+    bool named = strncmp(err, cmd->name, n) == 0 && err[n] == ':';
+    fprintf(stderr, "ipopctl: %s%s%s\n", named ? "" : cmd->name, named ? "" : ": ", err);
   } else {
     o.json = o.json || p.json;
     rc = run(&o, cmd, &p);

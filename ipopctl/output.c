@@ -202,10 +202,11 @@ void out_result(FILE *f, const struct cli_command *c, const json_t *body, const 
 void out_field_hint(const struct cli_command *c, const char *msg, char *buf, size_t len)
 {
   buf[0] = '\0';
-  const char *p = msg ? strstr(msg, "body.") : NULL;
-  if (!p || !c)
+  if (!msg || !c)
     return;
-  p += 5;
+  /* "body.FIELD: ..." anywhere, or the message starts with "FIELD: " */
+  const char *p = strstr(msg, "body.");
+  p = p ? p + 5 : msg;
   size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
   for (unsigned k = 0; k < c->n_args; k++) {
     const struct cli_arg *a = &c->args[k];
@@ -213,6 +214,8 @@ void out_field_hint(const struct cli_command *c, const char *msg, char *buf, siz
     bool match = (fl == n && strncmp(a->field, p, n) == 0) ||
                  ((a->type == ARG_IP4_NET || a->type == ARG_IP6_NET) && n == fl + 7 &&
                   strncmp(a->field, p, fl) == 0 && strncmp(p + fl, "_prefix", 7) == 0);
+    if (match && p == msg && p[n] != ':')
+      match = false;
     if (match && !(a->flags & ARG_LOCAL)) {
       snprintf(buf, len, " (%s %s)", a->flag ? a->flag : "argument", a->meta);
       return;

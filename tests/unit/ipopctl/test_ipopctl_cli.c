@@ -1,0 +1,353 @@
+/* ipopctl's command tables without a daemon: argv -> request body (values
+ * checked, the bad argument named), per-command help for every command,
+ * and the text output of answers (tables for groups and blocked JIDs). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static char err[512];
+
+/* Parse "NAME ARGS..." (words split on spaces; "\x01" stands for a space
+ * inside one argument).  Returns the cli_parse code. */
+static int parse(const char *line, struct cli_parsed *p)
+{
+  char buf[1024], *argv[32];
+  int argc = 0, words;
+  snprintf(buf, sizeof buf, "%s", line);
+  for (char *t = strtok(buf, " "); t && argc < 32; t = strtok(NULL, " ")) {
+    for (char *s = t; *s; s++)
+      if (*s == '\x01')
+        *s = ' ';
+    argv[argc++] = t;
+  }
+  const struct cli_command *c = cli_find(argc, argv, &words);
+  assert_non_null(c);
+  err[0] = '\0';
+  return cli_parse(c, argc - words, argv + words, p, err, sizeof err);
+}
+
+/* The body as compact sorted JSON, for comparisons. */
+static char *dump(const json_t *j)
+{
+  return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static void expect_body(const char *line, const char *json)
+{
+  struct cli_parsed p;
+  int rc = parse(line, &p);
+  if (rc)
+    fail_msg("%s: %s", line, err);
+  char *s = dump(p.body);
+  assert_string_equal(s, json);
+  free(s);
+  cli_parsed_free(&p);
+}
+
+static void expect_usage(const char *line, const char *needle)
+{
+  struct cli_parsed p;
+  int rc = parse(line, &p);
+  if (rc != EXIT_USAGE)
+    fail_msg("%s: expected a usage error, got %d (%s)", line, rc, err);
+  if (!strstr(err, needle))
+    fail_msg("%s: error \"%s\" does not contain \"%s\"", line, err, needle);
+  cli_parsed_free(&p);
+}
+
+static void test_find(void **state)
+{
+  int words;
+  char *a[] = { "group", "list" }, *b[] = { "group" }, *c[] = { "echo", "list" },
+       *d[] = { "groups" };
+  assert_string_equal(cli_find(2, a, &words)->wire, "groups");
+  assert_int_equal(words, 2);
+  assert_null(cli_find(1, b, &words));
+  assert_string_equal(cli_find(2, c, &words)->name, "echo");
+  assert_int_equal(words, 1);
+  assert_null(cli_find(1, d, &words));
+}
+
+static void test_tincan_bodies(void **state)
+{
+  expect_body("create-overlay --overlay ov --node n1 --tap ipop0 --ip4 10.254.0.1/16 "
+              "--ip6 fd00::1 --mtu 1400 --stun 198.18.0.1:3478 --stun [fd00::9]:3478 "
+              "--mac 02:00:5e:10:00:01",
+              "{\"ip4\":\"10.254.0.1\",\"ip4_prefix\":16,\"ip6\":\"fd00::1\",\"mac\":"
+              "\"02:00:5e:10:00:01\",\"mtu\":1400,\"node_id\":\"n1\",\"overlay_id\":\"ov\","
+              "\"stun\":[\"198.18.0.1:3478\",\"[fd00::9]:3478\"],\"tap_name\":\"ipop0\"}");
+  expect_body("overlay-info --overlay=ov", "{\"overlay_id\":\"ov\"}");
+  expect_body("candidates --peer p --overlay ov", "{\"overlay_id\":\"ov\",\"peer_id\":\"p\"}");
+  expect_body("link-stats", "{}");
+  expect_body("link-stats --overlay ov", "{\"overlay_id\":\"ov\"}");
+  expect_body("add-mapping --overlay ov --peer p --mapped 10.0.0.9 --peer-ip4 10.0.0.2",
+              "{\"mapped_ip4\":\"10.0.0.9\",\"overlay_id\":\"ov\",\"peer_id\":\"p\","
+              "\"peer_ip4\":\"10.0.0.2\"}");
+  expect_body("configure-logging debug --file /tmp/x.log",
+              "{\"file\":\"/tmp/x.log\",\"level\":\"debug\"}");
+  expect_body("register --address 127.0.0.1:5801", "{\"address\":\"127.0.0.1:5801\"}");
+  expect_body("echo hello there", "{\"message\":\"hello there\"}");
+  expect_body("echo", "{\"message\":\"ping\"}");
+  expect_body("echo -- --not-an-option", "{\"message\":\"--not-an-option\"}");
+}
+
+static void test_turn_password_from_file(void **state)
+{
+  char path[] = "/tmp/ipopctl-test-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "s3cret\nignored\n", 15), 15);
+  close(fd);
+  char line[512];
+  snprintf(line, sizeof line, "create-overlay --overlay ov --node n1 --tap t0 "
+           "--turn alice@198.18.0.1:3478/tcp --turn bob@[fd00::1]:443/tls "
+           "--turn-password-file %s", path);
+  expect_body(line, "{\"node_id\":\"n1\",\"overlay_id\":\"ov\",\"tap_name\":\"t0\",\"turn\":"
+              "[{\"address\":\"198.18.0.1:3478\",\"password\":\"s3cret\",\"transport\":\"tcp\","
+              "\"user\":\"alice\"},{\"address\":\"[fd00::1]:443\",\"password\":\"s3cret\","
+              "\"transport\":\"tls\",\"user\":\"bob\"}]}");
+  unlink(path);
+  expect_usage("create-overlay --overlay ov --node n1 --tap t0 --turn a@h:1",
+               "--turn-password-file");
+  expect_usage("create-overlay --overlay ov --node n1 --tap t0 --turn a@h:1/sctp", "--turn");
+  struct cli_parsed p;
+  assert_int_equal(parse("create-overlay --overlay ov --node n1 --tap t0 --turn a@h:1 "
+                         "--turn-password-file /nonexistent/pw", &p), EXIT_LOCAL);
+  assert_non_null(strstr(err, "/nonexistent/pw"));
+  cli_parsed_free(&p);
+}
+
+static void test_create_link_from_file(void **state)
+{
+  char path[] = "/tmp/ipopctl-test-XXXXXX";
+  int fd = mkstemp(path);
+  const char *set = "{\"overlay_id\":\"ov\",\"peer_id\":\"a\",\"node_id\":\"b\",\"fingerprint\":"
+                    "\"sha-256 AB\",\"ufrag\":\"uf12\",\"pwd\":\"pppppppppppppppppppppp\","
+                    "\"candidates\":[\"candidate:1 1 UDP 1 198.18.0.2 5 typ host\"]}";
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, set, strlen(set)), (ssize_t)strlen(set));
+  close(fd);
+  char line[512];
+  snprintf(line, sizeof line, "create-link --remote %s --role controlling", path);
+  expect_body(line, "{\"overlay_id\":\"ov\",\"peer_candidates\":[\"candidate:1 1 UDP 1 "
+              "198.18.0.2 5 typ host\"],\"peer_fingerprint\":\"sha-256 AB\",\"peer_id\":\"b\","
+              "\"peer_pwd\":\"pppppppppppppppppppppp\",\"peer_ufrag\":\"uf12\",\"role\":"
+              "\"controlling\"}");
+  /* our own set given by mistake */
+  snprintf(line, sizeof line, "create-link --peer a --remote %s", path);
+  expect_usage(line, "candidate set of node \"b\"");
+  unlink(path);
+  expect_usage("create-link --overlay ov --peer b", "--fingerprint");
+  struct cli_parsed p;
+  assert_int_equal(parse("create-link --remote /nonexistent/set.json", &p), EXIT_LOCAL);
+  cli_parsed_free(&p);
+}
+
+static void test_usage_errors_name_the_argument(void **state)
+{
+  expect_usage("create-overlay --overlay ov --node n1", "--tap NAME is required");
+  expect_usage("create-overlay --overlay a\x01" "b --node n1 --tap t", "--overlay \"a b\"");
+  expect_usage("create-overlay --overlay ov --node n1 --tap waytoolongtapname0", "--tap");
+  expect_usage("create-overlay --overlay ov --node n1 --tap t --mtu 100", "--mtu \"100\"");
+  expect_usage("create-overlay --overlay ov --node n1 --tap t --ip4 10.0.0.1/33", "--ip4");
+  expect_usage("create-overlay --overlay ov --node n1 --tap t --ip4 10.0.0", "--ip4");
+  expect_usage("create-overlay --overlay ov --node n1 --tap t --mac 02:00:5e:10:00", "--mac");
+  expect_usage("create-overlay --overlay ov --overlay ov2 --node n1 --tap t", "given twice");
+  expect_usage("create-overlay --overlay", "--overlay needs a value");
+  expect_usage("candidates --overlay ov --peer p --bogus 1", "unknown option --bogus");
+  expect_usage("candidates --overlay ov --peer p extra", "unexpected argument \"extra\"");
+  expect_usage("add-mapping --overlay ov --peer p --mapped 10.0.0.300 --peer-ip4 10.0.0.2",
+               "--mapped");
+  expect_usage("configure-logging verbose", "expected one of error, warn, info, debug, trace");
+  expect_usage("register --address localhost", "--address");
+  expect_usage("create-link --role boss", "--role");
+  expect_usage("group create Lab", "NAME \"Lab\"");
+  expect_usage("group create -lab", "unknown option");
+  expect_usage("group create lab --subnet 10.254.7.5/24", "did you mean 10.254.7.0/24");
+  expect_usage("group create lab --subnet 10.254.7.0/31", "--subnet");
+  expect_usage("group create abcdefghijklmnopqrstuvwxyz0123456", "NAME");
+  expect_usage("group invite lab", "missing JID");
+  expect_usage("group invite lab bob@example.org/home", "bare JID");
+  expect_usage("group invite lab example.org", "bare JID");
+  expect_usage("group join", "--room");
+  expect_usage("group join --room conference.example.org", "--room");
+  expect_usage("block @example.org", "JID");
+  expect_usage("block a@b@c", "JID");
+  expect_usage("call", "missing NAME");
+  expect_usage("call echo {\"message\":", "not valid JSON");
+  expect_usage("call echo []", "must be a JSON object");
+}
+
+static void test_controller_bodies(void **state)
+{
+  expect_body("group list", "{}");
+  expect_body("group create lab", "{\"name\":\"lab\"}");
+  expect_body("group create lab --subnet 10.254.7.0/24",
+              "{\"name\":\"lab\",\"subnet\":\"10.254.7.0/24\"}");
+  expect_body("group invite lab david@example.org",
+              "{\"jid\":\"david@example.org\",\"name\":\"lab\"}");
+  expect_body("group join lab", "{\"name\":\"lab\"}");
+  expect_body("group join --room lab@conference.example.org",
+              "{\"room\":\"lab@conference.example.org\"}");
+  expect_body("group leave lab", "{\"name\":\"lab\"}");
+  expect_body("group remove lab erin@example.org",
+              "{\"jid\":\"erin@example.org\",\"name\":\"lab\"}");
+  expect_body("block carol@example.org", "{\"jid\":\"carol@example.org\"}");
+  expect_body("block spam.example.org", "{\"jid\":\"spam.example.org\"}");
+  expect_body("unblock carol@example.org", "{\"jid\":\"carol@example.org\"}");
+  expect_body("blocklist", "{}");
+  expect_body("stats", "{}");
+  expect_body("call query_link_stats {\"overlay_id\":\"ov\"}", "{\"overlay_id\":\"ov\"}");
+
+  struct cli_parsed p;
+  assert_int_equal(parse("stats --json", &p), 0);
+  assert_true(p.json);
+  assert_string_equal(p.wire, "counters");
+  cli_parsed_free(&p);
+  assert_int_equal(parse("call query_link_stats", &p), 0);
+  assert_string_equal(p.wire, "query_link_stats");
+  cli_parsed_free(&p);
+  assert_int_equal(parse("create-overlay --bogus --help", &p), 0);
+  assert_true(p.help);
+  cli_parsed_free(&p);
+}
+
+/* Run fn's output into a string. */
+static char *capture(void (*fn)(FILE *, const struct cli_command *, const json_t *,
+                                const json_t *),
+                     const struct cli_command *c, const char *body, const char *result)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  json_t *b = json_loads(body, 0, NULL), *r = json_loads(result, 0, NULL);
+  assert_non_null(f);
+  assert_non_null(r);
+  fn(f, c, b, r);
+  fclose(f);
+  json_decref(b);
+  json_decref(r);
+  return buf;
+}
+
+static const struct cli_command *cmd(const char *a, const char *b)
+{
+  char *argv[] = { (char *)a, (char *)b };
+  int words;
+  return cli_find(b ? 2 : 1, argv, &words);
+}
+
+static void test_group_tables(void **state)
+{
+  char *s = capture(out_result, cmd("group", "list"), "{}",
+    "{\"groups\":[{\"name\":\"lab\",\"room\":\"lab@conference.example.org\",\"subnet\":"
+    "\"10.254.7.0/24\",\"role\":\"owner\",\"state\":\"joined\",\"overlay_id\":\"g-lab\","
+    "\"tap_name\":\"ipopg0\",\"address\":\"10.254.7.12\",\"members\":[{\"jid\":"
+    "\"david@example.org\",\"node_id\":\"0123456789ab\",\"online\":true,\"link_state\":\"up\","
+    "\"address\":\"10.254.7.40\"},{\"jid\":\"erin@example.org\",\"online\":false}]}],"
+    "\"invitations\":[{\"room\":\"ops@conference.example.org\",\"from\":\"frank@example.org\","
+    "\"reason\":\"join us\"}]}");
+  assert_non_null(strstr(s, "GROUP"));
+  assert_non_null(strstr(s, "lab@conference.example.org"));
+  assert_non_null(strstr(s, "10.254.7.0/24"));
+  assert_non_null(strstr(s, "owner"));
+  assert_non_null(strstr(s, "member david@example.org"));
+  assert_non_null(strstr(s, "01234567 "));          /* node ids shortened */
+  assert_non_null(strstr(s, "10.254.7.40"));
+  assert_non_null(strstr(s, "erin@example.org"));
+  assert_non_null(strstr(s, "offline"));
+  assert_non_null(strstr(s, "INVITATION"));
+  assert_non_null(strstr(s, "frank@example.org"));
+  assert_non_null(strstr(s, "join us"));
+  free(s);
+  s = capture(out_result, cmd("group", "list"), "{}", "{\"groups\":[],\"invitations\":[]}");
+  assert_string_equal(s, "(no groups)\n");
+  free(s);
+  s = capture(out_result, cmd("group", "create"), "{\"name\":\"lab\"}",
+              "{\"name\":\"lab\",\"room\":\"lab@muc.x\",\"state\":\"creating\",\"members\":[]}");
+  assert_non_null(strstr(s, "creating"));
+  free(s);
+}
+
+static void test_done_and_blocklist(void **state)
+{
+  char *s = capture(out_result, cmd("group", "invite"),
+                    "{\"name\":\"lab\",\"jid\":\"david@example.org\"}", "{}");
+  assert_string_equal(s, "invited david@example.org to lab\n");
+  free(s);
+  s = capture(out_result, cmd("block", NULL), "{\"jid\":\"carol@example.org\"}", "{}");
+  assert_string_equal(s, "blocked carol@example.org\n");
+  free(s);
+  s = capture(out_result, cmd("blocklist", NULL), "{}",
+              "{\"jids\":[\"carol@example.org\",\"spam.example.org\"]}");
+  assert_string_equal(s, "BLOCKED\ncarol@example.org\nspam.example.org\n");
+  free(s);
+  s = capture(out_result, cmd("blocklist", NULL), "{}", "{\"jids\":[]}");
+  assert_string_equal(s, "(no one is blocked)\n");
+  free(s);
+}
+
+static void test_field_hint(void **state)
+{
+  char buf[96];
+  out_field_hint(cmd("create-overlay", NULL), "body.tap_name: too long", buf, sizeof buf);
+  assert_string_equal(buf, " (--tap NAME)");
+  out_field_hint(cmd("create-overlay", NULL), "body.ip4_prefix: out of range", buf, sizeof buf);
+  assert_string_equal(buf, " (--ip4 ADDR[/PREFIX])");
+  out_field_hint(cmd("overlay-info", NULL), "overlay_id: no overlay \"x\"", buf, sizeof buf);
+  assert_string_equal(buf, " (--overlay ID)");
+  out_field_hint(cmd("overlay-info", NULL), "no such thing", buf, sizeof buf);
+  assert_string_equal(buf, "");
+  out_field_hint(cmd("group", "invite"), "body.jid: not a member", buf, sizeof buf);
+  assert_string_equal(buf, " (argument JID)");
+}
+
+/* Every command has help, a synopsis and parses --help. */
+static void test_every_command_has_help(void **state)
+{
+  const struct cli_command *c;
+  unsigned n = 0;
+  for (unsigned i = 0; (c = cli_command_at(i)); i++, n++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cli_help(f, c);
+    fclose(f);
+    assert_non_null(strstr(buf, "usage: ipopctl "));
+    assert_non_null(strstr(buf, c->name));
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+      if (strlen(line) > 79)
+        fail_msg("%s: help line longer than 79: %s", c->name, line);
+    free(buf);
+    assert_non_null(c->summary);
+    assert_true(c->wire || (c->flags & CLI_RAW));
+  }
+  assert_true(n >= 27);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_find),
+    cmocka_unit_test(test_tincan_bodies),
+    cmocka_unit_test(test_turn_password_from_file),
+    cmocka_unit_test(test_create_link_from_file),
+    cmocka_unit_test(test_usage_errors_name_the_argument),
+    cmocka_unit_test(test_controller_bodies),
+    cmocka_unit_test(test_group_tables),
+    cmocka_unit_test(test_done_and_blocklist),
+    cmocka_unit_test(test_field_hint),
+    cmocka_unit_test(test_every_command_has_help),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
