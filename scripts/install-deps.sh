@@ -23,7 +23,7 @@ packages=(
   # hostile-peer tests drive a real XMPP client library
   python3 python3-slixmpp
   # tools the tests use
-  openssl valgrind systemd jq
+  openssl valgrind systemd jq groff-base
 )
 
 missing=()
