@@ -46,7 +46,7 @@ done
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates network namespaces and TAP devices)"
 
 # demo_alive PID: PID is a running demo.sh (not a recycled PID).
-demo_alive() { [ -n "$1" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'demo\.sh'; }
+demo_alive() { [ -n "$1" ] && { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -q 'demo\.sh'; }
 
 # demo_stop: ask the running demo to tear itself down (SIGTERM); if it is
 # gone but left namespaces behind (it was SIGKILLed), remove those.
