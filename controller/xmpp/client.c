@@ -36,7 +36,10 @@ void xmpp__set_state(struct xmpp_client *c, enum xmpp_state s,
     return;
   if (c->state == s && s == XMPP_STATE_OFFLINE && !reason)
     return;
+  enum xmpp_state old = c->state;
   c->state = s;
+  if (old == XMPP_STATE_ONLINE)
+    xmpp__muc_offline(c);  /* rooms wait, requests fail: before on_state */
   if (c->cbs.on_state)
     c->cbs.on_state(c, s, reason, c->ctx);
 }
@@ -164,6 +167,7 @@ static int client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
            cfg->domain[0] ? cfg->domain : c->domain);
   struct ipop_ratelimit rl = IPOP_RATELIMIT_INIT(10000, 5);
   c->rl_drop = rl;
+  c->rl_muc = rl;
   xmpp_backoff_init(&c->backoff, XMPP_BACKOFF_BASE_MS, XMPP_BACKOFF_MAX_MS,
                     NULL, NULL);
   if (need_pw) {
@@ -265,6 +269,7 @@ void xmpp__client_maybe_free(struct xmpp_client *c)
   if (!c->freeing || c->timers_open || c->conns_alive)
     return;
   xmpp__roster_clear(c);
+  xmpp__muc_free(c);
   SSL_CTX_free(c->ssl_ctx);
   if (c->password) {
     OPENSSL_cleanse(c->password, strlen(c->password));

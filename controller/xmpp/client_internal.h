@@ -23,6 +23,7 @@
 #include "log.h"
 #include "sasl.h"
 #include "stanza.h"
+#include "muc.h"
 #include "xmpp.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -115,6 +116,20 @@ struct xmpp_client {
   struct xmpp_counters counters;
   struct ipop_ratelimit rl_drop;
   int last_close_code;
+  /* Groups and blocking (muc.c, muc_iq.c, block.c; muc_internal.h) */
+  char muc_service[1024];     /* configured or discovered; "" = unknown */
+  bool muc_service_set;       /* configured: not forgotten on reconnect */
+  struct muc_room *rooms[XMPP_MUC_ROOMS_MAX];
+  size_t nrooms;
+  struct iq_pending *pending; /* requests awaiting their answer */
+  size_t npending;
+  unsigned iq_seq;
+  char **disco_items;         /* MUC discovery: candidates left to ask */
+  size_t ndisco, disco_next;
+  bool disco_running;
+  char **blocklist;
+  size_t nblock;
+  struct ipop_ratelimit rl_muc;
 };
 
 /* ---- client.c */
@@ -122,6 +137,20 @@ void xmpp__set_state(struct xmpp_client *c, enum xmpp_state s,
                      const char *reason);
 /* Frees c once it is being freed and its timers and conns are gone. */
 void xmpp__client_maybe_free(struct xmpp_client *c);
+
+/* ---- muc.c, muc_iq.c, block.c (groups and blocking) */
+struct muc_room;
+struct iq_pending;
+/* After login: fetch the blocklist, rejoin remembered rooms. */
+void xmpp__muc_online(struct xmpp_client *c);
+/* Leaving ONLINE: rooms wait for the next login, requests fail. */
+void xmpp__muc_offline(struct xmpp_client *c);
+void xmpp__muc_free(struct xmpp_client *c);
+/* Stanza hooks; true = the stanza was ours (handled or dropped). */
+bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st);
+bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st);
+bool xmpp__iq_reply(struct conn *k, const struct xmpp_stanza *iq);
+bool xmpp__block_push(struct conn *k, const struct xmpp_stanza *iq);
 
 /* ---- roster.c */
 /* Bare part of a JID into out ("" if it does not fit). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client_internal.h"
+#include "muc_internal.h"
 #include "error.h"
 #include "log.h"
 #include "secret.h"
@@ -102,7 +103,7 @@ static void iq_reply_open(struct sbuf *b, const struct xmpp_stanza *iq, const ch
 }
 
 /* Reply to an iq we do not handle (RFC 6120 8.4). */
-static void send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
+void xmpp__send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
                           const char *type, const char *cond)
 {
   struct sbuf b;
@@ -112,7 +113,7 @@ static void send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
   xmpp__send_sbuf(k, &b);
 }
 
-static void send_iq_result(struct conn *k, const struct xmpp_stanza *iq)
+void xmpp__send_iq_result(struct conn *k, const struct xmpp_stanza *iq)
 {
   struct sbuf b;
   iq_reply_open(&b, iq, "result");
@@ -393,6 +394,8 @@ void xmpp__go_online(struct conn *k)
   }
   LOG_INFO(M, "online as %s", c->full_jid);
   xmpp__set_state(c, XMPP_STATE_ONLINE, NULL);
+  /* k may be gone if the callback stopped the client; c is not. */
+  xmpp__muc_online(c);
 }
 
 static void handle_roster_result(struct conn *k, const struct xmpp_stanza *iq)
@@ -420,7 +423,7 @@ static int handle_roster_push(struct conn *k, const struct xmpp_stanza *iq)
   snprintf(own, sizeof(own), "%s@%s", c->local, c->domain);
   if (from && !(xmpp__jid_bare_eq(from, own) && !strchr(from, '/'))) {
     /* RFC 6121 2.1.6: a push from anyone else is forged. */
-    send_iq_error(k, iq, "cancel", "service-unavailable");
+    xmpp__send_iq_error(k, iq, "cancel", "service-unavailable");
     return 0;
   }
   const struct xmpp_stanza *q = xmpp_stanza_child(iq, "query", NS_ROSTER);
@@ -435,7 +438,7 @@ static int handle_roster_push(struct conn *k, const struct xmpp_stanza *iq)
       xmpp__roster_report(c, jid, e, sub, false);
     break;  /* exactly one item per push */
   }
-  send_iq_result(k, iq);
+  xmpp__send_iq_result(k, iq);
   return 0;
 }
 
@@ -473,6 +476,8 @@ static int handle_iq(struct conn *k, const struct xmpp_stanza *iq)
       xmpp__go_online(k);
     } else if (k->ping_outstanding && strcmp(id, k->ping_id) == 0) {
       k->ping_outstanding = false;  /* an error reply also proves liveness */
+    } else if (k->phase == P_ONLINE) {
+      xmpp__iq_reply(k, iq);  /* groups and blocking requests */
     }
     return 0;
   }
@@ -480,18 +485,21 @@ static int handle_iq(struct conn *k, const struct xmpp_stanza *iq)
     return 0;
   const struct xmpp_stanza *payload = iq->children;
   if (!payload) {
-    send_iq_error(k, iq, "modify", "bad-request");
+    xmpp__send_iq_error(k, iq, "modify", "bad-request");
     return 0;
   }
   if (strcmp(type, "get") == 0 && strcmp(payload->name, "ping") == 0 &&
       strcmp(payload->ns, NS_PING) == 0) {
-    send_iq_result(k, iq);
+    xmpp__send_iq_result(k, iq);
     return 0;
   }
+  if (strcmp(type, "set") == 0 && k->phase == P_ONLINE &&
+      xmpp__block_push(k, iq))
+    return 0;
   if (strcmp(type, "set") == 0 && strcmp(payload->name, "query") == 0 &&
       strcmp(payload->ns, NS_ROSTER) == 0 && k->phase == P_ONLINE)
     return handle_roster_push(k, iq);
-  send_iq_error(k, iq, "cancel", "service-unavailable");
+  xmpp__send_iq_error(k, iq, "cancel", "service-unavailable");
   return 0;
 }
 
@@ -535,6 +543,8 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
   const char *type = xmpp_stanza_attr(st, "type");
   if (!from || strlen(from) >= XMPP_JID_MAX)
     return 0;
+  if (xmpp__muc_presence(k, st))
+    return 0;  /* a room's presence (or a forged one) */
   if (type && strcmp(type, "subscribe") == 0) {
     handle_subscribe(k, from);
     return 0;
@@ -564,6 +574,8 @@ static int handle_message(struct conn *k, const struct xmpp_stanza *st)
 {
   struct xmpp_client *c = k->c;
   const char *type = xmpp_stanza_attr(st, "type");
+  if (xmpp__muc_message(k, st))
+    return 0;  /* invitations */
   if (type && strcmp(type, "error") == 0)
     return 0;
   const struct xmpp_stanza *sig = xmpp_stanza_child(st, "signal",
@@ -571,8 +583,16 @@ static int handle_message(struct conn *k, const struct xmpp_stanza *st)
   if (!sig)
     return 0;  /* chat and other messages are not ours */
   const char *from = xmpp_stanza_attr(st, "from");
+  if (from && xmpp_block_has(c, from)) {
+    c->counters.blocked_signals++;
+    ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
+                "dropped signal from %s: blocked", from);
+    return 0;
+  }
   if (!from || !strchr(from, '/') || strlen(from) >= XMPP_JID_MAX ||
-      !xmpp__sender_allowed(c, from)) {
+      (!xmpp__sender_allowed(c, from) &&
+       !(c->cbs.signal_allowed && xmpp__jid_is_full(from) &&
+         c->cbs.signal_allowed(c, from, c->ctx)))) {
     c->counters.dropped_signals++;
     ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
                 "dropped signal from %s: not a mutual roster contact%s",
