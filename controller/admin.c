@@ -26,30 +26,33 @@ static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, cons
   snprintf(st->version, sizeof st->version, "%s", IPOP_VERSION);
   st->uptime_s = (ipop_now_ms() - c->started_ms) / 1000;
   snprintf(st->tincan_endpoint, sizeof st->tincan_endpoint, "%s", c->cfg.control.tincan);
-  if (c->cfg.ctrl.has_overlay) {
+  struct ctrl_net *mn = ctrl_main_net(c);
+  if (mn) {
     snprintf(st->mode, sizeof st->mode, "%s", ctrl_mode_names[c->cfg.ctrl.mode]);
-    snprintf(st->overlay_id, sizeof st->overlay_id, "%s", c->cfg.ctrl.overlay.id);
-    st->ip4 = c->ip4;
-    st->ip4_prefix = c->prefix;
+    snprintf(st->overlay_id, sizeof st->overlay_id, "%s", mn->id);
+    st->ip4 = mn->ip4;
+    st->ip4_prefix = mn->prefix;
     st->has_ip4 = true;
+    st->overlay_ready = mn->ready;
+    snprintf(st->conflict, sizeof st->conflict, "%s", mn->conflict);
+    for (size_t i = 0; i < c->n_peers; i++) {
+      st->peers += mn->links[i].member;
+      st->links_up += mn->links[i].link_state == CTL_LINK_UP;
+    }
   }
   snprintf(st->xmpp, sizeof st->xmpp, "%s",
            c->xmpp ? xmpp_state_name(c->xmpp_state) : "disabled");
   if (c->xmpp)
     snprintf(st->jid, sizeof st->jid, "%s", xmpp_client_jid(c->xmpp));
   snprintf(st->node_id, sizeof st->node_id, "%s", c->node_id);
-  st->overlay_ready = c->overlay_ready;
-  snprintf(st->conflict, sizeof st->conflict, "%s", c->conflict);
-  for (size_t i = 0; i < c->n_peers; i++) {
-    st->peers += c->peers[i].member;
-    st->links_up += c->peers[i].link_state == CTL_LINK_UP;
-  }
   ctl_reply(req, st);
   free(st);
 }
 
+/* The configured overlay's peers (groups: the `groups` request). */
 static void reply_peers(struct ctrl *c, struct ctl_request *req)
 {
+  struct ctrl_net *mn = ctrl_main_net(c);
   struct ctl_peers *out = calloc(1, sizeof *out);
   if (!out) {
     ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
@@ -58,7 +61,8 @@ static void reply_peers(struct ctrl *c, struct ctl_request *req)
   uint64_t now = ipop_now_ms();
   for (size_t i = 0; i < c->n_peers; i++) {
     const struct ctrl_peer *p = &c->peers[i];
-    if (!p->online && p->link_state < 0)
+    const struct ctrl_link *l = mn ? &mn->links[i] : NULL;
+    if (!l || (!p->online && l->link_state < 0))
       continue;
     out->total++;
     if (out->n_peers >= CTL_MAX_PEERS_REPORTED)
@@ -67,24 +71,24 @@ static void reply_peers(struct ctrl *c, struct ctl_request *req)
     snprintf(e->jid, sizeof e->jid, "%s", p->jid);
     snprintf(e->node_id, sizeof e->node_id, "%s", p->node_id);
     e->online = p->online;
-    e->member = p->member;
+    e->member = l->member;
     struct neg_peer_info info;
     snprintf(e->negotiation, sizeof e->negotiation, "%s",
-             c->neg && negotiate_peer_info(c->neg, p->node_id, now, &info) == 0
+             mn->neg && negotiate_peer_info(mn->neg, p->node_id, now, &info) == 0
                  ? neg_state_names[info.state]
                  : "none");
-    if (p->link_state >= 0) {
-      e->link_state = p->link_state;
+    if (l->link_state >= 0) {
+      e->link_state = l->link_state;
       e->has_link_state = true;
     }
-    e->ip4 = p->ip4;
-    e->has_ip4 = p->has_ip4;
-    e->mapped_ip4 = p->mapped_ip4;
-    e->has_mapped_ip4 = p->has_mapped;
-    e->pair_type = p->pair_type;
-    e->rtt_us = p->rtt_us;
-    e->tx_bytes = p->tx_bytes;
-    e->rx_bytes = p->rx_bytes;
+    e->ip4 = l->ip4;
+    e->has_ip4 = l->has_ip4;
+    e->mapped_ip4 = l->mapped_ip4;
+    e->has_mapped_ip4 = l->has_mapped;
+    e->pair_type = l->pair_type;
+    e->rtt_us = l->rtt_us;
+    e->tx_bytes = l->tx_bytes;
+    e->rx_bytes = l->rx_bytes;
   }
   ctl_reply(req, out);
   free(out);
@@ -118,17 +122,18 @@ static void links_answer(int status, const void *result, const char *err, void *
 
 static void query_links(struct ctrl *c, struct ctl_request *req, bool peers)
 {
-  if (!c->cfg.ctrl.has_overlay && peers) {
+  struct ctrl_net *mn = ctrl_main_net(c);
+  if (!mn && peers) {
     reply_peers(c, req);
     return;
   }
-  if (!c->cfg.ctrl.has_overlay) {
+  if (!mn) {
     ctl_reply_error(req, IPOP_ESTATE, "no overlay configured (Controller.Overlay)");
     return;
   }
   struct links_call *lc = calloc(1, sizeof *lc);
   struct ctl_link_stats_query q = { .has_overlay_id = true };
-  snprintf(q.overlay_id, sizeof q.overlay_id, "%s", c->cfg.ctrl.overlay.id);
+  snprintf(q.overlay_id, sizeof q.overlay_id, "%s", mn->id);
   if (!lc) {
     ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
     return;
@@ -172,15 +177,15 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.signals_dropped = x.dropped_signals;
     s.signals_bad = x.bad_signals;
   }
-  if (c->neg) {
+  for (size_t i = 0; i < c->n_nets; i++) {
     struct neg_counters n;
-    negotiate_counters(c->neg, &n);
-    s.neg_bad = n.bad_msgs;
-    s.neg_ignored = n.ignored_msgs;
-    s.neg_stale = n.stale_msgs;
-    s.neg_glare = n.glare;
-    s.neg_timeouts = n.timeouts;
-    s.neg_links_up = n.links_up;
+    negotiate_counters(c->nets[i]->neg, &n);
+    s.neg_bad += n.bad_msgs;
+    s.neg_ignored += n.ignored_msgs;
+    s.neg_stale += n.stale_msgs;
+    s.neg_glare += n.glare;
+    s.neg_timeouts += n.timeouts;
+    s.neg_links_up += n.links_up;
   }
   s.links_created = c->links_created;
   s.tincan_errors = c->tincan_errors;

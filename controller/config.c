@@ -9,6 +9,7 @@
 #include "error.h"
 
 const char *const ctrl_mode_names[] = { "group", "social", NULL };
+const char *const ctrl_accept_invites_names[] = { "friends", "list", "none", NULL };
 
 #define T struct ctrl_turn_cfg
 static const struct jb_field turn_f[] = {
@@ -41,6 +42,17 @@ static const struct jb_field name_f[] = {
 static const struct jb_schema name_schema = JB_SCHEMA("Names entry", T, name_f);
 #undef T
 
+#define T struct ctrl_groups_cfg
+static const struct jb_field groups_f[] = {
+  JB_F_STR(T, service, "Service", 0, 0, ""),
+  JB_F_ENUM(T, accept_invites, "AcceptInvites", 0, ctrl_accept_invites_names, "friends"),
+  JB_F_STR_ARR(T, accept_from, n_accept_from, "AcceptFrom", 0, 3),
+  JB_F_STR(T, tap_prefix, "TapPrefix", 0, 1, "ipopg"),
+  JB_F_U32(T, mtu, "Mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
+};
+static const struct jb_schema groups_schema = JB_SCHEMA("Groups", T, groups_f);
+#undef T
+
 #define T struct ctrl_section
 static const struct jb_field section_f[] = {
   JB_F_STR(T, state_dir, "StateDir", 0, 1, "/var/lib/ipop-controller"),
@@ -56,6 +68,7 @@ static const struct jb_field section_f[] = {
   JB_F_OBJ_ARR(T, names, n_names, "Names", 0, &name_schema),
   JB_F_U32(T, plan_interval, "PlanInterval", 0, 1, 3600, 30),
   JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
+  JB_F_OBJ(T, groups, "Groups", 0, &groups_schema, JB_PRESENCE(T, has_groups)),
 };
 static const struct jb_schema section_schema = JB_SCHEMA("Controller", T, section_f);
 #undef T
@@ -145,6 +158,35 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
     snprintf(path, sizeof path, "Controller.Names[%u].Jid", i);
     if (strchr(s->names[i].jid, '/') || !strchr(s->names[i].jid, '@'))
       return fail(err, path, "\"%s\" is not a bare JID (user@domain)", s->names[i].jid);
+  }
+  if (s->has_groups) {
+    struct ctrl_groups_cfg *g = &s->groups;
+    if (g->service[0] && (strchr(g->service, '@') || strchr(g->service, '/') ||
+                          !strchr(g->service, '.')))
+      return fail(err, "Controller.Groups.Service", "\"%s\" is not a service JID "
+                  "(conference.example.org)", g->service);
+    /* Index up to 2 digits (CTRL_MAX_NETS), within IFNAMSIZ-1. */
+    if (strlen(g->tap_prefix) > CTL_IFNAME_LEN - 1 - 2)
+      return fail(err, "Controller.Groups.TapPrefix", "\"%s\" is longer than %d characters",
+                  g->tap_prefix, CTL_IFNAME_LEN - 1 - 2);
+    for (const char *q = g->tap_prefix; *q; q++)
+      if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+            *q == '_' || *q == '-'))
+        return fail(err, "Controller.Groups.TapPrefix", "\"%s\": only letters, digits, "
+                    "'_' and '-'", g->tap_prefix);
+    if (strncmp(g->tap_prefix, s->overlay.tap_name, strlen(g->tap_prefix)) == 0)
+      return fail(err, "Controller.Groups.TapPrefix", "\"%s\" is a prefix of "
+                  "Controller.Overlay.TapName (%s): the names would collide", g->tap_prefix,
+                  s->overlay.tap_name);
+    for (uint32_t i = 0; i < g->n_accept_from; i++)
+      if (strchr(g->accept_from[i], '/') || !strchr(g->accept_from[i], '@')) {
+        char path[64];
+        snprintf(path, sizeof path, "Controller.Groups.AcceptFrom[%u]", i);
+        return fail(err, path, "\"%s\" is not a bare JID (user@domain)", g->accept_from[i]);
+      }
+    if (g->accept_invites == CTRL_INVITES_LIST && g->n_accept_from == 0)
+      return fail(err, "Controller.Groups.AcceptFrom", "%s",
+                  "AcceptInvites \"list\" needs at least one JID");
   }
   if (s->mode == CTRL_MODE_GROUP && s->group[0] == '\0')
     return fail(err, "Controller.Group", "%s", "GroupVPN needs the roster group's name");

@@ -3,7 +3,8 @@
  * claim one address, both log it and show it in status, and the one with
  * the larger node id yields: a derived address is derived again with the
  * next attempt (the overlay is re-created with it), a configured one is a
- * configuration error that stays until an administrator fixes it. */
+ * configuration error that stays until an administrator fixes it.  Groups
+ * over XMPP rooms work the same way in their own subnets. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,59 +14,49 @@
 #include "error.h"
 #include "log.h"
 
-static void removed_answer(int status, const void *result, const char *err, void *ctx)
+static void readdress(struct ctrl_net *n)
 {
-  struct ctrl *c = ctx;
-  c->overlay_pending = false; /* the heartbeat creates it again, with the new address */
-}
-
-static void readdress(struct ctrl *c)
-{
-  struct groupaddr_subnet gs = { .net = c->net, .prefix = c->prefix };
+  struct ctrl *c = n->c;
+  struct groupaddr_subnet gs = { .net = n->net, .prefix = n->prefix };
   struct in_addr a;
-  if (groupaddr_derive(&gs, c->node_id, c->addr_attempt + 1, &a) != 0)
+  if (groupaddr_derive(&gs, c->node_id, n->addr_attempt + 1, &a) != 0)
     return;
-  c->addr_attempt++;
+  n->addr_attempt++;
   char old[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &c->ip4, old, sizeof old);
+  inet_ntop(AF_INET, &n->ip4, old, sizeof old);
   inet_ntop(AF_INET, &a, now, sizeof now);
-  LOG_WARN("group", "yielding address %s (larger node id): re-creating the overlay with %s", old,
-           now);
-  c->ip4 = a;
-  char caps[64];
-  snprintf(caps, sizeof caps, "ip4=%s", now);
-  if (c->xmpp)
-    xmpp_client_set_caps(c->xmpp, caps);
-  if (c->overlay_ready) {
-    struct ctl_overlay_ref ref;
-    snprintf(ref.overlay_id, sizeof ref.overlay_id, "%s", c->cfg.ctrl.overlay.id);
-    c->overlay_ready = false;
-    if (ctrl_tincan_send(c, "remove_overlay", &ref, 5000, removed_answer, c) == 0)
-      c->overlay_pending = true;
-  }
+  LOG_WARN("group", "%s: yielding address %s (larger node id): re-creating the overlay with %s",
+           n->id, old, now);
+  n->ip4 = a;
+  ctrl_update_caps(c);
+  ctrl_net_recreate(n);
 }
 
-void ctrl_group_check_conflicts(struct ctrl *c)
+/* The claims of one overlay: ours, and the members' (roster groups: the
+ * address in their presence caps; rooms: the one in their room presence
+ * or, failing that, the one learnt from negotiation). */
+void ctrl_group_check_conflicts(struct ctrl_net *n)
 {
-  if (c->cfg.ctrl.mode != CTRL_MODE_GROUP)
+  struct ctrl *c = n->c;
+  if (!ctrl_net_is_group(n))
     return;
-  size_t n = 0;
+  size_t k = 0;
   struct groupaddr_claim *claims = calloc(c->n_peers + 1, sizeof *claims);
   if (!claims)
     return;
-  snprintf(claims[n].node_id, sizeof claims[n].node_id, "%s", c->node_id);
-  claims[n++].addr = c->ip4;
+  snprintf(claims[k].node_id, sizeof claims[k].node_id, "%s", c->node_id);
+  claims[k++].addr = n->ip4;
   for (size_t i = 0; i < c->n_peers; i++)
-    if (c->peers[i].member && c->peers[i].has_ip4) {
-      snprintf(claims[n].node_id, sizeof claims[n].node_id, "%s", c->peers[i].node_id);
-      claims[n++].addr = c->peers[i].ip4;
+    if (n->links[i].member && n->links[i].has_ip4) {
+      snprintf(claims[k].node_id, sizeof claims[k].node_id, "%s", c->peers[i].node_id);
+      claims[k++].addr = n->links[i].ip4;
     }
   struct groupaddr_conflict conf[8];
-  int k = groupaddr_find_conflicts(claims, n, conf, 8);
+  int nc = groupaddr_find_conflicts(claims, k, conf, 8);
   free(claims);
-  char text[sizeof c->conflict] = "";
+  char text[sizeof n->conflict] = "";
   bool lose = false;
-  for (int i = 0; i < k && i < 8; i++) {
+  for (int i = 0; i < nc && i < 8; i++) {
     const char *other = strcmp(conf[i].node_a, c->node_id) == 0   ? conf[i].node_b
                         : strcmp(conf[i].node_b, c->node_id) == 0 ? conf[i].node_a
                                                                   : NULL;
@@ -77,16 +68,16 @@ void ctrl_group_check_conflicts(struct ctrl *c)
     snprintf(text, sizeof text, "%s also claimed by %s (%.8s)", a, p ? p->jid : "?", other);
     lose = lose || groupaddr_conflict_loser(&conf[i], c->node_id);
   }
-  if (strcmp(text, c->conflict) != 0) {
+  if (strcmp(text, n->conflict) != 0) {
     if (text[0])
-      LOG_WARN("group", "address conflict: %s; the larger node id yields%s", text,
-               lose && c->cfg.ctrl.overlay.has_address
+      LOG_WARN("group", "%s: address conflict: %s; the larger node id yields%s", n->id, text,
+               lose && n->fixed_address
                    ? " - ours is configured (Controller.Overlay.Address): fix the configuration"
                    : "");
     else
-      LOG_INFO("group", "address conflict resolved");
-    snprintf(c->conflict, sizeof c->conflict, "%s", text);
+      LOG_INFO("group", "%s: address conflict resolved", n->id);
+    snprintf(n->conflict, sizeof n->conflict, "%s", text);
   }
-  if (lose && !c->cfg.ctrl.overlay.has_address)
-    readdress(c);
+  if (lose && !n->fixed_address)
+    readdress(n);
 }

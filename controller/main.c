@@ -32,41 +32,76 @@ static void finish_shutdown(struct ctrl *c)
   ctl_endpoint_close(ep);
 }
 
+static unsigned removals_left;
+
 static void overlay_removed(int status, const void *result, const char *err, void *ctx)
 {
   struct ctrl *c = ctx;
   if (status && status != IPOP_ENOENT && status != IPOP_ECONNREFUSED)
     LOG_WARN("controller", "remove_overlay on shutdown: %s", err ? err : ipop_strerror(status));
-  if (c->ep)
+  if (--removals_left == 0 && c->ep)
     finish_shutdown(c);
 }
 
-/* Going away: unavailable presence (XMPP stop), then the overlay is removed
- * from tincan so that peers see their links to us go down at once (the
- * overlay is ours: a new controller re-creates it anyway); then every
- * handle is closed and the loop ends. */
+/* Going away: unavailable presence (XMPP stop), then the overlays are
+ * removed from tincan so that peers see their links to us go down at once
+ * (the overlays are ours: a new controller re-creates them anyway); then
+ * every handle is closed and the loop ends. */
 static void on_signal(uv_signal_t *s, int signum)
 {
   struct ctrl *c = s->data;
   LOG_INFO("controller", "signal %d: shutting down", signum);
   c->stopping = true;
   close_timer(&c->heartbeat);
-  close_timer(&c->neg_timer);
   close_timer(&c->plan_timer);
+  for (size_t i = 0; i < c->n_nets; i++)
+    close_timer(&c->nets[i]->neg_timer);
   uv_close((uv_handle_t *)&c->sigint, NULL);
   uv_close((uv_handle_t *)&c->sigterm, NULL);
   if (c->xmpp) {
     xmpp_client_free(c->xmpp);
     c->xmpp = NULL;
   }
-  if (c->overlay_ready) {
+  for (size_t i = 0; i < c->n_nets; i++) {
+    struct ctrl_net *n = c->nets[i];
+    if (!n->ready)
+      continue;
     struct ctl_overlay_ref ref;
-    snprintf(ref.overlay_id, sizeof ref.overlay_id, "%s", c->cfg.ctrl.overlay.id);
-    c->overlay_ready = false;
+    snprintf(ref.overlay_id, sizeof ref.overlay_id, "%s", n->id);
+    n->ready = false;
     if (ctrl_tincan_send(c, "remove_overlay", &ref, 2000, overlay_removed, c) == 0)
-      return;
+      removals_left++;
   }
-  finish_shutdown(c);
+  if (removals_left == 0)
+    finish_shutdown(c);
+}
+
+/* The configured overlay (nets[0]), the peer and roster tables, the
+ * planning timer, and the groups over XMPP rooms. */
+static int start_overlay(struct ctrl *c, char *why, size_t whylen)
+{
+  const struct ctrl_section *s = &c->cfg.ctrl;
+  c->peers = calloc(CTRL_MAX_PEERS, sizeof *c->peers);
+  c->roster = calloc(CTRL_MAX_ROSTER, sizeof *c->roster);
+  if (!c->peers || !c->roster) {
+    snprintf(why, whylen, "out of memory");
+    return IPOP_ENOMEM;
+  }
+  int rc = ctrl_load_turn_passwords(c, why, whylen);
+  if (rc)
+    return rc;
+  char w[POLICY_WHY_LEN];
+  if (!ctrl_net_new(c, s->mode == CTRL_MODE_SOCIAL ? CTRL_NET_SOCIAL : CTRL_NET_ROSTER,
+                    s->overlay.id, s->overlay.tap_name, s->overlay.mtu, s->overlay.subnet,
+                    s->overlay.has_address ? &s->overlay.address : NULL, w, sizeof w)) {
+    snprintf(why, whylen, "Controller.Overlay: %s", w);
+    return IPOP_EINVAL;
+  }
+  uv_timer_init(c->loop, &c->plan_timer);
+  c->plan_timer.data = c;
+  uint64_t pi = (uint64_t)s->plan_interval * 1000;
+  uv_timer_start(&c->plan_timer, ctrl_plan_timer_cb, pi, pi);
+  return ctrl_groups_init(c, why, whylen);
 }
 
 static void usage(FILE *f)
@@ -145,11 +180,11 @@ int main(int argc, char **argv)
     return 1;
   }
   LOG_INFO("controller", "node id %s%s", c.node_id, created ? " (new)" : "");
-  if (c.cfg.ctrl.has_overlay) {
-    if (ctrl_load_turn_passwords(&c, w, sizeof w) != 0 || ctrl_policy_init(&c, w, sizeof w) != 0) {
-      LOG_ERROR("controller", "%s", w);
-      return 1;
-    }
+  uv_timer_init(c.loop, &c.heartbeat);
+  c.heartbeat.data = &c;
+  if (c.cfg.ctrl.has_overlay && start_overlay(&c, w, sizeof w) != 0) {
+    LOG_ERROR("controller", "%s", w);
+    return 1;
   }
   char host[CTL_HOSTPORT_LEN];
   snprintf(host, sizeof host, "%s", c.cfg.control.controller);
@@ -179,8 +214,6 @@ int main(int argc, char **argv)
   LOG_INFO("controller", "control socket on %s; ipop-tincan expected at %s",
            c.cfg.control.controller, c.cfg.control.tincan);
 
-  uv_timer_init(c.loop, &c.heartbeat);
-  c.heartbeat.data = &c;
   uv_timer_start(&c.heartbeat, ctrl_heartbeat_cb, 0, CTRL_HEARTBEAT_FAST_MS);
   if (c.cfg.ctrl.has_xmpp && ctrl_xmpp_start(&c, w, sizeof w) != 0) {
     LOG_ERROR("controller", "Controller.Xmpp: %s", w);
@@ -197,13 +230,8 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   uv_run(c.loop, UV_RUN_DEFAULT);
-  if (c.neg)
-    negotiate_free(c.neg);
-  if (c.topo)
-    topology_free(c.topo);
-  if (c.pool)
-    addrpool_free(c.pool);
-  negotiate_actions_free(&c.acts);
+  ctrl_groups_free(&c);
+  ctrl_net_free_all(&c);
   free(c.peers);
   free(c.roster);
   memset(c.turn, 0, sizeof c.turn);

@@ -18,18 +18,19 @@ const char *ctrl_hosts_path(const struct ctrl *c, char *buf, size_t len)
   return buf;
 }
 
-int ctrl_social_init(struct ctrl *c, char *why, size_t whylen)
+int ctrl_social_init(struct ctrl_net *n, const struct in_addr *addr, char *why, size_t whylen)
 {
-  struct addrpool_config pc = { .net = c->net, .prefix = c->prefix };
-  if (c->cfg.ctrl.overlay.has_address)
-    pc.local = c->cfg.ctrl.overlay.address;
+  struct ctrl *c = n->c;
+  struct addrpool_config pc = { .net = n->net, .prefix = n->prefix };
+  if (addr)
+    pc.local = *addr;
   snprintf(pc.path, sizeof pc.path, "%s/%s", c->cfg.ctrl.state_dir, ADDRPOOL_FILE);
-  int rc = addrpool_open(&c->pool, &pc, why, whylen);
+  int rc = addrpool_open(&n->pool, &pc, why, whylen);
   if (rc)
     return rc;
-  c->ip4 = addrpool_local(c->pool);
+  n->ip4 = addrpool_local(n->pool);
   char path[CTL_PATH_LEN], w[POLICY_WHY_LEN];
-  if (addrpool_write_hosts(c->pool, ctrl_hosts_path(c, path, sizeof path), w, sizeof w) != 0)
+  if (addrpool_write_hosts(n->pool, ctrl_hosts_path(c, path, sizeof path), w, sizeof w) != 0)
     LOG_WARN("social", "hosts file: %s", w);
   return 0;
 }
@@ -43,33 +44,35 @@ static void mapping_answer(int status, const void *result, const char *err, void
 /* Before create_link: the friend's address in our subnet, the mapping in
  * tincan (sent first, so it is in place when the link comes up), the hosts
  * file. */
-void ctrl_social_on_create_link(struct ctrl *c, struct ctrl_peer *p, struct in_addr peer_ip4)
+void ctrl_social_on_create_link(struct ctrl_net *n, struct ctrl_peer *p, struct in_addr peer_ip4)
 {
+  struct ctrl *c = n->c;
+  struct ctrl_link *l = ctrl_link_of(n, p);
   char name[CTRL_JID_LEN], w[POLICY_WHY_LEN];
-  size_t n = strcspn(p->jid, "/");
-  snprintf(name, sizeof name, "%.*s", (int)n, p->jid);
+  size_t blen = strcspn(p->jid, "/");
+  snprintf(name, sizeof name, "%.*s", (int)blen, p->jid);
   for (uint32_t i = 0; i < c->cfg.ctrl.n_names; i++)
     if (strcmp(c->cfg.ctrl.names[i].jid, name) == 0) {
       snprintf(name, sizeof name, "%s", c->cfg.ctrl.names[i].name);
       break;
     }
   struct in_addr mapped;
-  int rc = addrpool_assign(c->pool, p->node_id, name, &mapped, w, sizeof w);
+  int rc = addrpool_assign(n->pool, p->node_id, name, &mapped, w, sizeof w);
   if (rc) {
     LOG_WARN("social", "no address for %s: %s", name, w);
     return;
   }
-  p->mapped_ip4 = mapped;
-  p->has_mapped = true;
+  l->mapped_ip4 = mapped;
+  l->has_mapped = true;
   struct ctl_address_mapping m;
-  snprintf(m.overlay_id, sizeof m.overlay_id, "%s", c->cfg.ctrl.overlay.id);
+  snprintf(m.overlay_id, sizeof m.overlay_id, "%s", n->id);
   snprintf(m.peer_id, sizeof m.peer_id, "%s", p->node_id);
   m.mapped_ip4 = mapped;
   m.peer_ip4 = peer_ip4;
   if (ctrl_tincan_send(c, "set_address_mapping", &m, 5000, mapping_answer, NULL) != 0)
     LOG_WARN("social", "set_address_mapping for %s not sent", name);
   char path[CTL_PATH_LEN], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-  if (addrpool_write_hosts(c->pool, ctrl_hosts_path(c, path, sizeof path), w, sizeof w) != 0)
+  if (addrpool_write_hosts(n->pool, ctrl_hosts_path(c, path, sizeof path), w, sizeof w) != 0)
     LOG_WARN("social", "hosts file: %s", w);
   inet_ntop(AF_INET, &mapped, a, sizeof a);
   inet_ntop(AF_INET, &peer_ip4, b, sizeof b);

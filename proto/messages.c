@@ -8,6 +8,9 @@ const char *const ctl_pair_type_names[] = { "none", "host", "srflx", "prflx", "r
 const char *const ctl_ice_role_names[] = { "auto", "controlling", "controlled", NULL };
 const char *const ctl_turn_transport_names[] = { "udp", "tcp", "tls", NULL };
 const char *const ctl_peer_state_names[] = { "unknown", "up", "unreachable", "refused", NULL };
+const char *const ctl_group_role_names[] = { "owner", "member", NULL };
+const char *const ctl_group_state_names[] = { "creating", "joining", "joined", "left",
+                                              "removed",  "error",   NULL };
 
 bool ctl_id_valid(const char *id)
 {
@@ -271,6 +274,97 @@ const struct jb_schema ctl_controller_stats_schema = JB_SCHEMA("stats", T, cstat
 #undef T
 #undef C
 
+#define T struct ctl_group_member
+static const struct jb_field group_member_f[] = {
+  JB_F_STR(T, jid, "jid", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", 0, 1, NULL, JB_PRESENCE(T, has_node_id)),
+  JB_F_BOOL(T, online, "online", 0, false),
+  JB_F_ENUM(T, link_state, "link_state", 0, ctl_link_state_names, NULL,
+            JB_PRESENCE(T, has_link_state)),
+  JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+};
+const struct jb_schema ctl_group_member_schema = JB_SCHEMA("group member", T, group_member_f);
+#undef T
+
+#define T struct ctl_group
+static const struct jb_field group_f[] = {
+  JB_F_STR(T, name, "name", R, 1, NULL),
+  JB_F_STR(T, room, "room", R, 1, NULL),
+  JB_F_STR(T, subnet, "subnet", 0, 0, NULL),
+  JB_F_ENUM(T, role, "role", R, ctl_group_role_names, NULL),
+  JB_F_ENUM(T, state, "state", R, ctl_group_state_names, NULL),
+  JB_F_STR(T, error, "error", 0, 0, NULL, JB_PRESENCE(T, has_error)),
+  JB_F_STR(T, overlay_id, "overlay_id", 0, 0, NULL),
+  JB_F_STR(T, tap_name, "tap_name", 0, 0, NULL),
+  JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_OBJ_ARR(T, members, n_members, "members", 0, &ctl_group_member_schema),
+};
+const struct jb_schema ctl_group_schema = JB_SCHEMA("group", T, group_f);
+#undef T
+
+#define T struct ctl_invitation
+static const struct jb_field invitation_f[] = {
+  JB_F_STR(T, room, "room", R, 1, NULL),
+  JB_F_STR(T, from, "from", R, 1, NULL),
+  JB_F_STR(T, reason, "reason", 0, 0, NULL),
+};
+const struct jb_schema ctl_invitation_schema = JB_SCHEMA("invitation", T, invitation_f);
+#undef T
+
+#define T struct ctl_groups
+static const struct jb_field groups_f[] = {
+  JB_F_OBJ_ARR(T, groups, n_groups, "groups", R, &ctl_group_schema),
+  JB_F_OBJ_ARR(T, invitations, n_invitations, "invitations", R, &ctl_invitation_schema),
+};
+const struct jb_schema ctl_groups_schema = JB_SCHEMA("groups", T, groups_f);
+#undef T
+
+#define T struct ctl_group_create
+static const struct jb_field group_create_f[] = {
+  JB_F_STR(T, name, "name", R, 1, NULL),
+  JB_F_STR(T, subnet, "subnet", 0, 1, NULL, JB_PRESENCE(T, has_subnet)),
+};
+const struct jb_schema ctl_group_create_schema = JB_SCHEMA("group_create", T, group_create_f);
+#undef T
+
+#define T struct ctl_group_join
+static const struct jb_field group_join_f[] = {
+  JB_F_STR(T, name, "name", 0, 1, NULL, JB_PRESENCE(T, has_name)),
+  JB_F_STR(T, room, "room", 0, 1, NULL, JB_PRESENCE(T, has_room)),
+};
+const struct jb_schema ctl_group_join_schema = JB_SCHEMA("group_join", T, group_join_f);
+#undef T
+
+#define T struct ctl_group_ref
+static const struct jb_field group_ref_f[] = {
+  JB_F_STR(T, name, "name", R, 1, NULL),
+};
+const struct jb_schema ctl_group_ref_schema = JB_SCHEMA("group reference", T, group_ref_f);
+#undef T
+
+#define T struct ctl_group_member_ref
+static const struct jb_field group_member_ref_f[] = {
+  JB_F_STR(T, name, "name", R, 1, NULL),
+  JB_F_STR(T, jid, "jid", R, 1, NULL),
+};
+const struct jb_schema ctl_group_member_ref_schema =
+    JB_SCHEMA("group member reference", T, group_member_ref_f);
+#undef T
+
+#define T struct ctl_jid
+static const struct jb_field jid_f[] = {
+  JB_F_STR(T, jid, "jid", R, 1, NULL),
+};
+const struct jb_schema ctl_jid_schema = JB_SCHEMA("jid", T, jid_f);
+#undef T
+
+#define T struct ctl_jid_list
+static const struct jb_field jid_list_f[] = {
+  JB_F_STR_ARR(T, jids, n_jids, "jids", R, 1),
+};
+const struct jb_schema ctl_jid_list_schema = JB_SCHEMA("jid list", T, jid_list_f);
+#undef T
+
 /* A body with no fields: jbind rejects every key against an empty table. */
 static const struct jb_field empty_f[1];
 const struct jb_schema ctl_empty_schema = { "empty body", empty_f, 0, sizeof(struct ctl_empty) };
@@ -282,6 +376,16 @@ const struct ctl_msg_desc ctl_controller_messages[] = {
   { "links", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_link_stats_schema },
   /* "counters", not "stats": that name is taken by tincan's event below */
   { "counters", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_controller_stats_schema },
+  /* groups over XMPP rooms and blocking (docs/groups.md) */
+  { "groups", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_groups_schema },
+  { "group_create", CTL_KIND_REQUEST, &ctl_group_create_schema, &ctl_group_schema },
+  { "group_invite", CTL_KIND_REQUEST, &ctl_group_member_ref_schema, &ctl_empty_schema },
+  { "group_join", CTL_KIND_REQUEST, &ctl_group_join_schema, &ctl_group_schema },
+  { "group_leave", CTL_KIND_REQUEST, &ctl_group_ref_schema, &ctl_empty_schema },
+  { "group_remove", CTL_KIND_REQUEST, &ctl_group_member_ref_schema, &ctl_empty_schema },
+  { "block", CTL_KIND_REQUEST, &ctl_jid_schema, &ctl_empty_schema },
+  { "unblock", CTL_KIND_REQUEST, &ctl_jid_schema, &ctl_empty_schema },
+  { "blocklist", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_jid_list_schema },
   /* events the controller receives from ipop-tincan */
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },

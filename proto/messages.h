@@ -35,6 +35,12 @@ enum {
   CTL_MTU_MAX = 9000,
   CTL_JID_LEN = 512,        /* JIDs in controller answers */
   CTL_MAX_PEERS_REPORTED = 64,
+  CTL_GROUP_NAME_LEN = 33,  /* group name: 1..32 of [a-z0-9._-] */
+  CTL_SUBNET_LEN = 64,      /* "10.254.7.0/24" */
+  CTL_MAX_GROUPS = 16,      /* groups reported (one overlay each) */
+  CTL_MAX_GROUP_MEMBERS = 32, /* members reported per group */
+  CTL_MAX_INVITATIONS = 16, /* pending invitations reported */
+  CTL_MAX_BLOCKED = 64,     /* blocked JIDs reported */
 };
 
 /* ---- requests to ipop-tincan ------------------------------------------ */
@@ -283,6 +289,90 @@ struct ctl_controller_stats {
   uint64_t ctl_requests_in, ctl_auth_rejected;
 };
 
+/* ---- groups over XMPP rooms and blocking (docs/groups.md) -------------- */
+
+enum ctl_group_role { CTL_GROUP_OWNER, CTL_GROUP_MEMBER };
+enum ctl_group_state { CTL_GROUP_CREATING, CTL_GROUP_JOINING, CTL_GROUP_JOINED, CTL_GROUP_LEFT,
+                       CTL_GROUP_REMOVED, CTL_GROUP_ERROR };
+
+struct ctl_group_member {
+  char jid[CTL_JID_LEN];          /* bare */
+  char node_id[CTL_ID_LEN];
+  bool has_node_id;
+  bool online;                    /* in the room now */
+  int link_state;                 /* enum ctl_link_state; absent = no link */
+  bool has_link_state;
+  struct in_addr address;         /* its overlay address, when known */
+  bool has_address;
+};
+
+/* GROUP: the answer to group_create and group_join, and `groups` entries. */
+struct ctl_group {
+  char name[CTL_GROUP_NAME_LEN];
+  char room[CTL_JID_LEN];         /* bare room JID */
+  char subnet[CTL_SUBNET_LEN];    /* "" until known */
+  int role;                       /* enum ctl_group_role */
+  int state;                      /* enum ctl_group_state */
+  char error[CTL_REASON_LEN];
+  bool has_error;
+  char overlay_id[CTL_ID_LEN];
+  char tap_name[CTL_IFNAME_LEN];
+  struct in_addr address;         /* our overlay address in the group */
+  bool has_address;
+  struct ctl_group_member members[CTL_MAX_GROUP_MEMBERS];
+  uint32_t n_members;
+};
+
+struct ctl_invitation {
+  char room[CTL_JID_LEN];
+  char from[CTL_JID_LEN];         /* inviter, bare */
+  char reason[CTL_REASON_LEN];
+};
+
+struct ctl_groups {
+  struct ctl_group groups[CTL_MAX_GROUPS];
+  uint32_t n_groups;
+  struct ctl_invitation invitations[CTL_MAX_INVITATIONS];
+  uint32_t n_invitations;
+};
+
+/* group_create */
+struct ctl_group_create {
+  char name[CTL_GROUP_NAME_LEN];
+  char subnet[CTL_SUBNET_LEN];
+  bool has_subnet;
+};
+
+/* group_join: one of name and room. */
+struct ctl_group_join {
+  char name[CTL_GROUP_NAME_LEN];
+  bool has_name;
+  char room[CTL_JID_LEN];
+  bool has_room;
+};
+
+/* group_leave */
+struct ctl_group_ref {
+  char name[CTL_GROUP_NAME_LEN];
+};
+
+/* group_invite, group_remove */
+struct ctl_group_member_ref {
+  char name[CTL_GROUP_NAME_LEN];
+  char jid[CTL_JID_LEN];
+};
+
+/* block, unblock */
+struct ctl_jid {
+  char jid[CTL_JID_LEN];
+};
+
+/* blocklist answer */
+struct ctl_jid_list {
+  char jids[CTL_MAX_BLOCKED][CTL_JID_LEN];
+  uint32_t n_jids;
+};
+
 /* ---- message table ---------------------------------------------------- */
 
 enum ctl_kind { CTL_KIND_REQUEST, CTL_KIND_RESPONSE, CTL_KIND_EVENT };
@@ -311,7 +401,10 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
     ctl_address_mapping_schema, ctl_ack_schema, ctl_ev_link_state_schema,
     ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema,
-    ctl_peer_entry_schema, ctl_peers_schema, ctl_controller_stats_schema;
+    ctl_peer_entry_schema, ctl_peers_schema, ctl_controller_stats_schema,
+    ctl_group_member_schema, ctl_group_schema, ctl_invitation_schema, ctl_groups_schema,
+    ctl_group_create_schema, ctl_group_join_schema, ctl_group_ref_schema,
+    ctl_group_member_ref_schema, ctl_jid_schema, ctl_jid_list_schema;
 
 extern const char *const ctl_log_level_names[];
 extern const char *const ctl_link_state_names[];
@@ -319,6 +412,8 @@ extern const char *const ctl_pair_type_names[];
 extern const char *const ctl_ice_role_names[];
 extern const char *const ctl_turn_transport_names[];
 extern const char *const ctl_peer_state_names[];
+extern const char *const ctl_group_role_names[];
+extern const char *const ctl_group_state_names[];
 
 /* Ids on the wire: 1..64 of [A-Za-z0-9_.-].  Returns true if valid. */
 bool ctl_id_valid(const char *id);
