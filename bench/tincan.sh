@@ -12,7 +12,7 @@
 # The tincan path: one ipop-tincan per namespace (on its own loopback
 # control port, driven by ipopctl exactly like the integration tests do,
 # tests/integration/tincan_helpers.sh), one overlay each, one link over host
-# candidates on the veth.  Knobs: BENCH_TINCAN_MTU (TAP MTU, default 1384 =
+# candidates on the veth.  Knobs: BENCH_TINCAN_MTU (TAP MTU, default 1376 =
 # TC_SAFE_MTU, the largest that never fragments on a 1500 path even through
 # a TURN relay), BENCH_TINCAN_LOG (tincan log level, default info).
 set -euo pipefail
@@ -23,7 +23,7 @@ IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$here/.." && pwd)}
 # shellcheck source=tests/integration/tincan_helpers.sh
 . "$IPOP_SRC_DIR/tests/integration/tincan_helpers.sh"
 
-BENCH_TINCAN_MTU=${BENCH_TINCAN_MTU:-1384}
+BENCH_TINCAN_MTU=${BENCH_TINCAN_MTU:-1376}
 BENCH_TINCAN_LOG=${BENCH_TINCAN_LOG:-info}
 
 # $1: scratch dir of this run of the path (tincan's own files live in

@@ -1,8 +1,10 @@
 /* Frames between an overlay's TAP and its links. */
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "dataplane.h"
 #include "error.h"
 #include "frame.h"
 #include "link.h"
@@ -57,27 +59,50 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
                  &ev);
 }
 
-/* Send one TAP frame on one link, through the link's address mapping. */
-static void to_link(struct tc_overlay *ov, struct tc_link *l, uint8_t *p, size_t n,
-                    const struct frame_info *fi)
+/* Every TAP read and write carries a virtio-net header (IFF_VNET_HDR). */
+static int tap_write(struct tc_overlay *ov, const struct virtio_net_hdr *vh, const uint8_t *p,
+                     size_t n)
 {
+  static const struct virtio_net_hdr none;
+  struct iovec iov[2] = {
+    { (void *)(vh ? vh : &none), sizeof none },
+    { (void *)p, n },
+  };
+  ssize_t w = writev(ov->tap_fd, iov, 2);
+  return w == (ssize_t)(sizeof none + n) ? 0 : IPOP_EIO;
+}
+
+/* Send one TAP frame on one link, through the link's address mapping.  A
+ * super-frame (vh) cannot be rewritten by addrmap: offloads are switched
+ * off on an overlay once it has a mapping, so only a few in flight at that
+ * moment are dropped here. */
+static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
+                    uint8_t *p, size_t n, const struct frame_info *fi)
+{
+  if (vh && addrmap_find_link(ov->am, l->slot)) {
+    l->drops++;
+    return;
+  }
   if (addrmap_egress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
     l->drops++;
     return;
   }
-  tc_link_send_frame(l, p, n);
+  tc_link_send_frame(l, vh, p, n);
 }
 
-static void flood(struct tc_overlay *ov, uint8_t *p, size_t n, const struct frame_info *fi)
+static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p, size_t n,
+                  const struct frame_info *fi)
 {
   /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
    * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
-    if (l->dtls_ready && l->dtls.state == TC_DTLS_UP)
-      to_link(ov, l, p, n, fi);
+    if (l->rec_ready)
+      to_link(ov, l, vh, p, n, fi);
 }
 
-static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
+/* vh: NULL for a complete frame, else a TSO/GSO super-frame's header. */
+static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
+                     size_t n)
 {
   struct frame_info fi;
   struct switch_decision dec;
@@ -90,13 +115,13 @@ static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
   }
   /* SocialVPN: ARP for a mapped address is answered here. */
   if (addrmap_arp_reply(ov->am, &fi, reply, sizeof reply, &rlen) == 1) {
-    if (write(ov->tap_fd, reply, rlen) == (ssize_t)rlen)
+    if (tap_write(ov, NULL, reply, rlen) == 0)
       ov->tap_tx++;
     return;
   }
   if (addrmap_route(ov->am, &fi, &mapped) == 0) {
     if (mapped < TC_MAX_LINKS_PER_OVERLAY && ov->slot[mapped])
-      to_link(ov, ov->slot[mapped], p, n, &fi);
+      to_link(ov, ov->slot[mapped], vh, p, n, &fi);
     else
       ov->tap_drops++;
     return;
@@ -111,12 +136,12 @@ static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
   switch (dec.action) {
   case SWITCH_UNICAST:
     if (dec.link < TC_MAX_LINKS_PER_OVERLAY && ov->slot[dec.link])
-      to_link(ov, ov->slot[dec.link], p, n, &fi);
+      to_link(ov, ov->slot[dec.link], vh, p, n, &fi);
     else
       ov->tap_drops++;
     break;
   case SWITCH_FLOOD:
-    flood(ov, p, n, &fi);
+    flood(ov, vh, p, n, &fi);
     break;
   case SWITCH_DROP:
     ov->tap_drops++;
@@ -124,27 +149,62 @@ static void from_tap(struct tc_overlay *ov, uint8_t *p, size_t n)
   }
 }
 
+void tc_forward_flush(struct tc_overlay *ov)
+{
+  for (struct tc_link *l = ov->links; l; l = l->next)
+    tc_dp_flush(l);
+}
+
+/* One TAP read: the kernel's virtio-net header, then the frame; with TSO on
+ * a frame may be a 64 KiB super-frame.  The header's 10 bytes stay in front
+ * of the frame as the headroom tc_link_send_frame needs. */
+static uint8_t tap_buf[TC_DP_VNET + 65536 + 64];
+
 void tc_forward_tap_readable(struct tc_overlay *ov)
 {
-  uint8_t buf[TC_FRAME_BUF];
   for (int i = 0; i < TC_TAP_BURST && !ov->dead; i++) {
-    ssize_t n = read(ov->tap_fd, buf, sizeof buf);
+    ssize_t n = read(ov->tap_fd, tap_buf, sizeof tap_buf);
     if (n < 0) {
       if (errno != EAGAIN && errno != EINTR)
         ipop_log_rl(&rl_tap, IPOP_LOG_WARN, "tincan", "%s: read: %s", ov->cfg.tap_name,
                     strerror(errno));
-      return;
+      break;
+    }
+    if ((size_t)n <= TC_DP_VNET) {
+      ov->bad_frames++;
+      continue;
     }
     ov->tap_rx++;
-    from_tap(ov, buf, (size_t)n);
+    struct virtio_net_hdr vh;
+    memcpy(&vh, tap_buf, sizeof vh);
+    uint8_t *p = tap_buf + TC_DP_VNET;
+    size_t len = (size_t)n - TC_DP_VNET;
+    if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+      /* A single frame with a partial checksum: finish it here, so that it
+       * is complete for addrmap and for the peer. */
+      if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tc_dp_csum_complete(&vh, p, len) != 0) {
+        ov->bad_frames++;
+        continue;
+      }
+      from_tap(ov, NULL, p, len);
+    } else {
+      from_tap(ov, &vh, p, len);
+    }
   }
+  if (!ov->dead)
+    tc_forward_flush(ov);
 }
 
-void tc_forward_from_link(struct tc_link *l, uint8_t *frame, size_t n)
+void tc_forward_from_link(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *frame,
+                          size_t n)
 {
   struct tc_overlay *ov = l->ov;
   struct frame_info fi;
-  if (n > ov->cfg.mtu + 14u + 4u || frame_parse(&fi, frame, n) != 0) {
+  /* Super-frames may exceed the MTU (the TAP resegments them); a mapped
+   * link takes complete frames only (addrmap rewrites checksums). */
+  size_t max = vh ? FRAME_MAX_LEN : ov->cfg.mtu + 14u + 4u;
+  if (n > max || frame_parse(&fi, frame, n) != 0 ||
+      (vh && addrmap_find_link(ov->am, l->slot))) {
     ov->bad_frames++;
     l->drops++;
     return;
@@ -159,8 +219,7 @@ void tc_forward_from_link(struct tc_link *l, uint8_t *frame, size_t n)
     l->drops++;
     return;
   }
-  ssize_t w = write(ov->tap_fd, frame, n);
-  if (w != (ssize_t)n) {
+  if (tap_write(ov, vh, frame, n) != 0) {
     ov->tap_drops++;
     l->drops++;
     return;

@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "dataplane.h"
 #include "error.h"
 #include "link.h"
 #include "secret.h"
 #include "validate.h"
 
 static struct ipop_ratelimit rl_drop = IPOP_RATELIMIT_INIT(5000, 5);
+
+static void tick_cb(uv_timer_t *t);
 
 static const struct ctl_msg_desc *msg(const char *name)
 {
@@ -53,11 +56,7 @@ static void set_state(struct tc_link *l, int state, const char *reason)
 
 static void dtls_send(void *arg, const uint8_t *p, size_t n)
 {
-  struct tc_link *l = arg;
-  if (l->dead || !l->agent)
-    return;
-  if (nice_agent_send(l->agent, l->stream, 1, (guint)n, (const gchar *)p) < 0)
-    l->drops++;
+  tc_dp_send_raw(arg, p, n);
 }
 
 static uint64_t now_us(void)
@@ -67,34 +66,20 @@ static uint64_t now_us(void)
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void link_msg(struct tc_link *l, const uint8_t *p, size_t n)
-{
-  if (n == 9 && p[0] == TC_MSG_PING) {
-    uint8_t pong[9];
-    pong[0] = TC_MSG_PONG;
-    memcpy(pong + 1, p + 1, 8);
-    tc_dtls_write(&l->dtls, pong, sizeof pong);
-  } else if (n == 9 && p[0] == TC_MSG_PONG) {
-    uint64_t sent = ipop_get_be64(p + 1), now = now_us();
-    if (sent <= now && now - sent < 60u * 1000000u)
-      l->rtt_us = (uint32_t)(now - sent);
-  }
-  /* anything else: unknown link message from a newer peer, ignored */
-}
-
+/* Application data inside DTLS is not used: frames and keepalives travel
+ * as records (dataplane.h) under keys exported from the handshake. */
 static void dtls_recv(void *arg, const uint8_t *p, size_t n)
 {
   struct tc_link *l = arg;
+  (void)p; (void)n;
+  l->drops++;
+}
+
+void tc_link_alive(struct tc_link *l)
+{
   l->last_rx_ms = ipop_now_ms();
   if (l->state == CTL_LINK_DOWN)
     set_state(l, CTL_LINK_UP, "path recovered");
-  if (n < 14) {
-    link_msg(l, p, n);
-    return;
-  }
-  l->rx_packets++;
-  l->rx_bytes += n;
-  tc_forward_from_link(l, (uint8_t *)p, n);
 }
 
 /* A bursty sender overruns the default socket buffer (~200 KiB) whenever
@@ -118,9 +103,17 @@ static void dtls_established(void *arg)
   struct tc_link *l = arg;
   l->last_rx_ms = ipop_now_ms();
   enlarge_buffers(l);
-  LOG_INFO("tincan", "link %s/%s: dtls up (%s), peer fingerprint verified",
+  int rc = tc_dp_start(l);
+  if (rc) {
+    set_state(l, CTL_LINK_FAILED, "cannot derive dataplane keys from the dtls session");
+    return;
+  }
+  LOG_INFO("tincan", "link %s/%s: dtls up (%s), peer fingerprint verified, record keys exported",
            l->ov->cfg.overlay_id, l->peer_id, tc_dtls_cipher(&l->dtls));
   set_state(l, CTL_LINK_UP, "");
+  /* Let the timer (outside libnice's dispatch) try the socket take-over
+   * and send the first keepalive now. */
+  uv_timer_start(&l->tick, tick_cb, 0, TC_TICK_MS);
 }
 
 static void dtls_failed(void *arg, const char *reason)
@@ -151,7 +144,7 @@ static void nice_recv(NiceAgent *agent, guint stream, guint comp, guint len, gch
     l->drops++;
     return;
   }
-  tc_dtls_input(&l->dtls, (const uint8_t *)buf, len);
+  tc_dp_input(l, (const uint8_t *)buf, len);
 }
 
 static void fill_candidates(struct tc_link *l, struct ctl_candidates *c)
@@ -256,6 +249,8 @@ static void nice_state(NiceAgent *agent, guint stream, guint comp, guint state,
     }
     if (l->dtls.client)
       tc_dtls_start(&l->dtls);
+  } else if (state == NICE_COMPONENT_STATE_READY && l->rec_ready) {
+    uv_timer_start(&l->tick, tick_cb, 0, TC_TICK_MS); /* take-over, outside this callback */
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     if (l->state == CTL_LINK_CONNECTING || l->state == CTL_LINK_NEW)
       set_state(l, CTL_LINK_FAILED, "ice failed");
@@ -265,14 +260,6 @@ static void nice_state(NiceAgent *agent, guint stream, guint comp, guint state,
 }
 
 /* ---- housekeeping timer -------------------------------------------------- */
-
-static void send_ping(struct tc_link *l)
-{
-  uint8_t ping[9];
-  ping[0] = TC_MSG_PING;
-  ipop_put_be64(ping + 1, now_us());
-  tc_dtls_write(&l->dtls, ping, sizeof ping);
-}
 
 static void tick_cb(uv_timer_t *t)
 {
@@ -292,10 +279,12 @@ static void tick_cb(uv_timer_t *t)
       set_state(l, CTL_LINK_FAILED,
                 l->dtls.state == TC_DTLS_HANDSHAKE ? "dtls handshake timed out"
                                                    : "ice timed out");
-    if (l->dtls.state == TC_DTLS_UP) {
+    if (l->rec_ready) {
+      if (l->fd < 0 && l->agent && l->state == CTL_LINK_UP)
+        tc_dp_try_takeover(l);
       if (now - l->last_ping_ms >= TC_KEEPALIVE_MS) {
         l->last_ping_ms = now;
-        send_ping(l);
+        tc_dp_send_ping(l, TC_DP_PING, now_us());
       }
       if (l->state == CTL_LINK_UP && now - l->last_rx_ms > TC_DEAD_MS)
         set_state(l, CTL_LINK_DOWN, "keepalive timeout (no authenticated traffic for 5 s)");
@@ -384,6 +373,7 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
   l->state = CTL_LINK_NEW;
   l->created_ms = ipop_now_ms();
   l->controlling = strcmp(ov->cfg.node_id, peer_id) < 0;
+  l->fd = -1;
 
   l->agent = nice_agent_new_full(d->gctx, NICE_COMPATIBILITY_RFC5245,
                                  NICE_AGENT_OPTION_REGULAR_NOMINATION);
@@ -550,22 +540,16 @@ int tc_link_connect(struct tc_link *l, const struct ctl_create_link *r, char *wh
   return 0;
 }
 
-int tc_link_send_frame(struct tc_link *l, const uint8_t *p, size_t n)
+int tc_link_send_frame(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *p,
+                       size_t n)
 {
-  /* No frame before the handshake completed and the pin was verified. */
-  if (l->dead || !l->dtls_ready || l->dtls.state != TC_DTLS_UP) {
-    l->drops++;
-    return IPOP_ESTATE;
-  }
-  if (tc_dtls_write(&l->dtls, p, n) != 0) {
-    l->drops++;
+  /* No frame before the handshake completed and the pin was verified
+   * (tc_dp_send_frame refuses until the record keys exist). */
+  int rc = tc_dp_send_frame(l, vh, p, n);
+  if (rc && rc != IPOP_ESTATE)
     ipop_log_rl(&rl_drop, IPOP_LOG_WARN, "tincan", "link %s/%s: send failed, frame dropped",
                 l->ov->cfg.overlay_id, l->peer_id);
-    return IPOP_EIO;
-  }
-  l->tx_packets++;
-  l->tx_bytes += n;
-  return 0;
+  return rc;
 }
 
 static int cand_type(NiceCandidateType t)
@@ -603,19 +587,50 @@ void tc_link_stat(const struct tc_link *l, struct ctl_link_stat *s)
     s->pair_type = lt > rt ? lt : rt;
     addr_text(&lc->addr, s->local_addr, sizeof s->local_addr);
     addr_text(&rc->addr, s->remote_addr, sizeof s->remote_addr);
+  } else if (l->fd >= 0) { /* taken over: the agent is gone */
+    s->pair_type = l->pair_type;
+    snprintf(s->local_addr, sizeof s->local_addr, "%s", l->local_addr);
+    snprintf(s->remote_addr, sizeof s->remote_addr, "%s", l->remote_addr);
   }
   s->rtt_us = l->rtt_us;
   s->tx_bytes = l->tx_bytes;
   s->rx_bytes = l->rx_bytes;
   s->tx_packets = l->tx_packets;
   s->rx_packets = l->rx_packets;
-  s->drops = l->drops;
+  s->drops = l->drops + l->bad_records;
   s->up_ms = l->up_since_ms ? ipop_now_ms() - l->up_since_ms : 0;
 }
 
 static void link_closed(uv_handle_t *h)
 {
-  free(h->data);
+  struct tc_link *l = h->data;
+  if (--l->handles_closing == 0)
+    free(l);
+}
+
+void tc_link_cache_pair(struct tc_link *l)
+{
+  struct ctl_link_stat s;
+  tc_link_stat(l, &s);
+  l->pair_type = s.pair_type;
+  snprintf(l->local_addr, sizeof l->local_addr, "%s", s.local_addr);
+  snprintf(l->remote_addr, sizeof l->remote_addr, "%s", s.remote_addr);
+}
+
+/* Free the ICE agent (its sockets close; a taken-over dup stays open). */
+void tc_link_release_agent(struct tc_link *l)
+{
+  if (!l->agent)
+    return;
+  struct tc_daemon *d = l->ov->d;
+  nice_agent_attach_recv(l->agent, l->stream, 1, d->gctx, NULL, NULL);
+  g_signal_handler_disconnect(l->agent, l->sig_gather);
+  g_signal_handler_disconnect(l->agent, l->sig_state);
+  /* Its sockets are about to close: forget their fds first (gloop.h). */
+  tc_gloop_reset(&d->gloop);
+  nice_agent_remove_stream(l->agent, l->stream);
+  g_object_unref(l->agent);
+  l->agent = NULL;
 }
 
 void tc_link_destroy(struct tc_link *l)
@@ -639,19 +654,11 @@ void tc_link_destroy(struct tc_link *l)
     ctl_reply_error(l->pending, IPOP_ENOENT, "link removed");
     l->pending = NULL;
   }
+  l->handles_closing = 1 + tc_dp_stop(l, link_closed);
   if (l->dtls_ready)
     tc_dtls_free(&l->dtls);
   l->dtls_ready = false;
-  if (l->agent) {
-    nice_agent_attach_recv(l->agent, l->stream, 1, ov->d->gctx, NULL, NULL);
-    g_signal_handler_disconnect(l->agent, l->sig_gather);
-    g_signal_handler_disconnect(l->agent, l->sig_state);
-    /* Its sockets are about to close: forget their fds first (gloop.h). */
-    tc_gloop_reset(&ov->d->gloop);
-    nice_agent_remove_stream(l->agent, l->stream);
-    g_object_unref(l->agent);
-    l->agent = NULL;
-  }
+  tc_link_release_agent(l);
   uv_timer_stop(&l->tick);
   uv_close((uv_handle_t *)&l->tick, link_closed);
 }

@@ -84,7 +84,9 @@ int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen)
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  /* Every read/write carries a virtio-net header, so that offloads can be
+   * switched on (tc_tap_set_offload) without changing the framing. */
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
   if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
     WHY("tap_name: cannot create TAP %s: %s", c->name, strerror(errno));
     int e = errno;
@@ -141,6 +143,12 @@ fail:
     close(s);
   close(fd);
   return IPOP_ESYS;
+}
+
+int tc_tap_set_offload(int fd, bool on)
+{
+  unsigned long f = on ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0;
+  return ioctl(fd, TUNSETOFFLOAD, f) == 0 ? 0 : IPOP_ESYS;
 }
 
 void tc_tap_close(int fd)

@@ -1,4 +1,4 @@
-/* TAP devices: create (IFF_TAP | IFF_NO_PI, non-blocking), configure MAC,
+/* TAP devices: create (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking), configure MAC,
  * MTU, IPv4 and IPv6 addresses and bring up, all by ioctl.  The device is
  * not persistent: closing the fd removes it. */
 #ifndef IPOP_TINCAN_TAP_H
@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tc_tap_config {
@@ -28,6 +29,10 @@ unsigned tc_tap_pool_left(void);
 
 /* Returns the fd (>= 0) or a negative IPOP_E* with a sentence in why. */
 int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen);
+/* Checksum offload and TSO (IPv4/IPv6) on or off: with them on, reads give
+ * 64 KiB TCP super-frames with a partial checksum, which the link carries
+ * whole to the peer's TAP (dataplane.h). */
+int tc_tap_set_offload(int fd, bool on);
 void tc_tap_close(int fd);
 
 #endif

@@ -4,6 +4,7 @@
 #include "tincan.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,10 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
     return;
   }
   ov->tap_fd = fd;
+  ov->tap_offload = tc_tap_set_offload(fd, true) == 0;
+  if (!ov->tap_offload)
+    LOG_WARN("tincan", "overlay %s: TAP offloads (TSO) unavailable: %s", r->overlay_id,
+             strerror(errno));
   if (uv_poll_init(d->loop, &ov->tap_poll, fd) != 0) {
     tc_tap_close(fd);
     free(ov->sw);
@@ -448,6 +453,10 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
   inet_ntop(AF_INET, &r->mapped_ip4, m, sizeof m);
   inet_ntop(AF_INET, &r->peer_ip4, p, sizeof p);
   LOG_INFO("tincan", "link %s/%s: peer %s appears here as %s", r->overlay_id, r->peer_id, p, m);
+  /* addrmap rewrites addresses with checksum updates, which needs complete
+   * frames: no more TSO super-frames or partial checksums on this TAP. */
+  if (ov->tap_offload && tc_tap_set_offload(ov->tap_fd, false) == 0)
+    ov->tap_offload = false;
   struct ctl_ack ack;
   memset(&ack, 0, sizeof ack);
   snprintf(ack.message, sizeof ack.message, "%s/%s: %s appears as %s", r->overlay_id,

@@ -25,6 +25,7 @@
 #include "identity.h"
 #include "log.h"
 #include "messages.h"
+#include "record.h"
 #include "addrmap.h"
 #include "switch.h"
 
@@ -40,17 +41,15 @@ enum {
   TC_STATS_INTERVAL_MS = 30000,     /* periodic "stats" event */
   TC_UNKNOWN_DEST_SLOTS = 16,       /* unknown_destination rate limit table */
   TC_UNKNOWN_DEST_MS = 1000,        /* at most one event per dst per second */
-  TC_FRAME_BUF = 9216 + 64,
   TC_SOCKET_BUFFER = 4 << 20,       /* link socket SO_RCVBUF/SO_SNDBUF */
-  /* TAP MTU that keeps an encapsulated frame inside a 1500-byte path even
-   * through a TURN relay: 1500 - 20 (IPv4) - 8 (UDP) - 36 (TURN ChannelData
-   * worst case incl. padding) - 37 (DTLS) - 14 (Ethernet) - 1 (spare). */
-  TC_SAFE_MTU = 1384,
+  /* Largest datagram a link sends (dataplane.h): fits a 1500-byte path
+   * over IPv6 (40 + 8) and through a TURN relay (36), with 0 to spare. */
+  TC_LINK_DGRAM_MAX = 1416,
+  /* TAP MTU whose full frames go in one datagram: TC_LINK_DGRAM_MAX - 25
+   * (record) - 1 (kind) - 14 (Ethernet).  Larger frames (and TSO
+   * super-frames) are split into several records, never IP-fragmented. */
+  TC_SAFE_MTU = TC_LINK_DGRAM_MAX - TC_REC_OVERHEAD - 1 - 14,
 };
-
-/* In-band link messages (inside DTLS): anything shorter than an Ethernet
- * header is a link message, the first byte saying which. */
-enum { TC_MSG_PING = 1, TC_MSG_PONG = 2 };
 
 struct tc_daemon;
 struct tc_overlay;
@@ -71,11 +70,25 @@ struct tc_link {
   char reason[CTL_REASON_LEN];
   struct tc_dtls dtls;
   bool dtls_ready;                /* tc_dtls_init done */
+  /* Dataplane (dataplane.c): record keys once DTLS verified the peer; the
+   * ICE-selected socket, taken over from libnice for direct pairs. */
+  struct tc_rec rec;
+  bool rec_ready;
+  int fd;                         /* taken-over socket, -1 on libnice's path */
+  uv_poll_t fd_poll;
+  bool fd_poll_init;
+  struct tc_dp_txq *txq;          /* pending datagrams (fd path) */
+  struct tc_dp_reasm *reasm;      /* fragments of split frames */
+  uint32_t frag_id;
+  int handles_closing;            /* libuv handles whose close is pending */
+  int pair_type;                  /* cached at take-over (agent freed) */
+  char local_addr[64], remote_addr[64];
   struct ctl_request *pending;    /* query_candidates waiting for gathering */
   uv_timer_t tick;
   uint64_t created_ms, connect_start_ms, up_since_ms, last_rx_ms, last_ping_ms;
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets, drops;
+  uint64_t bad_records;           /* records failing authentication/replay */
   char stun_used[CTL_HOSTPORT_LEN];
   char turn_used[CTL_HOSTPORT_LEN];
 };
@@ -91,6 +104,7 @@ struct tc_overlay {
   struct tc_overlay *next;
   struct ctl_create_overlay cfg;  /* as requested (mac filled in) */
   int tap_fd;
+  bool tap_offload;               /* IFF_VNET_HDR with TSO/checksum offload on */
   uv_poll_t tap_poll;
   struct tc_link *links;
   unsigned n_links;
