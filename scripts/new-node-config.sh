@@ -116,9 +116,9 @@ while [ $# -gt 0 ]; do
     --turn-user) t_user=$v ;;
     --turn-password-file) t_pw=$v ;;
     --turn-transport) case $v in udp|tcp|tls) t_tr=$v ;; *) usage_die "--turn-transport: expected udp, tcp or tls, found '$v'" ;; esac ;;
-    --name) [[ $v =~ ^([^=]+)=([^[:space:]#]+)$ ]] && valid_jid "${BASH_REMATCH[1]}" ||
-              usage_die "--name: expected JID=NAME (NAME without spaces or #), found '$v'"
-            names+=("$(jq -cn --arg j "${BASH_REMATCH[1]}" --arg n "${BASH_REMATCH[2]}" '{Jid: $j, Name: $n}')") ;;
+    --name) [[ $v =~ ^([^=]+)=([^[:space:]#]+)$ ]] && nj=${BASH_REMATCH[1]} nn=${BASH_REMATCH[2]} &&
+              valid_jid "$nj" || usage_die "--name: expected JID=NAME (NAME without spaces or #), found '$v'"
+            names+=("$(jq -cn --arg j "$nj" --arg n "$nn" '{Jid: $j, Name: $n}')") ;;
     --key-file) keyfile=$v ;;
     --identity-file) identity=$v ;;
     --state-dir) statedir=$v ;;
