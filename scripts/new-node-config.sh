@@ -42,8 +42,8 @@
 #   --state-dir DIR            controller state (default /var/lib/ipop-controller)
 #   --tincan-user U            tincan drops root to U (default ipop; "" = stay root)
 #   --controller-user U        the controller's user: owner of a key file
-#                              created here or by tincan (default ipop-controller
-#                              if that user exists, else "")
+#                              created here or by tincan (default ipop, the
+#                              user of the systemd units, if it exists, else "")
 #   --tincan-ctl HOST:PORT     tincan's control socket (default 127.0.0.1:5800)
 #   --controller-ctl HOST:PORT controller's control socket (default 127.0.0.1:5801)
 #   --log-level LEVEL          error|warn|info|debug|trace (default info)
@@ -152,7 +152,7 @@ if [ -n "$address" ]; then
   [ $((s & m)) -eq $((a & m)) ] || usage_die "--address $address is not inside --subnet $subnet"
 fi
 if [ "$cuser" = __default__ ]; then
-  cuser=""; getent passwd ipop-controller >/dev/null 2>&1 && cuser=ipop-controller
+  cuser=""; getent passwd ipop >/dev/null 2>&1 && cuser=ipop
 fi
 [ -z "$tuser" ] || getent passwd "$tuser" >/dev/null || die "--tincan-user: no user '$tuser' on this machine (create it, e.g. useradd --system $tuser, or pass --tincan-user \"\")"
 [ -z "$cuser" ] || getent passwd "$cuser" >/dev/null || die "--controller-user: no user '$cuser' on this machine"
