@@ -6,8 +6,10 @@
 # installed ipop-tincan under the restrictions of ipop-tincan.service's
 # capability bounding set + NoNewPrivileges (setpriv): it must create its
 # key for another user, restart reading that key, make a TAP and end with
-# CAP_NET_ADMIN only.  Negative controls: without CAP_DAC_READ_SEARCH the
-# restart fails, without CAP_FOWNER creating the key fails.
+# CAP_NET_ADMIN only, also with the file system read-only except the unit's
+# writable paths (ProtectSystem=strict).  Negative controls: without
+# CAP_DAC_READ_SEARCH the restart fails, without CAP_FOWNER creating the key
+# fails.
 set -uo pipefail
 : "${IPOP_SRC_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${IPOP_BUILD_DIR:=$IPOP_SRC_DIR/build}"
@@ -167,6 +169,27 @@ JSON
   check "without CAP_DAC_READ_SEARCH the key is unreadable (control)" wait_until 20 gone "$TC"
   check "... and the log says why" grep -q 'Control.KeyFile: cannot open key file .*Permission denied' \
     "$d/tincan.log"
+  # ProtectSystem=strict with the unit's writable paths (ReadWritePaths=
+  # /etc/ipop, StateDirectory=ipop): everything else read-only.  A first
+  # start there must create the key and the identity and make a TAP.
+  rm -f "$d/etc/control.key" "$d/state/identity.pem" "$d/ro-probe"
+  mkdir -p -m 0700 "$d/state"
+  netns_spawn a "$d/tincan.log" unshare --mount --propagation private sh -c '
+    d=$1; shift
+    mount --bind "$d/etc" "$d/etc" && mount --bind "$d/state" "$d/state" &&
+      mount -o remount,bind,ro / || exit 98
+    touch "$d/ro-probe" 2>/dev/null && exit 99
+    exec "$@"' sh "$d" setpriv --bounding-set="$caps" --inh-caps=-all --no-new-privs \
+    "$root/usr/sbin/ipop-tincan" -c "$d/config.json"
+  TC=$NETNS_LAST_PID
+  check "read-only system: first start answers" wait_until 20 ctl echo strict
+  check "read-only system: key and identity created in the writable paths" \
+    test -s "$d/etc/control.key" -a -s "$d/state/identity.pem" -a ! -e "$d/ro-probe"
+  ctl call remove_overlay '{"overlay_id":"ov"}' >/dev/null 2>&1
+  check "read-only system: creates a TAP" make_tap
+  kill -TERM "$TC"
+  check "read-only system: exits on SIGTERM" wait_until 10 gone "$TC"
+
   rm -f "$d/etc/control.key"
   start_tc "${caps/,+fowner/}"
   check "without CAP_FOWNER a new key for another user cannot be published (control)" \
