@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,6 +77,45 @@ void tc_dp_send_raw(struct tc_link *l, const uint8_t *p, size_t n)
   }
 }
 
+/* UDP GSO (UDP_SEGMENT): a run of full-size datagrams (the pieces of a
+ * super-frame) leaves as one send, cut into datagrams below UDP; at most
+ * this many per send (their sum must stay below 64 KiB). */
+enum { GSO_MAX_SEGS = 65000 / TC_LINK_DGRAM_MAX };
+
+/* Build the messages for q: with gso, runs of full-size datagrams
+ * (contiguous in q->buf, since each row is exactly TC_LINK_DGRAM_MAX long)
+ * plus the one after them become one message; returns the count. */
+static unsigned build_msgs(struct tc_dp_txq *q, bool gso, struct mmsghdr *m, struct iovec *iov,
+                           unsigned *covers, uint8_t (*ctrl)[CMSG_SPACE(sizeof(uint16_t))])
+{
+  unsigned nm = 0;
+  for (unsigned i = 0; i < q->n;) {
+    unsigned j = i;
+    size_t bytes = q->len[i];
+    if (gso)
+      while (j + 1 < q->n && q->len[j] == TC_LINK_DGRAM_MAX && j - i + 1 < GSO_MAX_SEGS)
+        bytes += q->len[++j];
+    memset(&m[nm], 0, sizeof m[nm]);
+    iov[nm].iov_base = q->buf[i];
+    iov[nm].iov_len = bytes;
+    m[nm].msg_hdr.msg_iov = &iov[nm];
+    m[nm].msg_hdr.msg_iovlen = 1;
+    if (j > i) {
+      struct cmsghdr *c = (struct cmsghdr *)ctrl[nm];
+      m[nm].msg_hdr.msg_control = c;
+      m[nm].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = TC_LINK_DGRAM_MAX;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+    covers[nm++] = j - i + 1;
+    i = j + 1;
+  }
+  return nm;
+}
+
 void tc_dp_flush(struct tc_link *l)
 {
   struct tc_dp_txq *q = l->txq;
@@ -86,22 +126,35 @@ void tc_dp_flush(struct tc_link *l)
   }
   struct mmsghdr m[TC_DP_BATCH];
   struct iovec iov[TC_DP_BATCH];
-  memset(m, 0, sizeof m[0] * q->n);
-  for (unsigned i = 0; i < q->n; i++) {
-    iov[i].iov_base = q->buf[i];
-    iov[i].iov_len = q->len[i];
-    m[i].msg_hdr.msg_iov = &iov[i];
-    m[i].msg_hdr.msg_iovlen = 1;
-  }
-  unsigned done = 0;
-  while (done < q->n) {
-    int r = sendmmsg(l->fd, m + done, q->n - done, MSG_DONTWAIT);
+  unsigned covers[TC_DP_BATCH];
+  static uint8_t ctrl[TC_DP_BATCH][CMSG_SPACE(sizeof(uint16_t))];
+  unsigned nm = build_msgs(q, !l->no_udp_gso, m, iov, covers, ctrl), done = 0;
+  while (done < nm) {
+    int r = sendmmsg(l->fd, m + done, nm - done, MSG_DONTWAIT);
     if (r < 0 && errno == EINTR)
       continue;
+    if (r < 0 && !l->no_udp_gso && m[done].msg_hdr.msg_control &&
+        (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EMSGSIZE)) {
+      /* No UDP GSO here (old kernel, or a device that cannot): go on with
+       * one datagram per message. */
+      LOG_INFO("tincan", "link %s/%s: UDP GSO unavailable (%s), sending datagrams singly",
+               l->ov->cfg.overlay_id, l->peer_id, strerror(errno));
+      l->no_udp_gso = true;
+      unsigned skip = 0;
+      for (unsigned i = 0; i < done; i++)
+        skip += covers[i];
+      memmove(q->buf, q->buf[skip], (size_t)(q->n - skip) * sizeof q->buf[0]);
+      memmove(q->len, q->len + skip, (size_t)(q->n - skip) * sizeof q->len[0]);
+      q->n -= skip;
+      nm = build_msgs(q, false, m, iov, covers, ctrl);
+      done = 0;
+      continue;
+    }
     if (r <= 0) {
       /* Full socket buffer or an ICMP error from the peer: the rest is
        * lost like any datagram; TCP above recovers. */
-      l->drops += q->n - done;
+      for (unsigned i = done; i < nm; i++)
+        l->drops += covers[i];
       break;
     }
     done += (unsigned)r;
@@ -384,24 +437,46 @@ void tc_dp_input(struct tc_link *l, const uint8_t *p, size_t n)
 
 /* ---- the taken-over socket ----------------------------------------------- */
 
+/* Receive buffers: with UDP_GRO on the socket the kernel may hand over up
+ * to 64 KiB of equal-size datagrams at once (a cmsg gives their size). */
+enum { RX_MSGS = 16, RX_BUF = 65536 };
+
+static void rx_one(struct tc_link *l, const uint8_t *p, size_t n, const struct msghdr *mh)
+{
+  size_t seg = n;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c))
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      if (v > 0)
+        seg = (size_t)v;
+    }
+  for (size_t off = 0; off < n && !l->dead; off += seg)
+    tc_dp_input(l, p + off, n - off < seg ? n - off : seg);
+}
+
 static void fd_cb(uv_poll_t *h, int status, int events)
 {
   struct tc_link *l = h->data;
-  static uint8_t bufs[TC_DP_BATCH][2048];
-  struct mmsghdr m[TC_DP_BATCH];
-  struct iovec iov[TC_DP_BATCH];
+  static uint8_t bufs[RX_MSGS][RX_BUF];
+  static uint8_t ctrl[RX_MSGS][CMSG_SPACE(sizeof(int))];
+  struct mmsghdr m[RX_MSGS];
+  struct iovec iov[RX_MSGS];
   (void)events;
   if (status < 0 || l->dead)
     return;
-  for (int round = 0; round < 8 && !l->dead && l->fd >= 0; round++) {
+  for (int round = 0; round < 16 && !l->dead && l->fd >= 0; round++) {
     memset(m, 0, sizeof m);
-    for (int i = 0; i < TC_DP_BATCH; i++) {
+    for (int i = 0; i < RX_MSGS; i++) {
       iov[i].iov_base = bufs[i];
       iov[i].iov_len = sizeof bufs[i];
       m[i].msg_hdr.msg_iov = &iov[i];
       m[i].msg_hdr.msg_iovlen = 1;
+      m[i].msg_hdr.msg_control = ctrl[i];
+      m[i].msg_hdr.msg_controllen = sizeof ctrl[i];
     }
-    int r = recvmmsg(l->fd, m, TC_DP_BATCH, MSG_DONTWAIT, NULL);
+    int r = recvmmsg(l->fd, m, RX_MSGS, MSG_DONTWAIT, NULL);
     if (r <= 0)
       break; /* EAGAIN, or an ICMP error reported on the connected socket */
     for (int i = 0; i < r && !l->dead; i++) {
@@ -409,9 +484,9 @@ static void fd_cb(uv_poll_t *h, int status, int events)
         l->drops++;
         continue;
       }
-      tc_dp_input(l, bufs[i], m[i].msg_len);
+      rx_one(l, bufs[i], m[i].msg_len, &m[i].msg_hdr);
     }
-    if (r < TC_DP_BATCH)
+    if (r < RX_MSGS)
       break;
   }
   if (!l->dead)
@@ -453,6 +528,9 @@ bool tc_dp_try_takeover(struct tc_link *l)
     return false;
   }
   q->n = 0;
+  /* Coalesced receive where the kernel can (Linux 5.0+); harmless if not. */
+  int one = 1;
+  (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
   tc_link_cache_pair(l);
   tc_link_release_agent(l);
   l->txq = q;

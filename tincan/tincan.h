@@ -80,6 +80,7 @@ struct tc_link {
   struct tc_dp_txq *txq;          /* pending datagrams (fd path) */
   struct tc_dp_reasm *reasm;      /* fragments of split frames */
   uint32_t frag_id;
+  bool no_udp_gso;                /* the kernel refused UDP_SEGMENT once */
   int handles_closing;            /* libuv handles whose close is pending */
   int pair_type;                  /* cached at take-over (agent freed) */
   char local_addr[64], remote_addr[64];
