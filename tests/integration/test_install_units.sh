@@ -7,7 +7,8 @@
 # capability bounding set + NoNewPrivileges (setpriv): it must create its
 # key for another user, restart reading that key, make a TAP and end with
 # CAP_NET_ADMIN only, also with the file system read-only except the unit's
-# writable paths (ProtectSystem=strict).  Negative controls: without
+# writable paths (ProtectSystem=strict), and ipop-controller next to it as
+# its unit runs it (no capabilities, read-only but its state directory).  Negative controls: without
 # CAP_DAC_READ_SEARCH the restart fails, without CAP_FOWNER creating the key
 # fails.
 set -uo pipefail
@@ -131,8 +132,11 @@ if [ "$can_run" = 1 ]; then
   cat >"$d/config.json" <<JSON
 { "Control": { "KeyFile": "$d/etc/control.key" },
   "Tincan": { "User": "nobody", "ControllerUser": "nobody",
-              "IdentityFile": "$d/state/identity.pem" } }
+              "IdentityFile": "$d/state/identity.pem" },
+  "Controller": { "StateDir": "$d/cstate" } }
 JSON
+  chmod 755 "$NETNS_TMPDIR" "$d"
+  mkdir -m 0755 "$d/etc"   # /etc/ipop as tmpfiles.d/ipop.conf makes it
   caps=-all,+net_admin,+setuid,+setgid,+chown,+fowner,+dac_read_search
   unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$units/ipop-tincan.service" |
               tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | sort | tr '\n' ' ')
@@ -187,6 +191,25 @@ JSON
     test -s "$d/etc/control.key" -a -s "$d/state/identity.pem" -a ! -e "$d/ro-probe"
   ctl call remove_overlay '{"overlay_id":"ov"}' >/dev/null 2>&1
   check "read-only system: creates a TAP" make_tap
+  # ipop-controller.service: user nobody here (ipop there), no capabilities,
+  # NoNewPrivileges, read-only but for its StateDirectory.
+  mkdir -p "$d/cstate"; chown nobody "$d/cstate"
+  netns_spawn a "$d/controller.log" unshare --mount --propagation private sh -c '
+    d=$1; shift
+    mount --bind "$d/cstate" "$d/cstate" && mount -o remount,bind,ro / || exit 98
+    exec "$@"' sh "$d" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    --bounding-set=-all --inh-caps=-all --no-new-privs \
+    "$root/usr/sbin/ipop-controller" -c "$d/config.json"
+  CP=$NETNS_LAST_PID
+  ctrl_sees_tincan() {
+    netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" status 2>/dev/null |
+      grep -q '^tincan: up'
+  }
+  check "controller (no capabilities, read-only system) reads the key, reaches tincan" \
+    wait_until 20 ctrl_sees_tincan
+  check "controller wrote its node id into its state directory" test -s "$d/cstate/node_id"
+  kill -TERM "$CP"
+  check "controller exits on SIGTERM" wait_until 10 gone "$CP"
   kill -TERM "$TC"
   check "read-only system: exits on SIGTERM" wait_until 10 gone "$TC"
 
