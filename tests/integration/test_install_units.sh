@@ -145,11 +145,13 @@ JSON
   ctl() { netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" -t "$@"; }
   # start_tc CAPS: the installed tincan with only CAPS, as systemd would.
   start_tc() {
-    netns_spawn a "$d/tincan.log" setpriv --bounding-set="$1" --inh-caps=-all \
+    NRUN=$((NRUN + 1))
+    netns_spawn a "$d/tincan-$NRUN.log" setpriv --bounding-set="$1" --inh-caps=-all \
       --no-new-privs "$root/usr/sbin/ipop-tincan" -c "$d/config.json"
     TC=$NETNS_LAST_PID
   }
   gone() { ! kill -0 "$1" 2>/dev/null; }
+  NRUN=0
   start_tc "$caps"
   check "tincan answers with the unit's capabilities" wait_until 20 ctl echo up
   check "key file created for the controller's user, 0600" \
@@ -172,13 +174,14 @@ JSON
   start_tc "${caps%,+dac_read_search}"
   check "without CAP_DAC_READ_SEARCH the key is unreadable (control)" wait_until 20 gone "$TC"
   check "... and the log says why" grep -q 'Control.KeyFile: cannot open key file .*Permission denied' \
-    "$d/tincan.log"
+    "$d/tincan-$NRUN.log"
   # ProtectSystem=strict with the unit's writable paths (ReadWritePaths=
   # /etc/ipop, StateDirectory=ipop): everything else read-only.  A first
   # start there must create the key and the identity and make a TAP.
   rm -f "$d/etc/control.key" "$d/state/identity.pem" "$d/ro-probe"
   mkdir -p -m 0700 "$d/state"
-  netns_spawn a "$d/tincan.log" unshare --mount --propagation private sh -c '
+  NRUN=$((NRUN + 1))
+  netns_spawn a "$d/tincan-$NRUN.log" unshare --mount --propagation private sh -c '
     d=$1; shift
     mount --bind "$d/etc" "$d/etc" && mount --bind "$d/state" "$d/state" &&
       mount -o remount,bind,ro / || exit 98
@@ -218,7 +221,9 @@ JSON
   check "without CAP_FOWNER a new key for another user cannot be published (control)" \
     wait_until 20 gone "$TC"
   check "... and the log says why" grep -q 'Control.KeyFile: cannot create key file .*Operation not permitted' \
-    "$d/tincan.log"
+    "$d/tincan-$NRUN.log"
+  check "no sanitizer report in any daemon log" \
+    sh -c "! grep -Eq 'Sanitizer|runtime error' '$d'/tincan-*.log '$d/controller.log'"
 else
   echo "# not root or no namespaces: privilege check skipped"
 fi
