@@ -225,11 +225,14 @@ static const struct jb_field file_cfg_f[] = {
 static const struct jb_schema file_cfg_schema = JB_SCHEMA("config.json", T, file_cfg_f);
 #undef T
 
-static int load_config(struct opts *o, struct ctl_config *out)
+/* Fills out from the config file; *used tells whether there was one (an
+ * absent default config means the built-in defaults). */
+static int load_config(struct opts *o, struct ctl_config *out, bool *used)
 {
   struct file_cfg fc;
   struct jb_error err;
   int rc = ipop_config_load(o->config, &file_cfg_schema, &fc, &err);
+  *used = rc == 0;
   if (rc == 0) {
     *out = fc.control;
     return 0;
@@ -291,16 +294,18 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
   call.daemon = call.tincan_target ? "ipop-tincan" : "ipop-controller";
 
   struct ctl_config cfg;
+  bool cfg_used = false;
   jb_defaults(&ctl_config_schema, &cfg);
   if (!o->server || !o->key_file) {
-    int rc = load_config(o, &cfg);
+    int rc = load_config(o, &cfg, &cfg_used);
     if (rc)
       return rc;
   }
   static char key_from[CTL_PATH_LEN + 40];
   if (!o->key_file) {
     o->key_file = cfg.key_file;
-    snprintf(key_from, sizeof key_from, "Control.KeyFile of %s", o->config);
+    snprintf(key_from, sizeof key_from, cfg_used ? "Control.KeyFile of %s" : "the built-in default; there is no %s",
+             o->config);
     o->key_from = key_from;
   }
   call.server = o->server ? o->server : call.tincan_target ? cfg.tincan : cfg.controller;
@@ -322,8 +327,11 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
                                                  : ((struct sockaddr_in *)&to)->sin_port);
   uint8_t key[IPOP_SECRET_LEN];
   char why[320];
-  if (ipop_secret_load(o->key_file, 0, (uid_t)-1, (gid_t)-1, key, why, sizeof why) != 0) {
-    fprintf(stderr, "ipopctl: %s (key file from %s)\n", why, o->key_from);
+  rc = ipop_secret_load(o->key_file, 0, (uid_t)-1, (gid_t)-1, key, why, sizeof why);
+  if (rc) {
+    fprintf(stderr, "ipopctl: %s (key file from %s)%s\n", why, o->key_from,
+            rc == IPOP_ENOENT ? "; the daemon that starts first creates it: has either run?"
+                              : "");
     return EXIT_LOCAL;
   }
   if (udp_port_bound(port) == 0) {
