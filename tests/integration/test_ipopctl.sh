@@ -258,6 +258,14 @@ group_cmd "group remove" group remove lab erin@example.org
 group_cmd "block" block carol@example.org
 group_cmd "unblock" unblock carol@example.org
 group_cmd "blocklist" blocklist
+# served: the text forms of the two lists on a node that is in no group
+ctl_a "${C[@]}" group list
+[ "$rc" = 0 ] && check "group list (text): no groups" test "$out" = "(no groups)"
+ctl_a "${C[@]}" blocklist
+[ "$rc" = 0 ] && check "blocklist (text): no one" test "$out" = "(no one is blocked)"
+ctl_a "${C[@]}" group create lab
+[ "$rc" = 1 ] && check "group create without XMPP: the controller's reason on stderr" \
+  has_err "^ipopctl: group create: ipop-controller answered [a-z_]+: "
 
 check "controller still running" kill -0 "$CPID"
 check "no sanitizer report from the controller" \
