@@ -129,6 +129,10 @@ struct xmpp_client {
   bool disco_running;
   char **blocklist;
   size_t nblock;
+  char **nodes;               /* full JIDs of IPOP nodes seen online (for
+                                 invitations: a node never gets messages
+                                 sent to a bare JID, its priority is -1) */
+  size_t nnodes;
   struct ipop_ratelimit rl_muc;
 };
 
@@ -151,6 +155,8 @@ bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st);
 bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st);
 bool xmpp__iq_reply(struct conn *k, const struct xmpp_stanza *iq);
 bool xmpp__block_push(struct conn *k, const struct xmpp_stanza *iq);
+/* Presence of a contact's full JID: with an IPOP node or not. */
+void xmpp__node_seen(struct xmpp_client *c, const char *full, bool node);
 
 /* ---- roster.c */
 /* Bare part of a JID into out ("" if it does not fit). */

@@ -319,6 +319,9 @@ static const struct cfg_value cfg_values[] = {
   { "muc#roomconfig_passwordprotectedroom", "0", false },
   { "muc#roomconfig_roomsecret", "", false },
   { "muc#roomconfig_allowinvites", "0", false },
+  /* ejabberd remembers the roles of a moderated room's past occupants and
+   * lets a removed member (affiliation none) back in with the old role. */
+  { "muc#roomconfig_moderatedroom", "0", false },
   { "muc#roomconfig_roomname", NULL, false },
   { "muc#roomconfig_roomdesc", NULL, false },
 };

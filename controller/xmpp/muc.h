@@ -222,8 +222,15 @@ int xmpp_muc_room_info(struct xmpp_client *c, const char *room);
 int xmpp_muc_set_affiliation(struct xmpp_client *c, const char *room,
                              const char *jid, enum xmpp_muc_affiliation aff,
                              const char *reason);
-/* Mediated invitation (XEP-0045 7.8.2) through the room to jid (bare);
- * reason may be NULL.  No result (servers do not answer success). */
+/* Invite jid to the room; reason may be NULL.  No result (servers do not
+ * answer success); grant membership first (xmpp_muc_set_affiliation).
+ * Our nodes announce priority -1, so a message to a bare JID never
+ * reaches an IPOP node: for a bare jid, a direct invitation (XEP-0249,
+ * from us) goes to every full JID of that account from which we have a
+ * presence with an IPOP node (a mutual contact's nodes), and a mediated
+ * one (XEP-0045 7.8.2, through the room) to the bare JID for the person's
+ * chat clients.  A full jid gets a direct invitation only.  An invitee
+ * whose node we do not see can still join by hand. */
 int xmpp_muc_invite(struct xmpp_client *c, const char *room, const char *jid,
                     const char *reason);
 /* Owner/admin: the list of jids with affiliation aff (member, admin,

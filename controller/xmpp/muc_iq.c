@@ -544,22 +544,59 @@ static void members_answer(struct xmpp_client *c, const struct iq_pending *p,
   free(jids);
 }
 
-int xmpp_muc_invite(struct xmpp_client *c, const char *room, const char *jid,
-                    const char *reason)
+void xmpp__node_seen(struct xmpp_client *c, const char *full, bool node)
 {
-  int r = room_arg(c, room);
-  if (r)
-    return r;
-  if (!xmpp__jid_ok(jid))
-    return IPOP_EINVAL;
-  if (!xmpp__text_ok(reason, XMPP_MUC_REASON_MAX))
-    return IPOP_ETOOBIG;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    if (strcasecmp(c->nodes[i], full) != 0)
+      continue;
+    if (!node) {
+      free(c->nodes[i]);
+      c->nodes[i] = c->nodes[--c->nnodes];
+    }
+    return;
+  }
+  if (!node || c->nnodes >= XMPP_ROSTER_MAX)
+    return;
+  char **n = realloc(c->nodes, (c->nnodes + 1) * sizeof(*n));
+  if (!n)
+    return;
+  c->nodes = n;
+  if ((n[c->nnodes] = strdup(full)))
+    c->nnodes++;
+}
+
+static void nodes_clear(struct xmpp_client *c)
+{
+  for (size_t i = 0; i < c->nnodes; i++)
+    free(c->nodes[i]);
+  free(c->nodes);
+  c->nodes = NULL;
+  c->nnodes = 0;
+}
+
+/* Mediated (through the room) or direct (XEP-0249, from us) invitation. */
+static void invite_one(struct conn *k, const char *room, const char *to,
+                       const char *reason, bool direct)
+{
   struct sbuf b;
   sbuf_init(&b);
   sbuf_adds(&b, "<message to='");
-  sbuf_escs(&b, room);
+  sbuf_escs(&b, direct ? to : room);
+  if (direct) {
+    sbuf_adds(&b, "'><x xmlns='" NS_CONFERENCE "' jid='");
+    sbuf_escs(&b, room);
+    sbuf_adds(&b, "'");
+    if (reason && *reason) {
+      sbuf_adds(&b, " reason='");
+      sbuf_escs(&b, reason);
+      sbuf_adds(&b, "'");
+    }
+    sbuf_adds(&b, "/></message>");
+    xmpp__send_sbuf(k, &b);
+    return;
+  }
   sbuf_adds(&b, "'><x xmlns='" XMPP_NS_MUC_USER "'><invite to='");
-  sbuf_escs(&b, jid);
+  sbuf_escs(&b, to);
   sbuf_adds(&b, "'>");
   if (reason && *reason) {
     sbuf_adds(&b, "<reason>");
@@ -567,11 +604,40 @@ int xmpp_muc_invite(struct xmpp_client *c, const char *room, const char *jid,
     sbuf_adds(&b, "</reason>");
   }
   sbuf_adds(&b, "</invite></x></message>");
-  if (b.oom) {
-    sbuf_free(&b);
-    return IPOP_ENOMEM;
+  xmpp__send_sbuf(k, &b);
+}
+
+/* A node never gets messages sent to a bare JID (its priority is -1), so
+ * a bare JID is invited twice over: a direct invitation to each of its
+ * IPOP nodes we see online, and a mediated one (through the room) to the
+ * bare JID for the person's chat clients.  Direct, because a mediated
+ * invitation to a full JID makes some servers (ejabberd) grant that full
+ * JID its own membership, which revoking the bare JID's would not undo. */
+int xmpp_muc_invite(struct xmpp_client *c, const char *room, const char *jid,
+                    const char *reason)
+{
+  int r = room_arg(c, room);
+  if (r)
+    return r;
+  if (!xmpp__jid_ok(jid) || !strchr(jid, '@'))
+    return IPOP_EINVAL;
+  if (!xmpp__text_ok(reason, XMPP_MUC_REASON_MAX))
+    return IPOP_ETOOBIG;
+  struct conn *k = xmpp__online(c);
+  size_t sent = 0;
+  if (strchr(jid, '/')) {
+    invite_one(k, room, jid, reason, true);
+    sent++;
+  } else {
+    for (size_t i = 0; i < c->nnodes; i++)
+      if (xmpp__jid_bare_eq(c->nodes[i], jid)) {
+        invite_one(k, room, c->nodes[i], reason, true);
+        sent++;
+      }
+    invite_one(k, room, jid, reason, false);
   }
-  xmpp__send_sbuf(xmpp__online(c), &b);
+  LOG_INFO(M, "invited %s to %s (%zu node%s directly)", jid, room, sent,
+           sent == 1 ? "" : "s");
   return 0;
 }
 
@@ -654,6 +720,7 @@ void xmpp__muc_offline(struct xmpp_client *c)
   if (!c->muc_service_set)
     c->muc_service[0] = '\0';  /* discovered again next session */
   pending_fail_all(c);
+  nodes_clear(c);
   if (disco)
     xmpp__report(c, XMPP_OP_DISCOVER, NULL, NULL, IPOP_EIO, NULL,
                  "connection to the server lost during discovery");
@@ -686,6 +753,7 @@ void xmpp__muc_offline(struct xmpp_client *c)
 void xmpp__muc_free(struct xmpp_client *c)
 {
   disco_clear(c);
+  nodes_clear(c);
   while (c->npending) {
     pending_free(&c->pending[--c->npending]);
   }

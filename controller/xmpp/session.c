@@ -565,6 +565,7 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
       p.caps = xmpp__attr_ok(caps, XMPP_CAPS_MAX) ? caps : NULL;
     }
   }
+  xmpp__node_seen(c, from, p.node_id != NULL);
   if (c->cbs.on_presence)
     c->cbs.on_presence(c, &p, c->ctx);
   return 0;

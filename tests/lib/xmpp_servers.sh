@@ -11,6 +11,9 @@
 #   xs_friends DIR GROUP USER...   (mutual subscriptions between all USERs;
 #                                   Prosody: before start, via mod_groups)
 #   xs_server_stop DIR; xs_server_start ... again restarts with the data.
+# Both servers offer multi-user chat on conference.DOMAIN (ejabberd
+# mod_muc, Prosody's muc component; local users may create rooms) and
+# blocking (XEP-0191: mod_blocking, mod_blocklist).
 #
 # ADDR may be any local address (e.g. 198.18.0.1 inside a network
 # namespace: run the start function under `ip netns exec`).  Every process
@@ -204,6 +207,13 @@ modules:
   mod_ping: {}
   mod_disco: {}
   mod_shared_roster: {}
+  mod_privacy: {}
+  mod_blocking: {}
+  mod_muc:
+    host: "conference.@HOST@"
+    access_create: local
+    access_persistent: local
+    access_admin: none
 EOF
   sed -i '/^$/d' "$dir/ejabberd.yml"
 }
@@ -264,12 +274,14 @@ http_ports = { }
 https_ports = { }
 c2s_require_encryption = $req
 authentication = "internal_hashed"
-modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups" }
+modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups"; "blocklist" }
 modules_disabled = { "s2s"; "offline" }
 groups_file = "$dir/groups.txt"
 c2s_stanza_size_limit = 262144
 VirtualHost "$domain"
   $ssl
+Component "conference.$domain" "muc"
+  restrict_room_creation = false
 EOF
   chown -R prosody:prosody "$dir"
 }

@@ -5,6 +5,15 @@
  *   {"cmd":"counters"}   {"cmd":"caps","caps":"x"}   {"cmd":"quit"}
  *   {"cmd":"raw","xml":"<message .../>"}   (hostile-peer tests)
  *   {"cmd":"deep","to":"u@d/r","depth":200}  (a message nested that deep)
+ * Groups and blocking (muc.h), each answered by {"event":"called",...}:
+ *   {"cmd":"service","service":"conference.d"}  {"cmd":"discover"}
+ *   {"cmd":"create","room":"r@s","name":"n","desc":"d"[,"nick":"x"]}
+ *   {"cmd":"join","room":"r@s"[,"nick":"x"]}  {"cmd":"leave","room":"r@s"}
+ *   {"cmd":"room_info","room":"r@s"}  {"cmd":"invite","room","jid","reason"}
+ *   {"cmd":"affiliation","room","jid","aff":"member|none|outcast","reason"}
+ *   {"cmd":"members","room":"r@s"[,"aff":"member"]}
+ *   {"cmd":"block","jid":"u@d"}  {"cmd":"unblock"[,"jid":"u@d"]}
+ *   {"cmd":"blocklist"}  {"cmd":"allow","jid":"u@d"} (signal_allowed)
  * Usage: xmpp_probe CONFIG.json NODE_ID [CAPS]   (IPOP_LOG=debug|trace) */
 #include <jansson.h>
 #include <stdio.h>
@@ -14,6 +23,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "muc.h"
 #include "xmpp.h"
 #include "xmpp_internal.h"
 
@@ -25,6 +35,8 @@ struct probe {
   char line[65536];
   size_t len;
   bool quitting;
+  char allow[16][256];        /* bare JIDs signal_allowed admits */
+  int nallow;
 };
 
 static void emit(json_t *o)
@@ -78,12 +90,165 @@ static void on_signal(struct xmpp_client *c, const struct xmpp_signal *s,
                  s->payload_len));
 }
 
+static bool signal_allowed(struct xmpp_client *c, const char *from, void *ctx)
+{
+  struct probe *p = ctx;
+  for (int i = 0; i < p->nallow; i++) {
+    size_t n = strlen(p->allow[i]);
+    if (strncmp(from, p->allow[i], n) == 0 && from[n] == '/')
+      return true;
+  }
+  return false;
+}
+
+static void on_result(struct xmpp_client *c, const struct xmpp_result *r,
+                      void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s?, s:s?, s:i, s:s, s:s?, s:s?}", "event",
+                 "result", "op", xmpp_op_name(r->op), "room", r->room, "jid",
+                 r->jid, "error", r->error,
+                 "error_name", r->error ? ipop_err_name(r->error) : "",
+                 "condition", r->condition, "text", r->text));
+}
+
+static void on_blocklist(struct xmpp_client *c,
+                         const struct xmpp_blocklist_event *ev, void *ctx)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < ev->n; i++)
+    json_array_append_new(a, json_string(ev->jids[i]));
+  emit(json_pack("{s:s, s:o, s:b, s:b}", "event", "blocklist", "jids", a,
+                 "blocked", ev->blocked, "full", ev->full));
+}
+
+static void on_muc_self(struct xmpp_client *c, const struct xmpp_muc_self *ev,
+                        void *ctx)
+{
+  static const char *const st[] = { "?", "joined", "failed", "left" };
+  emit(json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s?, s:s?}",
+                 "event", "muc_self", "room", ev->room, "nick", ev->nick,
+                 "state", st[ev->state <= 3 ? ev->state : 0], "created",
+                 ev->created, "affiliation",
+                 xmpp_muc_affiliation_name(ev->affiliation), "role",
+                 xmpp_muc_role_name(ev->role), "reason",
+                 xmpp_muc_reason_name(ev->reason), "condition", ev->condition,
+                 "text", ev->text));
+}
+
+static void on_muc_occupant(struct xmpp_client *c,
+                            const struct xmpp_muc_occupant *o, void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:b, s:s, s:s?, s:s?}",
+                 "event", "occupant", "room", o->room, "nick", o->nick, "jid",
+                 o->jid, "affiliation",
+                 xmpp_muc_affiliation_name(o->affiliation), "role",
+                 xmpp_muc_role_name(o->role), "available", o->available,
+                 "reason", xmpp_muc_reason_name(o->reason), "node_id",
+                 o->node_id, "caps", o->caps));
+}
+
+static void on_muc_invite(struct xmpp_client *c,
+                          const struct xmpp_muc_invite *inv, void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", "invite", "room",
+                 inv->room, "from", inv->from, "reason", inv->reason,
+                 "direct", inv->direct));
+}
+
+static void on_muc_room_info(struct xmpp_client *c,
+                             const struct xmpp_muc_room_info *i, void *ctx)
+{
+  emit(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "event",
+                 "room_info", "room", i->room, "name", i->name, "description",
+                 i->description, "members_only", i->members_only,
+                 "persistent", i->persistent, "non_anonymous",
+                 i->non_anonymous, "hidden", i->hidden, "password_protected",
+                 i->password_protected));
+}
+
+static void on_muc_members(struct xmpp_client *c,
+                           const struct xmpp_muc_members *m, void *ctx)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < m->n; i++)
+    json_array_append_new(a, json_string(m->jids[i]));
+  emit(json_pack("{s:s, s:s, s:s, s:o}", "event", "members", "room", m->room,
+                 "affiliation", xmpp_muc_affiliation_name(m->affiliation),
+                 "jids", a));
+}
+
+static enum xmpp_muc_affiliation aff_arg(const char *s)
+{
+  if (!s) return XMPP_AFF_MEMBER;
+  if (strcmp(s, "none") == 0) return XMPP_AFF_NONE;
+  if (strcmp(s, "outcast") == 0) return XMPP_AFF_OUTCAST;
+  if (strcmp(s, "admin") == 0) return XMPP_AFF_ADMIN;
+  if (strcmp(s, "owner") == 0) return XMPP_AFF_OWNER;
+  if (strcmp(s, "member") == 0) return XMPP_AFF_MEMBER;
+  return (enum xmpp_muc_affiliation)99;  /* invalid on purpose */
+}
+
+/* The group/blocking commands; false if cmd is not one of them. */
+static bool muc_command(struct probe *p, const char *cmd, json_t *o)
+{
+#define S(k) json_string_value(json_object_get(o, k))
+  int r;
+  if (strcmp(cmd, "service") == 0) {
+    r = xmpp_muc_set_service(p->c, S("service"));
+  } else if (strcmp(cmd, "discover") == 0) {
+    r = xmpp_muc_discover(p->c);
+  } else if (strcmp(cmd, "create") == 0) {
+    r = xmpp_muc_create(p->c, S("room"), S("nick"), S("name"), S("desc"));
+  } else if (strcmp(cmd, "join") == 0) {
+    r = xmpp_muc_join(p->c, S("room"), S("nick"));
+  } else if (strcmp(cmd, "leave") == 0) {
+    r = xmpp_muc_leave(p->c, S("room"));
+  } else if (strcmp(cmd, "room_info") == 0) {
+    r = xmpp_muc_room_info(p->c, S("room"));
+  } else if (strcmp(cmd, "invite") == 0) {
+    r = xmpp_muc_invite(p->c, S("room"), S("jid"), S("reason"));
+  } else if (strcmp(cmd, "affiliation") == 0) {
+    r = xmpp_muc_set_affiliation(p->c, S("room"), S("jid"), aff_arg(S("aff")),
+                                 S("reason"));
+  } else if (strcmp(cmd, "members") == 0) {
+    r = xmpp_muc_get_affiliations(p->c, S("room"), aff_arg(S("aff")));
+  } else if (strcmp(cmd, "block") == 0) {
+    r = xmpp_block_add(p->c, S("jid"));
+  } else if (strcmp(cmd, "unblock") == 0) {
+    r = xmpp_block_remove(p->c, S("jid"));
+  } else if (strcmp(cmd, "blocklist") == 0) {
+    size_t n;
+    const char *const *l = xmpp_block_list(p->c, &n);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(a, json_string(l[i]));
+    emit(json_pack("{s:s, s:o}", "event", "blocklist_now", "jids", a));
+    r = 0;
+  } else if (strcmp(cmd, "allow") == 0) {
+    const char *j = S("jid");
+    r = IPOP_EINVAL;
+    if (j && strlen(j) < sizeof(p->allow[0]) && p->nallow < 16) {
+      snprintf(p->allow[p->nallow++], sizeof(p->allow[0]), "%s", j);
+      r = 0;
+    }
+  } else {
+    return false;
+  }
+  emit(json_pack("{s:s, s:s, s:i, s:s, s:s}", "event", "called", "cmd", cmd,
+                 "result", r, "error", r ? ipop_err_name(r) : "", "service",
+                 xmpp_muc_service(p->c)));
+  return true;
+#undef S
+}
+
 static void print_counters(struct probe *p)
 {
   struct xmpp_counters k;
   xmpp_client_counters(p->c, &k);
-  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
-                 "counters", "reconnects", (json_int_t)k.reconnects,
+  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
+                 "counters", "blocked_signals", (json_int_t)k.blocked_signals,
+                 "muc_dropped", (json_int_t)k.muc_dropped,
+                 "reconnects", (json_int_t)k.reconnects,
                  "dropped_signals", (json_int_t)k.dropped_signals,
                  "bad_signals", (json_int_t)k.bad_signals,
                  "signals_in", (json_int_t)k.signals_in,
@@ -150,6 +315,8 @@ static void command(struct probe *p, const char *line)
     xmpp_client_set_caps(p->c, json_string_value(json_object_get(o, "caps")));
   } else if (strcmp(cmd, "quit") == 0) {
     quit(p);
+  } else if (muc_command(p, cmd, o)) {
+    /* done */
   } else {
     emit(json_pack("{s:s, s:s}", "event", "error", "error", "unknown command"));
   }
@@ -217,7 +384,15 @@ int main(int argc, char **argv)
   p.loop = uv_default_loop();
   struct xmpp_callbacks cbs = { .on_state = on_state, .on_roster = on_roster,
                                 .on_presence = on_presence,
-                                .on_signal = on_signal };
+                                .on_signal = on_signal,
+                                .signal_allowed = signal_allowed,
+                                .on_result = on_result,
+                                .on_blocklist = on_blocklist,
+                                .on_muc_self = on_muc_self,
+                                .on_muc_occupant = on_muc_occupant,
+                                .on_muc_invite = on_muc_invite,
+                                .on_muc_room_info = on_muc_room_info,
+                                .on_muc_members = on_muc_members };
   char why[256];
   int r = xmpp_client_new(p.loop, &cfg, argv[2], argc > 3 ? argv[3] : NULL,
                           &cbs, &p, &p.c, why, sizeof(why));
