@@ -2,7 +2,7 @@
  * verified the peer, carried either by libnice (relayed pairs, and until ICE
  * is settled) or, for direct pairs (host/srflx/prflx), on the ICE-selected
  * UDP socket taken over from libnice and driven from the libuv loop with
- * recvmmsg/sendmmsg.
+ * recvmmsg/sendmmsg, UDP GRO/GSO.
  *
  * Inside a record, the first plaintext byte says what follows:
  *
@@ -32,7 +32,7 @@ enum {
   TC_DP_PONG = 4,
   TC_DP_FRAG_HDR = 13,
   TC_DP_VNET = 10,
-  TC_DP_BATCH = 64,               /* datagrams per sendmmsg/recvmmsg */
+  TC_DP_BATCH = 64,               /* datagrams queued per link before a sendmmsg */
   TC_DP_REASM_SLOTS = 4,          /* split frames being reassembled per link */
   /* largest reassembled content: vnet header + a 64 KiB IP packet + L2 */
   TC_DP_SUPER_MAX = TC_DP_VNET + 65535 + 14 + 4,
