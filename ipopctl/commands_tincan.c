@@ -225,9 +225,10 @@ const struct cli_command cli_tincan_commands[] = {
     "them away from ipop-controller until it registers again.",
     register_a, N(register_a), NULL, NULL, NULL },
   { "listen", "register", CLI_TINCAN, CLI_LISTEN, "print tincan's events until Ctrl-C",
-    "Registers for events and prints each as one JSON line {\"event\":NAME,\"body\":{...}}. "
-    "This takes the events away from a running ipop-controller (it registers again when "
-    "it restarts); meant for debugging tincan on its own.",
+    "Registers for events and prints each as one JSON line {\"body\":{...},\"event\":NAME} "
+    "until SIGINT or SIGTERM. This takes the events away from ipop-controller; when listen "
+    "stops, it hands them back to the configured Control.Controller endpoint if that port "
+    "is in use here.",
     NULL, 0, NULL, NULL, NULL },
 };
 const unsigned cli_tincan_commands_count = N(cli_tincan_commands);

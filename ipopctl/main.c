@@ -42,7 +42,11 @@ struct call {
   bool done;                    /* answered, timed out or stopped */
   struct ctl_endpoint *ep;
   uv_timer_t timer;
-  uv_signal_t sig;
+  uv_signal_t sig[2];           /* listen: SIGINT, SIGTERM */
+  /* listen: where ipop-controller's control socket is, to give tincan's
+   * events back to it when we stop (NULL: no controller running) */
+  const char *give_back;
+  struct sockaddr_storage tincan;
 };
 
 static void usage(FILE *f)
@@ -170,6 +174,17 @@ static int udp_port_bound(unsigned port)
   return known;
 }
 
+/* listen: is ipop-controller (per the configuration) running here? */
+static bool controller_running(const struct ctl_config *cfg)
+{
+  struct sockaddr_storage ss;
+  if (ctl_parse_endpoint(cfg->controller, &ss, 0) != 0)
+    return false;
+  unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+  return udp_port_bound(port) == 1;
+}
+
 static void not_answering(struct call *c, bool bound_checked)
 {
   const char *key = c->tincan_target ? "Control.Tincan" : "Control.Controller";
@@ -205,10 +220,32 @@ static void on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
   json_decref(line);
 }
 
+static void on_given_back(int status, const void *result, const char *err_msg, void *ctx)
+{
+  struct call *c = ctx;
+  if (status == 0)
+    fprintf(stderr, "ipopctl: tincan's events go to ipop-controller at %s again\n",
+            c->give_back);
+  else
+    fprintf(stderr, "ipopctl: could not give tincan's events back to ipop-controller at %s "
+            "(%s); it gets them again when it re-creates its overlay\n", c->give_back,
+            err_msg ? err_msg : ipop_strerror(status));
+  finish_call(c, EXIT_OK);
+}
+
+/* Stopping listen: tincan sends events to one endpoint only, and we took
+ * them from the controller; hand them back (register with its address)
+ * before exiting, so that watching events never breaks a running node. */
 static void on_signal(uv_signal_t *h, int sig)
 {
   struct call *c = h->data;
-  if (!c->done)
+  if (c->done)
+    return;
+  for (int i = 0; i < 2; i++)
+    uv_signal_stop(&c->sig[i]);
+  json_t *body = c->give_back ? json_pack("{s:s}", "address", c->give_back) : NULL;
+  if (!body || ctl_request_send_json(c->ep, (struct sockaddr *)&c->tincan, "register", body,
+                                     2000, on_given_back, c) != 0)
     finish_call(c, c->exit_code);
 }
 
@@ -359,12 +396,17 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
   }
   uv_timer_init(&loop, &call.timer);
   call.timer.data = &call;
-  uv_signal_init(&loop, &call.sig);
-  call.sig.data = &call;
-  if (cmd->flags & CLI_LISTEN) {
-    uv_signal_start(&call.sig, on_signal, SIGINT);
-    uv_unref((uv_handle_t *)&call.sig);
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(&loop, &call.sig[i]);
+    call.sig[i].data = &call;
+    if (cmd->flags & CLI_LISTEN) {
+      uv_signal_start(&call.sig[i], on_signal, i ? SIGTERM : SIGINT);
+      uv_unref((uv_handle_t *)&call.sig[i]);
+    }
   }
+  call.tincan = to;
+  if ((cmd->flags & CLI_LISTEN) && controller_running(&cfg))
+    call.give_back = cfg.controller;
   /* Our own deadline (the endpoint's is later): a daemon's error answer
    * carrying "timeout" must stay exit 1, only silence is exit 3. */
   uv_timer_start(&call.timer, on_timeout, o->timeout_ms, 0);
@@ -377,7 +419,8 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&call.timer, NULL);
-  uv_close((uv_handle_t *)&call.sig, NULL);
+  for (int i = 0; i < 2; i++)
+    uv_close((uv_handle_t *)&call.sig[i], NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   return call.exit_code;

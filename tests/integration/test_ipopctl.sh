@@ -202,6 +202,10 @@ check "every event line is JSON" sh -c "grep '^{' '$NETNS_TMPDIR/events.log' | j
 check "nothing else on listen's stdout" sh -c "! grep -v -e '^{' -e '^ipopctl: listening' '$NETNS_TMPDIR/events.log'"
 kill -INT "$LISTEN"
 check "listen exits on Ctrl-C" wait_pid_gone "$LISTEN" 5
+check "  ... and gave the events back to the controller" \
+  wait_file "$A/tincan.log" "registered \(events go to 127.0.0.1:5801\)" 5
+check "  ... saying so" grep -q "events go to ipop-controller at 127.0.0.1:5801 again" \
+  "$NETNS_TMPDIR/events.log"
 ctl_a -j register; expect 0 "register"
 check "  ... message" jqe '.message | length > 0'
 ctl_a register --address 127.0.0.1:5801; expect 0 "register --address (back to the controller)"
