@@ -377,15 +377,15 @@ int cli_parse(const struct cli_command *c, int argc, char **argv, struct cli_par
     if (!flags_done && arg[0] == '-' && arg[1] && !(c->n_args && c->args[0].type == ARG_TEXT))
       return fail(err, len, EXIT_USAGE, "%s: unknown option %s (see ipopctl help %s)",
                   c->name, arg, c->name);
-    /* positional: the next positional argument of the table */
+    /* positional: the next one of the table; a TEXT one takes the rest */
     const struct cli_arg *a = NULL;
-    for (unsigned k = 0, seen = 0; k < c->n_args; k++) {
+    unsigned seen = 0;
+    for (unsigned k = 0; k < c->n_args && !a; k++) {
       if (c->args[k].flag)
         continue;
-      if (seen++ == next_pos || (c->args[k].type == ARG_TEXT && seen - 1 < next_pos)) {
+      if (seen == next_pos || (c->args[k].type == ARG_TEXT && seen < next_pos))
         a = &c->args[k];
-        break;
-      }
+      seen++;
     }
     if (!a)
       return fail(err, len, EXIT_USAGE, "%s: unexpected argument \"%s\" (see ipopctl help %s)",
