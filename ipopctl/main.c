@@ -341,7 +341,8 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
   static char key_from[CTL_PATH_LEN + 40];
   if (!o->key_file) {
     o->key_file = cfg.key_file;
-    snprintf(key_from, sizeof key_from, cfg_used ? "Control.KeyFile of %s" : "the built-in default; there is no %s",
+    snprintf(key_from, sizeof key_from,
+             cfg_used ? "Control.KeyFile of %s" : "the built-in default; there is no %s",
              o->config);
     o->key_from = key_from;
   }
