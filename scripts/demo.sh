@@ -93,10 +93,11 @@ fi
 if [ "$build" = 1 ]; then
   echo "[demo] building in $bdir (cmake) ..."
   tb=${EPOCHREALTIME/[.,]/}
-  cmake -S "$top" -B "$bdir" >"$top/.demo-cmake.log" 2>&1 &&
-    cmake --build "$bdir" -j "$(nproc)" >>"$top/.demo-cmake.log" 2>&1 ||
-    { tail -n 40 "$top/.demo-cmake.log" >&2; die "build failed (log: $top/.demo-cmake.log)"; }
-  rm -f "$top/.demo-cmake.log"
+  mkdir -p "$bdir"
+  blog=$bdir/demo-build.log
+  if ! { cmake -S "$top" -B "$bdir" && cmake --build "$bdir" -j "$(nproc)"; } >"$blog" 2>&1; then
+    tail -n 40 "$blog" >&2; die "build failed (log: $blog)"
+  fi
   echo "[demo] built in $(( (${EPOCHREALTIME/[.,]/} - tb) / 1000000 )) s"
 fi
 for b in tincan/ipop-tincan controller/ipop-controller ipopctl/ipopctl; do

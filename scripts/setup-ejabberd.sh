@@ -124,6 +124,9 @@ run__reap() {
 q() { Q+=("$(printf '%q ' "$@")"); }
 
 
+# Two rounds of parallel ejabberdctl runs: accounts and group creation
+# first, then what refers to them (passwords of accounts that existed,
+# roster items, group members).
 if [ ${#users[@]} -gt 0 ]; then
   mkdir -p "$pwdir"; chmod 700 "$pwdir"
   for u in "${users[@]}"; do
@@ -132,14 +135,19 @@ if [ ${#users[@]} -gt 0 ]; then
     [ "$(stat -c %a "$f")" = 600 ] || chmod 600 "$f"
     q register "$u" "$domain" "$(head -n 1 "$f")"
   done
-  run_all "creating accounts"
-  # An account that existed already gets the password of its file (the
-  # file is the truth: run again after deleting a file = new password).
-  for u in "${existed[@]}"; do q change_password "$u" "$domain" "$(head -n 1 "$pwdir/$u.password")"; done
-  [ ${#Q[@]} -eq 0 ] || run_all "setting passwords of existing accounts"
-  info "accounts: ${users[*]/%/@$domain} (passwords in $pwdir/USER.password, 0600)"
 fi
+for g in "${groups[@]}"; do
+  name=${g%%=*}
+  # Label NAME (what clients see as the roster group), displayed to its own
+  # members only.
+  q srg_create "$name" "$domain" "$name" "ipop GroupVPN $name" "$name"
+done
+[ ${#Q[@]} -eq 0 ] ||
+  run_all "creating accounts and shared roster groups (for groups: is mod_shared_roster enabled in ejabberd.yml?)"
 
+# An account that existed already gets the password of its file (the file
+# is the truth: run again after deleting a file = new password).
+for u in "${existed[@]}"; do q change_password "$u" "$domain" "$(head -n 1 "$pwdir/$u.password")"; done
 for f in "${friends[@]}"; do
   IFS=, read -r -a fl <<<"$f"
   for a in "${fl[@]}"; do
@@ -148,21 +156,16 @@ for f in "${friends[@]}"; do
     done
   done
 done
-if [ ${#Q[@]} -gt 0 ]; then
-  run_all "adding roster items"
-  info "friendships (subscription both, roster group $rgroup): ${friends[*]}"
-fi
-
 for g in "${groups[@]}"; do
-  name=${g%%=*}
-  # Label NAME (what clients see as the roster group) and displayed to its
-  # own members only.
-  ejctl srg_create "$name" "$domain" "$name" "ipop GroupVPN $name" "$name" >/dev/null ||
-    die "srg_create $name failed (is mod_shared_roster enabled in ejabberd.yml?)"
   IFS=, read -r -a gl <<<"${g#*=}"
-  for u in "${gl[@]}"; do q srg_user_add "$u" "$domain" "$name" "$domain"; done
-  run_all "adding members to shared roster group $name"
-  info "shared roster group $name: ${g#*=} (Controller.Group: \"$name\")"
+  for u in "${gl[@]}"; do q srg_user_add "$u" "$domain" "${g%%=*}" "$domain"; done
+done
+[ ${#Q[@]} -eq 0 ] || run_all "setting passwords, roster items and group members"
+
+[ ${#users[@]} -eq 0 ] || info "accounts: ${users[*]/%/@$domain} (passwords in $pwdir/USER.password, 0600)"
+[ ${#friends[@]} -eq 0 ] || info "friendships (subscription both, roster group $rgroup): ${friends[*]}"
+for g in "${groups[@]}"; do
+  info "shared roster group ${g%%=*}: ${g#*=} (Controller.Group: \"${g%%=*}\")"
 done
 
 if [ -n "$stun" ]; then

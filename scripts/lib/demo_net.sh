@@ -58,7 +58,7 @@ demo_accounts() {
   if [ "$mode" = group ]; then
     rel=(--group "$DEMO_GROUP=alice,bob,carol")
   else
-    rel=(--friends alice,bob,carol)
+    rel=(--friends "alice,bob,carol")
   fi
   "$IPOP_SRC_DIR/scripts/setup-ejabberd.sh" --domain "$CT_DOMAIN" --ctl "$(demo_ejctl)" \
     --password-dir "$NETNS_TMPDIR/passwords" "${ua[@]}" "${rel[@]}"
