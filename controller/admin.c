@@ -1,4 +1,5 @@
-/* Requests from ipopctl: echo, status, peers, links, counters. */
+/* Requests from ipopctl: echo, status, peers, links, counters (groups and
+ * blocking: groups_admin.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,15 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
 const struct ctl_handler ctrl_admin_handlers[] = {
   { "echo", handle_echo },   { "status", handle_status },     { "peers", handle_peers },
   { "links", handle_links }, { "counters", handle_counters },
+  { "groups", ctrl_handle_groups },
+  { "group_create", ctrl_handle_group_create },
+  { "group_invite", ctrl_handle_group_invite },
+  { "group_join", ctrl_handle_group_join },
+  { "group_leave", ctrl_handle_group_leave },
+  { "group_remove", ctrl_handle_group_remove },
+  { "block", ctrl_handle_block },
+  { "unblock", ctrl_handle_unblock },
+  { "blocklist", ctrl_handle_blocklist },
 };
 const unsigned ctrl_admin_handlers_count =
     sizeof ctrl_admin_handlers / sizeof ctrl_admin_handlers[0];

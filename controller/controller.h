@@ -308,15 +308,38 @@ void ctrl_social_on_create_link(struct ctrl_net *n, struct ctrl_peer *p, struct 
 const char *ctrl_hosts_path(const struct ctrl *c, char *buf, size_t len);
 
 /* groups.c: groups over XMPP rooms (docs/groups.md) and blocking */
+/* Records and overlays of the groups in StateDir/groups.json. */
 int ctrl_groups_init(struct ctrl *c, char *why, size_t whylen);
+/* The XMPP client exists: MUC service, rejoin the remembered rooms. */
+void ctrl_groups_start(struct ctrl *c);
+/* Shutdown: answer waiting requests, close the timer. */
+void ctrl_groups_stop(struct ctrl *c);
 void ctrl_groups_free(struct ctrl *c);
+void ctrl_groups_callbacks(struct xmpp_callbacks *cbs);
 /* May peer p be linked on MUC overlay n (an occupant of its room)? */
 bool ctrl_group_allows(struct ctrl_net *n, const struct ctrl_peer *p);
 /* Is the bare JID of jid on our block list? */
 bool ctrl_blocked(struct ctrl *c, const char *jid);
 void ctrl_groups_on_online(struct ctrl *c);
-extern const struct ctl_handler ctrl_group_handlers[];
-extern const unsigned ctrl_group_handlers_count;
+/* groups_admin.c: the ipopctl requests of docs/groups.md */
+void ctrl_handle_groups(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                        void *ctx);
+void ctrl_handle_group_create(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_group_invite(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_group_join(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                            void *ctx);
+void ctrl_handle_group_leave(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                             void *ctx);
+void ctrl_handle_group_remove(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_block(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                       void *ctx);
+void ctrl_handle_unblock(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx);
+void ctrl_handle_blocklist(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                           void *ctx);
 
 /* admin.c */
 extern const struct ctl_handler ctrl_admin_handlers[];

@@ -58,6 +58,7 @@ static void on_signal(uv_signal_t *s, int signum)
     close_timer(&c->nets[i]->neg_timer);
   uv_close((uv_handle_t *)&c->sigint, NULL);
   uv_close((uv_handle_t *)&c->sigterm, NULL);
+  ctrl_groups_stop(c);
   if (c->xmpp) {
     xmpp_client_free(c->xmpp);
     c->xmpp = NULL;

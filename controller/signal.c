@@ -76,8 +76,10 @@ static void on_state(struct xmpp_client *x, enum xmpp_state state, const char *r
   if ((int)state == c->xmpp_state)
     return;
   c->xmpp_state = state;
-  if (state == XMPP_STATE_ONLINE)
+  if (state == XMPP_STATE_ONLINE) {
     LOG_DEBUG("peer", "XMPP online: waiting for roster and presences");
+    ctrl_groups_on_online(c);
+  }
   else if (state == XMPP_STATE_OFFLINE || state == XMPP_STATE_AUTH_FAILED)
     LOG_WARN("xmpp", "%s%s%s (existing links stay up)", xmpp_state_name(state),
              reason ? ": " : "", reason ? reason : "");
@@ -253,10 +255,11 @@ void ctrl_update_caps(struct ctrl *c)
 
 int ctrl_xmpp_start(struct ctrl *c, char *why, size_t whylen)
 {
-  static const struct xmpp_callbacks cbs = {
+  static struct xmpp_callbacks cbs = {
     .on_state = on_state, .on_roster = on_roster, .on_presence = on_presence,
     .on_signal = on_signal,
   };
+  ctrl_groups_callbacks(&cbs);
   struct ctrl_net *mn = ctrl_main_net(c);
   char caps[64] = "";
   if (mn)
@@ -265,5 +268,6 @@ int ctrl_xmpp_start(struct ctrl *c, char *why, size_t whylen)
                            whylen);
   if (rc)
     return rc;
+  ctrl_groups_start(c);
   return xmpp_client_start(c->xmpp);
 }
