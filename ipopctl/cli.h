@@ -128,6 +128,7 @@ void cli_help(FILE *f, const struct cli_command *c);
 void out_json(FILE *f, const json_t *j);
 void out_result(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_kv(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
+void out_status(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_peers(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_links(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_groups(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);

@@ -62,7 +62,8 @@ const struct cli_command cli_controller_commands[] = {
     call_a, N(call_a), NULL, NULL, NULL },
   { "status", "status", CLI_CONTROLLER, 0, "the controller's state",
     "Version, uptime, tincan's state, mode, XMPP state and JID, node id, overlay and "
-    "address, peers online and links up, address conflict.", NULL, 0, NULL, NULL, NULL },
+    "address, peers online and links up, address conflict.", NULL, 0, NULL, out_status,
+    NULL },
   { "peers", "peers", CLI_CONTROLLER, 0, "peer nodes: JID, node id, address, link",
     NULL, NULL, 0, NULL, out_peers, NULL },
   { "links", "links", CLI_CONTROLLER, 0, "the overlay's links, as tincan reports them",

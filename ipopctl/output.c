@@ -51,6 +51,62 @@ void out_kv(FILE *f, const struct cli_command *c, const json_t *body, const json
   }
 }
 
+static void uptime(char *buf, size_t len, long long s)
+{
+  if (s >= 86400)
+    snprintf(buf, len, "%lld d %lld h", s / 86400, s % 86400 / 3600);
+  else if (s >= 3600)
+    snprintf(buf, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
+  else if (s >= 60)
+    snprintf(buf, len, "%lld min %lld s", s / 60, s % 60);
+  else
+    snprintf(buf, len, "%lld s", s);
+}
+
+/* status: the answers to "is it working?" first, in sentences a sysadmin
+ * reads at a glance; keys this version does not know follow as key: value. */
+void out_status(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  static const char *const known[] = { "version", "uptime_s", "tincan", "tincan_endpoint",
+                                       "mode", "xmpp", "jid", "node_id", "overlay_id",
+                                       "overlay_ready", "ip4", "ip4_prefix", "peers",
+                                       "links_up", "conflict" };
+  char up[64];
+  uptime(up, sizeof up, jint(result, "uptime_s"));
+  fprintf(f, "ipop-controller %s, up %s\n", jstr(result, "version", "?"), up);
+  fprintf(f, "tincan:    %s (%s)\n", jstr(result, "tincan", "?"),
+          jstr(result, "tincan_endpoint", "?"));
+  fprintf(f, "mode:      %s\n", jstr(result, "mode", "none (no Controller.Overlay)"));
+  if (jstr(result, "jid", NULL))
+    fprintf(f, "xmpp:      %s as %s\n", jstr(result, "xmpp", "?"), jstr(result, "jid", "?"));
+  else
+    fprintf(f, "xmpp:      %s\n", jstr(result, "xmpp", "?"));
+  fprintf(f, "node id:   %s\n", jstr(result, "node_id", "-"));
+  if (jstr(result, "overlay_id", NULL)) {
+    fprintf(f, "overlay:   %s (%s)", jstr(result, "overlay_id", "?"),
+            json_is_true(json_object_get(result, "overlay_ready")) ? "ready" : "not ready");
+    if (jstr(result, "ip4", NULL))
+      fprintf(f, ", address %s/%lld", jstr(result, "ip4", "?"), jint(result, "ip4_prefix"));
+    fputc('\n', f);
+  }
+  fprintf(f, "peers:     %lld online, %lld links up\n", jint(result, "peers"),
+          jint(result, "links_up"));
+  if (jstr(result, "conflict", NULL))
+    fprintf(f, "CONFLICT:  %s\n", jstr(result, "conflict", ""));
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)result, k, v) {
+    bool seen = false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+      seen = seen || strcmp(k, known[i]) == 0;
+    if (seen)
+      continue;
+    char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    fprintf(f, "%s: %s\n", k, s ? s : json_string_value(v) ? json_string_value(v) : "?");
+    free(s);
+  }
+}
+
 /* The candidate set: the same lines, the candidates last (they are long). */
 void out_candidates(FILE *f, const struct cli_command *c, const json_t *body,
                     const json_t *result)

@@ -227,7 +227,8 @@ C=(--config "$A/controller.json")
 ctl_a "${C[@]}" -j status; expect 0 "status --json"
 check "  ... version and tincan up" jqe '.version != "" and (.tincan | type == "string")'
 ctl_a "${C[@]}" status; expect 0 "status (text)"
-check "  ... version line" grep -q "^version: " <<<"$out"
+check "  ... version and uptime" grep -Eq "^ipop-controller [0-9.]+, up " <<<"$out"
+check "  ... tincan up" grep -Eq "^tincan: +up \(127.0.0.1:5800\)" <<<"$out"
 ctl_a "${C[@]}" -j peers; expect 0 "peers --json"
 check "  ... a list" jqe '.peers | type == "array"'
 ctl_a "${C[@]}" peers; expect 0 "peers (table)"

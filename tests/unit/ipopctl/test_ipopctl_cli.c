@@ -297,6 +297,34 @@ static void test_done_and_blocklist(void **state)
   free(s);
 }
 
+static void test_status_text(void **state)
+{
+  char *s = capture(out_result, cmd("status", NULL), "{}",
+    "{\"version\":\"0.1.0\",\"uptime_s\":3725,\"tincan\":\"up\",\"tincan_endpoint\":"
+    "\"127.0.0.1:5800\",\"mode\":\"group\",\"xmpp\":\"online\",\"jid\":\"a@x/ipop\","
+    "\"node_id\":\"n1\",\"overlay_id\":\"lab\",\"overlay_ready\":true,\"ip4\":"
+    "\"10.254.0.7\",\"ip4_prefix\":24,\"peers\":3,\"links_up\":2,\"conflict\":\"\","
+    "\"groups\":2}");
+  assert_string_equal(s, "ipop-controller 0.1.0, up 1 h 2 min\n"
+                         "tincan:    up (127.0.0.1:5800)\n"
+                         "mode:      group\n"
+                         "xmpp:      online as a@x/ipop\n"
+                         "node id:   n1\n"
+                         "overlay:   lab (ready), address 10.254.0.7/24\n"
+                         "peers:     3 online, 2 links up\n"
+                         "groups: 2\n");
+  free(s);
+  s = capture(out_result, cmd("status", NULL), "{}",
+              "{\"version\":\"0.1.0\",\"uptime_s\":5,\"tincan\":\"unreachable\","
+              "\"mode\":\"\",\"xmpp\":\"disabled\",\"conflict\":"
+              "\"10.254.0.7 also claimed by b@x\"}");
+  assert_non_null(strstr(s, "up 5 s"));
+  assert_non_null(strstr(s, "mode:      none (no Controller.Overlay)"));
+  assert_non_null(strstr(s, "CONFLICT:  10.254.0.7 also claimed by b@x"));
+  assert_null(strstr(s, "overlay:"));
+  free(s);
+}
+
 static void test_field_hint(void **state)
 {
   char buf[96];
@@ -346,6 +374,7 @@ int main(void)
     cmocka_unit_test(test_controller_bodies),
     cmocka_unit_test(test_group_tables),
     cmocka_unit_test(test_done_and_blocklist),
+    cmocka_unit_test(test_status_text),
     cmocka_unit_test(test_field_hint),
     cmocka_unit_test(test_every_command_has_help),
   };
