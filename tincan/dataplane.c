@@ -539,6 +539,11 @@ bool tc_dp_try_takeover(struct tc_link *l)
     l->fd_poll_init = true;
     l->fd_poll.data = l;
     uv_poll_start(&l->fd_poll, UV_READABLE, fd_cb);
+  } else {
+    /* Nothing reads the socket now: the keepalive will take the link down
+     * and the controller re-creates it. */
+    LOG_WARN("tincan", "link %s/%s: cannot watch the link socket", l->ov->cfg.overlay_id,
+             l->peer_id);
   }
   LOG_INFO("tincan", "link %s/%s: dataplane on the selected socket (%s -> %s), ICE agent freed",
            l->ov->cfg.overlay_id, l->peer_id, l->local_addr, l->remote_addr);
