@@ -10,7 +10,8 @@
 # The group/block commands (issue #7): until ipop-controller serves them it
 # answers unknown_command, and we check the readable error and exit 1; once
 # it does, we check that the answers parse.  Their happy path with real XMPP
-# rooms is covered by the end-to-end group tests (test_controller_muc*.sh).
+# rooms is covered by the end-to-end group tests (test_controller_groups.sh
+# and the XMPP layer's test_xmpp_muc_*.sh), which drive them with ipopctl.
 set -euo pipefail
 . "$(dirname "$0")/tincan_helpers.sh"
 tc_skip_unless_ready
