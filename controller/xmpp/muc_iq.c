@@ -83,10 +83,12 @@ void xmpp__muc_drop(struct xmpp_client *c, const char *what, const char *from)
 void xmpp__report(struct xmpp_client *c, enum xmpp_op op, const char *room,
                   const char *jid, int err, const char *cond, const char *text)
 {
-  if (err)
+  if (err && text)
+    LOG_WARN(M, "%s failed: %s", xmpp_op_name(op), text);
+  else if (err)
     LOG_WARN(M, "%s%s%s failed: %s%s%s", xmpp_op_name(op), room ? " " : "",
-             room ? room : "", text ? text : ipop_strerror(err),
-             cond ? " / " : "", cond ? cond : "");
+             room ? room : "", ipop_strerror(err), cond ? ": " : "",
+             cond ? cond : "");
   if (!c->cbs.on_result)
     return;
   struct xmpp_result r = { .op = op, .room = room, .jid = jid, .error = err,
