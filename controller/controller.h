@@ -288,6 +288,8 @@ void ctrl_overlay_ready(struct ctrl_net *n);
  * every overlay, then plan. */
 void ctrl_membership_changed(struct ctrl *c);
 void ctrl_net_membership(struct ctrl_net *n);
+/* Before a block: cancel the JID's links while our signals still reach it. */
+void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid);
 void ctrl_plan(struct ctrl_net *n);
 void ctrl_plan_timer_cb(uv_timer_t *t);
 /* The peer's node came (back) under a new full JID. */

@@ -307,6 +307,8 @@ static void block_change(struct ctrl *c, struct ctl_request *req, const struct c
   }
   if (!need_xmpp(c, req))
     return;
+  if (block)
+    ctrl_cancel_links_of(c, jid);
   int rc = block ? xmpp_block_add(c->xmpp, jid) : xmpp_block_remove(c->xmpp, jid);
   if (rc) {
     ctl_reply_error(req, rc, "cannot %s %s: %s", block ? "block" : "unblock", jid,

@@ -340,6 +340,27 @@ void ctrl_net_membership(struct ctrl_net *n)
   ctrl_plan(n);
 }
 
+/* Before blocking a JID: cancel its links while our signals still reach
+ * it (the server drops them once the block holds), so that its node drops
+ * its side at once instead of when consent checks fail. */
+void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid)
+{
+  uint64_t now = ipop_now_ms();
+  for (size_t k = 0; k < c->n_nets; k++) {
+    struct ctrl_net *n = c->nets[k];
+    for (size_t i = 0; n->neg && i < c->n_peers; i++) {
+      struct ctrl_peer *p = &c->peers[i];
+      if (!p->jid[0] || !ctrl_same_bare(p->jid, bare_jid) || !n->links[i].member)
+        continue;
+      LOG_INFO("block", "%s (%.8s): cancelling its link on %s", p->jid, p->node_id, n->id);
+      negotiate_disconnect(n->neg, p->node_id, p->online, SIGMSG_R_NOT_WANTED, now, &n->acts);
+      if (n->topo)
+        topology_on_link_gone(n->topo, p->node_id);
+    }
+    ctrl_run_actions(n);
+  }
+}
+
 void ctrl_membership_changed(struct ctrl *c)
 {
   /* A net may go away meanwhile (conflict → re-create does not remove,
