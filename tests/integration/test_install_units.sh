@@ -205,8 +205,8 @@ JSON
     "$root/usr/sbin/ipop-controller" -c "$d/config.json"
   CP=$NETNS_LAST_PID
   ctrl_sees_tincan() {
-    netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" status 2>/dev/null |
-      grep -q '^tincan: up'
+    netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" -j status 2>/dev/null |
+      grep -Eq '"tincan": *"up"'
   }
   check "controller (no capabilities, read-only system) reads the key, reaches tincan" \
     wait_until 20 ctrl_sees_tincan
