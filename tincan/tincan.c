@@ -192,7 +192,7 @@ static void h_create_overlay(struct ctl_endpoint *ep, struct ctl_request *req,
     return;
   }
   if (r->mtu > TC_SAFE_MTU)
-    LOG_WARN("tincan", "overlay %s: mtu %u exceeds %d; frames may not fit a 1500-byte path",
+    LOG_WARN("tincan", "overlay %s: mtu %u exceeds %d; full frames are split into two records",
              r->overlay_id, r->mtu, TC_SAFE_MTU);
   struct tc_tap_config tc = {
     .name = r->tap_name, .mac = ov->cfg.mac, .mtu = r->mtu,
