@@ -164,9 +164,13 @@ static void group_rows(FILE *f, const json_t *g)
 {
   char subnet[64];
   snprintf(subnet, sizeof subnet, "%s", jstr(g, "subnet", "-"));
-  fprintf(f, "%-16s %-34s %-18s %-6s %-8s %-15s %-10s %s\n", jstr(g, "name", "-"),
-          jstr(g, "room", "-"), subnet, jstr(g, "role", "-"), jstr(g, "state", "-"),
-          jstr(g, "address", "-"), jstr(g, "tap_name", "-"), jstr(g, "error", ""));
+  const char *tap = jstr(g, "tap_name", "-"), *error = jstr(g, "error", NULL);
+  fprintf(f, "%-16s %-34s %-18s %-6s %-8s %-15s ", jstr(g, "name", "-"), jstr(g, "room", "-"),
+          subnet, jstr(g, "role", "-"), jstr(g, "state", "-"), jstr(g, "address", "-"));
+  if (error)
+    fprintf(f, "%-10s %s\n", tap, error);
+  else
+    fprintf(f, "%s\n", tap);
   size_t i;
   const json_t *m;
   json_array_foreach(json_object_get(g, "members"), i, m) {
@@ -201,9 +205,12 @@ void out_groups(FILE *f, const struct cli_command *c, const json_t *body, const 
   if (json_array_size(inv) == 0)
     return;
   fprintf(f, "\n%-34s %-34s %s\n", "INVITATION (ROOM)", "FROM", "REASON");
-  json_array_foreach(inv, i, g)
-    fprintf(f, "%-34s %-34s %s\n", jstr(g, "room", "-"), jstr(g, "from", "-"),
-            jstr(g, "reason", ""));
+  json_array_foreach(inv, i, g) {
+    const char *reason = jstr(g, "reason", NULL), *from = jstr(g, "from", "-");
+    int pad = (int)strlen(from) < 34 ? 35 - (int)strlen(from) : 1;
+    fprintf(f, "%-34s %s%*s%s\n", jstr(g, "room", "-"), from, reason ? pad : 0, "",
+            reason ? reason : "");
+  }
 }
 
 void out_group(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
@@ -258,7 +265,7 @@ void out_result(FILE *f, const struct cli_command *c, const json_t *body, const 
 void out_field_hint(const struct cli_command *c, const char *msg, char *buf, size_t len)
 {
   buf[0] = '\0';
-  if (!msg || !c)
+  if (!msg || !c || (c->flags & CLI_RAW)) /* call: the user wrote the JSON keys */
     return;
   /* "body.FIELD: ..." anywhere, or the message starts with "FIELD: " */
   const char *p = strstr(msg, "body.");

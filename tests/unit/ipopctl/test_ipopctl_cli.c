@@ -269,6 +269,14 @@ static void test_group_tables(void **state)
   assert_non_null(strstr(s, "INVITATION"));
   assert_non_null(strstr(s, "frank@example.org"));
   assert_non_null(strstr(s, "join us"));
+  for (char *l = s; (l = strchr(l, '\n')); l++)
+    assert_true(l == s || l[-1] != ' '); /* no trailing blanks */
+  free(s);
+  s = capture(out_result, cmd("group", "list"), "{}",
+              "{\"groups\":[{\"name\":\"x\",\"room\":\"x@m\",\"role\":\"member\",\"state\":"
+              "\"error\",\"error\":\"room is gone\"}],\"invitations\":[]}");
+  assert_non_null(strstr(s, " error "));
+  assert_non_null(strstr(s, "-          room is gone\n"));
   free(s);
   s = capture(out_result, cmd("group", "list"), "{}", "{\"groups\":[],\"invitations\":[]}");
   assert_string_equal(s, "(no groups)\n");
@@ -338,6 +346,8 @@ static void test_field_hint(void **state)
   assert_string_equal(buf, "");
   out_field_hint(cmd("group", "invite"), "body.jid: not a member", buf, sizeof buf);
   assert_string_equal(buf, " (argument JID)");
+  out_field_hint(cmd("call", NULL), "name: no group x here", buf, sizeof buf);
+  assert_string_equal(buf, ""); /* call: the user wrote the keys */
 }
 
 /* Every command has help, a synopsis and parses --help. */
