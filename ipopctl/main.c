@@ -58,15 +58,17 @@ static void usage(FILE *f)
 "Talks to ipop-controller or ipop-tincan over the authenticated control socket.\n"
 "\n"
 "options:\n"
-"  -c, --config FILE    read endpoints and key file from FILE's \"Control\" section\n"
-"                       (default $IPOP_CONFIG, else %s if it exists)\n"
+"  -c, --config FILE    read endpoints and key file from FILE's \"Control\"\n"
+"                       section (default $IPOP_CONFIG, else %s\n"
+"                       if it exists)\n"
 "  -t, --tincan         echo/call: talk to ipop-tincan instead of ipop-controller\n"
 "  -s, --server ADDR    endpoint, e.g. 127.0.0.1:5801 or [::1]:5800\n"
 "  -k, --key FILE       control key file (default $IPOP_CONTROL_KEY, else\n"
 "                       Control.KeyFile of the config, else %s)\n"
 "  -j, --json           print the result as one JSON document\n"
 "  -T, --timeout SEC    seconds to wait for an answer (default 5)\n"
-"  -h, --help           this text\n",
+"  -h, --help           this text\n"
+"  -V, --version        print the version\n",
           DEFAULT_CONFIG, CTL_DEFAULT_KEY_FILE);
   const struct cli_command *c;
   for (unsigned i = 0; (c = cli_command_at(i)); i++) {
@@ -433,7 +435,8 @@ int main(int argc, char **argv)
     { "tincan", no_argument, NULL, 't' },        { "server", required_argument, NULL, 's' },
     { "key", required_argument, NULL, 'k' },     { "json", no_argument, NULL, 'j' },
     { "timeout", required_argument, NULL, 'T' }, { "config", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+    { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
   };
   struct opts o = { .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
   int ch;
@@ -447,7 +450,7 @@ int main(int argc, char **argv)
     o.config = getenv("IPOP_CONFIG");
     o.config_explicit = true;
   }
-  while ((ch = getopt_long(argc, argv, "+ts:k:jT:c:h", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+ts:k:jT:c:hV", longopts, NULL)) != -1) {
     switch (ch) {
     case 't': o.tincan = true; break;
     case 's': o.server = optarg; break;
@@ -467,6 +470,7 @@ int main(int argc, char **argv)
       break;
     }
     case 'h': usage(stdout); return EXIT_OK;
+    case 'V': printf("ipopctl %s\n", IPOP_VERSION); return EXIT_OK;
     default:
       fputs("(see ipopctl --help)\n", stderr);
       return EXIT_USAGE;
