@@ -88,7 +88,7 @@ const struct cli_command cli_controller_commands[] = {
   { "group leave", "group_leave", CLI_CONTROLLER, 0, "leave a group (its links go away)",
     NULL, group_a, N(group_a), NULL, NULL, "left {name}" },
   { "group remove", "group_remove", CLI_CONTROLLER, 0,
-    "owner: revoke a member (every member drops its links to it)", NULL, group_jid_a,
+    "owner: revoke a member (all members drop their links)", NULL, group_jid_a,
     N(group_jid_a), NULL, NULL, "removed {jid} from {name}" },
   { "block", "block", CLI_CONTROLLER, 0, "block a JID (XEP-0191): no links, signals dropped",
     NULL, jid_a, N(jid_a), NULL, NULL, "blocked {jid}" },
