@@ -7,6 +7,7 @@
 
 #include "controller.h"
 #include "error.h"
+#include "resolve.h"
 
 const char *const ctrl_mode_names[] = { "group", "social", NULL };
 const char *const ctrl_accept_invites_names[] = { "friends", "list", "none", NULL };
@@ -146,6 +147,17 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
     if (!groupaddr_usable(&gs, o->address))
       return fail(err, "Controller.Overlay.Address", "%s is not a host address of the subnet",
                   inet_ntoa(o->address));
+  }
+  /* STUN/TURN: host names are fine (resolve.c resolves them), bad syntax is not. */
+  for (uint32_t i = 0; i < o->n_stun + o->n_turn; i++) {
+    char path[64], w[RESOLVE_WHY_LEN];
+    bool stun = i < o->n_stun;
+    if (stun)
+      snprintf(path, sizeof path, "Controller.Overlay.Stun[%u]", i);
+    else
+      snprintf(path, sizeof path, "Controller.Overlay.Turn[%u].Address", i - o->n_stun);
+    if (resolve_check(stun ? o->stun[i] : o->turn[i - o->n_stun].address, w, sizeof w))
+      return fail(err, path, "%s", w);
   }
   for (uint32_t i = 0; i < s->n_names; i++) {
     const char *n = s->names[i].name;

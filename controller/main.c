@@ -14,6 +14,7 @@
 #include "error.h"
 #include "log.h"
 #include "secret.h"
+#include "servers.h"
 
 #define DEFAULT_CONFIG "/etc/ipop/config.json"
 
@@ -52,6 +53,7 @@ static void on_signal(uv_signal_t *s, int signum)
   struct ctrl *c = s->data;
   LOG_INFO("controller", "signal %d: shutting down", signum);
   c->stopping = true;
+  ctrl_servers_stop(c);
   close_timer(&c->heartbeat);
   close_timer(&c->plan_timer);
   for (size_t i = 0; i < c->n_nets; i++)

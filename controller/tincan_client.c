@@ -9,6 +9,8 @@
 #include "controller.h"
 #include "error.h"
 #include "log.h"
+#include "pwfile.h"
+#include "servers.h"
 
 int ctrl_tincan_send(struct ctrl *c, const char *name, const void *body, uint32_t timeout_ms,
                      ctl_response_cb cb, void *ctx)
@@ -30,30 +32,18 @@ int ctrl_load_turn_passwords(struct ctrl *c, char *why, size_t whylen)
   const struct ctrl_overlay_cfg *o = &c->cfg.ctrl.overlay;
   c->n_turn = 0;
   for (uint32_t i = 0; i < o->n_turn; i++) {
-    char *text = NULL;
-    size_t len = 0;
     char w[POLICY_WHY_LEN];
-    int rc = policy_file_read(o->turn[i].password_file, CTL_PASSWORD_LEN, &text, &len, w,
-                              sizeof w);
+    struct ctl_turn_server *t = &c->turn[c->n_turn];
+    /* mode 0600 or stricter, owned by us (pwfile.h) */
+    int rc = pwfile_read(o->turn[i].password_file, t->password, sizeof t->password, w, sizeof w);
     if (rc) {
       snprintf(why, whylen, "Controller.Overlay.Turn[%u].PasswordFile: %s", i, w);
       return rc;
     }
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-      text[--len] = '\0';
-    if (len == 0 || len >= CTL_PASSWORD_LEN) {
-      free(text);
-      snprintf(why, whylen, "Controller.Overlay.Turn[%u].PasswordFile: %s: empty or too long",
-               i, o->turn[i].password_file);
-      return IPOP_EFIELD;
-    }
-    struct ctl_turn_server *t = &c->turn[c->n_turn++];
+    c->n_turn++;
     snprintf(t->address, sizeof t->address, "%s", o->turn[i].address);
     snprintf(t->user, sizeof t->user, "%s", o->turn[i].user);
-    memcpy(t->password, text, len + 1);
     t->transport = o->turn[i].transport;
-    memset(text, 0, len);
-    free(text);
   }
   return 0;
 }
@@ -187,10 +177,27 @@ static void create_answer(int status, const void *result, const char *err, void 
   ctrl_overlay_ready(n);
 }
 
+/* The servers are resolved (servers.h): send create_overlay, unless the
+ * net went away or the controller is stopping meanwhile. */
+static void send_create(int status, struct ctl_create_overlay *co, void *ctx)
+{
+  struct nref *r = ctx;
+  struct ctrl_net *n = nref_net(r);
+  if (n)
+    n->pending = false;
+  if (n && status == 0 && !n->c->stopping &&
+      ctrl_tincan_send(n->c, "create_overlay", co, 10000, create_answer, r) == 0) {
+    n->pending = true;
+    r = NULL;
+  }
+  free(r);
+  memset(co->turn, 0, sizeof co->turn);
+  free(co);
+}
+
 static void create_overlay(struct ctrl_net *n)
 {
   struct ctrl *c = n->c;
-  const struct ctrl_overlay_cfg *o = &c->cfg.ctrl.overlay;
   struct ctl_create_overlay *co = calloc(1, sizeof *co);
   struct nref *r = nref_new(n);
   if (!co || !r) {
@@ -206,18 +213,14 @@ static void create_overlay(struct ctrl_net *n)
   co->ip4_prefix = n->prefix;
   co->has_ip4 = true;
   co->ip6_prefix = 64; /* encoded even without an address; must be in range */
-  /* Every overlay uses the configured STUN and TURN servers. */
-  for (uint32_t i = 0; i < o->n_stun; i++)
-    snprintf(co->stun[i], sizeof co->stun[i], "%s", o->stun[i]);
-  co->n_stun = o->n_stun;
-  memcpy(co->turn, c->turn, sizeof c->turn);
-  co->n_turn = c->n_turn;
-  if (ctrl_tincan_send(c, "create_overlay", co, 10000, create_answer, r) == 0)
-    n->pending = true;
-  else
+  /* Every overlay uses the configured STUN and TURN servers, host names
+   * resolved first (servers.c); pending meanwhile. */
+  n->pending = true;
+  if (ctrl_servers_fill(c, co, send_create, r) != 0) {
+    n->pending = false;
     free(r);
-  memset(co->turn, 0, sizeof co->turn);
-  free(co);
+    free(co);
+  }
 }
 
 static struct ctrl_net *first_ready(struct ctrl *c)
