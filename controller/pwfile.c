@@ -17,6 +17,11 @@ int pwfile_read(const char *path, char *out, size_t outlen, char *why, size_t wh
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
+    if (e == ELOOP) {
+      snprintf(why, whylen, "%s is a symbolic link (not followed for secrets); point the "
+               "configuration at the file itself", path);
+      return IPOP_EPERM;
+    }
     snprintf(why, whylen, "cannot open %s: %s", path, strerror(e));
     return e == ENOENT ? IPOP_ENOENT : e == EACCES ? IPOP_EPERM : IPOP_ESYS;
   }

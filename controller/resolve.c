@@ -351,8 +351,9 @@ int resolver_resolve(struct resolver *r, const char *const *entries, size_t n, r
   }
   /* Start the lookups only now that nothing can fail half-way through
    * allocation; a start that fails is that entry's error. */
-  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                            .ai_flags = AI_ADDRCONFIG };
+  /* No AI_ADDRCONFIG: it ignores loopback, so "localhost" would not
+   * resolve in a namespace that has only lo. */
+  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM };
   for (size_t i = 0; i < n; i++) {
     if (!todo[i])
       continue;

@@ -6,8 +6,7 @@
  * that re-creating an overlay does not wait for DNS.
  *
  * One address per name: the first IPv4 address, or the first IPv6 address
- * when the name has no IPv4 one (AI_ADDRCONFIG: families this host has
- * addresses in).  tincan picks one server per link at random, and STUN and
+ * when the name has no IPv4 one.  tincan picks one server per link at random, and STUN and
  * TURN are there to traverse IPv4 NATs: an IPv6 server picked for a link
  * on a host behind an IPv4 NAT would cost that link its reflexive
  * candidates. */
