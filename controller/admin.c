@@ -175,7 +175,8 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.xmpp_reconnects = x.reconnects;
     s.signals_in = x.signals_in;
     s.signals_out = x.signals_out;
-    s.signals_dropped = x.dropped_signals;
+    /* Not allowed by roster or room, or from a blocked JID. */
+    s.signals_dropped = x.dropped_signals + x.blocked_signals + c->blocked_signals;
     s.signals_bad = x.bad_signals;
   }
   for (size_t i = 0; i < c->n_nets; i++) {
