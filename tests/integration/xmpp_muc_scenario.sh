@@ -26,7 +26,8 @@ xm_called() {
 # xm_do NAME JSON: send a command and require result 0.
 xm_do() {
   local name=$1 json=$2 cmd n r
-  cmd=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cmd"])' "$json")
+  [[ $json =~ \"cmd\":\"([a-z_]+)\" ]] || xs_fail "bad command $json"
+  cmd=${BASH_REMATCH[1]}
   n=$(xs_probe_count "$name" '"event":"called"' "\"cmd\":\"$cmd\"")
   xs_probe_cmd "$name" "$json"
   r=$(xm_called "$name" "$cmd" "$n")
