@@ -68,6 +68,7 @@ netns_router rs symmetric pub 198.18.0.3/24 ls 198.19.2.1/24
 # ns_files HOST: its hosts file names coturn; its resolv.conf points at a
 # closed port on loopback, so that the .invalid name fails at once instead
 # of timing out against an unreachable server.
+[ -d /etc/netns ] || netns_defer rmdir --ignore-fail-on-non-empty /etc/netns
 ns_files() {
   local d=/etc/netns/$(netns_ns "$1")
   mkdir -p "$d"
