@@ -156,9 +156,15 @@ bool ctrl_group_allows(struct ctrl_net *n, const struct ctrl_peer *p)
   const struct ctrl_group *g = n->grp;
   if (!g || g->state != CTL_GROUP_JOINED)
     return false;
-  for (size_t i = 0; i < g->n_occ; i++)
-    if (strcmp(g->occ[i].jid, p->jid) == 0 && strcmp(g->occ[i].node_id, p->node_id) == 0)
-      return true;
+  for (size_t i = 0; i < g->n_occ; i++) {
+    const struct grp_occupant *o = &g->occ[i];
+    if (strcmp(o->jid, p->jid) != 0 || strcmp(o->node_id, p->node_id) != 0)
+      continue;
+    /* Not back in the room after an XMPP outage: like an offline roster
+     * peer, an up link stays for the grace period. */
+    return !o->stale_ms || (ctrl_link_of(n, p)->link_state == CTL_LINK_UP &&
+                            ipop_now_ms() - o->stale_ms < CTRL_OFFLINE_GRACE_MS);
+  }
   return false;
 }
 
@@ -269,7 +275,7 @@ void grp_fill(const struct ctrl_group *g, struct ctl_group *out)
     const struct grp_occupant *o = &g->occ[i];
     struct ctl_group_member *m = &out->members[out->n_members++];
     snprintf(m->jid, sizeof m->jid, "%.*s", (int)strcspn(o->jid, "/"), o->jid);
-    m->online = true;
+    m->online = !o->stale_ms;
     if (o->node_id[0]) {
       snprintf(m->node_id, sizeof m->node_id, "%s", o->node_id);
       m->has_node_id = true;
@@ -414,10 +420,14 @@ void grp_settle(struct ctrl_group *g)
   }
 }
 
+static void drop_stale(struct ctrl_group *g, uint64_t now);
+
 static void tick(uv_timer_t *t)
 {
   struct ctrl *c = t->data;
   uint64_t now = ipop_now_ms();
+  for (size_t i = 0; i < c->groups->n; i++)
+    drop_stale(c->groups->g[i], now);
   for (size_t i = 0; i < GRP_MAX_PENDING; i++) {
     struct grp_pending *p = &c->groups->pend[i];
     if (!p->req || now < p->deadline_ms)
@@ -518,13 +528,27 @@ static void on_room_info(struct xmpp_client *x, const struct xmpp_muc_room_info 
   json_decref(j);
 }
 
-static void prune_unseen(struct ctrl_group *g)
+/* After our rejoin: occupants the room did not report again are stale
+ * (they may just not have reconnected yet); tick() drops them after the
+ * grace period, an explicit leave at once. */
+static void mark_unseen(struct ctrl_group *g)
+{
+  uint64_t now = ipop_now_ms();
+  for (size_t i = 0; i < g->n_occ; i++)
+    if (!g->occ[i].seen && !g->occ[i].stale_ms)
+      g->occ[i].stale_ms = now;
+}
+
+static void drop_stale(struct ctrl_group *g, uint64_t now)
 {
   size_t k = 0;
   for (size_t i = 0; i < g->n_occ; i++)
-    if (g->occ[i].seen)
+    if (!g->occ[i].stale_ms || now - g->occ[i].stale_ms < CTRL_OFFLINE_GRACE_MS)
       g->occ[k++] = g->occ[i];
+  bool changed = k != g->n_occ;
   g->n_occ = k;
+  if (changed && g->net)
+    ctrl_net_membership(g->net);
 }
 
 static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void *ctx)
@@ -539,7 +563,7 @@ static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void 
       g->role = CTL_GROUP_OWNER;
     else
       g->role = CTL_GROUP_MEMBER;
-    prune_unseen(g);
+    mark_unseen(g);
     if (g->state == CTL_GROUP_JOINED) { /* rejoined after a reconnect */
       if (g->net)
         ctrl_net_membership(g->net);
@@ -597,6 +621,7 @@ static void on_occupant(struct xmpp_client *x, const struct xmpp_muc_occupant *o
       snprintf(g->occ[i].jid, sizeof g->occ[i].jid, "%s", o->jid);
     }
     g->occ[i].seen = true;
+    g->occ[i].stale_ms = 0;
     g->occ[i].node_id[0] = '\0';
     if (o->node_id && ctrl_peer_seen(c, o->jid, o->node_id))
       snprintf(g->occ[i].node_id, sizeof g->occ[i].node_id, "%s", o->node_id);
@@ -750,7 +775,8 @@ void ctrl_groups_callbacks(struct xmpp_callbacks *cbs)
 
 /* XMPP is online (again): discover the MUC service unless configured;
  * occupants are reported afresh by the rejoins, so the old ones are kept
- * (links stay up) until our rejoin tells who is still there. */
+ * (links stay up) until our rejoin tells who is still there (and those
+ * not there yet get the offline grace of roster peers). */
 void ctrl_groups_on_online(struct ctrl *c)
 {
   if (!c->groups || !c->xmpp)

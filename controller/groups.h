@@ -23,6 +23,7 @@ struct grp_occupant {
   char jid[CTRL_JID_LEN];           /* real full JID */
   char node_id[NODEID_BUF];         /* "" when it announced none (a chat client) */
   bool seen;                        /* since we (re)joined */
+  uint64_t stale_ms;                /* not back after our rejoin since then (0: fresh) */
 };
 
 struct ctrl_group {

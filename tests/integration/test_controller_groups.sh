@@ -11,6 +11,8 @@
 #   - all three ping each other on the group's own TAP and subnet, and on
 #     the configured overlay
 #   - david's controller restarts: it rejoins lab from groups.json
+#   - the XMPP server restarts: lab's links carry traffic meanwhile, the
+#     rooms are rejoined
 #   - erin leaves: her overlay goes, and carol's and david's links to her
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
@@ -42,7 +44,7 @@ ct_fails() {
 }
 grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
 joined() { [ "$(grp "$1" "$2" state)" = joined ]; }
-members_online() { [ "$(ct_ctl "$1" -j group list | jq --arg n "$2" '[.groups[] | select(.name==$n) | .members[] | select(.node_id != null)] | length')" = "$3" ]; }
+members_online() { [ "$(ct_ctl "$1" -j group list | jq --arg n "$2" '[.groups[] | select(.name==$n) | .members[] | select(.node_id != null and .online)] | length')" = "$3" ]; }
 group_links_up() {
   local ov
   ov=$(grp "$1" "$2" overlay_id)
@@ -121,7 +123,19 @@ check "david pings erin on lab again" wait_ping david "${addr[erin]}" 60
 t1=$(date +%s%N)
 echo "# restart -> pings on lab again: $(( (t1 - t0) / 1000000 )) ms"
 
-echo "# 5. erin leaves"
+echo "# 5. the XMPP server restarts: lab's links carry on, the rooms are rejoined"
+ct_xmpp_stop
+offline() { [ "$(ct_status "$1" xmpp)" != online ]; }
+check "carol notices XMPP is gone" wait_until 60 offline carol
+check "carol still pings david on lab while XMPP is down" wait_ping carol "${addr[david]}" 10
+check "erin still pings carol on lab while XMPP is down" wait_ping erin "${addr[carol]}" 10
+ct_xmpp_restart
+for h in carol david erin; do check "$h back online" ct_wait_online "$h" 120; done
+check "carol sees both members in lab again" wait_until 60 members_online carol lab 2
+for h in carol david erin; do check "$h: 2 links up on lab after the restart" wait_until 60 links_are "$h" lab 2; done
+check "david pings erin on lab after the restart" wait_ping david "${addr[erin]}" 30
+
+echo "# 6. erin leaves"
 ov_erin=$(grp erin lab overlay_id)
 check "erin leaves lab" ct_ctl erin group leave lab
 check "erin's TAP ipopg0 is gone" wait_until 10 sh -c "! ip netns exec $(netns_ns erin) ip link show ipopg0 2>/dev/null"
