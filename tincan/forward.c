@@ -195,6 +195,38 @@ void tc_forward_tap_readable(struct tc_overlay *ov)
     tc_forward_flush(ov);
 }
 
+/* A peer's offload header must describe the frame it came with: the
+ * checksum starts at the TCP/UDP header of a parsed IPv4/IPv6 packet and
+ * points at its checksum field, and a TSO header goes with TCP of the right
+ * IP version.  The kernel checks headers too; this keeps what reaches it to
+ * the shapes a TAP itself produces. */
+static bool vnet_matches(const struct frame_info *fi, const struct virtio_net_hdr *vh)
+{
+  uint8_t g = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+  size_t l4;
+  uint8_t proto;
+  if (fi->l3 == FRAME_L3_IP4 && fi->ip4.frag_off == 0 && !fi->ip4.mf) {
+    l4 = fi->ip4.l4_off;
+    proto = fi->ip4.proto;
+    if (g == VIRTIO_NET_HDR_GSO_TCPV6)
+      return false;
+  } else if (fi->l3 == FRAME_L3_IP6) {
+    l4 = fi->ip6.l4_off;
+    proto = fi->ip6.next_hdr;
+    if (g == VIRTIO_NET_HDR_GSO_TCPV4)
+      return false;
+  } else {
+    return false;
+  }
+  if (g != VIRTIO_NET_HDR_GSO_NONE && proto != FRAME_IPPROTO_TCP)
+    return false;
+  if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+    return vh->csum_start == l4 &&
+           ((proto == FRAME_IPPROTO_TCP && vh->csum_offset == 16) ||
+            (proto == FRAME_IPPROTO_UDP && vh->csum_offset == 6));
+  return true;
+}
+
 void tc_forward_from_link(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *frame,
                           size_t n)
 {
@@ -204,7 +236,7 @@ void tc_forward_from_link(struct tc_link *l, const struct virtio_net_hdr *vh, ui
    * link takes complete frames only (addrmap rewrites checksums). */
   size_t max = vh ? FRAME_MAX_LEN : ov->cfg.mtu + 14u + 4u;
   if (n > max || frame_parse(&fi, frame, n) != 0 ||
-      (vh && addrmap_find_link(ov->am, l->slot))) {
+      (vh && (addrmap_find_link(ov->am, l->slot) || !vnet_matches(&fi, vh)))) {
     ov->bad_frames++;
     l->drops++;
     return;

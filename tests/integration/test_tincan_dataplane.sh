@@ -14,8 +14,10 @@ netns_host a; netns_attach a pub 198.18.0.11/24
 netns_host b; netns_attach b pub 198.18.0.12/24
 tc_start a; tc_start b
 # A jumbo TAP MTU: full frames are split into two records.
-TC_OVERLAY_EXTRA=',"mtu":4000' tc_overlay a node-a 10.254.0.1 >/dev/null
-TC_OVERLAY_EXTRA=',"mtu":4000' tc_overlay b node-b 10.254.0.2 >/dev/null
+TC_OVERLAY_EXTRA=',"mtu":4000,"ip6":"fd00:254::1","ip6_prefix":64' \
+  tc_overlay a node-a 10.254.0.1 >/dev/null
+TC_OVERLAY_EXTRA=',"mtu":4000,"ip6":"fd00:254::2","ip6_prefix":64' \
+  tc_overlay b node-b 10.254.0.2 >/dev/null
 tc_link a node-a b node-b
 check "link up on a" tc_wait_state a node-b up 15
 check "link up on b" tc_wait_state b node-a up 5
@@ -36,7 +38,7 @@ f0=$(frag)
 check "ping a->b" wait_ping a 10.254.0.2 5
 big_ping() { netns_exec a ping -c 3 -W 2 -M do -s 3900 -q 10.254.0.2 >/dev/null; }
 check "3900-byte ping with DF crosses (frame split into records)" big_ping
-netns_spawn b "$NETNS_TMPDIR/iperf-s.log" iperf3 -s -B 10.254.0.2
+netns_spawn b "$NETNS_TMPDIR/iperf-s.log" iperf3 -s
 wait_listen b tcp 5201 5
 if netns_exec a iperf3 -c 10.254.0.2 -t 3 -J >"$NETNS_TMPDIR/iperf.json" 2>&1; then
   bps=$(jq '.end.sum_received.bits_per_second' "$NETNS_TMPDIR/iperf.json")
@@ -44,6 +46,14 @@ if netns_exec a iperf3 -c 10.254.0.2 -t 3 -J >"$NETNS_TMPDIR/iperf.json" 2>&1; t
   check "iperf3 moved data" awk -v b="$bps" 'BEGIN{exit !(b > 1e6)}'
 else
   check "iperf3 ran" false
+fi
+check "IPv6 reachable (ND)" wait_until 5 netns_exec a ping -6 -c1 -W1 -q fd00:254::2
+if netns_exec a iperf3 -6 -c fd00:254::2 -t 2 -J >"$NETNS_TMPDIR/iperf6.json" 2>&1; then
+  bps=$(jq '.end.sum_received.bits_per_second' "$NETNS_TMPDIR/iperf6.json")
+  echo "# iperf3 TCP over IPv6 (TSO6): $(awk -v b="$bps" 'BEGIN{printf "%.1f", b/1e6}') Mbit/s"
+  check "iperf3 over IPv6 moved data" awk -v b="$bps" 'BEGIN{exit !(b > 1e6)}'
+else
+  check "iperf3 over IPv6 ran" false
 fi
 check "no IP fragmentation on the underlay" test "$(frag)" -eq "$f0"
 echo "# a's link: $(tc_call a query_link_stats "{}" | jq -c '.links[0] | {tx_packets, rx_packets, drops}')"
