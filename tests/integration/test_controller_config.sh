@@ -59,6 +59,18 @@ check "link budget below 2" refused "\"Group\": \"x\", \"LinkBudget\": 1, $xmpp,
 check "a friend name a hosts file cannot hold" \
   refused "\"Mode\": \"social\", \"Names\": [{ \"Jid\": \"b@x\", \"Name\": \"two words\" }], $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\" }" \
   'Controller\.Names\[0\]\.Name'
+g() { echo "\"Group\": \"x\", $xmpp, $ov, \"Groups\": { $1 }"; }
+check "Groups with every key is valid" \
+  valid "$(g '"Service": "conference.xmpp.test", "AcceptInvites": "list", "AcceptFrom": ["c@xmpp.test"], "TapPrefix": "grp", "Mtu": 1400')"
+check "Groups: unknown AcceptInvites" refused "$(g '"AcceptInvites": "everyone"')" 'Controller\.Groups\.AcceptInvites'
+check "Groups: list without AcceptFrom" refused "$(g '"AcceptInvites": "list"')" 'Controller\.Groups\.AcceptFrom'
+check "Groups: AcceptFrom not a bare JID" refused "$(g '"AcceptFrom": ["c@x/res"]')" 'Controller\.Groups\.AcceptFrom\[0\]'
+check "Groups: Service with an @" refused "$(g '"Service": "room@conference.x"')" 'Controller\.Groups\.Service'
+check "Groups: TapPrefix too long" refused "$(g '"TapPrefix": "abcdefghijklmn"')" 'Controller\.Groups\.TapPrefix'
+check "Groups: TapPrefix with a bad character" refused "$(g '"TapPrefix": "a/b"')" 'Controller\.Groups\.TapPrefix'
+check "Groups: TapPrefix a prefix of Overlay.TapName" refused "$(g '"TapPrefix": "ipop"')" 'Controller\.Groups\.TapPrefix'
+check "Groups: Mtu out of range" refused "$(g '"Mtu": 100')" 'Controller\.Groups\.Mtu'
+check "Groups: typo in a key" refused "$(g '"Servce": ""')" 'Controller\.Groups\.Servce'
 check "bad overlay id" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Id\": \"a b\" }" 'Controller\.Overlay\.Id'
 
 if [ "$(id -u)" -eq 0 ]; then
