@@ -95,7 +95,7 @@ if [ "$build" = 1 ]; then
   tb=${EPOCHREALTIME/[.,]/}
   mkdir -p "$bdir"
   blog=$bdir/demo-build.log
-  if ! { cmake -S "$top" -B "$bdir" && cmake --build "$bdir" -j "$(nproc)"; } >"$blog" 2>&1; then
+  if ! { cmake -S "$top" -B "$bdir" && cmake --build "$bdir" -j "$(nproc)" --target ipop-tincan ipop-controller ipopctl; } >"$blog" 2>&1; then
     tail -n 40 "$blog" >&2; die "build failed (log: $blog)"
   fi
   echo "[demo] built in $(( (${EPOCHREALTIME/[.,]/} - tb) / 1000000 )) s"
