@@ -9,7 +9,8 @@
 # turn.ipop.test, and each config also lists a STUN name under .invalid.
 # Checks: overlays created, the .invalid entry skipped with a warning naming
 # it, tincan got the numeric address, n1 gathered srflx and relay
-# candidates from that server, pings cross over the relay.
+# candidates from that server, pings cross over the relay.  Last, a third
+# controller is stopped while its lookup hangs: it exits cleanly.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
 . "$IPOP_SRC_DIR/tests/lib/coturn.sh"
@@ -120,4 +121,29 @@ check "n1 gathered a server-reflexive candidate (its NAT, 198.18.0.2)" \
   grep -q '198.18.0.2 .*typ srflx' <<<"$cands"
 check "n1 gathered a relayed candidate from coturn (198.18.0.100)" \
   grep -q '198.18.0.100 .*typ relay' <<<"$cands"
+
+# --- stopping while a lookup hangs ----------------------------------------
+# n3's name server is coturn's host, which drops DNS queries: the lookup of
+# slow.ipop.test hangs (resolver timeout 10 s).  SIGTERM meanwhile: the
+# controller exits cleanly (the lookup cancelled, or its late answer
+# dropped) and never sends create_overlay.
+netns_exec srv iptables -A INPUT -p udp --dport 53 -j DROP
+netns_host n3; netns_attach n3 pub 198.18.0.13/24
+d3=/etc/netns/$(netns_ns n3)
+mkdir -p "$d3"; netns_defer rm -rf "$d3"
+printf '127.0.0.1 localhost\n' >"$d3/hosts"
+printf 'nameserver 198.18.0.100\noptions timeout:10 attempts:1\n' >"$d3/resolv.conf"
+chmod 644 "$d3/hosts" "$d3/resolv.conf"
+ct_config n3 group "$extra" '"Subnet": "10.254.0.0/24", "Stun": ["slow.ipop.test:3478"]'
+ct_tincan_start n3
+ct_controller_start n3
+check "n3: tincan up, overlay creation (the lookup) started" \
+  wait_file "$(ct_log n3)" 'ipop-tincan at .* is up' 30
+kill -TERM "${CT_PID[n3]}"
+t0=$(date +%s%N)
+check "n3: controller stopped mid-lookup exits" wait_until 30 ct__gone "${CT_PID[n3]}"
+echo "# n3: exited $(( ($(date +%s%N) - t0) / 1000000 )) ms after SIGTERM (lookup pending)"
+check "n3: overlay never created" sh -c "! grep -q 'overlay lab created' '$(ct_log n3)'"
+check "n3: no sanitizer report" sh -c "! grep -Eq 'Sanitizer|runtime error' '$(ct_log n3)'"
+unset 'CT_PID[n3]'
 ct_finish
