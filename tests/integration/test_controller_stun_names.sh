@@ -46,6 +46,29 @@ if [ -x "$CONTROLLER" ]; then
   check "--check-config: bad TURN address refused, naming the key" \
     cfg_refused '[]' '"turn example.org:3478"' 'Controller\.Overlay\.Turn\[0\]\.Address: .*0x20'
 fi
+# TURN password files: the controller does not start unless the file is
+# 0600 (or stricter) and its own (as root here: owned by root).
+pw_start() { # MODE OWNER REGEX: start with such a password file, expect refusal
+  local out rc
+  (umask 077; printf 'secret\n' >"$cfgdir/turn.pw")
+  chmod "$1" "$cfgdir/turn.pw"; chown "$2" "$cfgdir/turn.pw"
+  cat >"$cfgdir/p.json" <<JSON
+{ "Control": { "KeyFile": "$cfgdir/control.key" },
+  "Controller": { "StateDir": "$cfgdir/state", "Group": "lab",
+    "Xmpp": { "Jid": "n1@xmpp.test", "PasswordFile": "/nonexistent" },
+    "Overlay": { "Subnet": "10.254.0.0/24",
+      "Turn": [{ "Address": "turn.example.org:3478", "User": "u", "PasswordFile": "$cfgdir/turn.pw" }] } } }
+JSON
+  out=$(timeout 10 "$CONTROLLER" --allow-root -c "$cfgdir/p.json" 2>&1); rc=$?
+  [ "$rc" -eq 1 ] && grep -Eq -- "$3" <<<"$out" || { echo "  got rc=$rc: $out"; return 1; }
+}
+if [ -x "$CONTROLLER" ] && [ "$(id -u)" -eq 0 ]; then
+  check "TURN password file 0644: refused, naming the key and the fix" \
+    pw_start 644 root 'Controller\.Overlay\.Turn\[0\]\.PasswordFile: .*turn\.pw is readable by group or others \(mode 644\); chmod 600 it'
+  check "TURN password file 0640: refused" pw_start 640 root 'mode 640\); chmod 600 it'
+  check "TURN password file of another user: refused" \
+    pw_start 600 nobody 'Turn\[0\]\.PasswordFile: .*turn\.pw is owned by uid [0-9]+, not by the user the controller runs as \(uid 0\); chown it'
+fi
 rm -rf "$cfgdir"
 
 # --- end to end ---------------------------------------------------------------
