@@ -144,7 +144,7 @@ int xmpp_scram_client_final(struct xmpp_scram *s, const char *password,
   /* A mandatory extension we do not know ends the exchange. */
   if (len >= 2 && server_first[0] == 'm' && server_first[1] == '=')
     goto out;
-  size_t nlen, slen, ilen;
+  size_t nlen = 0, slen = 0, ilen = 0;
   const char *nonce = attr(server_first, len, 'r', &nlen);
   const char *salt64 = attr(server_first, len, 's', &slen);
   const char *iter = attr(server_first, len, 'i', &ilen);
