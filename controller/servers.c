@@ -9,6 +9,9 @@
 #include "log.h"
 #include "resolve.h"
 
+_Static_assert(RESOLVE_MAX_ENTRIES >= CTL_MAX_STUN + CTL_MAX_TURN,
+               "every STUN and TURN entry fits one request");
+
 /* One resolver per process (there is one struct ctrl): its cache outlives
  * the overlays, so re-creating one after a tincan restart needs no DNS. */
 static struct resolver *the_resolver;
@@ -90,8 +93,6 @@ int ctrl_servers_fill(struct ctrl *c, struct ctl_create_overlay *co, ctrl_server
     entries[n++] = o->stun[i];
   for (uint32_t i = 0; i < c->n_turn && n < RESOLVE_MAX_ENTRIES; i++)
     entries[n++] = c->turn[i].address;
-  if (n != o->n_stun + c->n_turn)
-    return IPOP_EINTERNAL; /* CTL_MAX_STUN + CTL_MAX_TURN > RESOLVE_MAX_ENTRIES */
   struct fill *f = calloc(1, sizeof *f);
   if (!f)
     return IPOP_ENOMEM;

@@ -60,7 +60,7 @@ pw_start() { # MODE OWNER REGEX: start with such a password file, expect refusal
       "Turn": [{ "Address": "turn.example.org:3478", "User": "u", "PasswordFile": "$cfgdir/turn.pw" }] } } }
 JSON
   out=$(timeout 10 "$CONTROLLER" --allow-root -c "$cfgdir/p.json" 2>&1); rc=$?
-  [ "$rc" -eq 1 ] && grep -Eq -- "$3" <<<"$out" || { echo "  got rc=$rc: $out"; return 1; }
+  if [ "$rc" -ne 1 ] || ! grep -Eq -- "$3" <<<"$out"; then echo "  got rc=$rc: $out"; return 1; fi
 }
 if [ -x "$CONTROLLER" ] && [ "$(id -u)" -eq 0 ]; then
   check "TURN password file 0644: refused, naming the key and the fix" \
@@ -94,7 +94,8 @@ netns_router rs symmetric pub 198.18.0.3/24 ls 198.19.2.1/24
 # of timing out against an unreachable server.
 [ -d /etc/netns ] || netns_defer rmdir --ignore-fail-on-non-empty /etc/netns
 ns_files() {
-  local d=/etc/netns/$(netns_ns "$1")
+  local d
+  d=/etc/netns/$(netns_ns "$1")
   mkdir -p "$d"
   netns_defer rm -rf "$d"
   printf '127.0.0.1 localhost\n198.18.0.100 stun.ipop.test turn.ipop.test\n' >"$d/hosts"
