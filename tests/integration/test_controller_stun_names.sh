@@ -9,7 +9,8 @@
 # turn.ipop.test, and each config also lists a STUN name under .invalid.
 # Checks: overlays created, the .invalid entry skipped with a warning naming
 # it, tincan got the numeric address, n1 gathered srflx and relay
-# candidates from that server, pings cross over the relay.  Last, a third
+# candidates from that server, pings cross over the relay; after a tincan
+# restart the overlay is re-created from the cache.  Last, a third
 # controller is stopped while its lookup hangs: it exits cleanly.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
@@ -145,6 +146,25 @@ check "n1 gathered a server-reflexive candidate (its NAT, 198.18.0.2)" \
   grep -q '198.18.0.2 .*typ srflx' <<<"$cands"
 check "n1 gathered a relayed candidate from coturn (198.18.0.100)" \
   grep -q '198.18.0.100 .*typ relay' <<<"$cands"
+
+# --- re-creation from the cache -------------------------------------------
+# The names leave n1's hosts file, then n1's tincan restarts: the controller
+# re-creates the overlay with the addresses it resolved before (cached for
+# 5 min), without a lookup that would now fail.
+printf '127.0.0.1 localhost\n' >"/etc/netns/$(netns_ns n1)/hosts"
+check "n1: the names are gone from its hosts file" \
+  sh -c "! ip netns exec $(netns_ns n1) getent hosts turn.ipop.test"
+kill -TERM "${TC_PID[n1]}"
+wait "${TC_PID[n1]}" 2>/dev/null || true
+mv "$(tc_log n1)" "$(ct_dir n1)/tincan-before-restart.log"
+ct_tincan_start n1
+recreated() { [ "$(grep -c 'overlay lab created' "$(ct_log n1)")" -ge 2 ]; }
+check "n1: overlay re-created after the tincan restart" wait_until 30 recreated
+check "n1 pings n2 again" wait_ping n1 "$a2" 90
+check "n1: the new tincan got the cached addresses" \
+  grep -q 'gathering (.*stun 198.18.0.100:3478, turn 198.18.0.100:3478 (udp))' "$(tc_log n1)"
+check "n1: no lookup failure for the cached names" \
+  sh -c "! grep -Eq '(STUN|TURN) server (stun|turn).ipop.test:3478 skipped' '$(ct_log n1)'"
 
 # --- stopping while a lookup hangs ----------------------------------------
 # n3's name server is coturn's host, which drops DNS queries: the lookup of
