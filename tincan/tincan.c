@@ -46,6 +46,27 @@ static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
 #define NO_OVERLAY(req, id) \
   ctl_reply_error((req), IPOP_ENOENT, "overlay_id: no overlay \"%s\"", (id))
 
+/* The link a request names by overlay_id + peer_id, or NULL after replying
+ * with the error that names the missing one. */
+static struct tc_link *link_or_reply(struct tc_daemon *d, struct ctl_request *req,
+                                     const char *overlay_id, const char *peer_id,
+                                     struct tc_overlay **ovp)
+{
+  struct tc_overlay *ov = overlay_find(d, overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, overlay_id);
+    return NULL;
+  }
+  struct tc_link *l = tc_link_find(ov, peer_id);
+  if (!l) {
+    ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", peer_id);
+    return NULL;
+  }
+  if (ovp)
+    *ovp = ov;
+  return l;
+}
+
 /* ---- echo, register, configure_logging --------------------------------- */
 
 static void h_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
@@ -349,16 +370,9 @@ static void h_remove_link(struct ctl_endpoint *ep, struct ctl_request *req,
   const struct ctl_link_ref *r = body;
   struct tc_daemon *d = ctx;
   (void)ep;
-  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
-  if (!ov) {
-    NO_OVERLAY(req, r->overlay_id);
+  struct tc_link *l = link_or_reply(d, req, r->overlay_id, r->peer_id, NULL);
+  if (!l)
     return;
-  }
-  struct tc_link *l = tc_link_find(ov, r->peer_id);
-  if (!l) {
-    ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
-    return;
-  }
   LOG_INFO("tincan", "link %s/%s removed", r->overlay_id, r->peer_id);
   tc_link_destroy(l);
   struct ctl_ack ack;
@@ -422,16 +436,10 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
   const struct ctl_address_mapping *r = body;
   struct tc_daemon *d = ctx;
   (void)ep;
-  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
-  if (!ov) {
-    NO_OVERLAY(req, r->overlay_id);
+  struct tc_overlay *ov = NULL;
+  struct tc_link *l = link_or_reply(d, req, r->overlay_id, r->peer_id, &ov);
+  if (!l)
     return;
-  }
-  struct tc_link *l = tc_link_find(ov, r->peer_id);
-  if (!l) {
-    ctl_reply_error(req, IPOP_ENOENT, "peer_id: no link to \"%s\"", r->peer_id);
-    return;
-  }
   if (ov->cfg.has_ip4 && r->mapped_ip4.s_addr == ov->cfg.ip4.s_addr) {
     ctl_reply_error(req, IPOP_EFIELD, "mapped_ip4: is this overlay's own TAP address");
     return;
@@ -464,6 +472,33 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
   ctl_reply(req, &ack);
 }
 
+/* Undo set_address_mapping: the peer's frames pass unchanged again.  When
+ * the overlay has no mapping left, the TAP offloads come back on. */
+static void h_remove_address_mapping(struct ctl_endpoint *ep, struct ctl_request *req,
+                                     const void *body, void *ctx)
+{
+  const struct ctl_link_ref *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = NULL;
+  struct tc_link *l = link_or_reply(d, req, r->overlay_id, r->peer_id, &ov);
+  if (!l)
+    return;
+  if (addrmap_remove(ov->am, l->slot) != 0) {
+    ctl_reply_error(req, IPOP_ENOENT, "peer_id: link to \"%s\" has no address mapping",
+                    r->peer_id);
+    return;
+  }
+  LOG_INFO("tincan", "link %s/%s: address mapping removed", r->overlay_id, r->peer_id);
+  if (!ov->tap_offload && ov->am->n == 0 && tc_tap_set_offload(ov->tap_fd, true) == 0)
+    ov->tap_offload = true;
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "%s/%s: mapping removed", r->overlay_id,
+           r->peer_id);
+  ctl_reply(req, &ack);
+}
+
 const struct ctl_handler tc_handlers[] = {
   { "echo", h_echo },
   { "register", h_register },
@@ -476,6 +511,7 @@ const struct ctl_handler tc_handlers[] = {
   { "remove_link", h_remove_link },
   { "query_link_stats", h_query_link_stats },
   { "set_address_mapping", h_set_address_mapping },
+  { "remove_address_mapping", h_remove_address_mapping },
 };
 const unsigned tc_handlers_count = sizeof tc_handlers / sizeof tc_handlers[0];
 
