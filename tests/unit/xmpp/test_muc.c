@@ -155,11 +155,15 @@ static void attach(struct fixture *f)
   assert_int_equal(xmpp__client_test_feed(f->c, HDR, strlen(HDR)), 0);
 }
 
+static uint32_t fx_max_stanza;  /* 0: the default */
+
 static void fx_setup(struct fixture *f)
 {
   memset(f, 0, sizeof(*f));
   assert_int_equal(uv_loop_init(&f->loop), 0);
   jb_defaults(&xmpp_config_schema, &f->cfg);
+  if (fx_max_stanza)
+    f->cfg.max_stanza = fx_max_stanza;
   strcpy(f->cfg.jid, "alice@xmpp.test");
   sbuf_init(&f->out);
   sbuf_init(&f->log);
@@ -636,6 +640,65 @@ static void test_blocking(void **state)
   fx_teardown(&f);
 }
 
+/* A blocklist push beyond the limit keeps the first XMPP_BLOCKLIST_MAX
+ * items and counts the rest; creating a room dies with the connection. */
+static void test_limits_and_loss(void **state)
+{
+  struct fixture f;
+  fx_max_stanza = 4 * 1024 * 1024;  /* the push below is ~1 MiB as a tree */
+  fx_setup(&f);
+  fx_max_stanza = 0;
+  struct sbuf h;
+  sbuf_init(&h);
+  sbuf_adds(&h, "<iq type='set' id='big'><block xmlns='urn:xmpp:blocking'>");
+  for (int i = 0; i < XMPP_BLOCKLIST_MAX + 10; i++)
+    sbuf_printf(&h, "<item jid='u%d@x'/>", i);
+  sbuf_adds(&h, "</block></iq>");
+  uint64_t d0 = dropped(&f);
+  assert_int_equal(feed(&f, h.data), 0);
+  sbuf_free(&h);
+  size_t n;
+  xmpp_block_list(f.c, &n);
+  assert_int_equal(n, XMPP_BLOCKLIST_MAX);
+  assert_int_equal(dropped(&f) - d0, 11);  /* eve was there already */
+  assert_non_null(strstr(out(&f), "<iq type='result' id='big'/>"));
+  /* Rooms: at most XMPP_MUC_ROOMS_MAX remembered. */
+  char room[64];
+  for (int i = 0; i < XMPP_MUC_ROOMS_MAX; i++) {
+    snprintf(room, sizeof(room), "r%d@conference.xmpp.test", i);
+    assert_int_equal(xmpp_muc_join(f.c, room, NULL), 0);
+  }
+  assert_int_equal(xmpp_muc_join(f.c, "one-more@conference.xmpp.test", NULL),
+                   IPOP_EBUSY);
+  for (int i = 0; i < XMPP_MUC_ROOMS_MAX; i++) {
+    snprintf(room, sizeof(room), "r%d@conference.xmpp.test", i);
+    assert_int_equal(xmpp_muc_leave(f.c, room), 0);
+  }
+  /* Rooms being left still count until the server confirms. */
+  assert_int_equal(xmpp_muc_join(f.c, "one-more@conference.xmpp.test", NULL),
+                   IPOP_EBUSY);
+  sbuf_init(&h);
+  for (int i = 0; i < XMPP_MUC_ROOMS_MAX; i++)
+    sbuf_printf(&h, "<presence type='unavailable' from='r%d@conference.xmpp."
+                "test/" NICK "'><x xmlns='" MUC_USER "'><status code='110'/>"
+                "</x></presence>", i);
+  assert_int_equal(feed(&f, h.data), 0);
+  sbuf_free(&h);
+  /* Creation in progress when the connection drops: reported failed. */
+  assert_int_equal(xmpp_muc_create(f.c, ROOM, NULL, "lab", ""), 0);
+  assert_int_equal(feed(&f, "<presence from='" ROOM "/" NICK "'><x xmlns='"
+                            MUC_USER "'><item affiliation='owner'/><status "
+                            "code='201'/><status code='110'/></x></presence>"), 0);
+  assert_int_equal(feed(&f, "</stream:stream>"), IPOP_EIO);
+  assert_non_null(strstr(logs(&f), "result create " ROOM " - io -\n"));
+  assert_false(xmpp_muc_joined(f.c, ROOM));
+  /* Asked for while offline: sent once online. */
+  assert_int_equal(xmpp_muc_create(f.c, ROOM, NULL, "lab", ""), 0);
+  attach(&f);
+  assert_non_null(strstr(out(&f), "<presence to='" ROOM "/" NICK "'>"));
+  fx_teardown(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -646,6 +709,7 @@ int main(void)
     cmocka_unit_test(test_owner_requests),
     cmocka_unit_test(test_rejoin_after_reconnect),
     cmocka_unit_test(test_blocking),
+    cmocka_unit_test(test_limits_and_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
