@@ -299,8 +299,10 @@ int xmpp_client_set_caps(struct xmpp_client *c, const char *caps)
   if (caps && strlen(caps) > XMPP_CAPS_MAX)
     return IPOP_ETOOBIG;
   snprintf(c->caps, sizeof(c->caps), "%s", caps ? caps : "");
-  if (c->conn && c->conn->phase == P_ONLINE && !c->conn->dead)
+  if (c->conn && c->conn->phase == P_ONLINE && !c->conn->dead) {
     xmpp__send_presence(c->conn);
+    xmpp__muc_refresh(c);
+  }
   return 0;
 }
 

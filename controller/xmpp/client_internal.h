@@ -155,6 +155,8 @@ bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st);
 bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st);
 bool xmpp__iq_reply(struct conn *k, const struct xmpp_stanza *iq);
 bool xmpp__block_push(struct conn *k, const struct xmpp_stanza *iq);
+/* Re-send our room presence (caps changed). */
+void xmpp__muc_refresh(struct xmpp_client *c);
 /* Presence of a contact's full JID: with an IPOP node or not. */
 void xmpp__node_seen(struct xmpp_client *c, const char *full, bool node);
 

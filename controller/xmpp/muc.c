@@ -108,8 +108,26 @@ void xmpp__room_gone(struct xmpp_client *c, struct muc_room *r,
     c->cbs.on_muc_self(c, &ev, c->ctx);
 }
 
+static void send_room_presence_x(struct xmpp_client *c, struct muc_room *r,
+                                 bool available, bool join);
+
 static void send_room_presence(struct xmpp_client *c, struct muc_room *r,
                                bool available)
+{
+  send_room_presence_x(c, r, available, true);
+}
+
+/* Our caps changed: tell the rooms we are in (a presence update carries
+ * no <x xmlns=muc/>, which would be a new join). */
+void xmpp__muc_refresh(struct xmpp_client *c)
+{
+  for (size_t i = 0; i < c->nrooms; i++)
+    if (c->rooms[i]->st == R_JOINED)
+      send_room_presence_x(c, c->rooms[i], true, false);
+}
+
+static void send_room_presence_x(struct xmpp_client *c, struct muc_room *r,
+                                 bool available, bool join)
 {
   struct conn *k = xmpp__online(c);
   if (!k)
@@ -126,8 +144,9 @@ static void send_room_presence(struct xmpp_client *c, struct muc_room *r,
     return;
   }
   /* No history: the room is for finding peers, not for chat. */
-  sbuf_adds(&b, "'><x xmlns='" XMPP_NS_MUC "'><history maxstanzas='0'/></x>"
-                "<node xmlns='" XMPP_NS_NODE "' id='");
+  sbuf_adds(&b, join ? "'><x xmlns='" XMPP_NS_MUC "'><history maxstanzas='0'/>"
+                       "</x><node xmlns='" XMPP_NS_NODE "' id='"
+                     : "'><node xmlns='" XMPP_NS_NODE "' id='");
   sbuf_escs(&b, c->node_id);
   sbuf_adds(&b, "'");
   if (c->caps[0]) {

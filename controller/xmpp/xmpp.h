@@ -201,7 +201,8 @@ void xmpp_client_stop(struct xmpp_client *c);
  * (run the loop).  c must not be used afterwards. */
 void xmpp_client_free(struct xmpp_client *c);
 
-/* Update caps and re-broadcast presence when online. */
+/* Update caps and re-broadcast presence when online (to the rooms we are
+ * in as well). */
 int xmpp_client_set_caps(struct xmpp_client *c, const char *caps);
 /* Send a signal to a full JID.  Returns 0, IPOP_ESTATE when not online,
  * IPOP_ETOOBIG / IPOP_EINVAL for bad arguments. */

@@ -147,6 +147,12 @@ xm_scenario() {
   erin_full=$(xs_probe_field carol jid '"event":"occupant"' '"node_id":"node-erin"')
   xs_log "carol=$carol_full david=$david_full erin=$erin_full"
 
+  xs_step "a caps change reaches the room as a presence update"
+  xs_probe_cmd david '{"cmd":"caps","caps":"caps-new"}'
+  xs_probe_wait 10 carol '"event":"occupant"' '"node_id":"node-david"' '"caps":"caps-new"' ||
+    xs_fail "carol did not see david's new caps"
+  xs_probe_has david '"event":"muc_self"' '"state":"left"' && xs_fail "caps update made david leave"
+
   xs_step "members read the settings from the room description"
   xm_do david "{\"cmd\":\"room_info\",\"room\":\"$room\"}"
   xs_probe_wait 10 david '"event":"room_info"' '"members_only":true' || xs_fail "david cannot read room info"

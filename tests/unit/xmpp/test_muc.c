@@ -364,6 +364,13 @@ static void test_join_and_occupants(void **state)
                       "available left -\n");
   assert_int_equal(dropped(&f) - d0, 7);
   assert_true(xmpp_muc_joined(f.c, ROOM));
+  /* Caps change: a presence update to the room (no muc <x/>: no rejoin). */
+  sbuf_reset(&f.out);
+  assert_int_equal(xmpp_client_set_caps(f.c, "ip4=10.0.0.1"), 0);
+  assert_non_null(strstr(out(&f), "<presence to='" ROOM "/" NICK "'><node "
+                         "xmlns='urn:ipop:node:1' id='node-a12345' caps="
+                         "'ip4=10.0.0.1'/></presence>"));
+  assert_int_equal(xmpp_client_set_caps(f.c, NULL), 0);
   /* Removed ourselves (321), then banned / destroyed variants. */
   assert_int_equal(feed(&f, "<presence from='" ROOM "/" NICK "' type="
                             "'unavailable'><x xmlns='" MUC_USER "'><item "
