@@ -302,7 +302,9 @@ void grp_save(struct ctrl *c)
   json_t *arr = json_array();
   for (size_t i = 0; i < c->groups->n; i++) {
     const struct ctrl_group *g = c->groups->g[i];
-    if (g->state == CTL_GROUP_JOINED && g->subnet[0])
+    /* Joined, or still rejoining after a start (its overlay exists). */
+    if ((g->state == CTL_GROUP_JOINED || (g->state == CTL_GROUP_JOINING && g->net)) &&
+        g->subnet[0])
       json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "name", g->name, "room",
                                            g->room, "subnet", g->subnet, "role",
                                            ctl_group_role_names[g->role]));
@@ -582,6 +584,12 @@ static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void 
       ctrl_net_remove(g->net);
       g->net = NULL;
     }
+    /* Refused for good (no longer a member, banned, room gone): not to be
+     * rejoined at the next start.  Other failures may pass. */
+    if (ev->condition && (strcmp(ev->condition, "registration-required") == 0 ||
+                          strcmp(ev->condition, "forbidden") == 0 ||
+                          strcmp(ev->condition, "item-not-found") == 0))
+      grp_save(c);
     grp_settle(g);
     break;
   case XMPP_MUC_SELF_LEFT:

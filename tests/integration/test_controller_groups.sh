@@ -77,7 +77,8 @@ check "lab joined on carol" wait_until 20 joined carol lab
 check "carol owns lab" test "$(grp carol lab role)" = owner
 check "lab's subnet is 10.253.7.0/24" test "$(grp carol lab subnet)" = 10.253.7.0/24
 check "lab's TAP is ipopg0" test "$(grp carol lab tap_name)" = ipopg0
-check "carol's TAP ipopg0 exists" netns_exec carol ip link show ipopg0
+# (joined = in the room; tincan creates the TAP at the next heartbeat)
+check "carol's TAP ipopg0 exists" wait_until 10 netns_exec carol ip link show ipopg0
 check "groups.json is 0600" test "$(stat -c %a "$(ct_dir carol)/state/groups.json")" = 600
 check "carol invites david" ct_ctl carol group invite lab david@xmpp.test
 check "carol invites erin" ct_ctl carol group invite lab erin@xmpp.test
