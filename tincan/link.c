@@ -385,8 +385,11 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
   /* STUN timing also paces connectivity checks: give each check ~15 s of
    * retransmissions, so that a pair through a TURN relay survives until
    * both sides have created their permissions.  A slow STUN server cannot
-   * delay query_candidates beyond TC_GATHER_DEADLINE_MS. */
-  g_object_set(l->agent, "ice-tcp", FALSE, "controlling-mode", l->controlling,
+   * delay query_candidates beyond TC_GATHER_DEADLINE_MS.
+   * UPnP stays off: tincan does not ask the user's router to open ports
+   * (candidates come from STUN/TURN), and libnice's UPnP client would send
+   * SSDP multicast on every gathering and keep allocations we never use. */
+  g_object_set(l->agent, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", l->controlling,
                "stun-initial-timeout", 500, "stun-max-retransmissions", 5, NULL);
   if (ov->cfg.n_stun) {
     struct sockaddr_storage ss;
