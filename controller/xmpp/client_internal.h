@@ -174,6 +174,9 @@ struct roster_entry *xmpp__roster_apply(struct xmpp_client *c,
 void xmpp__roster_report(struct xmpp_client *c, const char *jid,
                          const struct roster_entry *e,
                          enum xmpp_subscription sub, bool full);
+/* A mutual roster contact (subscription both) or our own account, whatever
+ * its roster groups: whose nodes we remember for direct invitations. */
+bool xmpp__is_mutual(struct xmpp_client *c, const char *from);
 /* May this bare JID signal us / be reported as a peer? */
 bool xmpp__sender_allowed(struct xmpp_client *c, const char *from);
 

@@ -147,7 +147,7 @@ void xmpp__roster_report(struct xmpp_client *c, const char *jid,
 }
 
 /* May this bare JID signal us / be reported as a peer? */
-bool xmpp__sender_allowed(struct xmpp_client *c, const char *from)
+bool xmpp__is_mutual(struct xmpp_client *c, const char *from)
 {
   if (!from || !strchr(from, '@'))
     return false;
@@ -156,10 +156,18 @@ bool xmpp__sender_allowed(struct xmpp_client *c, const char *from)
   if (xmpp__jid_bare_eq(from, own))
     return true;  /* another node of the same user */
   const struct roster_entry *e = xmpp__roster_find(c, from);
-  if (!e || e->sub != XMPP_SUB_BOTH)
+  return e && e->sub == XMPP_SUB_BOTH;
+}
+
+bool xmpp__sender_allowed(struct xmpp_client *c, const char *from)
+{
+  if (!xmpp__is_mutual(c, from))
     return false;
-  if (!c->cfg.roster_group[0])
+  char own[XMPP_JID_MAX];
+  snprintf(own, sizeof(own), "%s@%s", c->local, c->domain);
+  if (xmpp__jid_bare_eq(from, own) || !c->cfg.roster_group[0])
     return true;
+  const struct roster_entry *e = xmpp__roster_find(c, from);
   for (size_t i = 0; i < e->ngroups; i++)
     if (strcmp(e->groups[i], c->cfg.roster_group) == 0)
       return true;

@@ -553,7 +553,10 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
     return 0;  /* probe, error, subscribed, unsubscribe(d) */
   if (!strchr(from, '/') || strcmp(from, c->full_jid) == 0)
     return 0;  /* our own echo, or bare-JID presence */
-  if (!xmpp__sender_allowed(c, from))
+  /* Nodes of every mutual contact are remembered (group invitations go to
+   * them directly), but only allowed senders are reported: RosterGroup
+   * narrows who links, not whom we may invite. */
+  if (!xmpp__is_mutual(c, from))
     return 0;
   struct xmpp_presence p = { .from = from, .available = !type };
   const struct xmpp_stanza *node = xmpp_stanza_child(st, "node", XMPP_NS_NODE);
@@ -566,6 +569,8 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
     }
   }
   xmpp__node_seen(c, from, p.node_id != NULL);
+  if (!xmpp__sender_allowed(c, from))
+    return 0;
   if (c->cbs.on_presence)
     c->cbs.on_presence(c, &p, c->ctx);
   return 0;
