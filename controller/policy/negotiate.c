@@ -328,6 +328,32 @@ static void start_attempt(struct negotiate *n, struct peer *p, uint64_t now,
 
 /* The current attempt is over without a link.  Clean up tincan's side, then
  * retry later if we want the link, else rest. */
+/* A peer that answers "busy" is alive and asks us to come back soon (its
+ * overlay is still being created, its tincan is restarting): retry within
+ * NEG_BUSY_RETRY_MAX_MS and never give up on that alone.  Exponential
+ * backoff here once cost a fresh group member a minute of waiting for a
+ * TAP that took a few seconds. */
+static void busy_retry(struct negotiate *n, struct peer *p, uint64_t now, struct neg_actions *out)
+{
+  remove_link(p, out);
+  peer_drop_state(p);
+  p->req_id[0] = '\0';
+  p->initiator = false;
+  if (!p->wanted) {
+    p->state = NEG_IDLE;
+    p->deadline = 0;
+    p->attempts = 0;
+    return;
+  }
+  if (p->attempts < 16)
+    p->attempts++;
+  uint64_t d = negotiate_backoff_ms(&n->cfg, p->attempts, policy_rand_u32(n->cfg.rnd, n->cfg.rnd_ctx));
+  if (d > NEG_BUSY_RETRY_MAX_MS)
+    d = NEG_BUSY_RETRY_MAX_MS;
+  p->state = NEG_BACKOFF;
+  p->deadline = now + d;
+}
+
 static void fail_attempt(struct negotiate *n, struct peer *p, uint64_t now, int err,
                          const char *why, struct neg_actions *out)
 {
@@ -510,6 +536,10 @@ static int on_response(struct negotiate *n, struct peer *p,
     struct neg_action *a = push(out, NEG_ACT_REJECTED, p);
     if (a)
       a->reason = r->reason;
+    if (r->reason == SIGMSG_R_BUSY) {
+      busy_retry(n, p, now, out);
+      return 0;
+    }
     char why[96];
     snprintf(why, sizeof why, "peer rejected the request (%s)",
              sigmsg_reason_names[r->reason]);

@@ -37,6 +37,9 @@
 #include "policy.h"
 #include "sigmsg.h"
 
+/* Longest wait before asking again a peer that answered "busy". */
+enum { NEG_BUSY_RETRY_MAX_MS = 3000 };
+
 enum neg_state {
   NEG_IDLE,        /* no link, none being set up */
   NEG_QUERYING,    /* we initiate: waiting for our own candidates from tincan */

@@ -915,6 +915,28 @@ static void test_more_edges(void **state)
   assert_int_equal(a.n_rejected, 1);
   assert_int_equal(a.last_reject_reason, SIGMSG_R_BUSY);
   assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
+  /* busy is temporary: however often it comes, the retry stays within
+   * NEG_BUSY_RETRY_MAX_MS and A never gives up on it */
+  for (int i = 0; i < 12; i++) {
+    struct neg_peer_info info;
+    assert_int_equal(negotiate_peer_info(a.neg, ID_B, now, &info), 0);
+    assert_int_equal(info.state, NEG_BACKOFF);
+    assert_true(info.deadline_ms <= now + NEG_BUSY_RETRY_MAX_MS);
+    now = info.deadline_ms;
+    negotiate_tick(a.neg, now, &x);
+    run(&a, &x);
+    negotiate_actions_free(&x);
+    pump();
+    assert_int_equal(state_of(&b, ID_A), NEG_ANSWERING);
+    fake_candidates(&b, ID_A, &cc);
+    snprintf(cc.fingerprint, sizeof cc.fingerprint, "sha-1 AB");
+    assert_int_equal(negotiate_on_candidates(b.neg, &cc, now, &x), IPOP_EFIELD);
+    run(&b, &x);
+    negotiate_actions_free(&x);
+    pump();
+    assert_int_equal(a.last_reject_reason, SIGMSG_R_BUSY);
+  }
+  assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
 
   /* a cancel from a node we have no record of, and a response for another
    * overlay, are stale */
