@@ -171,3 +171,25 @@ ct_finish() {
   done
   tc_finish
 }
+
+# ---- groups over XMPP rooms (issue #7 tests) ---------------------------
+
+# ct_grp HOST GROUP FIELD: one field of HOST's `ipopctl group list` entry.
+ct_grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
+ct_grp_joined() { [ "$(ct_grp "$1" "$2" state)" = joined ]; }
+
+# ct_group_ping_matrix GROUP DEADLINE_S HOST...: fills the global array
+# addr[HOST] with each host's address in GROUP, then checks that every host
+# pings every other one over the group overlay.
+ct_group_ping_matrix() {
+  local g=$1 t=$2 a b; shift 2
+  declare -gA addr
+  for a in "$@"; do addr[$a]=$(ct_grp "$a" "$g" address); done
+  echo "# $g addresses:$(for a in "$@"; do printf ' %s=%s' "$a" "${addr[$a]}"; done)"
+  for a in "$@"; do
+    for b in "$@"; do
+      [ "$a" = "$b" ] && continue
+      check "$a pings $b on $g (${addr[$b]})" wait_ping "$a" "${addr[$b]}" "$t"
+    done
+  done
+}

@@ -30,8 +30,8 @@ ct_node frank 198.18.0.14 social ''
 for h in carol david erin frank; do ct_controller_start "$h"; done
 for h in carol david erin frank; do check "$h online" ct_wait_online "$h" 30; done
 
-grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
-joined() { [ "$(grp "$1" "$2" state)" = joined ]; }
+grp() { ct_grp "$@"; }
+joined() { ct_grp_joined "$@"; }
 lab_links() {
   local ov
   ov=$(grp "$1" lab overlay_id)
@@ -62,15 +62,7 @@ check "carol invites erin" ct_ctl carol group invite lab "erin@$CT_DOMAIN"
 check "david accepts (invitation from a friend)" wait_until 30 joined david lab
 check "erin accepts (invitation from a friend)" wait_until 30 joined erin lab
 check "david reads the same subnet from the room" test "$(grp david lab subnet)" = "$subnet"
-declare -A addr
-for h in carol david erin; do addr[$h]=$(grp "$h" lab address); done
-echo "# lab addresses: carol=${addr[carol]} david=${addr[david]} erin=${addr[erin]}"
-for a in carol david erin; do
-  for b in carol david erin; do
-    [ "$a" = "$b" ] && continue
-    check "$a pings $b on lab (${addr[$b]})" wait_ping "$a" "${addr[$b]}" 60
-  done
-done
+ct_group_ping_matrix lab 60 carol david erin
 t1=$(date +%s%N)
 echo "# create + 2 invitations -> all 6 pings on lab: $(( (t1 - t0) / 1000000 )) ms"
 for h in carol david erin; do check "$h: 2 links up on lab" wait_until 20 lab_links_are "$h" 2; done

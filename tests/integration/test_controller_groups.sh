@@ -42,8 +42,8 @@ ct_fails() {
   echo "# $h $*: $out"
   grep -Eq -- "$pat" <<<"$out"
 }
-grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
-joined() { [ "$(grp "$1" "$2" state)" = joined ]; }
+grp() { ct_grp "$@"; }
+joined() { ct_grp_joined "$@"; }
 members_online() { [ "$(ct_ctl "$1" -j group list | jq --arg n "$2" '[.groups[] | select(.name==$n) | .members[] | select(.node_id != null and .online)] | length')" = "$3" ]; }
 group_links_up() {
   local ov
@@ -94,15 +94,7 @@ check "not the owner: david cannot remove" ct_fails david 'own' group remove lab
 check "creating lab twice refused" ct_fails carol 'already' group create lab
 
 echo "# 3. pings over the group overlay"
-declare -A addr
-for h in carol david erin; do addr[$h]=$(grp "$h" lab address); done
-echo "# lab addresses: carol=${addr[carol]} david=${addr[david]} erin=${addr[erin]}"
-for a in carol david erin; do
-  for b in carol david erin; do
-    [ "$a" = "$b" ] && continue
-    check "$a pings $b on lab (${addr[$b]})" wait_ping "$a" "${addr[$b]}" 60
-  done
-done
+ct_group_ping_matrix lab 60 carol david erin
 t1=$(date +%s%N)
 echo "# create + 2 invites -> all 6 pings: $(( (t1 - t0) / 1000000 )) ms"
 for h in carol david erin; do

@@ -59,8 +59,8 @@ if ! ct_ctl carol -j group list >/dev/null 2>&1; then
   exit 77
 fi
 
-grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
-joined() { [ "$(grp "$1" "$2" state)" = joined ]; }
+grp() { ct_grp "$@"; }
+joined() { ct_grp_joined "$@"; }
 # State of HOST's lab link to the node of user PEER ("" if none).
 lab_link_state() {
   local ov id
@@ -83,15 +83,7 @@ check "carol invites erin" ct_ctl carol group invite lab "erin@$CT_DOMAIN"
 check "david accepts (invitation from a friend)" wait_until 40 joined david lab
 check "erin accepts (invitation from a friend)" wait_until 40 joined erin lab
 check "erin reads the subnet from the room" test "$(grp erin lab subnet)" = 10.254.9.0/24
-declare -A addr
-for h in carol david erin; do addr[$h]=$(grp "$h" lab address); done
-echo "# lab addresses: carol=${addr[carol]} david=${addr[david]} erin=${addr[erin]}"
-for a in carol david erin; do
-  for b in carol david erin; do
-    [ "$a" = "$b" ] && continue
-    check "$a pings $b on lab (${addr[$b]})" wait_ping "$a" "${addr[$b]}" 90
-  done
-done
+ct_group_ping_matrix lab 90 carol david erin
 echo "# create + 2 invitations -> all 6 pings on lab: $(ms_since "$t0") ms"
 for pair in "carol david" "carol erin" "david erin"; do
   set -- $pair
