@@ -328,6 +328,23 @@ static void start_attempt(struct negotiate *n, struct peer *p, uint64_t now,
 
 /* The current attempt is over without a link.  Clean up tincan's side, then
  * retry later if we want the link, else rest. */
+/* Close the current attempt: queue the removal of its link and forget its
+ * state.  Returns false when the link is not wanted any more: the peer is
+ * back to idle and there is nothing to retry. */
+static bool end_attempt(struct peer *p, struct neg_actions *out)
+{
+  remove_link(p, out);
+  peer_drop_state(p);
+  p->req_id[0] = '\0';
+  p->initiator = false;
+  if (p->wanted)
+    return true;
+  p->state = NEG_IDLE;
+  p->deadline = 0;
+  p->attempts = 0;
+  return false;
+}
+
 /* A peer that answers "busy" is alive and asks us to come back soon (its
  * overlay is still being created, its tincan is restarting): retry within
  * NEG_BUSY_RETRY_MAX_MS and never give up on that alone.  Exponential
@@ -335,38 +352,20 @@ static void start_attempt(struct negotiate *n, struct peer *p, uint64_t now,
  * TAP that took a few seconds. */
 static void busy_retry(struct negotiate *n, struct peer *p, uint64_t now, struct neg_actions *out)
 {
-  remove_link(p, out);
-  peer_drop_state(p);
-  p->req_id[0] = '\0';
-  p->initiator = false;
-  if (!p->wanted) {
-    p->state = NEG_IDLE;
-    p->deadline = 0;
-    p->attempts = 0;
+  if (!end_attempt(p, out))
     return;
-  }
   if (p->attempts < 16)
     p->attempts++;
   uint64_t d = negotiate_backoff_ms(&n->cfg, p->attempts, policy_rand_u32(n->cfg.rnd, n->cfg.rnd_ctx));
-  if (d > NEG_BUSY_RETRY_MAX_MS)
-    d = NEG_BUSY_RETRY_MAX_MS;
   p->state = NEG_BACKOFF;
-  p->deadline = now + d;
+  p->deadline = now + (d < NEG_BUSY_RETRY_MAX_MS ? d : NEG_BUSY_RETRY_MAX_MS);
 }
 
 static void fail_attempt(struct negotiate *n, struct peer *p, uint64_t now, int err,
                          const char *why, struct neg_actions *out)
 {
-  remove_link(p, out);
-  peer_drop_state(p);
-  p->req_id[0] = '\0';
-  p->initiator = false;
-  if (!p->wanted) {
-    p->state = NEG_IDLE;
-    p->deadline = 0;
-    p->attempts = 0;
+  if (!end_attempt(p, out))
     return;
-  }
   p->attempts++;
   if (n->cfg.max_attempts && p->attempts >= n->cfg.max_attempts) {
     p->state = NEG_GIVEN_UP;
