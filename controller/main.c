@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     return 1;
   }
   if (check_only) {
-    printf("%s: configuration is valid\n", config_path);
+    printf("ipop-controller: %s: configuration is valid (Control and Controller sections)\n", config_path);
     return 0;
   }
   if (geteuid() == 0 && !allow_root && !c.cfg.ctrl.allow_root) {

@@ -24,6 +24,8 @@ packages=(
   python3 python3-slixmpp
   # tools the tests use
   openssl valgrind systemd jq groff-base
+  # the Debian package: dpkg-shlibdeps (dpkg-dev) and its checker
+  dpkg-dev lintian
 )
 
 missing=()

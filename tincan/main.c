@@ -119,7 +119,8 @@ int main(int argc, char **argv)
       ((struct sockaddr_in6 *)&tincan_addr)->sin6_port = htons((uint16_t)port_override);
   }
   if (check_only) {
-    printf("%s: configuration is valid\n", config_path ? config_path : "(defaults)");
+    printf("ipop-tincan: %s: configuration is valid (Control and Tincan sections)\n",
+           config_path ? config_path : "(defaults)");
     return 0;
   }
   if (ipop_log_config_apply(&cfg.tincan.log) != 0) {
