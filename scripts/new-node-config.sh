@@ -40,16 +40,29 @@
 #   --identity-file FILE       tincan's DTLS identity
 #                              (default /var/lib/ipop/tincan-identity.pem)
 #   --state-dir DIR            controller state (default /var/lib/ipop-controller)
-#   --tincan-user U            tincan drops root to U (default ipop; "" = stay root)
+#   --tincan-user U            tincan drops root to U (default ipop; "" = stay
+#                              root, written as "User": "" on purpose)
 #   --controller-user U        the controller's user: owner of a key file
 #                              created here or by tincan (default ipop, the
 #                              user of the systemd units, if it exists, else "")
+#   --tincan-log-file F        ipop-tincan also logs to F (absolute path; the
+#                              unit can write only under /var/log/ipop/)
+#   --controller-log-file F    ipop-controller also logs to F (absolute; the
+#                              unit can write only under /var/log/ipop-controller/)
+#                              Both default to none: stderr, i.e. the journal.
 #   --tincan-ctl HOST:PORT     tincan's control socket (default 127.0.0.1:5800)
 #   --controller-ctl HOST:PORT controller's control socket (default 127.0.0.1:5801)
 #   --log-level LEVEL          error|warn|info|debug|trace (default info)
 #   --check                    run both daemons' --check-config on the result
 #   --force                    overwrite an existing --out file
 #   -h, --help                 this text
+#
+# The user "ipop": the Debian package and `cmake --install` followed by
+# `systemd-sysusers` create it.  Run from a build tree, as root, this script
+# creates it the same way (from dist/systemd/ipop.sysusers) when the default
+# --tincan-user ipop or --controller-user ipop names it and it is missing,
+# and says so; not root, it stops and says what to do.  Another user must
+# exist already.
 #
 # Example (GroupVPN member behind a NAT):
 #   new-node-config.sh --mode group --jid alice@example.org --group lab \
@@ -66,7 +79,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mode="" jid="" group="" pwfile="" out="" xhost="" ca="" tlsmode=""
 subnet="" address="" ovid="ipop" tap="ipop0"
 keyfile=/etc/ipop/control.key identity=/var/lib/ipop/tincan-identity.pem
-statedir=/var/lib/ipop-controller tuser=ipop cuser=__default__
+statedir=/var/lib/ipop-controller tuser=ipop cuser=__default__ tlog="" clog=""
 tctl=127.0.0.1:5800 cctl=127.0.0.1:5801 level=info check=0 force=0
 stun=() turn=() names=()
 # One TURN entry is built from --turn, --turn-user, --turn-password-file.
@@ -79,6 +92,34 @@ turn_flush() {
   turn+=("$(jq -cn --arg a "$t_addr" --arg u "$t_user" --arg p "$t_pw" --arg t "${t_tr:-udp}" \
     '{Address: $a, User: $u, PasswordFile: $p, Transport: $t}')")
   t_addr="" t_user="" t_pw="" t_tr=""
+}
+
+# valid_log_file FLAG PATH UNIT_DIR: an absolute file name (not a
+# directory); outside UNIT_DIR a warning, as the unit cannot write there.
+valid_log_file() {
+  local flag=$1 f=$2 dir=$3
+  [[ $f == /* ]] || usage_die "$flag: expected an absolute file name, found '$f'"
+  [[ $f != */ && ! -d $f ]] || usage_die "$flag: '$f' is a directory; give a file name in it"
+  [[ $f =~ ^[^[:cntrl:]]+$ ]] || usage_die "$flag: control characters in the file name"
+  [[ $f == "$dir"/* ]] ||
+    echo "$IPOP_SCRIPT: warning: $flag $f: the systemd unit can write only under $dir/ (add ReadWritePaths= in a drop-in otherwise)" >&2
+}
+
+# ensure_ipop_user FLAG: create the static user "ipop" as sysusers.d would
+# (dist/systemd/ipop.sysusers), or say what to do.
+ensure_ipop_user() {
+  getent passwd ipop >/dev/null && return 0
+  [ "$(id -u)" = 0 ] ||
+    die "$1: there is no user 'ipop' yet (the Debian package or 'cmake --install' + systemd-sysusers create it); run this script as root to create it, or pass $1 with an existing user"
+  local conf=$here/../dist/systemd/ipop.sysusers
+  if command -v systemd-sysusers >/dev/null 2>&1 && [ -r "$conf" ]; then
+    systemd-sysusers "$conf" >/dev/null || die "systemd-sysusers $conf failed"
+  else
+    useradd --system --user-group --home-dir /var/lib/ipop-controller --no-create-home \
+      --shell /usr/sbin/nologin --comment "ipop VPN daemons" ipop || die "useradd ipop failed"
+  fi
+  getent passwd ipop >/dev/null || die "could not create the user 'ipop'"
+  echo "$IPOP_SCRIPT: created the system user 'ipop' (as the package and systemd-sysusers do; userdel ipop removes it)" >&2
 }
 
 need_cmd jq jq
@@ -123,6 +164,8 @@ while [ $# -gt 0 ]; do
     --identity-file) identity=$v ;;
     --state-dir) statedir=$v ;;
     --tincan-user) tuser=$v ;;
+    --tincan-log-file) valid_log_file "$1" "$v" /var/log/ipop; tlog=$v ;;
+    --controller-log-file) valid_log_file "$1" "$v" /var/log/ipop-controller; clog=$v ;;
     --controller-user) cuser=$v ;;
     --tincan-ctl) valid_hostport "$v" || usage_die "--tincan-ctl: expected 127.0.0.1:PORT, found '$v'"; tctl=$v ;;
     --controller-ctl) valid_hostport "$v" || usage_die "--controller-ctl: expected 127.0.0.1:PORT, found '$v'"; cctl=$v ;;
@@ -151,11 +194,6 @@ if [ -n "$address" ]; then
   m=$(( len == 0 ? 0 : (0xffffffff << (32 - len)) & 0xffffffff ))
   [ $((s & m)) -eq $((a & m)) ] || usage_die "--address $address is not inside --subnet $subnet"
 fi
-if [ "$cuser" = __default__ ]; then
-  cuser=""; getent passwd ipop >/dev/null 2>&1 && cuser=ipop
-fi
-[ -z "$tuser" ] || getent passwd "$tuser" >/dev/null || die "--tincan-user: no user '$tuser' on this machine (create it, e.g. useradd --system $tuser, or pass --tincan-user \"\")"
-[ -z "$cuser" ] || getent passwd "$cuser" >/dev/null || die "--controller-user: no user '$cuser' on this machine"
 [ -e "$pwfile" ] || echo "$IPOP_SCRIPT: warning: --password-file $pwfile does not exist yet (create it with mode 0600 before starting the controller)" >&2
 if [ -e "$pwfile" ] && [ "$(stat -c %a "$pwfile")" != 600 ] && [ "$(stat -c %a "$pwfile")" != 400 ]; then
   echo "$IPOP_SCRIPT: warning: $pwfile has mode $(stat -c %a "$pwfile"); the controller wants 0600" >&2
@@ -163,6 +201,13 @@ fi
 if [ "$out" != - ] && [ -e "$out" ] && [ "$force" = 0 ]; then
   die "$out exists; pass --force to overwrite it"
 fi
+[ "$tuser" != ipop ] || ensure_ipop_user --tincan-user
+[ "$cuser" != ipop ] || ensure_ipop_user --controller-user
+if [ "$cuser" = __default__ ]; then
+  cuser=""; getent passwd ipop >/dev/null 2>&1 && cuser=ipop
+fi
+[ -z "$tuser" ] || getent passwd "$tuser" >/dev/null || die "--tincan-user: no user '$tuser' on this machine (create it, e.g. useradd --system $tuser, or pass --tincan-user \"\")"
+[ -z "$cuser" ] || getent passwd "$cuser" >/dev/null || die "--controller-user: no user '$cuser' on this machine"
 
 # Xmpp.Host/Port from --xmpp-host (an [IPv6]:port keeps its brackets off).
 xh="" xp=0
@@ -175,7 +220,7 @@ json=$(jq -n \
   --arg tuser "$tuser" --arg cuser "$cuser" --arg ident "$identity" --arg level "$level" \
   --arg state "$statedir" --arg mode "$mode" --arg group "$group" \
   --arg jid "$jid" --arg pw "$pwfile" --arg xh "$xh" --argjson xp "$xp" \
-  --arg ca "$ca" --arg tls "$tlsmode" \
+  --arg ca "$ca" --arg tls "$tlsmode" --arg tlog "$tlog" --arg clog "$clog" \
   --arg ovid "$ovid" --arg tap "$tap" --arg subnet "$subnet" --arg addr "$address" \
   --argjson stun "$(printf '%s\n' "${stun[@]}" | jq -R . | jq -sc 'map(select(. != ""))')" \
   --argjson turn "$(printf '%s\n' "${turn[@]}" | jq -sc 'map(select(. != null))' 2>/dev/null || echo '[]')" \
@@ -183,7 +228,8 @@ json=$(jq -n \
   def nonempty(k; v): if v == "" then {} else {(k): v} end;
   { "//": ["ipop node configuration (scripts/new-node-config.sh); every key: docs/configuration.md"],
     Control: { Tincan: $tctl, Controller: $cctl, KeyFile: $key },
-    Tincan: { User: $tuser, ControllerUser: $cuser, IdentityFile: $ident, Log: { Level: $level } },
+    Tincan: { User: $tuser, ControllerUser: $cuser, IdentityFile: $ident,
+              Log: ({ Level: $level } + nonempty("File"; $tlog)) },
     Controller: ({ StateDir: $state, Mode: $mode }
       + nonempty("Group"; $group)
       + (if ($names | length) > 0 then { Names: $names } else {} end)
@@ -194,7 +240,7 @@ json=$(jq -n \
           Overlay: ({ Id: $ovid, TapName: $tap }
                  + nonempty("Subnet"; $subnet) + nonempty("Address"; $addr)
                  + { Stun: $stun, Turn: $turn }),
-          Log: { Level: $level } }) }')
+          Log: ({ Level: $level } + nonempty("File"; $clog)) }) }')
 
 # The control key: created here (so that ipopctl and both daemons can start
 # in any order) unless it exists; owned by the controller's user, who must

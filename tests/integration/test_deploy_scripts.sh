@@ -74,7 +74,43 @@ check "bad --stun named" fails_with "--stun: expected HOST:PORT" "${b[@]}" --mod
 check "unknown user for --tincan-user" fails_with "no user 'no-such-user-x'" \
   "${b[@]}" --mode social --jid a@b.c --tincan-user no-such-user-x
 check "unknown option named" fails_with "unknown option --frobnicate" "${b[@]}" --frobnicate 1
+check "relative --tincan-log-file named" fails_with "--tincan-log-file: expected an absolute file name" \
+  "${b[@]}" --mode social --jid a@b.c --tincan-log-file tincan.log
+check "directory as --controller-log-file named" fails_with "--controller-log-file: '/tmp' is a directory" \
+  "${b[@]}" --mode social --jid a@b.c --controller-log-file /tmp
 check "nothing written by the failures" test ! -e "$W/bad.json"
+logwarn=$("${nnc[@]}" --mode social --jid e@example.org --tincan-log-file /var/log/ipop/tincan.log \
+  --controller-log-file "$W/controller.log" --out "$W/logs.json" 2>&1) || true
+check "log files: Tincan.Log.File and Controller.Log.File written" \
+  test "$(jq -r '.Tincan.Log.File + " " + .Controller.Log.File' "$W/logs.json")" = "/var/log/ipop/tincan.log $W/controller.log"
+check "... a file outside the unit's log directory is warned about" \
+  grep -q "warning: --controller-log-file .*only under /var/log/ipop-controller/" <<<"$logwarn"
+check "... one inside it is not" eval '! grep -q "warning: --tincan-log-file" <<<"$logwarn"'
+check "... both daemons accept it" both_accept "$W/logs.json"
+# --check: each daemon names itself.
+chk=$("${nnc[@]}" --mode social --jid f@example.org --out "$W/chk.json" --check 2>&1)
+check "--check: ipop-tincan says its configuration is valid" \
+  grep -q "^ipop-tincan: $W/chk.json: configuration is valid" <<<"$chk"
+check "--check: ipop-controller says so too" \
+  grep -q "^ipop-controller: $W/chk.json: configuration is valid" <<<"$chk"
+# The default user "ipop": created (as sysusers.d would) when missing and
+# run as root; tried on a private copy of /etc, so the machine is untouched.
+if ! getent passwd ipop >/dev/null && command -v unshare >/dev/null; then
+  cp -a /etc "$W/etc"
+  out=$(unshare --mount --propagation private sh -c '
+    mount --bind "$1/etc" /etc || exit 98; shift
+    "$@" && getent passwd ipop' sh "$W" "$S/new-node-config.sh" --password-file "$W/xmpp.pw" \
+    --key-file "$W/ipop.key" --mode social --jid g@example.org --out "$W/ipop.json" 2>&1)
+  check "default --tincan-user ipop: created when missing (private /etc)" \
+    grep -q '^ipop:x:[0-9]*:[0-9]*:ipop VPN daemons:/var/lib/ipop-controller:/usr/sbin/nologin' <<<"$out"
+  check "... and said so" grep -q "created the system user 'ipop'" <<<"$out"
+  check "... the config names it for both daemons" \
+    test "$(jq -r '.Tincan.User + " " + .Tincan.ControllerUser' "$W/ipop.json")" = "ipop ipop"
+  check "... the machine's /etc is untouched" sh -c '! getent passwd ipop'
+  check "not root: says what to do instead" fails_with "run this script as root to create it" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$S/new-node-config.sh" \
+    --password-file /nonexistent --key-file /nonexistent --mode social --jid a@b.c --out -
+fi
 
 # probe_roster NAME USER PASSFILE: log in as USER on the server in ns xs
 # with xmpp_probe; its roster/presence events go to $W/NAME.out.
