@@ -6,9 +6,11 @@
 # node's `ipopctl peers` and a ping matrix over the overlay, then keeps
 # running until Ctrl-C or `demo.sh stop`. docs/quickstart.md explains it.
 #
-# usage: sudo scripts/demo.sh [--mode group|social] [--once] [--no-install]
-#                             [--no-build] [--build-dir DIR]
-#        sudo scripts/demo.sh stop
+# usage: scripts/demo.sh [--mode group|social] [--once] [--no-install]
+#                        [--no-build] [--build-dir DIR]
+#        scripts/demo.sh stop
+# It needs root: run as root (no sudo needed), or as a user with sudo, when
+# it runs itself again through sudo.
 #
 #   --mode group    GroupVPN (default): alice, bob, carol in shared roster
 #                   group "demo", one subnet 10.254.0.0/24
@@ -27,6 +29,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
 RUN=${IPOP_DEMO_RUN:-/run/ipop-demo}
 
+args=("$@")
 mode=group once=0 install=1 build=1 bdir=$top/build stop=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -43,7 +46,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates network namespaces and TAP devices)"
+# root: it installs packages, creates network namespaces and TAP devices
+as_root "${args[@]}"
 
 # demo_alive PID: PID is a running demo.sh (not a recycled PID).
 demo_alive() { [ -n "$1" ] && { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -q 'demo\.sh'; }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install every build, test, benchmark and demo dependency from Debian 12's
-# packages.  Idempotent, non-interactive; run as root.
+# packages.  Idempotent, non-interactive.  It calls apt-get, so it needs
+# root: run as root, or as a user with sudo (it runs itself through sudo).
 set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps.sh: must run as root (it calls apt-get install)" >&2
-  exit 1
-fi
+IPOP_SCRIPT=install-deps.sh
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+as_root "$@"
 
 packages=(
   # build

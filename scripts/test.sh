@@ -3,21 +3,32 @@
 # -Werror, runs the whole ctest suite (unit + integration) in both, then a
 # short bounded fuzz run.  Exits non-zero on any failure.
 #
-#   sudo scripts/test.sh              # everything (installs dependencies first)
-#   scripts/test.sh --no-install      # skip apt; integration tests need root
+#   scripts/test.sh                   # everything (installs dependencies first)
+#   scripts/test.sh --no-install      # skip apt
+#   scripts/test.sh --as-user         # no root: no apt, integration tests skip
 #   IPOP_TEST_FILTER=unit scripts/test.sh   # only tests with this ctest label
+# Run as root (no sudo needed); run by a user it runs itself again through
+# sudo if there is sudo, else (or with --as-user) as that user.
 set -uo pipefail
+IPOP_SELF=$(realpath "$0")   # for as_root, after the cd below
 cd "$(dirname "$0")/.."
 top=$(pwd)
+IPOP_SCRIPT=test.sh
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
 
-install=1
+install=1 as_user=0
 for a in "$@"; do
   case "$a" in
     --no-install) install=0 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --as-user) as_user=1 install=0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
+if [ "$(id -u)" != 0 ] && [ "$as_user" = 0 ] && command -v sudo >/dev/null 2>&1; then
+  as_root "$@"
+fi
 
 if [ "$install" = 1 ]; then
   if [ "$(id -u)" = 0 ]; then

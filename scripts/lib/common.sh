@@ -10,6 +10,21 @@ die() { printf '%s: %s\n' "$IPOP_SCRIPT" "$*" >&2; exit 1; }
 usage_die() { printf '%s: %s (see --help)\n' "$IPOP_SCRIPT" "$*" >&2; exit 2; }
 info() { printf '%s: %s\n' "$IPOP_SCRIPT" "$*"; }
 
+# as_root "$@": this script needs root.  Run as root it returns at once (a
+# root-only Debian machine has no sudo, and needs none); run by a user it
+# starts itself again through sudo when sudo exists, keeping the IPOP_*
+# variables, which sudo would otherwise drop; without sudo it stops.
+as_root() {
+  [ "$(id -u)" = 0 ] && return 0
+  command -v sudo >/dev/null 2>&1 ||
+    die "needs root and there is no sudo here: run it from a root shell (su -)"
+  local envs=() v self
+  self=${IPOP_SELF:-$(realpath "$0")}
+  for v in $(compgen -e); do [[ $v != IPOP_* ]] || envs+=("$v=${!v}"); done
+  echo "$IPOP_SCRIPT: not root: running it again through sudo" >&2
+  exec sudo -- env "${envs[@]}" bash "$self" "$@"
+}
+
 # need_arg FLAG "$@": the flag's value must be present (and not another flag).
 need_arg() {
   [ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != --* ]] || usage_die "$1 needs a value"

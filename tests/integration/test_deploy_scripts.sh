@@ -132,6 +132,26 @@ roster_has() {
 }
 online() { grep -qF '"state":"online"' "$W/$1.out"; }
 
+echo "# --- root without sudo, a user with sudo (README's commands)"
+# as root with no sudo anywhere in PATH: install-deps.sh just runs
+nosudo=$W/nosudo-bin
+mkdir -p "$nosudo"
+for c in bash env dpkg-query grep id realpath dirname basename cat; do ln -sf "$(command -v $c)" "$nosudo/$c"; done
+check "install-deps.sh as root, no sudo in PATH: runs (all installed)" \
+  sh -c "PATH='$nosudo' '$S/install-deps.sh' 2>&1 | grep -q 'packages already installed'"
+# a user: through sudo (a stand-in that prints its arguments), IPOP_* kept
+mkdir -p "$W/fakesudo"; chmod 755 "$NETNS_TMPDIR" "$W" "$W/fakesudo"
+printf '#!/bin/sh\necho "sudo-called $*"\n' >"$W/fakesudo/sudo"; chmod 755 "$W/fakesudo/sudo"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env -i "$@"; }
+for sc in demo.sh test.sh install-deps.sh; do
+  out=$(cd / && as_nobody PATH="$W/fakesudo:/usr/bin:/bin" IPOP_BUILD_DIR=/b "$S/$sc" --no-install 2>&1)
+  check "$sc as a user with sudo: runs itself through sudo, IPOP_* kept" \
+    grep -qx "sudo-called -- env IPOP_BUILD_DIR=/b bash $S/$sc --no-install" <<<"$out"
+done
+out=$(cd / && as_nobody PATH=/usr/bin:/bin "$S/demo.sh" --no-install 2>&1) || true
+check "demo.sh as a user without sudo: says to run it as root" \
+  grep -q "needs root and there is no sudo here" <<<"$out"
+
 echo "# --- setup-ejabberd.sh (private ejabberd in a namespace)"
 netns_segment pub
 ct_xmpp_start
