@@ -17,6 +17,9 @@ const struct cli_command *cli_command_at(unsigned i)
   if (i < cli_controller_commands_count)
     return &cli_controller_commands[i];
   i -= cli_controller_commands_count;
+  if (i < cli_step_commands_count)
+    return &cli_step_commands[i];
+  i -= cli_step_commands_count;
   return i < cli_tincan_commands_count ? &cli_tincan_commands[i] : NULL;
 }
 
@@ -514,10 +517,13 @@ void cli_help(FILE *f, const struct cli_command *c)
   }
   fputc('\n', f);
   wrap(f, c->help ? c->help : c->summary, 0, 0);
-  fprintf(f, "\nSends the request \"%s\" to %s.\n", c->wire ? c->wire : "NAME",
-          c->daemon == CLI_TINCAN       ? "ipop-tincan"
-          : c->daemon == CLI_CONTROLLER ? "ipop-controller"
-                                        : "ipop-controller (ipop-tincan with -t)");
+  const char *to = c->daemon == CLI_TINCAN       ? "ipop-tincan"
+                   : c->daemon == CLI_CONTROLLER ? "ipop-controller"
+                                                 : "ipop-controller (ipop-tincan with -t)";
+  if (c->flags & CLI_STEPS)
+    fprintf(f, "\nSends several requests to %s\nuntil done or the deadline.\n", to);
+  else
+    fprintf(f, "\nSends the request \"%s\" to %s.\n", c->wire ? c->wire : "NAME", to);
   if (c->n_args)
     fputs("\narguments:\n", f);
   for (unsigned k = 0; k < c->n_args; k++) {

@@ -18,6 +18,7 @@ enum {
   EXIT_NOANSWER = 3,  /* daemon not running / no answer before the timeout */
   EXIT_REFUSED = 4,   /* authentication failed (wrong key file) or replay */
   EXIT_LOCAL = 5,     /* local problem: key or config file, out of memory */
+  EXIT_DEADLINE = 6,  /* wait, connect: the deadline passed before the condition held */
 };
 
 enum cli_daemon { CLI_ANY, CLI_TINCAN, CLI_CONTROLLER };
@@ -74,6 +75,7 @@ typedef void (*cli_print_fn)(FILE *f, const struct cli_command *c, const json_t 
 
 #define CLI_LISTEN 0x1u  /* keep running and print events */
 #define CLI_RAW 0x2u     /* "call": the wire name and body come from argv */
+#define CLI_STEPS 0x4u   /* several requests with a deadline (wait, connect): steps.c */
 
 struct cli_command {
   const char *name;             /* "create-overlay", "group list" */
@@ -93,12 +95,14 @@ extern const struct cli_command cli_tincan_commands[];
 extern const unsigned cli_tincan_commands_count;
 extern const struct cli_command cli_controller_commands[];
 extern const unsigned cli_controller_commands_count;
+extern const struct cli_command cli_step_commands[];
+extern const unsigned cli_step_commands_count;
 
 /* The command named by argv[0] (and argv[1] for two-word commands such as
  * "group list"); *words is set to how many argv entries the name took.
  * NULL if there is none. */
 const struct cli_command *cli_find(int argc, char **argv, int *words);
-/* Every command, in help order (tincan's after the controller's). */
+/* Every command, in help order: the controller's, wait and connect, tincan's. */
 const struct cli_command *cli_command_at(unsigned i);
 
 struct cli_parsed {
@@ -123,6 +127,35 @@ bool cli_cidr_valid(const char *s, char *why, size_t whylen);
 /* "create-overlay --overlay ID --node ID --tap NAME [--mac MAC] ..." */
 void cli_synopsis(FILE *f, const struct cli_command *c);
 void cli_help(FILE *f, const struct cli_command *c);
+
+/* Copies the fields of a candidate set (`ipopctl -j candidates` on the
+ * peer) into a create_link body, keeping fields the body already has. */
+void cli_link_body_from_set(json_t *body, const json_t *set);
+bool cli_tap_valid(const char *tap);
+
+/* commands_wait.c: what wait polls and how it judges an answer (no I/O,
+ * so unit-testable); steps.c sends and repeats. */
+enum wait_verdict { WAIT_MET, WAIT_NOT_YET };
+/* -t or not decides which flags fit (--overlay: tincan, --group:
+ * controller).  0 or EXIT_USAGE with err. */
+int wait_check_target(const struct cli_command *c, const json_t *local, bool tincan,
+                      char *err, size_t len);
+/* The request to poll: wire name and a new body.  tincan: -t was given. */
+const char *wait_request(const struct cli_command *c, const json_t *local, bool tincan,
+                         json_t **body);
+/* One answer: WAIT_MET with *match the object to print (borrowed from
+ * result), or WAIT_NOT_YET with what was seen in state ("state
+ * connecting", "2 of 3 peers online"). */
+enum wait_verdict wait_judge(const struct cli_command *c, const json_t *local, bool tincan,
+                             const json_t *result, const json_t **match, char *state,
+                             size_t len);
+/* A sentence for the met condition (text output). */
+void wait_describe(FILE *f, const struct cli_command *c, const json_t *local, bool tincan,
+                   const json_t *match, double waited_s);
+/* connect: checks that set is the peer's candidate set for us (node,
+ * peer, overlay of the command).  0 or EXIT_USAGE with err. */
+int connect_check_set(const json_t *set, const json_t *body, const json_t *local, char *err,
+                      size_t len);
 
 /* output.c */
 void out_json(FILE *f, const json_t *j);

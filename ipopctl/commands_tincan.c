@@ -37,11 +37,16 @@ static int read_secret_line(const char *path, const char *what, char *out, size_
   return 0;
 }
 
+bool cli_tap_valid(const char *tap)
+{
+  return strlen(tap) < CTL_IFNAME_LEN && ctl_id_valid(tap);
+}
+
 static int finish_create_overlay(const struct cli_command *c, json_t *body, json_t *local,
                                  char *err, size_t len)
 {
   const char *tap = json_string_value(json_object_get(body, "tap_name"));
-  if (tap && (strlen(tap) >= CTL_IFNAME_LEN || !ctl_id_valid(tap))) {
+  if (tap && !cli_tap_valid(tap)) {
     snprintf(err, len, "%s: --tap \"%s\": an interface name, 1..%d characters of "
              "A-Z a-z 0-9 _ . -", c->name, tap, CTL_IFNAME_LEN - 1);
     return EXIT_USAGE;
@@ -89,6 +94,20 @@ static int load_json_file(const char *path, json_t **out, char *err, size_t len)
   return 0;
 }
 
+void cli_link_body_from_set(json_t *body, const json_t *set)
+{
+  static const char *const map[][2] = {
+    { "fingerprint", "peer_fingerprint" }, { "ufrag", "peer_ufrag" },
+    { "pwd", "peer_pwd" }, { "candidates", "peer_candidates" },
+    { "node_id", "peer_id" }, { "overlay_id", "overlay_id" },
+  };
+  for (size_t i = 0; i < N(map); i++) {
+    json_t *v = json_object_get(set, map[i][0]);
+    if (v && !json_object_get(body, map[i][1]))
+      json_object_set(body, map[i][1], v);
+  }
+}
+
 /* create-link takes the peer's candidate set as `ipopctl -j candidates`
  * printed it on the peer (a file or stdin), or field by field; explicit
  * flags win over the file.  The file is checked to be the peer's set for
@@ -102,11 +121,6 @@ static int finish_create_link(const struct cli_command *c, json_t *body, json_t 
     int rc = load_json_file(path, &set, err, len);
     if (rc)
       return rc;
-    static const char *const map[][2] = {
-      { "fingerprint", "peer_fingerprint" }, { "ufrag", "peer_ufrag" },
-      { "pwd", "peer_pwd" }, { "candidates", "peer_candidates" },
-      { "node_id", "peer_id" }, { "overlay_id", "overlay_id" },
-    };
     const char *from = json_string_value(json_object_get(set, "node_id"));
     const char *peer = json_string_value(json_object_get(body, "peer_id"));
     if (from && peer && strcmp(from, peer) != 0) {
@@ -116,11 +130,7 @@ static int finish_create_link(const struct cli_command *c, json_t *body, json_t 
       json_decref(set);
       return EXIT_USAGE;
     }
-    for (size_t i = 0; i < N(map); i++) {
-      json_t *v = json_object_get(set, map[i][0]);
-      if (v && !json_object_get(body, map[i][1]))
-        json_object_set(body, map[i][1], v);
-    }
+    cli_link_body_from_set(body, set);
     json_decref(set);
   }
   static const char *const need[][2] = {

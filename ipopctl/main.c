@@ -1,7 +1,7 @@
 /* ipopctl: the sysadmin's tool for both daemons, over the authenticated
- * control socket.  This file: global options, where to send (flags, then
- * config.json's Control section), one request and its answer, exit codes.
- * The commands themselves are tables in commands_*.c. */
+ * control socket.  This file: global options, one request and its answer,
+ * exit codes.  Where to send: session.c; the commands themselves are
+ * tables in commands_*.c; wait and connect (several requests): steps.c. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -11,36 +11,23 @@
 #include <uv.h>
 
 #include "cli.h"
-#include "config.h"
 #include "ctl.h"
 #include "ctl_config.h"
 #include "error.h"
 #include "log.h"
-#include "secret.h"
-
-#define DEFAULT_CONFIG "/etc/ipop/config.json"
-
-struct opts {
-  const char *key_file;
-  const char *key_from;         /* "-k", "$IPOP_CONTROL_KEY", "Control.KeyFile in X" */
-  const char *server;
-  const char *config;
-  bool config_explicit;
-  bool tincan;
-  bool json;
-  unsigned timeout_ms;
-};
+#include "session.h"
+#include "steps.h"
 
 struct call {
   const struct opts *o;
   const struct cli_command *cmd;
   const struct cli_parsed *p;
-  const char *daemon;           /* "ipop-tincan" / "ipop-controller" */
-  const char *server;           /* endpoint text */
+  struct session s;
+  const char *daemon;           /* s.daemon */
+  const char *server;           /* s.server */
   bool tincan_target;
   int exit_code;
   bool done;                    /* answered, timed out or stopped */
-  struct ctl_endpoint *ep;
   uv_timer_t timer;
   uv_signal_t sig[2];           /* listen: SIGINT, SIGTERM */
   /* listen: where ipop-controller's control socket is, to give tincan's
@@ -76,11 +63,14 @@ static void usage(FILE *f)
     if (i == 0)
       fputs("\ncommands (ipop-controller; echo and call also with -t):\n", f);
     if (i == cli_controller_commands_count)
+      fputs("\nwaiting with a deadline (-t: ipop-tincan), linking two tincans:\n", f);
+    if (i == cli_controller_commands_count + cli_step_commands_count)
       fputs("\ncommands (ipop-tincan; -t implied):\n", f);
     fprintf(f, "  %-18s %s\n", c->name, c->summary);
   }
   fputs("\nexit codes: 0 ok, 1 the daemon answered with an error, 2 usage, 3 no answer\n"
-        "            (not running), 4 authentication refused, 5 local problem\n", f);
+        "            (not running), 4 authentication refused, 5 local problem,\n"
+        "            6 wait/connect: the deadline passed first\n", f);
 }
 
 static void finish_call(struct call *c, int code)
@@ -88,7 +78,9 @@ static void finish_call(struct call *c, int code)
   c->exit_code = code;
   c->done = true;
   uv_timer_stop(&c->timer);
-  ctl_endpoint_close(c->ep);
+  if (c->s.ep)
+    ctl_endpoint_close(c->s.ep);
+  c->s.ep = NULL;
 }
 
 static void on_answer(int status, const void *result, const char *err_msg, void *ctx)
@@ -112,13 +104,7 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
     return;
   }
   if (status == IPOP_EAUTH || status == IPOP_EREPLAY) {
-    if (status == IPOP_EAUTH)
-      fprintf(stderr, "ipopctl: %s at %s: authentication failed: wrong key file? (ipopctl used "
-              "%s from %s; the daemons use Control.KeyFile of their config.json)\n",
-              c->daemon, c->server, c->o->key_file, c->o->key_from);
-    else
-      fprintf(stderr, "ipopctl: %s at %s refused the request as replayed or stale (is the "
-              "clock in step? %s)\n", c->daemon, c->server, err_msg ? err_msg : "");
+    session_report_refused(&c->s, status, err_msg);
     finish_call(c, EXIT_REFUSED);
     return;
   }
@@ -144,39 +130,6 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   finish_call(c, EXIT_REMOTE);
 }
 
-/* Whether anything on this host (this network namespace) has UDP port
- * `port` bound: 1 yes, 0 no, -1 cannot tell.  Lets "not running" be said at
- * once instead of after the whole timeout. */
-static int udp_port_bound(unsigned port)
-{
-  static const char *const files[] = { "/proc/net/udp", "/proc/net/udp6" };
-  int known = -1;
-  for (size_t i = 0; i < 2; i++) {
-    FILE *f = fopen(files[i], "r");
-    char line[512];
-    if (!f)
-      continue;
-    if (!fgets(line, sizeof line, f)) { /* header */
-      fclose(f);
-      continue;
-    }
-    known = 0;
-    while (fgets(line, sizeof line, f)) {
-      char local[64];
-      unsigned p;
-      if (sscanf(line, " %*s %63s", local) == 1) {
-        char *colon = strrchr(local, ':');
-        if (colon && sscanf(colon + 1, "%x", &p) == 1 && p == port) {
-          fclose(f);
-          return 1;
-        }
-      }
-    }
-    fclose(f);
-  }
-  return known;
-}
-
 /* listen: is ipop-controller (per the configuration) running here? */
 static bool controller_running(const struct ctl_config *cfg)
 {
@@ -188,23 +141,12 @@ static bool controller_running(const struct ctl_config *cfg)
   return udp_port_bound(port) == 1;
 }
 
-static void not_answering(struct call *c, bool bound_checked)
-{
-  const char *key = c->tincan_target ? "Control.Tincan" : "Control.Controller";
-  if (bound_checked)
-    fprintf(stderr, "ipopctl: nothing listens on %s: %s is not running (or listens elsewhere: "
-            "check -s / %s in config.json)\n", c->server, c->daemon, key);
-  else
-    fprintf(stderr, "ipopctl: %s at %s did not answer within %g s (is it running? check -s / "
-            "%s in config.json)\n", c->daemon, c->server, c->o->timeout_ms / 1000.0, key);
-}
-
 static void on_timeout(uv_timer_t *t)
 {
   struct call *c = t->data;
   if (c->done)
     return;
-  not_answering(c, false);
+  session_not_answering(&c->s, false, c->o->timeout_ms);
   finish_call(c, EXIT_NOANSWER);
 }
 
@@ -247,42 +189,9 @@ static void on_signal(uv_signal_t *h, int sig)
   for (int i = 0; i < 2; i++)
     uv_signal_stop(&c->sig[i]);
   json_t *body = c->give_back ? json_pack("{s:s}", "address", c->give_back) : NULL;
-  if (!body || ctl_request_send_json(c->ep, (struct sockaddr *)&c->tincan, "register", body,
+  if (!body || ctl_request_send_json(c->s.ep, (struct sockaddr *)&c->tincan, "register", body,
                                      2000, on_given_back, c) != 0)
     finish_call(c, c->exit_code);
-}
-
-/* The Control section of config.json (other sections are the daemons'). */
-struct file_cfg {
-  struct ctl_config control;
-};
-#define T struct file_cfg
-static const struct jb_field file_cfg_f[] = {
-  JB_F_OBJ(T, control, "Control", 0, &ctl_config_schema),
-  JB_F_FOREIGN("Tincan"),
-  JB_F_FOREIGN("Controller"),
-};
-static const struct jb_schema file_cfg_schema = JB_SCHEMA("config.json", T, file_cfg_f);
-#undef T
-
-/* Fills out from the config file; *used tells whether there was one (an
- * absent default config means the built-in defaults). */
-static int load_config(struct opts *o, struct ctl_config *out, bool *used)
-{
-  struct file_cfg fc;
-  struct jb_error err;
-  int rc = ipop_config_load(o->config, &file_cfg_schema, &fc, &err);
-  *used = rc == 0;
-  if (rc == 0) {
-    *out = fc.control;
-    return 0;
-  }
-  jb_defaults(&ctl_config_schema, out);
-  if (rc == IPOP_ENOENT && !o->config_explicit)
-    return 0; /* no config installed: the defaults */
-  fprintf(stderr, "ipopctl: %s%s\n", err.msg,
-          o->config_explicit ? "" : " (give --config FILE, or -s and -k)");
-  return EXIT_LOCAL;
 }
 
 static int help_command(int argc, char **argv)
@@ -331,102 +240,46 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
 {
   struct call call = { .o = o, .cmd = cmd, .p = p, .exit_code = EXIT_NOANSWER };
   call.tincan_target = cmd->daemon == CLI_TINCAN || (cmd->daemon == CLI_ANY && o->tincan);
-  call.daemon = call.tincan_target ? "ipop-tincan" : "ipop-controller";
-
-  struct ctl_config cfg;
-  bool cfg_used = false;
-  jb_defaults(&ctl_config_schema, &cfg);
-  if (!o->server || !o->key_file) {
-    int rc = load_config(o, &cfg, &cfg_used);
-    if (rc)
-      return rc;
-  }
-  static char key_from[CTL_PATH_LEN + 40];
-  if (!o->key_file) {
-    o->key_file = cfg.key_file;
-    snprintf(key_from, sizeof key_from,
-             cfg_used ? "Control.KeyFile of %s" : "the built-in default; there is no %s",
-             o->config);
-    o->key_from = key_from;
-  }
-  call.server = o->server ? o->server : call.tincan_target ? cfg.tincan : cfg.controller;
-
-  struct sockaddr_storage to;
-  int rc = ctl_parse_endpoint(call.server, &to, 0);
-  if (rc) {
-    const char *why = rc == IPOP_EPERM ? "the control socket is on loopback only"
-                                       : "expected HOST:PORT or [V6]:PORT";
-    if (o->server) {
-      fprintf(stderr, "ipopctl: --server \"%s\": %s\n", call.server, why);
-      return EXIT_USAGE;
-    }
-    fprintf(stderr, "ipopctl: %s: %s \"%s\": %s\n", o->config,
-            call.tincan_target ? "Control.Tincan" : "Control.Controller", call.server, why);
-    return EXIT_LOCAL;
-  }
-  unsigned port = ntohs(to.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&to)->sin6_port
-                                                 : ((struct sockaddr_in *)&to)->sin_port);
-  uint8_t key[IPOP_SECRET_LEN];
-  char why[320];
-  rc = ipop_secret_load(o->key_file, 0, (uid_t)-1, (gid_t)-1, key, why, sizeof why);
-  if (rc) {
-    fprintf(stderr, "ipopctl: %s (key file from %s)%s\n", why, o->key_from,
-            rc == IPOP_ENOENT ? "; the daemon that starts first creates it: has either run?"
-                              : "");
-    return EXIT_LOCAL;
-  }
-  if (udp_port_bound(port) == 0) {
-    not_answering(&call, true);
-    memset(key, 0, sizeof key);
+  int rc = session_open(&call.s, o, call.tincan_target,
+                        (cmd->flags & CLI_LISTEN) ? on_event : NULL, &call);
+  if (rc)
+    return rc;
+  call.daemon = call.s.daemon;
+  call.server = call.s.server;
+  if (udp_port_bound(call.s.port) == 0) {
+    session_not_answering(&call.s, true, 0);
+    session_close(&call.s);
     return EXIT_NOANSWER;
   }
-
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  struct ctl_endpoint_config ecfg = {
-    .bind_addr = to.ss_family == AF_INET6 ? "::1" : "127.0.0.1",
-    .key = key,
-    .messages = ctl_tincan_messages,
-    .n_messages = ctl_tincan_messages_count,
-    .on_event = (cmd->flags & CLI_LISTEN) ? on_event : NULL,
-    .ctx = &call,
-  };
-  rc = ctl_endpoint_open(&loop, &ecfg, &call.ep);
-  memset(key, 0, sizeof key);
-  if (rc) {
-    fprintf(stderr, "ipopctl: cannot open a local socket: %s\n", ipop_strerror(rc));
-    uv_loop_close(&loop);
-    return EXIT_LOCAL;
-  }
-  uv_timer_init(&loop, &call.timer);
+  uv_loop_t *loop = &call.s.loop;
+  uv_timer_init(loop, &call.timer);
   call.timer.data = &call;
   for (int i = 0; i < 2; i++) {
-    uv_signal_init(&loop, &call.sig[i]);
+    uv_signal_init(loop, &call.sig[i]);
     call.sig[i].data = &call;
     if (cmd->flags & CLI_LISTEN) {
       uv_signal_start(&call.sig[i], on_signal, i ? SIGTERM : SIGINT);
       uv_unref((uv_handle_t *)&call.sig[i]);
     }
   }
-  call.tincan = to;
-  if ((cmd->flags & CLI_LISTEN) && controller_running(&cfg))
-    call.give_back = cfg.controller;
+  call.tincan = call.s.to;
+  if ((cmd->flags & CLI_LISTEN) && controller_running(&call.s.cfg))
+    call.give_back = call.s.cfg.controller;
   /* Our own deadline (the endpoint's is later): a daemon's error answer
    * carrying "timeout" must stay exit 1, only silence is exit 3. */
   uv_timer_start(&call.timer, on_timeout, o->timeout_ms, 0);
   json_t *body = json_incref(p->body);
-  rc = ctl_request_send_json(call.ep, (struct sockaddr *)&to, p->wire, body,
+  rc = ctl_request_send_json(call.s.ep, (struct sockaddr *)&call.s.to, p->wire, body,
                              o->timeout_ms + 1000, on_answer, &call);
   if (rc) {
     fprintf(stderr, "ipopctl: cannot send \"%s\": %s\n", p->wire, ipop_strerror(rc));
     finish_call(&call, rc == IPOP_ETOOBIG ? EXIT_USAGE : EXIT_LOCAL);
   }
-  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_run(loop, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&call.timer, NULL);
   for (int i = 0; i < 2; i++)
     uv_close((uv_handle_t *)&call.sig[i], NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  session_close(&call.s);
   return call.exit_code;
 }
 
@@ -505,7 +358,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "ipopctl: %s%s%s\n", named ? "" : cmd->name, named ? "" : ": ", err);
   } else {
     o.json = o.json || p.json;
-    rc = run(&o, cmd, &p);
+    rc = (cmd->flags & CLI_STEPS) ? steps_run(&o, cmd, &p) : run(&o, cmd, &p);
   }
   cli_parsed_free(&p);
   return rc;

@@ -6,6 +6,11 @@
 # prints one document that jq parses, for every command; exit codes for
 # usage (2), a daemon's error (1, the argument named), not running (3),
 # wrong key (4) and local problems (5); --config / $IPOP_CONFIG.
+# wait and connect: `connect` links the two tincans with one command per
+# side (run at once, each waiting for the other's file); `wait link`,
+# `wait overlay`, `wait peers` meet their condition (exit 0) or hit the
+# deadline (exit 6, the last state named), never-answering daemons (3),
+# wrong key (4) and bad arguments (2, named).
 #
 # The group/block commands (issue #7): until ipop-controller serves them it
 # answers unknown_command, and we check the readable error and exit 1; once
@@ -114,7 +119,14 @@ ctl_a -t -s 127.0.0.1:5898 -T 1 echo; expect 3 "silent daemon"
 t1=$(wait__now_ms)
 check "  ... after about the timeout ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 4000
 check "  ... readable" has_err "ipop-tincan at 127.0.0.1:5898 did not answer within 1 s \(is it running\? check -s / Control.Tincan"
+t0=$(wait__now_ms)
+ctl_a -t -s 127.0.0.1:5898 -T 0.3 wait overlay --overlay ov --deadline 1; expect 3 "wait against a silent daemon"
+t1=$(wait__now_ms)
+check "  ... at the deadline ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 3000
+check "  ... says it did not answer within the deadline" has_err "did not answer within 1 s"
 netns_kill "$SILENT"
+ctl_a -t -s 127.0.0.1:5897 wait overlay --overlay ov --deadline 1; expect 3 "wait: nothing ever listened"
+check "  ... says it is not running" has_err "nothing listens on 127.0.0.1:5897"
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$A/wrong.key"; echo >>"$A/wrong.key")
 ctl_a -k "$A/wrong.key" status; expect 4 "wrong key (controller)"
 check "  ... authentication failed: wrong key file?" has_err "authentication failed: wrong key file\?"
@@ -223,6 +235,74 @@ ctl_b -j remove-overlay --overlay ov; expect 0 "remove-overlay in b"
 ctl_a -t -j echo hello; expect 0 "tincan echo --json"
 check "  ... JSON" jqe '.message == "hello"'
 
+# ---- connect and wait (tincan) -------------------------------------------
+# One command per side, both at once: each creates its overlay, writes its
+# candidate set and waits for the other's file, links, waits until up.
+CA=$NETNS_TMPDIR/connect-a.json CB=$NETNS_TMPDIR/connect-b.json
+conn=(connect --overlay ov2 --tap ipop1 --out)
+netns_spawn a "$NETNS_TMPDIR/connect-a.log" env IPOP_CONFIG="$A/config.json" "$IPOPCTL" \
+  "${conn[@]}" "$CA" --remote "$CB" --node node-a --peer node-b --ip4 10.254.1.1/24 --deadline 60
+CONN_A=$NETNS_LAST_PID
+netns_spawn b "$NETNS_TMPDIR/connect-b.log" env IPOP_CONFIG="$B/config.json" "$IPOPCTL" \
+  "${conn[@]}" "$CB" --remote "$CA" --node node-b --peer node-a --ip4 10.254.1.2/24 --deadline 60
+CONN_B=$NETNS_LAST_PID
+set +e; wait "$CONN_A"; rc_a=$?; wait "$CONN_B"; rc_b=$?; set -e
+check "connect in a and b at once: both exit 0 (a $rc_a, b $rc_b)" test "$rc_a$rc_b" = 00
+check "  ... a says the link is up" grep -Eq "^link ov2/node-b is up: [a-z]+ pair, rtt [0-9.]+ ms \(after [0-9.]+ s\)$" \
+  "$NETNS_TMPDIR/connect-a.log"
+check "  ... and what it did, on stderr" grep -q "created overlay ov2 (TAP ipop1)" "$NETNS_TMPDIR/connect-a.log"
+check "  ... our set written 0600 (it carries the ICE password)" test "$(stat -c %a "$CA")" = 600
+check "a pings b over the connected overlay" wait_ping a 10.254.1.2 10
+ctl_a connect --overlay ov2 --node node-a --peer node-b --out "$CA" --remote "$CB"
+expect 0 "connect again: the link is up already"
+check "  ... says so" grep -q "^link ov2/node-b is up already" <<<"$out"
+ctl_a -t wait link node-b --overlay ov2 --deadline 5; expect 0 "-t wait link (up)"
+check "  ... one sentence" grep -Eq "^link ov2/node-b is up: [a-z]+ pair, rtt [0-9.]+ ms \(after [0-9.]+ s\)$" <<<"$out"
+ctl_a -t -j wait link node-b; expect 0 "-t wait link --json"
+check "  ... the link as JSON" jqe '.state == "up" and .peer_id == "node-b" and .overlay_id == "ov2"'
+ctl_a -t wait overlay --overlay ov2; expect 0 "-t wait overlay (exists)"
+check "  ... names it and its TAP" grep -q "^overlay ov2 exists (TAP ipop1)" <<<"$out"
+t0=$(wait__now_ms)
+ctl_a -t wait overlay --overlay nope --deadline 1; expect 6 "-t wait overlay that never comes: the deadline"
+t1=$(wait__now_ms)
+check "  ... after about 1 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 900 -a $((t1 - t0)) -lt 3000
+check "  ... names the last state" has_err "wait overlay: not done within the deadline of 1 s \(last: ipop-tincan answered not_found"
+check "  ... nothing on stdout" test -z "$out"
+ctl_a -t wait link node-zz --deadline 1; expect 6 "-t wait link to a peer without a link"
+check "  ... says there is none" has_err 'last: .*no link to "?node-zz'
+ctl_a connect --overlay ov2 --node node-a --peer node-x --out "$NETNS_TMPDIR/cx.json" \
+  --remote "$NETNS_TMPDIR/never.json" --deadline 1
+expect 6 "connect: the peer's file never comes"
+check "  ... names the file it waited for" has_err "last: no --remote $NETNS_TMPDIR/never.json yet"
+ctl_a connect --overlay ov2 --node node-a --peer node-y --out "$NETNS_TMPDIR/c2.json" --remote "$CA"
+expect 2 "connect with our own set as --remote"
+check "  ... named" has_err "is our own candidate set"
+ctl_a connect --overlay ov3 --node node-a --peer node-b --out "$NETNS_TMPDIR/c3.json" --remote "$CB"
+expect 1 "connect to a missing overlay without --tap"
+check "  ... says to give --tap" has_err 'no overlay "ov3": give --tap NAME'
+ctl_a connect --overlay ov2 --node node-q --peer node-b --out "$NETNS_TMPDIR/c4.json" --remote "$CB"
+expect 1 "connect with another --node than the overlay's"
+check "  ... names both" has_err 'overlay "ov2" exists with node id "node-a", not --node node-q'
+ctl_a connect --overlay ov2 --node node-a --peer node-b --out x.json --remote x.json
+expect 2 "connect: --out and --remote the same"
+ctl_a connect --overlay ov2 --node node-a --peer node-b --out a.json; expect 2 "connect without --remote"
+check "  ... named" has_err "connect: --remote FILE is required"
+ctl_a -k "$A/wrong.key" -t wait overlay --overlay ov2; expect 4 "wait with the wrong key: at once"
+ctl_a -t wait link 'carol@example.org'; expect 2 "-t wait link with a JID"
+check "  ... says tincan knows node ids" has_err "ipop-tincan knows peers by node id only"
+ctl_a -t wait overlay; expect 2 "-t wait overlay without --overlay"
+ctl_a wait link node-b --overlay ov2; expect 2 "wait link --overlay without -t"
+check "  ... says give -t" has_err "--overlay ID is tincan's overlay: give -t"
+ctl_a wait link node-b --deadline 0; expect 2 "--deadline 0"
+check "  ... named" has_err '--deadline "0": expected an integer in 1..86400'
+ctl_a -t wait peers 1; expect 2 "-t wait peers"
+ctl_a wait link; expect 2 "wait link without PEER"
+check "  ... named" has_err "missing PEER"
+ctl_a wait; expect 2 "wait without a condition"
+check "  ... lists the three" test "$(grep -c 'ipopctl .*wait ' <<<"$err")" = 3
+ctl_a remove-overlay --overlay ov2; expect 0 "remove-overlay ov2 in a"
+ctl_b remove-overlay --overlay ov2; expect 0 "remove-overlay ov2 in b"
+
 # ---- controller ----------------------------------------------------------
 C=(--config "$A/controller.json")
 ctl_a "${C[@]}" -j status; expect 0 "status --json"
@@ -239,6 +319,18 @@ check "  ... counters" jqe '.ctl_requests_in > 0'
 ctl_a "${C[@]}" -j links; expect 1 "links without Controller.Overlay: the daemon's error"
 check "  ... one JSON error document" jqe '.error.code == "bad_state"'
 check "  ... readable on stderr" has_err "ipop-controller answered bad_state"
+
+# wait against the controller (no XMPP, no overlay configured)
+ctl_a "${C[@]}" wait peers 0; expect 0 "wait peers 0: at once"
+check "  ... says so" grep -q "^0 peers online" <<<"$out"
+ctl_a "${C[@]}" wait peers 1 --deadline 1; expect 6 "wait peers 1 without XMPP: the deadline"
+check "  ... 0 of 1 online" has_err "last: 0 of 1 peers online"
+ctl_a "${C[@]}" wait overlay --deadline 1; expect 6 "wait overlay without Controller.Overlay"
+check "  ... says none is configured" has_err "has no overlay configured \(Controller.Overlay\)"
+ctl_a "${C[@]}" wait link bob@example.org --deadline 1; expect 6 "wait link to a JID that never comes"
+ctl_a "${C[@]}" wait link bob@example.org --group lab --deadline 1; expect 6 "wait link in a group we are not in"
+check "  ... says so" has_err "last: not in group lab \(yet\)"
+ctl_a "${C[@]}" wait link 'bob@example.org/' ; expect 2 "wait link: bad JID"
 
 # group/block: not served yet -> readable unknown_command + exit 1;
 # served -> answers (or errors, without XMPP) that parse.

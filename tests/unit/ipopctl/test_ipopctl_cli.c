@@ -1,6 +1,8 @@
 /* ipopctl's command tables without a daemon: argv -> request body (values
  * checked, the bad argument named), per-command help for every command,
- * and the text output of answers (tables for groups and blocked JIDs). */
+ * the text output of answers (tables for groups and blocked JIDs), and
+ * what wait polls and how it judges answers, connect's checks of the
+ * peer's candidate set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -368,9 +370,182 @@ static void test_every_command_has_help(void **state)
         fail_msg("%s: help line longer than 79: %s", c->name, line);
     free(buf);
     assert_non_null(c->summary);
-    assert_true(c->wire || (c->flags & CLI_RAW));
+    assert_true(c->wire || (c->flags & (CLI_RAW | CLI_STEPS)));
   }
-  assert_true(n >= 27);
+  assert_true(n >= 31);
+}
+
+/* wait: a parsed command line's local arguments, and one answer judged. */
+static const struct cli_command *parsed(const char *line, struct cli_parsed *p)
+{
+  char name[64];
+  int words;
+  snprintf(name, sizeof name, "%s", line);
+  char *argv[2] = { strtok(name, " "), strtok(NULL, " ") };
+  const struct cli_command *c = cli_find(argv[1] ? 2 : 1, argv, &words);
+  assert_int_equal(parse(line, p), 0);
+  return c;
+}
+
+static enum wait_verdict judge(const char *line, bool tincan, const char *answer,
+                               char *state, size_t len, const json_t **match)
+{
+  struct cli_parsed p;
+  const struct cli_command *c = parsed(line, &p);
+  json_t *res = json_loads(answer, 0, NULL);
+  assert_non_null(res);
+  enum wait_verdict v = wait_judge(c, p.local, tincan, res, match, state, len);
+  if (*match) { /* borrowed from res: keep a copy of what matters */
+    static char keep[256];
+    snprintf(keep, sizeof keep, "%s", json_string_value(json_object_get(*match, "jid")) ?: "-");
+    *match = (const json_t *)keep;
+  }
+  json_decref(res);
+  cli_parsed_free(&p);
+  return v;
+}
+
+static void test_wait_parse_and_targets(void **state)
+{
+  struct cli_parsed p;
+  const struct cli_command *c = parsed("wait link bob@example.org/ipop-1 --deadline 5", &p);
+  char *s = dump(p.local);
+  assert_string_equal(s, "{\"deadline\":5,\"peer\":\"bob@example.org/ipop-1\"}");
+  free(s);
+  assert_int_equal(json_object_size(p.body), 0);
+  json_t *body;
+  assert_string_equal(wait_request(c, p.local, false, &body), "peers");
+  json_decref(body);
+  assert_int_equal(wait_check_target(c, p.local, true, err, sizeof err), EXIT_USAGE);
+  assert_non_null(strstr(err, "knows peers by node id only"));
+  cli_parsed_free(&p);
+
+  c = parsed("wait link node-b --overlay ov", &p);
+  assert_int_equal(wait_check_target(c, p.local, false, err, sizeof err), EXIT_USAGE);
+  assert_non_null(strstr(err, "give -t"));
+  assert_int_equal(wait_check_target(c, p.local, true, err, sizeof err), 0);
+  assert_string_equal(wait_request(c, p.local, true, &body), "query_link_stats");
+  s = dump(body);
+  assert_string_equal(s, "{\"overlay_id\":\"ov\",\"peer_id\":\"node-b\"}");
+  free(s);
+  json_decref(body);
+  cli_parsed_free(&p);
+
+  c = parsed("wait peers 3 --group lab", &p);
+  assert_string_equal(wait_request(c, p.local, false, &body), "groups");
+  json_decref(body);
+  cli_parsed_free(&p);
+  c = parsed("wait overlay", &p);
+  assert_string_equal(wait_request(c, p.local, false, &body), "status");
+  json_decref(body);
+  assert_int_equal(wait_check_target(c, p.local, true, err, sizeof err), EXIT_USAGE);
+  cli_parsed_free(&p);
+
+  expect_usage("wait link bad\x01peer", "PEER \"bad peer\": expected a node id");
+  expect_usage("wait link bob@ex.org/", "PEER");
+  expect_usage("wait link b --overlay ov --group lab", "exclude each other");
+  expect_usage("wait link b --deadline 0", "--deadline \"0\": expected an integer in 1..86400");
+  expect_usage("wait peers", "missing N");
+  expect_usage("wait peers x", "N \"x\": expected an integer");
+  expect_usage("wait overlay --group Lab", "--group \"Lab\"");
+}
+
+static void test_wait_judge(void **state)
+{
+  char st[256];
+  const json_t *m;
+  const char *peers = "{\"peers\":[{\"jid\":\"bob@ex.org/ipop-1\",\"node_id\":\"n-b\","
+                      "\"link_state\":\"connecting\"},{\"jid\":\"carol@ex.org/ipop-2\","
+                      "\"node_id\":\"n-c\",\"link_state\":\"up\"},{\"jid\":\"dave@ex.org/x\","
+                      "\"node_id\":\"n-d\",\"negotiation\":\"requesting\"}]}";
+  assert_int_equal(judge("wait link bob@ex.org", false, peers, st, sizeof st, &m), WAIT_NOT_YET);
+  assert_string_equal(st, "link to bob@ex.org/ipop-1: connecting");
+  assert_int_equal(judge("wait link dave@ex.org/x", false, peers, st, sizeof st, &m),
+                   WAIT_NOT_YET);
+  assert_string_equal(st, "dave@ex.org/x has no link yet, negotiation requesting");
+  assert_int_equal(judge("wait link erin@ex.org", false, peers, st, sizeof st, &m), WAIT_NOT_YET);
+  assert_string_equal(st, "no link to erin@ex.org yet");
+  /* bare JID, full JID, node id; a JID that only starts like one is not it */
+  assert_int_equal(judge("wait link carol@ex.org", false, peers, st, sizeof st, &m), WAIT_MET);
+  assert_string_equal((const char *)m, "carol@ex.org/ipop-2");
+  assert_int_equal(judge("wait link carol@ex.org/ipop-2", false, peers, st, sizeof st, &m),
+                   WAIT_MET);
+  assert_int_equal(judge("wait link n-c", false, peers, st, sizeof st, &m), WAIT_MET);
+  assert_int_equal(judge("wait link carol@ex.or", false, peers, st, sizeof st, &m), WAIT_NOT_YET);
+
+  const char *links = "{\"links\":[{\"overlay_id\":\"ov\",\"peer_id\":\"n-b\","
+                      "\"state\":\"failed\"}]}";
+  assert_int_equal(judge("wait link n-b", true, links, st, sizeof st, &m), WAIT_NOT_YET);
+  assert_string_equal(st, "link ov/n-b: failed");
+
+  const char *status = "{\"mode\":\"group\",\"overlay_id\":\"ipop\",\"overlay_ready\":false,"
+                       "\"tincan\":\"unreachable\",\"peers\":2}";
+  assert_int_equal(judge("wait peers 2", false, status, st, sizeof st, &m), WAIT_MET);
+  assert_int_equal(judge("wait peers 3", false, status, st, sizeof st, &m), WAIT_NOT_YET);
+  assert_string_equal(st, "2 of 3 peers online");
+  assert_int_equal(judge("wait overlay", false, status, st, sizeof st, &m), WAIT_NOT_YET);
+  assert_string_equal(st, "overlay ipop not created in ipop-tincan yet (tincan: unreachable)");
+  assert_int_equal(judge("wait overlay", false, "{\"overlay_ready\":true,\"mode\":\"social\"}",
+                         st, sizeof st, &m), WAIT_MET);
+  assert_int_equal(judge("wait overlay", false, "{\"mode\":\"\"}", st, sizeof st, &m),
+                   WAIT_NOT_YET);
+  assert_non_null(strstr(st, "no overlay configured"));
+
+  const char *groups = "{\"groups\":[{\"name\":\"lab\",\"state\":\"joining\",\"members\":["
+                       "{\"jid\":\"bob@ex.org\",\"node_id\":\"n-b\",\"online\":true,"
+                       "\"link_state\":\"up\"},{\"jid\":\"eve@ex.org\",\"online\":true}]}]}";
+  assert_int_equal(judge("wait overlay --group lab", false, groups, st, sizeof st, &m),
+                   WAIT_NOT_YET);
+  assert_string_equal(st, "group lab: joining");
+  assert_int_equal(judge("wait overlay --group lib", false, groups, st, sizeof st, &m),
+                   WAIT_NOT_YET);
+  assert_string_equal(st, "not in group lib (yet)");
+  /* a chat client in the room (no node id) is no peer node */
+  assert_int_equal(judge("wait peers 2 --group lab", false, groups, st, sizeof st, &m),
+                   WAIT_NOT_YET);
+  assert_string_equal(st, "1 of 2 peers online");
+  assert_int_equal(judge("wait link bob@ex.org --group lab", false, groups, st, sizeof st, &m),
+                   WAIT_MET);
+}
+
+static void test_connect(void **state)
+{
+  struct cli_parsed p;
+  expect_usage("connect --overlay ov --node a --peer a --out x --remote y", "both \"a\"");
+  expect_usage("connect --overlay ov --node a --peer b --out x --remote x", "the same file");
+  expect_usage("connect --overlay ov --node a --peer b --out x --remote y --ip4 10.0.0.1",
+               "give --tap NAME too");
+  expect_usage("connect --overlay ov --node a --peer b --out x", "--remote FILE is required");
+  parsed("connect --overlay ov --node a --peer b --out x --remote y --tap ipop1 --ip4 "
+         "10.254.1.1/24",
+         &p);
+  char *s = dump(p.body); /* the body is create_overlay's */
+  assert_string_equal(s, "{\"ip4\":\"10.254.1.1\",\"ip4_prefix\":24,\"node_id\":\"a\","
+                         "\"overlay_id\":\"ov\",\"tap_name\":\"ipop1\"}");
+  free(s);
+  static const struct {
+    const char *set, *needle;
+  } sets[] = {
+    { "{\"node_id\":\"b\",\"peer_id\":\"a\",\"overlay_id\":\"ov\",\"candidates\":[]}", NULL },
+    { "{\"node_id\":\"a\",\"peer_id\":\"b\",\"overlay_id\":\"ov\",\"candidates\":[]}",
+      "our own candidate set" },
+    { "{\"node_id\":\"c\",\"peer_id\":\"a\",\"overlay_id\":\"ov\",\"candidates\":[]}",
+      "node \"c\"'s set for peer \"a\"" },
+    { "{\"node_id\":\"b\",\"peer_id\":\"a\",\"overlay_id\":\"ov9\",\"candidates\":[]}",
+      "for overlay \"ov9\"" },
+    { "{\"node_id\":\"b\"}", "expected the JSON object" },
+    { "[1]", "expected the JSON object" },
+  };
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+    json_t *set = json_loads(sets[i].set, 0, NULL);
+    int rc = connect_check_set(set, p.body, p.local, err, sizeof err);
+    if (!sets[i].needle)
+      assert_int_equal(rc, 0);
+    else if (rc != EXIT_USAGE || !strstr(err, sets[i].needle))
+      fail_msg("set %zu: rc %d, \"%s\"", i, rc, err);
+    json_decref(set);
+  }
+  cli_parsed_free(&p);
 }
 
 int main(void)
@@ -387,6 +562,9 @@ int main(void)
     cmocka_unit_test(test_status_text),
     cmocka_unit_test(test_field_hint),
     cmocka_unit_test(test_every_command_has_help),
+    cmocka_unit_test(test_wait_parse_and_targets),
+    cmocka_unit_test(test_wait_judge),
+    cmocka_unit_test(test_connect),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
