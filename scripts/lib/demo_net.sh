@@ -118,16 +118,20 @@ demo_peer_addr() {
     '[.peers[] | select(.jid | startswith($j)) | .mapped_ip4 // empty][0] // empty'
 }
 
-demo__links_up() {
-  local n
-  n=$(ct_ctl "$1" -j peers 2>/dev/null | jq '[.peers[] | select(.link_state == "up")] | length')
-  [ "${n:-0}" -ge $(( ${#DEMO_USERS[@]} - 1 )) ]
-}
-# demo_wait_links TIMEOUT: until every node has a link up to each other node.
+# demo_wait_links TIMEOUT: until every node has a link up to each other
+# node: `ipopctl wait link JID` on each, endpoints and key from the node's
+# config.json as a sysadmin's ipopctl takes them.
 demo_wait_links() {
-  local h ok=0
+  local h p ok=0 end left all
   for h in "${DEMO_USERS[@]}"; do
-    if wait_until "$1" demo__links_up "$h"; then say "  $h: all links up"
+    end=$(( ${EPOCHREALTIME%[.,]*} + $1 )) all=0
+    for p in "${DEMO_USERS[@]}"; do
+      [ "$p" != "$h" ] || continue
+      left=$(( end - ${EPOCHREALTIME%[.,]*} ))
+      netns_exec "$h" "$IPOPCTL" --config "$(ct_dir "$h")/config.json" wait link \
+        "$p@$CT_DOMAIN" --deadline "$(( left > 1 ? left : 1 ))" >/dev/null 2>&1 || all=1
+    done
+    if [ "$all" = 0 ]; then say "  $h: all links up"
     else say "  $h: NOT all links up after $1 s"; ok=1; fi
   done
   return $ok
