@@ -10,7 +10,8 @@
 # writable paths (ProtectSystem=strict), and ipop-controller next to it as
 # its unit runs it (no capabilities, read-only but its state directory).  Negative controls: without
 # CAP_DAC_READ_SEARCH the restart fails, without CAP_FOWNER creating the key
-# fails.
+# fails.  The machinery (the unit's limits without systemd) is in
+# unit_limits.sh, shared with test_package.sh.
 set -uo pipefail
 : "${IPOP_SRC_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${IPOP_BUILD_DIR:=$IPOP_SRC_DIR/build}"
@@ -115,10 +116,12 @@ else
   echo "# groff missing: man pages not linted"
 fi
 
-# 4. ipop-tincan under the unit's privilege limits (root + namespaces).
+# 4. ipop-tincan under the unit's privilege limits (root + namespaces),
+# with the machinery of unit_limits.sh (test_package.sh uses it too).
 can_run=0
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -c /dev/net/tun ]; then
   . "$IPOP_SRC_DIR/tests/lib/netns.sh"
+  . "$IPOP_SRC_DIR/tests/integration/unit_limits.sh"
   netns_can_run 2>/dev/null && can_run=1
 fi
 if [ "$can_run" = 1 ]; then
@@ -137,28 +140,23 @@ if [ "$can_run" = 1 ]; then
 JSON
   chmod 755 "$NETNS_TMPDIR" "$d"
   mkdir -m 0755 "$d/etc"   # /etc/ipop as tmpfiles.d/ipop.conf makes it
-  caps=-all,+net_admin,+setuid,+setgid,+chown,+fowner,+dac_read_search
-  unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$units/ipop-tincan.service" |
-              tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | sort | tr '\n' ' ')
-  check "test uses the unit's bounding set" \
-    test "$unit_caps" = "$(tr ',' '\n' <<<"${caps#-all,}" | sort | tr '\n' ' ')"
+  # The unit's set, and what it must be: a new capability is a decision.
+  caps=$(ul_unit_caps "$units/ipop-tincan.service")
+  check "the unit's bounding set is the reviewed one ($caps)" \
+    test "$caps" = -all,+chown,+dac_read_search,+fowner,+net_admin,+setgid,+setuid
   ctl() { netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" -t "$@"; }
-  # start_tc CAPS: the installed tincan with only CAPS, as systemd would.
+  # start_tc CAPS [RW_DIRS]: the installed tincan with only CAPS, as systemd would.
   start_tc() {
     NRUN=$((NRUN + 1))
-    netns_spawn a "$d/tincan-$NRUN.log" setpriv --bounding-set="$1" --inh-caps=-all \
-      --no-new-privs "$root/usr/sbin/ipop-tincan" -c "$d/config.json"
-    TC=$NETNS_LAST_PID
+    ul_spawn a "$d/tincan-$NRUN.log" "${2:-}" "$1" -- "$root/usr/sbin/ipop-tincan" -c "$d/config.json"
+    TC=$UL_PID
   }
-  gone() { ! kill -0 "$1" 2>/dev/null; }
   NRUN=0
   start_tc "$caps"
   check "tincan answers with the unit's capabilities" wait_until 20 ctl echo up
   check "key file created for the controller's user, 0600" \
     test "$(stat -c '%U %a' "$d/etc/control.key")" = "nobody 600"
-  check "runs as nobody with CAP_NET_ADMIN only" \
-    sh -c "grep -q '^Uid:[[:space:]]*$(id -u nobody)[[:space:]]' /proc/$TC/status &&
-           grep -q '^CapEff:[[:space:]]*0000000000001000' /proc/$TC/status"
+  check "runs as nobody with CAP_NET_ADMIN only" ul_has_caps "$TC" 0000000000001000 nobody
   make_tap() {
     ctl call create_overlay \
       '{"overlay_id":"ov","node_id":"n1","tap_name":"ipop0","ip4":"10.254.0.1"}' >/dev/null &&
@@ -166,13 +164,13 @@ JSON
   }
   check "creates a TAP after dropping root" make_tap
   kill -TERM "$TC"
-  check "exits on SIGTERM" wait_until 10 gone "$TC"
+  check "exits on SIGTERM" wait_until 10 ul_gone "$TC"
   start_tc "$caps"
   check "restart reads the controller-owned key" wait_until 20 ctl echo again
   kill -TERM "$TC"
-  wait_until 10 gone "$TC"
-  start_tc "${caps%,+dac_read_search}"
-  check "without CAP_DAC_READ_SEARCH the key is unreadable (control)" wait_until 20 gone "$TC"
+  wait_until 10 ul_gone "$TC"
+  start_tc "${caps/,+dac_read_search/}"
+  check "without CAP_DAC_READ_SEARCH the key is unreadable (control)" wait_until 20 ul_gone "$TC"
   check "... and the log says why" grep -q 'Control.KeyFile: cannot open key file .*Permission denied' \
     "$d/tincan-$NRUN.log"
   # ProtectSystem=strict with the unit's writable paths (ReadWritePaths=
@@ -180,15 +178,7 @@ JSON
   # start there must create the key and the identity and make a TAP.
   rm -f "$d/etc/control.key" "$d/state/identity.pem" "$d/ro-probe"
   mkdir -p -m 0700 "$d/state"
-  NRUN=$((NRUN + 1))
-  netns_spawn a "$d/tincan-$NRUN.log" unshare --mount --propagation private sh -c '
-    d=$1; shift
-    mount --bind "$d/etc" "$d/etc" && mount --bind "$d/state" "$d/state" &&
-      mount -o remount,bind,ro / || exit 98
-    touch "$d/ro-probe" 2>/dev/null && exit 99
-    exec "$@"' sh "$d" setpriv --bounding-set="$caps" --inh-caps=-all --no-new-privs \
-    "$root/usr/sbin/ipop-tincan" -c "$d/config.json"
-  TC=$NETNS_LAST_PID
+  UL_RO_PROBE=$d/ro-probe start_tc "$caps" "$d/etc:$d/state"
   check "read-only system: first start answers" wait_until 20 ctl echo strict
   check "read-only system: key and identity created in the writable paths" \
     test -s "$d/etc/control.key" -a -s "$d/state/identity.pem" -a ! -e "$d/ro-probe"
@@ -197,29 +187,26 @@ JSON
   # ipop-controller.service: user nobody here (ipop there), no capabilities,
   # NoNewPrivileges, read-only but for its StateDirectory.
   mkdir -p "$d/cstate"; chown nobody "$d/cstate"
-  netns_spawn a "$d/controller.log" unshare --mount --propagation private sh -c '
-    d=$1; shift
-    mount --bind "$d/cstate" "$d/cstate" && mount -o remount,bind,ro / || exit 98
-    exec "$@"' sh "$d" setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    --bounding-set=-all --inh-caps=-all --no-new-privs \
-    "$root/usr/sbin/ipop-controller" -c "$d/config.json"
-  CP=$NETNS_LAST_PID
+  ul_spawn a "$d/controller.log" "$d/cstate" "$(ul_unit_caps "$units/ipop-controller.service")" \
+    --user nobody:nogroup -- "$root/usr/sbin/ipop-controller" -c "$d/config.json"
+  CP=$UL_PID
   ctrl_sees_tincan() {
     netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" -j status 2>/dev/null |
       grep -Eq '"tincan": *"up"'
   }
   check "controller (no capabilities, read-only system) reads the key, reaches tincan" \
     wait_until 20 ctrl_sees_tincan
+  check "controller runs as nobody with no capabilities" ul_has_caps "$CP" 0000000000000000 nobody
   check "controller wrote its node id into its state directory" test -s "$d/cstate/node_id"
   kill -TERM "$CP"
-  check "controller exits on SIGTERM" wait_until 10 gone "$CP"
+  check "controller exits on SIGTERM" wait_until 10 ul_gone "$CP"
   kill -TERM "$TC"
-  check "read-only system: exits on SIGTERM" wait_until 10 gone "$TC"
+  check "read-only system: exits on SIGTERM" wait_until 10 ul_gone "$TC"
 
   rm -f "$d/etc/control.key"
   start_tc "${caps/,+fowner/}"
   check "without CAP_FOWNER a new key for another user cannot be published (control)" \
-    wait_until 20 gone "$TC"
+    wait_until 20 ul_gone "$TC"
   check "... and the log says why" grep -q 'Control.KeyFile: cannot create key file .*Operation not permitted' \
     "$d/tincan-$NRUN.log"
   check "no sanitizer report in any daemon log" \
