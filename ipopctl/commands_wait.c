@@ -277,6 +277,11 @@ static int finish_connect(const struct cli_command *c, json_t *body, json_t *loc
              c->name, lstr(local, "peer"));
     return EXIT_USAGE;
   }
+  if (strcmp(lstr(local, "remote"), "-") == 0) {
+    snprintf(err, len, "%s: --remote - : the peer's set is waited for as a file, not read from "
+             "stdin (--out - prints ours)", c->name);
+    return EXIT_USAGE;
+  }
   if (strcmp(lstr(local, "out"), lstr(local, "remote")) == 0) {
     snprintf(err, len, "%s: --out and --remote are the same file: ours goes to --out, the "
              "peer's comes from --remote", c->name);

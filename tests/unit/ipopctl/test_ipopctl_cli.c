@@ -516,6 +516,7 @@ static void test_connect(void **state)
   expect_usage("connect --overlay ov --node a --peer b --out x --remote y --ip4 10.0.0.1",
                "give --tap NAME too");
   expect_usage("connect --overlay ov --node a --peer b --out x", "--remote FILE is required");
+  expect_usage("connect --overlay ov --node a --peer b --out - --remote -", "not read from stdin");
   parsed("connect --overlay ov --node a --peer b --out x --remote y --tap ipop1 --ip4 "
          "10.254.1.1/24",
          &p);
