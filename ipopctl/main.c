@@ -22,10 +22,7 @@ struct call {
   const struct opts *o;
   const struct cli_command *cmd;
   const struct cli_parsed *p;
-  struct session s;
-  const char *daemon;           /* s.daemon */
-  const char *server;           /* s.server */
-  bool tincan_target;
+  struct session s;             /* the daemon, its endpoint, our socket */
   int exit_code;
   bool done;                    /* answered, timed out or stopped */
   uv_timer_t timer;
@@ -92,7 +89,7 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
     if (c->cmd->flags & CLI_LISTEN) { /* stdout: only the events */
       uv_timer_stop(&c->timer);
       c->exit_code = EXIT_OK;
-      fprintf(stderr, "ipopctl: listening for events of %s (Ctrl-C to stop)\n", c->daemon);
+      fprintf(stderr, "ipopctl: listening for events of %s (Ctrl-C to stop)\n", c->s.daemon);
       return;
     }
     if (c->o->json)
@@ -112,15 +109,15 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   char hint[96];
   out_field_hint(c->cmd, err_msg, hint, sizeof hint);
   const char *cmdname = (c->cmd->flags & CLI_RAW) ? c->p->wire : c->cmd->name;
-  fprintf(stderr, "ipopctl: %s: %s answered %s: %s%s\n", cmdname, c->daemon,
+  fprintf(stderr, "ipopctl: %s: %s answered %s: %s%s\n", cmdname, c->s.daemon,
           ipop_err_name(status), err_msg ? err_msg : ipop_strerror(status), hint);
   if (status == IPOP_ENOCMD && (c->cmd->flags & CLI_RAW))
     fprintf(stderr, "ipopctl: this %s does not offer \"%s\" (is it the other daemon's "
-            "request? %s)\n", c->daemon, c->p->wire,
-            c->tincan_target ? "drop -t for ipop-controller" : "-t talks to ipop-tincan");
+            "request? %s)\n", c->s.daemon, c->p->wire,
+            c->s.tincan_target ? "drop -t for ipop-controller" : "-t talks to ipop-tincan");
   else if (status == IPOP_ENOCMD)
     fprintf(stderr, "ipopctl: this %s does not offer \"%s\" yet (an older version?)\n",
-            c->daemon, c->p->wire);
+            c->s.daemon, c->p->wire);
   if (c->o->json) {
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", ipop_err_name(status), "message",
                           err_msg ? err_msg : "");
@@ -239,13 +236,11 @@ static int unknown_command(int argc, char **argv)
 static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed *p)
 {
   struct call call = { .o = o, .cmd = cmd, .p = p, .exit_code = EXIT_NOANSWER };
-  call.tincan_target = cmd->daemon == CLI_TINCAN || (cmd->daemon == CLI_ANY && o->tincan);
-  int rc = session_open(&call.s, o, call.tincan_target,
+  bool tincan = cmd->daemon == CLI_TINCAN || (cmd->daemon == CLI_ANY && o->tincan);
+  int rc = session_open(&call.s, o, tincan,
                         (cmd->flags & CLI_LISTEN) ? on_event : NULL, &call);
   if (rc)
     return rc;
-  call.daemon = call.s.daemon;
-  call.server = call.s.server;
   if (udp_port_bound(call.s.port) == 0) {
     session_not_answering(&call.s, true, 0);
     session_close(&call.s);
