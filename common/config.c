@@ -101,8 +101,8 @@ static const struct jb_field log_f[] = {
 const struct jb_schema ipop_log_config_schema = JB_SCHEMA("Log", T, log_f);
 #undef T
 
-int ipop_log_config_apply(const struct ipop_log_config *lc)
+int ipop_log_config_apply(const struct ipop_log_config *lc, char *why, size_t whylen)
 {
   ipop_log_set_level((enum ipop_log_level)lc->level);
-  return ipop_log_set_file(lc->file[0] ? lc->file : NULL);
+  return ipop_log_set_file(lc->file[0] ? lc->file : NULL, why, whylen);
 }

@@ -27,7 +27,8 @@ struct ipop_log_config {
   char file[256];   /* "" = stderr only */
 };
 extern const struct jb_schema ipop_log_config_schema;
-/* Apply it to the process logger; returns 0 or IPOP_ESYS (file not writable). */
-int ipop_log_config_apply(const struct ipop_log_config *lc);
+/* Apply it to the process logger; returns 0 or IPOP_ESYS with a sentence
+ * in why (file not writable, or refused: see ipop_log_set_file). */
+int ipop_log_config_apply(const struct ipop_log_config *lc, char *why, size_t whylen);
 
 #endif

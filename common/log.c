@@ -2,9 +2,11 @@
 #include "error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,11 +27,41 @@ void ipop_log_init(const char *ident, enum ipop_log_level level)
 void ipop_log_set_level(enum ipop_log_level level) { logger.level = level; }
 enum ipop_log_level ipop_log_get_level(void) { return logger.level; }
 
-int ipop_log_set_file(const char *path)
+/* Open a log file for appending without being tricked into writing
+ * somewhere else: no symbolic link as the last component (O_NOFOLLOW), a
+ * regular file with one link (not a hard link to, say, /etc/shadow), owned
+ * by the user we run as (a file we created, or our own). */
+static FILE *log_open(const char *path, char *why, size_t whylen)
+{
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
+  struct stat st;
+  if (fd < 0) {
+    snprintf(why, whylen, "cannot open %s: %s", path,
+             errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    return NULL;
+  }
+  const char *bad = NULL;
+  if (fstat(fd, &st) != 0)
+    bad = strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    bad = "not a regular file";
+  else if (st.st_nlink != 1)
+    bad = "it has more than one hard link";
+  else if (st.st_uid != geteuid())
+    bad = "owned by another user";
+  FILE *f = bad ? NULL : fdopen(fd, "a");
+  if (!f) {
+    snprintf(why, whylen, "refusing %s: %s", path, bad ? bad : strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
+int ipop_log_set_file(const char *path, char *why, size_t whylen)
 {
   FILE *f = NULL;
   if (path) {
-    f = fopen(path, "ae");
+    f = log_open(path, why, whylen);
     if (!f)
       return IPOP_ESYS;
     setvbuf(f, NULL, _IOLBF, 0);
@@ -40,7 +72,7 @@ int ipop_log_set_file(const char *path)
   return 0;
 }
 
-void ipop_log_close(void) { ipop_log_set_file(NULL); }
+void ipop_log_close(void) { ipop_log_set_file(NULL, NULL, 0); }
 
 int ipop_log_level_parse(const char *name)
 {

@@ -5,6 +5,7 @@
 #define IPOP_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum ipop_log_level {
@@ -19,8 +20,11 @@ enum ipop_log_level {
 void ipop_log_init(const char *ident, enum ipop_log_level level);
 void ipop_log_set_level(enum ipop_log_level level);
 enum ipop_log_level ipop_log_get_level(void);
-/* Also append to path (NULL closes the file). Returns 0 or IPOP_ESYS. */
-int ipop_log_set_file(const char *path);
+/* Also append to path (NULL closes the file).  The file must not be a
+ * symbolic link or have other hard links, and must belong to the effective
+ * user (it is created 0640 if missing).  Returns 0, or IPOP_ESYS with a
+ * sentence naming the path in why. */
+int ipop_log_set_file(const char *path, char *why, size_t whylen);
 void ipop_log_close(void);
 
 /* "error", "warn", "info", "debug", "trace" <-> level; -1 if unknown. */

@@ -157,12 +157,11 @@ int main(int argc, char **argv)
                             "(run it as its own user, or pass --allow-root)");
     return 1;
   }
-  if (ipop_log_config_apply(&c.cfg.ctrl.log) != 0)
-    LOG_WARN("controller", "cannot open log file %s; logging to stderr only",
-             c.cfg.ctrl.log.file);
-
   uint8_t key[IPOP_SECRET_LEN];
   char why[256];
+  if (ipop_log_config_apply(&c.cfg.ctrl.log, why, sizeof why) != 0)
+    LOG_WARN("controller", "Controller.Log.File: %s; logging to stderr only", why);
+
   if (ipop_secret_load(c.cfg.control.key_file, 1, (uid_t)-1, (gid_t)-1, key, why,
                        sizeof why) != 0) {
     LOG_ERROR("controller", "Control.KeyFile: %s", why);

@@ -123,12 +123,17 @@ int main(int argc, char **argv)
            config_path ? config_path : "(defaults)");
     return 0;
   }
-  if (ipop_log_config_apply(&cfg.tincan.log) != 0) {
-    LOG_ERROR("tincan", "Tincan.Log.File: cannot open %s", cfg.tincan.log.file);
-    return 1;
-  }
+  /* The log file is opened after dropping root (below), with the rights of
+   * Tincan.User: until then lines go to stderr only. */
+  ipop_log_set_level((enum ipop_log_level)cfg.tincan.log.level);
   signal(SIGPIPE, SIG_IGN);
 
+  char why[512];
+  struct tc_privs privs;
+  if (tc_privs_resolve(cfg.tincan.user, &privs, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "Tincan.User: %s", why);
+    return 1;
+  }
   /* Files that need root, before dropping it. */
   uid_t kuid = (uid_t)-1;
   gid_t kgid = (gid_t)-1;
@@ -137,7 +142,6 @@ int main(int argc, char **argv)
     LOG_ERROR("tincan", "Tincan.ControllerUser: no user \"%s\"", cfg.tincan.controller_user);
     return 1;
   }
-  char why[512];
   uint8_t key[IPOP_SECRET_LEN];
   ensure_parent(cfg.control.key_file);
   if (ipop_secret_load(cfg.control.key_file, 1, kuid, kgid, key, why, sizeof why) != 0) {
@@ -193,10 +197,23 @@ int main(int argc, char **argv)
   /* /dev/net/tun is often root-only: keep spare descriptors (tap.h). */
   if (geteuid() == 0 && tc_tap_pool_fill(TC_MAX_OVERLAYS) != 0)
     LOG_WARN("tincan", "cannot open /dev/net/tun: %s", strerror(errno));
-  if (tc_drop_privileges(cfg.tincan.user, why, sizeof why) != 0) {
+  if (tc_drop_privileges(&privs, why, sizeof why) != 0) {
     LOG_ERROR("tincan", "Tincan.User: %s", why);
     return 1;
   }
+  if (cfg.tincan.log.file[0] && ipop_log_set_file(cfg.tincan.log.file, why, sizeof why) != 0) {
+    LOG_ERROR("tincan", "Tincan.Log.File: %s (it is opened as Tincan.User \"%s\")", why,
+              privs.user);
+    return 1;
+  }
+  snprintf(d->log_file, sizeof d->log_file, "%s", cfg.tincan.log.file);
+  if (!privs.user[0] && geteuid() == 0)
+    LOG_WARN("tincan", "Tincan.User is \"\": staying uid 0 (CAP_NET_ADMIN only, "
+             "no_new_privs), which still owns root's files; set Tincan.User to an "
+             "unprivileged user");
+  else if (geteuid() != 0)
+    LOG_INFO("tincan", "running as uid %u, gid %u with CAP_NET_ADMIN only, no_new_privs",
+             (unsigned)geteuid(), (unsigned)getegid());
   uv_signal_init(&loop, &sig_int);
   uv_signal_init(&loop, &sig_term);
   uv_signal_start(&sig_int, on_signal, SIGINT);

@@ -85,13 +85,20 @@ int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen)
   memset(&ifr, 0, sizeof ifr);
   snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);
   /* Every read/write carries a virtio-net header, so that offloads can be
-   * switched on (tc_tap_set_offload) without changing the framing. */
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+   * switched on (tc_tap_set_offload) without changing the framing.
+   * IFF_TUN_EXCL: create a new device or fail; never attach to one that
+   * exists (a persistent TAP of another user, or anyone's interface). */
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL;
   if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
-    WHY("tap_name: cannot create TAP %s: %s", c->name, strerror(errno));
     int e = errno;
+    if (e == EBUSY)
+      WHY("tap_name: a network device named %s exists already; tincan uses only TAP "
+          "devices it creates itself (remove it, or choose another tap_name)", c->name);
+    else
+      WHY("tap_name: cannot create TAP %s: %s", c->name, strerror(e));
     close(fd);
-    return e == EBUSY || e == EEXIST ? IPOP_EEXIST : e == EPERM ? IPOP_EPERM : IPOP_ESYS;
+    /* Not IPOP_EEXIST: that means "this overlay exists" to the controller. */
+    return e == EBUSY ? IPOP_EFIELD : e == EPERM ? IPOP_EPERM : IPOP_ESYS;
   }
   s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {

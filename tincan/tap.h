@@ -1,6 +1,7 @@
 /* TAP devices: create (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking), configure MAC,
  * MTU, IPv4 and IPv6 addresses and bring up, all by ioctl.  The device is
- * not persistent: closing the fd removes it. */
+ * always new (IFF_TUN_EXCL: an existing device of that name is refused,
+ * never reused) and not persistent: closing the fd removes it. */
 #ifndef IPOP_TINCAN_TAP_H
 #define IPOP_TINCAN_TAP_H
 

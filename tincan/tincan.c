@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "link.h"
@@ -108,14 +109,23 @@ static void h_configure_logging(struct ctl_endpoint *ep, struct ctl_request *req
                                 const void *body, void *ctx)
 {
   const struct ctl_configure_logging *r = body;
-  (void)ep; (void)ctx;
+  struct tc_daemon *d = ctx;
+  char why[WHYLEN + 64];
+  (void)ep;
   if (r->has_file) {
     if (r->file[0] && r->file[0] != '/') {
       ctl_reply_error(req, IPOP_EFIELD, "file: must be an absolute path");
       return;
     }
-    if (ipop_log_set_file(r->file[0] ? r->file : NULL) != 0) {
-      ctl_reply_error(req, IPOP_ESYS, "file: cannot open \"%s\" for appending", r->file);
+    /* Still uid 0 (Tincan.User ""): every root-owned file would pass the
+     * owner check, so only the configured file may be reopened. */
+    if (r->file[0] && geteuid() == 0 && strcmp(r->file, d->log_file) != 0) {
+      ctl_reply_error(req, IPOP_EPERM, "file: tincan runs as uid 0 (Tincan.User \"\"): "
+                      "only Tincan.Log.File may be (re)opened");
+      return;
+    }
+    if (ipop_log_set_file(r->file[0] ? r->file : NULL, why, sizeof why) != 0) {
+      ctl_reply_error(req, IPOP_ESYS, "file: %s", why);
       return;
     }
   }

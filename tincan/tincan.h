@@ -128,6 +128,7 @@ struct tc_daemon {
   unsigned n_overlays;
   struct sockaddr_storage controller;
   bool has_controller;
+  char log_file[256];             /* Tincan.Log.File as configured */
   uv_timer_t stats_timer;
   uv_timer_t expire_timer;        /* switch aging, once per second */
   bool stopping;

@@ -6,12 +6,16 @@
 # installed ipop-tincan under the restrictions of ipop-tincan.service's
 # capability bounding set + NoNewPrivileges (setpriv): it must create its
 # key for another user, restart reading that key, make a TAP and end with
-# CAP_NET_ADMIN only, also with the file system read-only except the unit's
+# CAP_NET_ADMIN only (the bounding set too, which tincan reduces itself from
+# the unit's seven), also with the file system read-only except the unit's
 # writable paths (ProtectSystem=strict), and ipop-controller next to it as
-# its unit runs it (no capabilities, read-only but its state directory).  Negative controls: without
-# CAP_DAC_READ_SEARCH the restart fails, without CAP_FOWNER creating the key
-# fails.  The machinery (the unit's limits without systemd) is in
-# unit_limits.sh, shared with test_package.sh.
+# its unit runs it (no capabilities, read-only but its state directory).
+# Negative controls: without CAP_DAC_READ_SEARCH the restart fails, without
+# CAP_FOWNER creating the key fails, without CAP_SETPCAP tincan refuses to
+# run (it could not reduce its bounding set).  The machinery (the unit's
+# limits without systemd) is in unit_limits.sh, shared with
+# test_package.sh.  The same limits without systemd or setpriv, and execve
+# from tincan: test_tincan_privs.sh.
 set -uo pipefail
 : "${IPOP_SRC_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${IPOP_BUILD_DIR:=$IPOP_SRC_DIR/build}"
@@ -103,6 +107,10 @@ if command -v systemd-tmpfiles >/dev/null; then
   check "tmpfiles.d creates /etc/ipop 0755" \
     sh -c "systemd-tmpfiles --root='$root' --create >/dev/null 2>&1 &&
            [ \"\$(stat -c %a '$root/etc/ipop')\" = 755 ]"
+  # tincan opens its log file as Tincan.User (ipop): the directory is ipop's.
+  check "tmpfiles.d creates /var/log/ipop 0750 for user ipop" \
+    sh -c "[ \"\$(stat -c %a '$root/var/log/ipop')\" = 750 ] &&
+           [ \"\$(stat -c %u '$root/var/log/ipop')\" = \"\$(sed -n 's/^ipop:x:\([0-9]*\):.*/\1/p' '$root/etc/passwd')\" ]"
 fi
 
 # 3. Man pages: groff with every warning on must say nothing.
@@ -143,7 +151,7 @@ JSON
   # The unit's set, and what it must be: a new capability is a decision.
   caps=$(ul_unit_caps "$units/ipop-tincan.service")
   check "the unit's bounding set is the reviewed one ($caps)" \
-    test "$caps" = -all,+chown,+dac_read_search,+fowner,+net_admin,+setgid,+setuid
+    test "$caps" = -all,+chown,+dac_read_search,+fowner,+net_admin,+setgid,+setpcap,+setuid
   ctl() { netns_exec a "$root/usr/bin/ipopctl" -k "$d/etc/control.key" -t "$@"; }
   # start_tc CAPS [RW_DIRS]: the installed tincan with only CAPS, as systemd would.
   start_tc() {
@@ -157,6 +165,11 @@ JSON
   check "key file created for the controller's user, 0600" \
     test "$(stat -c '%U %a' "$d/etc/control.key")" = "nobody 600"
   check "runs as nobody with CAP_NET_ADMIN only" ul_has_caps "$TC" 0000000000001000 nobody
+  check "bounding set reduced from the unit's seven to CAP_NET_ADMIN by tincan" \
+    sh -c "grep -q '^CapBnd:[[:space:]]*0000000000001000' /proc/$TC/status &&
+           grep -q '^CapPrm:[[:space:]]*0000000000001000' /proc/$TC/status &&
+           grep -q '^CapInh:[[:space:]]*0000000000000000' /proc/$TC/status &&
+           grep -q '^CapAmb:[[:space:]]*0000000000000000' /proc/$TC/status"
   make_tap() {
     ctl call create_overlay \
       '{"overlay_id":"ov","node_id":"n1","tap_name":"ipop0","ip4":"10.254.0.1"}' >/dev/null &&
@@ -202,6 +215,12 @@ JSON
   check "controller exits on SIGTERM" wait_until 10 ul_gone "$CP"
   kill -TERM "$TC"
   check "read-only system: exits on SIGTERM" wait_until 10 ul_gone "$TC"
+
+  start_tc "${caps/,+setpcap/}"
+  check "without CAP_SETPCAP tincan refuses to run (control)" wait_until 20 ul_gone "$TC"
+  check "... and the log says why" \
+    grep -q 'Tincan.User: cannot remove cap_[a-z_]* from the capability bounding set' \
+    "$d/tincan-$NRUN.log"
 
   rm -f "$d/etc/control.key"
   start_tc "${caps/,+fowner/}"

@@ -142,7 +142,7 @@ system_user() { # a system uid, the home and shell of sysusers.d/ipop.conf, its 
 }
 check "postinst made the system user ipop and its group ($pw)" system_user
 dirmodes() { stat -c '%n %a %U:%G' "${DIRS[@]}" 2>&1 | tr '\n' ';'; }
-want="/etc/ipop 755 root:root;/var/lib/ipop 700 root:root;/var/lib/ipop-controller 750 ipop:ipop;/var/log/ipop 755 root:root;/var/log/ipop-controller 755 ipop:ipop;"
+want="/etc/ipop 755 root:root;/var/lib/ipop 700 root:root;/var/lib/ipop-controller 750 ipop:ipop;/var/log/ipop 750 ipop:ipop;/var/log/ipop-controller 755 ipop:ipop;"
 check "postinst made the directories of tmpfiles.d/ipop.conf" test "$(dirmodes)" = "$want"
 check "postinst says nothing is started until configured" \
   grep -q "ipop: not started; write /etc/ipop/config.json" "$W/install.log"
