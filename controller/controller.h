@@ -260,6 +260,10 @@ bool ctrl_net_is_group(const struct ctrl_net *n);
 int ctrl_tincan_send(struct ctrl *c, const char *name, const void *body, uint32_t timeout_ms,
                      ctl_response_cb cb, void *ctx);
 void ctrl_heartbeat_cb(uv_timer_t *t);
+/* The control socket's permission check: any key holder may send requests
+ * (ipopctl is the admin's tool), events only ipop-tincan (Control.Tincan). */
+int ctrl_permit(struct ctl_endpoint *ep, const struct sockaddr *from, const char *name,
+                char *why, size_t whylen, void *ctx);
 void ctrl_on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
                    const struct ctl_msg_desc *m, const void *body, void *ctx);
 int ctrl_load_turn_passwords(struct ctrl *c, char *why, size_t whylen);

@@ -204,6 +204,7 @@ int main(int argc, char **argv)
     .handlers = ctrl_admin_handlers,
     .n_handlers = ctrl_admin_handlers_count,
     .on_event = ctrl_on_event,
+    .permit = ctrl_permit,
     .ctx = &c,
   };
   int rc = ctl_endpoint_open(c.loop, &ec, &c.ep);

@@ -305,6 +305,21 @@ void ctrl_heartbeat_cb(uv_timer_t *t)
     free(r);
 }
 
+int ctrl_permit(struct ctl_endpoint *ep, const struct sockaddr *from, const char *name,
+                char *why, size_t whylen, void *ctx)
+{
+  struct ctrl *c = ctx;
+  const struct ctl_msg_desc *m =
+      ctl_msg_find(ctl_controller_messages, ctl_controller_messages_count, name);
+  (void)ep;
+  if (!m || m->kind != CTL_KIND_EVENT ||
+      ctl_sockaddr_equal(from, (const struct sockaddr *)&c->tincan_addr))
+    return 0;
+  snprintf(why, whylen, "event %s: permission denied: events come from ipop-tincan at %s "
+           "only", name, c->cfg.control.tincan);
+  return IPOP_EPERM;
+}
+
 void ctrl_on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
                    const struct ctl_msg_desc *m, const void *body, void *ctx)
 {

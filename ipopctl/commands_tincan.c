@@ -231,14 +231,15 @@ const struct cli_command cli_tincan_commands[] = {
     NULL, logging_a, N(logging_a), NULL, NULL, NULL },
   { "register", "register", CLI_TINCAN, 0, "send tincan's events to an endpoint",
     "Makes tincan send its events (link_state, unknown_destination, stats) to --address, or "
-    "to ipopctl (which then exits: use listen). Events go to one endpoint only: this takes "
-    "them away from ipop-controller until it registers again.",
+    "to ipopctl (which then exits: use listen). Only while no controller is registered "
+    "(tincan answers \"permission\" otherwise): a registered ipop-controller keeps its "
+    "events. To watch events, use listen.",
     register_a, N(register_a), NULL, NULL, NULL },
-  { "listen", "register", CLI_TINCAN, CLI_LISTEN, "print tincan's events until Ctrl-C",
-    "Registers for events and prints each as one JSON line {\"body\":{...},\"event\":NAME} "
-    "until SIGINT or SIGTERM. This takes the events away from ipop-controller; when listen "
-    "stops, it hands them back to the configured Control.Controller endpoint if that port "
-    "is in use here.",
+  { "listen", "subscribe", CLI_TINCAN, CLI_LISTEN, "print tincan's events until Ctrl-C",
+    "Subscribes as a monitor and prints each event as one JSON line "
+    "{\"body\":{...},\"event\":NAME} until SIGINT or SIGTERM. Monitors get copies: the "
+    "events still reach ipop-controller. The subscription is renewed every 10 s and lapses "
+    "30 s after ipopctl stops; tincan takes at most 4 monitors.",
     NULL, 0, NULL, NULL, NULL },
 };
 const unsigned cli_tincan_commands_count = N(cli_tincan_commands);

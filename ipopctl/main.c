@@ -27,9 +27,6 @@ struct call {
   bool done;                    /* answered, timed out or stopped */
   uv_timer_t timer;
   uv_signal_t sig[2];           /* listen: SIGINT, SIGTERM */
-  /* listen: where ipop-controller's control socket is, to give tincan's
-   * events back to it when we stop (NULL: no controller running) */
-  const char *give_back;
   struct sockaddr_storage tincan;
 };
 
@@ -80,6 +77,27 @@ static void finish_call(struct call *c, int code)
   c->s.ep = NULL;
 }
 
+/* listen: a subscription (tincan's monitor) lasts CTL_MONITOR_LEASE_MS;
+ * renew it well before, so that a restarted tincan gets us back too. */
+#define LISTEN_RENEW_MS (CTL_MONITOR_LEASE_MS / 3)
+
+static void on_renewed(int status, const void *result, const char *err_msg, void *ctx)
+{
+  struct call *c = ctx;
+  (void)result;
+  if (status && !c->done)
+    fprintf(stderr, "ipopctl: renewing the subscription at %s failed: %s\n", c->s.server,
+            err_msg ? err_msg : ipop_strerror(status));
+}
+
+static void renew_cb(uv_timer_t *t)
+{
+  struct call *c = t->data;
+  if (!c->done)
+    ctl_request_send_json(c->s.ep, (struct sockaddr *)&c->tincan, "subscribe", json_object(),
+                          c->o->timeout_ms, on_renewed, c);
+}
+
 static void on_answer(int status, const void *result, const char *err_msg, void *ctx)
 {
   struct call *c = ctx;
@@ -87,9 +105,9 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
     return;
   if (status == 0) {
     if (c->cmd->flags & CLI_LISTEN) { /* stdout: only the events */
-      uv_timer_stop(&c->timer);
       c->exit_code = EXIT_OK;
       fprintf(stderr, "ipopctl: listening for events of %s (Ctrl-C to stop)\n", c->s.daemon);
+      uv_timer_start(&c->timer, renew_cb, LISTEN_RENEW_MS, LISTEN_RENEW_MS);
       return;
     }
     if (c->o->json)
@@ -127,17 +145,6 @@ static void on_answer(int status, const void *result, const char *err_msg, void 
   finish_call(c, EXIT_REMOTE);
 }
 
-/* listen: is ipop-controller (per the configuration) running here? */
-static bool controller_running(const struct ctl_config *cfg)
-{
-  struct sockaddr_storage ss;
-  if (ctl_parse_endpoint(cfg->controller, &ss, 0) != 0)
-    return false;
-  unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
-  return udp_port_bound(port) == 1;
-}
-
 static void on_timeout(uv_timer_t *t)
 {
   struct call *c = t->data;
@@ -162,33 +169,17 @@ static void on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
   json_decref(line);
 }
 
-static void on_given_back(int status, const void *result, const char *err_msg, void *ctx)
-{
-  struct call *c = ctx;
-  if (status == 0)
-    fprintf(stderr, "ipopctl: tincan's events go to ipop-controller at %s again\n",
-            c->give_back);
-  else
-    fprintf(stderr, "ipopctl: could not give tincan's events back to ipop-controller at %s "
-            "(%s); it gets them again when it re-creates its overlay\n", c->give_back,
-            err_msg ? err_msg : ipop_strerror(status));
-  finish_call(c, EXIT_OK);
-}
-
-/* Stopping listen: tincan sends events to one endpoint only, and we took
- * them from the controller; hand them back (register with its address)
- * before exiting, so that watching events never breaks a running node. */
+/* Stopping listen: nothing to hand back, the subscription only copied the
+ * events (and lapses by itself). */
 static void on_signal(uv_signal_t *h, int sig)
 {
   struct call *c = h->data;
+  (void)sig;
   if (c->done)
     return;
   for (int i = 0; i < 2; i++)
     uv_signal_stop(&c->sig[i]);
-  json_t *body = c->give_back ? json_pack("{s:s}", "address", c->give_back) : NULL;
-  if (!body || ctl_request_send_json(c->s.ep, (struct sockaddr *)&c->tincan, "register", body,
-                                     2000, on_given_back, c) != 0)
-    finish_call(c, c->exit_code);
+  finish_call(c, c->exit_code);
 }
 
 static int help_command(int argc, char **argv)
@@ -258,8 +249,6 @@ static int run(struct opts *o, const struct cli_command *cmd, struct cli_parsed 
     }
   }
   call.tincan = call.s.to;
-  if ((cmd->flags & CLI_LISTEN) && controller_running(&call.s.cfg))
-    call.give_back = call.s.cfg.controller;
   /* Our own deadline (the endpoint's is later): a daemon's error answer
    * carrying "timeout" must stay exit 1, only silence is exit 3. */
   uv_timer_start(&call.timer, on_timeout, o->timeout_ms, 0);

@@ -2,9 +2,10 @@
  *
  * One ctl_endpoint per process.  It answers incoming requests through a
  * table of handlers, sends requests of its own and matches their responses,
- * and delivers events.  Every datagram carries a header with an HMAC-SHA-256
- * over the whole datagram (see ctl_auth.h); unauthenticated ones are dropped
- * and counted before any JSON is parsed. */
+ * and delivers events.  Every datagram is encrypted and authenticated
+ * (AES-256-GCM, see ctl_auth.h); unauthenticated ones are dropped and
+ * counted before any JSON is parsed, and each request is checked against
+ * its handler's permission (ctl_permit_cb) before its body is decoded. */
 #ifndef IPOP_PROTO_CTL_H
 #define IPOP_PROTO_CTL_H
 
@@ -48,6 +49,15 @@ struct ctl_handler {
   ctl_request_cb cb;
 };
 
+/* Who may send what (OpenSSH's monitor is the model): before a request's
+ * body is even decoded, and for every incoming event, the daemon's permit
+ * callback decides from the message name, the sender and the daemon's
+ * state.  Return 0 to allow, or an IPOP_E* code (usually IPOP_EPERM) with
+ * a sentence in why: a refused request is answered with that error, a
+ * refused event dropped; both are counted (stats.refused) and logged. */
+typedef int (*ctl_permit_cb)(struct ctl_endpoint *ep, const struct sockaddr *from,
+                             const char *name, char *why, size_t whylen, void *ctx);
+
 struct ctl_endpoint_config {
   const char *bind_addr;        /* "127.0.0.1" or "::1" */
   uint16_t port;                /* 0: ephemeral (clients) */
@@ -58,14 +68,22 @@ struct ctl_endpoint_config {
   const struct ctl_handler *handlers;
   unsigned n_handlers;
   ctl_event_cb on_event;        /* may be NULL: events are then dropped */
-  void *ctx;                    /* passed to handlers and on_event */
+  ctl_permit_cb permit;         /* may be NULL: every key holder may send anything */
+  void *ctx;                    /* passed to handlers, on_event and permit */
 };
 
 struct ctl_endpoint_stats {
   struct ctl_auth_stats auth;   /* rejected datagrams by reason */
   uint64_t requests_in, responses_out, requests_out, responses_in, events_in,
       events_out, bad_messages, timeouts;
+  uint64_t refused;             /* requests and events the permit callback refused */
 };
+
+/* Event monitors: read-only listeners (ipopctl listen) that get a copy of
+ * every event this endpoint sends, whoever the event is addressed to, for
+ * lease_ms after their last subscription.  At most CTL_MAX_MONITORS. */
+#define CTL_MAX_MONITORS 4
+#define CTL_MONITOR_LEASE_MS 30000
 
 int ctl_endpoint_open(uv_loop_t *loop, const struct ctl_endpoint_config *cfg,
                       struct ctl_endpoint **out);
@@ -93,8 +111,17 @@ int ctl_reply_error(struct ctl_request *req, int code, const char *fmt, ...)
 const struct sockaddr *ctl_request_peer(const struct ctl_request *req);
 const char *ctl_request_name(const struct ctl_request *req);
 
+/* Send an event to `to`, and a copy to every live monitor. */
 int ctl_event_send(struct ctl_endpoint *ep, const struct sockaddr *to,
                    const struct ctl_msg_desc *msg, const void *body);
+/* Add or renew a monitor.  Returns 1 if it is new, 0 if renewed, IPOP_EBUSY
+ * if all CTL_MAX_MONITORS slots hold live monitors. */
+int ctl_monitor_add(struct ctl_endpoint *ep, const struct sockaddr *who, uint32_t lease_ms);
+
+/* Same family, address and port. */
+bool ctl_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* "127.0.0.1:5801" or "[::1]:5801". */
+void ctl_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n);
 
 /* "127.0.0.1:5800", "[::1]:5800" or "localhost:5800" -> sockaddr (loopback
  * only unless allow_any).  Returns 0 or IPOP_EINVAL. */

@@ -36,6 +36,12 @@ struct ctl_request {
   char name[CTL_NAME_LEN];
 };
 
+/* A read-only event listener (ctl_monitor_add). */
+struct monitor {
+  struct sockaddr_storage addr;
+  uint64_t until_ms;              /* 0: free slot */
+};
+
 struct ctl_endpoint {
   uv_udp_t udp;
   uv_timer_t timer;
@@ -51,7 +57,8 @@ struct ctl_endpoint {
   bool closing;
   uint64_t nak_window_ms;
   unsigned nak_count;
-  struct ipop_ratelimit rl_auth, rl_bad;
+  struct ipop_ratelimit rl_auth, rl_bad, rl_perm;
+  struct monitor monitors[CTL_MAX_MONITORS];
   uint8_t rxbuf[CTL_MAX_DGRAM + 1];
   uint8_t txbuf[CTL_MAX_DGRAM];
 };
@@ -61,7 +68,7 @@ static socklen_t sa_len(const struct sockaddr *sa)
   return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b)
+bool ctl_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
   if (a->sa_family != b->sa_family)
     return false;
@@ -74,7 +81,7 @@ static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b)
          memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
-static void sa_text(const struct sockaddr *sa, char *buf, size_t n)
+void ctl_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n)
 {
   char host[INET6_ADDRSTRLEN] = "?";
   unsigned port = 0;
@@ -106,7 +113,7 @@ static int send_text(struct ctl_endpoint *ep, const struct sockaddr *to, const c
   int n = uv_udp_try_send(&ep->udp, &b, 1, to);
   if (n < 0) {
     char where[64];
-    sa_text(to, where, sizeof where);
+    ctl_sockaddr_text(to, where, sizeof where);
     ipop_log_rl(&ep->rl_bad, IPOP_LOG_WARN, "ctl", "send to %s failed: %s", where,
                 uv_strerror(n));
     return IPOP_ESYS;
@@ -204,6 +211,23 @@ static const struct ctl_msg_desc *find_msg(struct ctl_endpoint *ep, const char *
   return m && m->kind == kind ? m : NULL;
 }
 
+/* The daemon's permission check; a refusal is counted and logged. */
+static int permit(struct ctl_endpoint *ep, const struct sockaddr *from, const char *name,
+                  char *why, size_t whylen)
+{
+  if (!ep->cfg.permit)
+    return 0;
+  why[0] = 0;
+  int rc = ep->cfg.permit(ep, from, name, why, whylen, ep->cfg.ctx);
+  if (rc) {
+    char where[64];
+    ep->stats.refused++;
+    ctl_sockaddr_text(from, where, sizeof where);
+    ipop_log_rl(&ep->rl_perm, IPOP_LOG_WARN, "ctl", "refused %s from %s: %s", name, where, why);
+  }
+  return rc;
+}
+
 static void handle_request(struct ctl_endpoint *ep, const struct sockaddr *from,
                            struct ctl_envelope *env)
 {
@@ -218,6 +242,12 @@ static void handle_request(struct ctl_endpoint *ep, const struct sockaddr *from,
     snprintf(msg, sizeof msg, m ? "command \"%s\" is not served by this daemon"
                                 : "unknown command \"%s\"", env->name);
     reply_error_to(ep, from, env->txid, env->name, m ? IPOP_ENOTSUP : IPOP_ENOCMD, msg);
+    return;
+  }
+  char why[256];
+  int prc = permit(ep, from, m->name, why, sizeof why);
+  if (prc) {
+    reply_error_to(ep, from, env->txid, env->name, prc, why);
     return;
   }
   if (ep->n_inflight >= CTL_MAX_PENDING_IN) {
@@ -283,7 +313,7 @@ static struct pending_out *pending_take_only_to(struct ctl_endpoint *ep,
 {
   struct pending_out *found = NULL;
   for (struct pending_out *p = ep->pending; p; p = p->next)
-    if (sa_equal((const struct sockaddr *)&p->to, from)) {
+    if (ctl_sockaddr_equal((const struct sockaddr *)&p->to, from)) {
       if (found)
         return NULL;
       found = p;
@@ -298,7 +328,7 @@ static void handle_response(struct ctl_endpoint *ep, const struct sockaddr *from
   struct pending_out *p = env->txid == 0 && env->err_code
                               ? pending_take_only_to(ep, from)
                               : pending_take(ep, env->txid, 0);
-  if (!p || !sa_equal((const struct sockaddr *)&p->to, from)) {
+  if (!p || !ctl_sockaddr_equal((const struct sockaddr *)&p->to, from)) {
     if (p) { /* answer from the wrong address: not ours, keep waiting */
       p->next = ep->pending;
       ep->pending = p;
@@ -416,9 +446,42 @@ int ctl_event_send(struct ctl_endpoint *ep, const struct sockaddr *to,
   json_t *j = jb_encode(msg->body, body);
   if (!j)
     return IPOP_ENOMEM;
+  size_t len;
+  char *text = ctl_envelope_build(CTL_KIND_EVENT, ++ep->next_txid, msg->name, j, 0, NULL,
+                                  &len);
+  if (!text)
+    return IPOP_ETOOBIG;
   ep->stats.events_out++;
-  return send_envelope(ep, to, CTL_KIND_EVENT, ++ep->next_txid, msg->name, j, 0, NULL,
-                       NULL);
+  int rc = send_text(ep, to, text, len, NULL);
+  uint64_t now = ipop_now_ms();
+  for (unsigned i = 0; i < CTL_MAX_MONITORS; i++) {
+    struct monitor *m = &ep->monitors[i];
+    if (m->until_ms > now && !ctl_sockaddr_equal((const struct sockaddr *)&m->addr, to))
+      send_text(ep, (const struct sockaddr *)&m->addr, text, len, NULL);
+  }
+  free(text);
+  return rc;
+}
+
+int ctl_monitor_add(struct ctl_endpoint *ep, const struct sockaddr *who, uint32_t lease_ms)
+{
+  uint64_t now = ipop_now_ms();
+  struct monitor *free_slot = NULL;
+  for (unsigned i = 0; i < CTL_MAX_MONITORS; i++) {
+    struct monitor *m = &ep->monitors[i];
+    if (m->until_ms > now && ctl_sockaddr_equal((const struct sockaddr *)&m->addr, who)) {
+      m->until_ms = now + lease_ms;
+      return 0;
+    }
+    if (m->until_ms <= now && !free_slot)
+      free_slot = m;
+  }
+  if (!free_slot)
+    return IPOP_EBUSY;
+  memset(free_slot, 0, sizeof *free_slot);
+  memcpy(&free_slot->addr, who, sa_len(who));
+  free_slot->until_ms = now + lease_ms;
+  return 1;
 }
 
 /* ---- receive path ------------------------------------------------------- */
@@ -439,7 +502,7 @@ static void send_nak(struct ctl_endpoint *ep, const struct sockaddr *to,
   uv_udp_try_send(&ep->udp, &b, 1, to);
 }
 
-static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_t len,
+static void handle_datagram(struct ctl_endpoint *ep, uint8_t *dgram, size_t len,
                             const struct sockaddr *from)
 {
   char where[64];
@@ -448,10 +511,13 @@ static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_
 
   if (ctl_auth_is_nak(&ep->auth, dgram, len, &nak_counter, &why)) {
     struct pending_out *p = pending_take(ep, 0, nak_counter);
-    if (p && sa_equal((const struct sockaddr *)&p->to, from)) {
+    if (p && ctl_sockaddr_equal((const struct sockaddr *)&p->to, from)) {
       p->cb(IPOP_EAUTH, NULL,
             why == CTL_NAK_REPLAY
                 ? "the daemon refused the request as replayed or stale (check clocks)"
+            : why == CTL_NAK_VERSION
+                ? "the daemon refused the request: other control protocol version "
+                  "(programs from different ipop versions?)"
                 : "the daemon refused the request: authentication failed (wrong key file?)",
             p->ctx);
       free(p);
@@ -467,9 +533,9 @@ static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_
   size_t plen;
   int rc = ctl_auth_open(&ep->auth, dgram, len, &payload, &plen);
   if (rc) {
-    sa_text(from, where, sizeof where);
+    ctl_sockaddr_text(from, where, sizeof where);
     ipop_log_rl(&ep->rl_auth, IPOP_LOG_WARN, "ctl",
-                "dropped %zu-byte datagram from %s: %s (rejected so far: %llu bad MAC, "
+                "dropped %zu-byte datagram from %s: %s (rejected so far: %llu bad tag, "
                 "%llu malformed, %llu stale, %llu replayed)",
                 len, where, rc == IPOP_EREPLAY ? "replayed or stale" : "not authenticated",
                 (unsigned long long)ep->auth.stats.bad_mac,
@@ -484,7 +550,7 @@ static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_
   struct jb_error jerr;
   if (ctl_envelope_parse(payload, plen, &env, &jerr) != 0) {
     ep->stats.bad_messages++;
-    sa_text(from, where, sizeof where);
+    ctl_sockaddr_text(from, where, sizeof where);
     ipop_log_rl(&ep->rl_bad, IPOP_LOG_WARN, "ctl", "bad message from %s: %s", where,
                 jerr.msg);
     /* Answer requests (and messages whose kind we could not tell) so the
@@ -507,8 +573,11 @@ static void handle_datagram(struct ctl_endpoint *ep, const uint8_t *dgram, size_
     const struct ctl_msg_desc *m = find_msg(ep, env.name, CTL_KIND_EVENT);
     void *body = m ? calloc(1, m->body->struct_size) : NULL;
     json_t *empty = env.body ? NULL : json_object();
+    char refusal[256];
     if (!m || !ep->cfg.on_event || !body) {
       ep->stats.bad_messages++;
+    } else if (permit(ep, from, m->name, refusal, sizeof refusal) != 0) {
+      /* counted and logged by permit() */
     } else if (jb_decode(m->body, env.body ? env.body : empty, body, "body", &jerr) != 0) {
       ep->stats.bad_messages++;
       ipop_log_rl(&ep->rl_bad, IPOP_LOG_WARN, "ctl", "bad event %s: %s", env.name, jerr.msg);
@@ -539,7 +608,7 @@ static void recv_cb(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     ep->auth.stats.bad_length++;
     return;
   }
-  handle_datagram(ep, (const uint8_t *)buf->base, (size_t)nread, from);
+  handle_datagram(ep, (uint8_t *)buf->base, (size_t)nread, from);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -612,6 +681,7 @@ int ctl_endpoint_open(uv_loop_t *loop, const struct ctl_endpoint_config *cfg,
   ep->cfg = *cfg;
   ep->rl_auth = (struct ipop_ratelimit)IPOP_RATELIMIT_INIT(10000, 5);
   ep->rl_bad = (struct ipop_ratelimit)IPOP_RATELIMIT_INIT(10000, 5);
+  ep->rl_perm = (struct ipop_ratelimit)IPOP_RATELIMIT_INIT(10000, 5);
   rc = ctl_auth_init(&ep->auth, cfg->key);
   if (rc)
     goto fail_auth;

@@ -397,6 +397,7 @@ const unsigned ctl_controller_messages_count =
 const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "echo", CTL_KIND_REQUEST, &ctl_echo_schema, &ctl_echo_schema },
   { "register", CTL_KIND_REQUEST, &ctl_register_schema, &ctl_ack_schema },
+  { "subscribe", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_ack_schema },
   { "configure_logging", CTL_KIND_REQUEST, &ctl_configure_logging_schema,
     &ctl_configure_logging_schema },
   { "create_overlay", CTL_KIND_REQUEST, &ctl_create_overlay_schema, &ctl_overlay_info_schema },

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
   /* Events go to Control.Controller until a register request says otherwise. */
   d->controller = controller_addr;
   d->has_controller = true;
+  d->access.configured = controller_addr;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
     .n_messages = ctl_tincan_messages_count,
     .handlers = tc_handlers,
     .n_handlers = tc_handlers_count,
+    .permit = tc_access_permit,
     .ctx = d,
   };
   rc = ctl_endpoint_open(&loop, &ec, &d->ep);

@@ -68,41 +68,13 @@ static struct tc_link *link_or_reply(struct tc_daemon *d, struct ctl_request *re
   return l;
 }
 
-/* ---- echo, register, configure_logging --------------------------------- */
+/* ---- echo, configure_logging (register, subscribe: access.c) ------------ */
 
 static void h_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
                    void *ctx)
 {
   (void)ep; (void)ctx;
   ctl_reply(req, body);
-}
-
-static void h_register(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                       void *ctx)
-{
-  const struct ctl_register *r = body;
-  struct tc_daemon *d = ctx;
-  struct sockaddr_storage ss;
-  (void)ep;
-  if (r->has_address) {
-    if (ctl_parse_endpoint(r->address, &ss, 0) != 0) {
-      ctl_reply_error(req, IPOP_EFIELD, "address: expected a loopback \"ip:port\"");
-      return;
-    }
-  } else {
-    const struct sockaddr *peer = ctl_request_peer(req);
-    memset(&ss, 0, sizeof ss);
-    memcpy(&ss, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                   : sizeof(struct sockaddr_in));
-  }
-  d->controller = ss;
-  d->has_controller = true;
-  struct ctl_ack ack;
-  memset(&ack, 0, sizeof ack);
-  snprintf(ack.message, sizeof ack.message, "events go to %s",
-           r->has_address ? r->address : "the sender of this request");
-  LOG_INFO("tincan", "controller registered (%s)", ack.message);
-  ctl_reply(req, &ack);
 }
 
 static void h_configure_logging(struct ctl_endpoint *ep, struct ctl_request *req,
@@ -511,7 +483,8 @@ static void h_remove_address_mapping(struct ctl_endpoint *ep, struct ctl_request
 
 const struct ctl_handler tc_handlers[] = {
   { "echo", h_echo },
-  { "register", h_register },
+  { "register", tc_h_register },
+  { "subscribe", tc_h_subscribe },
   { "configure_logging", h_configure_logging },
   { "create_overlay", h_create_overlay },
   { "remove_overlay", h_remove_overlay },

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "access.h"
 #include "ctl.h"
 #include "dtls.h"
 #include "gloop.h"
@@ -126,8 +127,9 @@ struct tc_daemon {
   SSL_CTX *ssl_ctx;
   struct tc_overlay *overlays;
   unsigned n_overlays;
-  struct sockaddr_storage controller;
+  struct sockaddr_storage controller; /* where events go (access.c decides) */
   bool has_controller;
+  struct tc_access access;        /* who may send what (access.h) */
   char log_file[256];             /* Tincan.Log.File as configured */
   uv_timer_t stats_timer;
   uv_timer_t expire_timer;        /* switch aging, once per second */

@@ -104,14 +104,14 @@ tc_wait_state() { wait_until "$4" tc__state_is "$1" "$2" "$3"; }
 
 tc_log() { echo "$(tc_dir "$1")/tincan.log"; }
 
-# tc_listen HOST: ipopctl listen (registers for events) into HOST's
-# events.log; returns once tincan has logged the registration.
+# tc_listen HOST: ipopctl listen (subscribes to copies of the events) into
+# HOST's events.log; returns once tincan has logged the subscription.
 tc_listen() {
   local h=$1 d
   d=$(tc_dir "$h")
   netns_spawn "$h" "$d/events.log" "$IPOPCTL" -k "$d/control.key" -s 127.0.0.1:5800 \
     -T 3600 listen
-  wait_file "$d/tincan.log" "controller registered" 5
+  wait_file "$d/tincan.log" "monitor .* subscribed to events" 5
 }
 tc_events() { echo "$(tc_dir "$1")/events.log"; }
 

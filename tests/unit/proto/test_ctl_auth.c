@@ -1,5 +1,8 @@
-/* Datagram authentication: seal/open, wrong key, every flipped bit, every
- * truncation, replay window, timestamp window, sender LRU, NAKs. */
+/* Datagram protection: seal/open, the payload encrypted (and a known-answer
+ * vector made with Python's cryptography package, so that other
+ * implementations can check theirs), wrong key, every flipped bit, every
+ * truncation, replay window, timestamp window, sender LRU, sender id
+ * rotation before the nonce's counter part wraps, NAKs (protocol 1 too). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "ctl_auth.h"
 #include "error.h"
 
@@ -58,7 +62,7 @@ static size_t seal(struct ctl_auth *a, uint8_t *out, size_t cap)
 {
   size_t n = 0;
   assert_int_equal(ctl_auth_seal(a, payload, sizeof payload - 1, out, cap, &n, NULL), 0);
-  assert_int_equal(n, CTL_AUTH_HDR_LEN + sizeof payload - 1);
+  assert_int_equal(n, CTL_AUTH_OVERHEAD + sizeof payload - 1);
   return n;
 }
 
@@ -72,7 +76,7 @@ static int open_dg(struct ctl_auth *a, const uint8_t *d, size_t n)
   int rc = ctl_auth_open(a, copy, n, &pl, &plen);
   if (rc == 0) {
     assert_ptr_equal(pl, copy + CTL_AUTH_HDR_LEN);
-    assert_int_equal(plen, n - CTL_AUTH_HDR_LEN);
+    assert_int_equal(plen, n - CTL_AUTH_OVERHEAD);
   }
   free(copy);
   return rc;
@@ -86,7 +90,7 @@ static void test_seal_open_good(void **state)
   uint64_t ctr = 0;
   assert_int_equal(ctl_auth_seal(&p->tx, payload, sizeof payload - 1, d, sizeof d, &n, &ctr), 0);
   assert_int_equal(ctr, 1);
-  assert_memory_equal(d, "IPC1", 4);
+  assert_memory_equal(d, "IPC2", 4);
   const uint8_t *pl;
   size_t plen;
   assert_int_equal(ctl_auth_open(&p->rx, d, n, &pl, &plen), 0);
@@ -99,7 +103,7 @@ static void test_seal_open_good(void **state)
   assert_int_equal(open_dg(&p->rx, d, n), 0);
   /* empty payload is fine too */
   assert_int_equal(ctl_auth_seal(&p->tx, "", 0, d, sizeof d, &n, NULL), 0);
-  assert_int_equal(n, CTL_AUTH_HDR_LEN);
+  assert_int_equal(n, CTL_AUTH_OVERHEAD);
   assert_int_equal(open_dg(&p->rx, d, n), 0);
   assert_int_equal(p->rx.stats.accepted, 3);
 }
@@ -167,12 +171,12 @@ static void test_every_truncation(void **state)
   struct pair *p = *state;
   uint8_t d[512];
   size_t n = seal(&p->tx, d, sizeof d);
-  for (size_t len = 0; len < CTL_AUTH_HDR_LEN; len++)
+  for (size_t len = 0; len < CTL_AUTH_OVERHEAD; len++)
     assert_int_equal(open_dg(&p->rx, d, len), IPOP_EAUTH);
-  assert_int_equal(p->rx.stats.bad_length, CTL_AUTH_HDR_LEN);
-  for (size_t len = CTL_AUTH_HDR_LEN; len < n; len++)
+  assert_int_equal(p->rx.stats.bad_length, CTL_AUTH_OVERHEAD);
+  for (size_t len = CTL_AUTH_OVERHEAD; len < n; len++)
     assert_int_equal(open_dg(&p->rx, d, len), IPOP_EAUTH);
-  assert_int_equal(p->rx.stats.bad_mac, n - CTL_AUTH_HDR_LEN);
+  assert_int_equal(p->rx.stats.bad_mac, n - CTL_AUTH_OVERHEAD);
   /* trailing bytes are not ignored either */
   d[n] = 0;
   assert_int_equal(open_dg(&p->rx, d, n + 1), IPOP_EAUTH);
@@ -381,15 +385,84 @@ static void test_nak(void **state)
   d[0] = 'X';
   assert_int_equal(ctl_auth_nak(d, n, CTL_NAK_AUTH, nak), 0);
   /* a NAK is smaller than any datagram it answers: no amplification */
-  assert_true(CTL_NAK_LEN < CTL_AUTH_HDR_LEN);
+  assert_true(CTL_NAK_LEN < CTL_AUTH_OVERHEAD);
+  /* protocol 1 (magic IPC1): refused by open, NAKed with reason 3 */
+  memcpy(d, "IPC1", 4);
+  assert_int_equal(open_dg(&p->rx, d, n), IPOP_EAUTH);
+  assert_int_equal(ctl_auth_nak(d, n, CTL_NAK_AUTH, nak), CTL_NAK_LEN);
+  assert_int_equal(nak[4], CTL_NAK_VERSION);
+  ipop_put_be64(nak + 8, p->tx.sender_id);
+  assert_int_equal(ctl_auth_is_nak(&p->tx, nak, CTL_NAK_LEN, &got, &why), 1);
+  assert_int_equal(why, CTL_NAK_VERSION);
+}
+
+/* No byte sequence of the payload longer than 3 survives sealing. */
+static void test_payload_encrypted(void **state)
+{
+  struct pair *p = *state;
+  static const char secret[] = "{\"turn\":[{\"password\":\"S3CR3T-turn-password\"}]}";
+  uint8_t d[512], again[512];
+  size_t n = 0, m = 0;
+  assert_int_equal(ctl_auth_seal(&p->tx, secret, sizeof secret - 1, d, sizeof d, &n, NULL), 0);
+  for (size_t i = 0; i + 4 <= sizeof secret - 1; i++)
+    for (size_t j = CTL_AUTH_HDR_LEN; j + 4 <= n; j++)
+      if (memcmp(d + j, secret + i, 4) == 0)
+        fail_msg("payload bytes %zu..%zu appear in clear at %zu", i, i + 3, j);
+  /* the same payload sealed twice differs (new counter, new nonce) */
+  assert_int_equal(ctl_auth_seal(&p->tx, secret, sizeof secret - 1, again, sizeof again, &m,
+                                 NULL), 0);
+  assert_int_equal(m, n);
+  assert_memory_not_equal(d + CTL_AUTH_HDR_LEN, again + CTL_AUTH_HDR_LEN, n - CTL_AUTH_HDR_LEN);
+}
+
+/* Known answer: key file bytes 1..32, sender id 0x0102030405060708, counter
+ * 1, time 1700000000000, payload {"a":1}; computed with Python's
+ * cryptography (HKDF-SHA256, AESGCM) as tests/tools/ctl_probe.py does. */
+static void test_known_answer(void **state)
+{
+  struct pair *p = *state;
+  static const uint8_t expect[] = {
+    0x49, 0x50, 0x43, 0x32, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+    0x07, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x8b,
+    0xcf, 0xe5, 0x68, 0x00, 0x10, 0xb9, 0x55, 0x1a, 0xd1, 0xa8, 0xa4, 0xda, 0x3c, 0x78,
+    0x3b, 0x5f, 0xa9, 0x7b, 0xc9, 0x52, 0x1f, 0x27, 0x82, 0xce, 0x16, 0x52, 0xad,
+  };
+  uint8_t d[128];
+  size_t n = 0;
+  p->tx.sender_id = 0x0102030405060708ull;
+  sender_now = receiver_now = 1700000000000ull;
+  assert_int_equal(ctl_auth_seal(&p->tx, "{\"a\":1}", 7, d, sizeof d, &n, NULL), 0);
+  assert_int_equal(n, sizeof expect);
+  assert_memory_equal(d, expect, sizeof expect);
+  assert_int_equal(open_dg(&p->rx, expect, sizeof expect), 0);
+}
+
+/* The nonce carries 32 bits of the counter: a sender takes a new id before
+ * they would repeat. */
+static void test_sender_id_rotation(void **state)
+{
+  struct pair *p = *state;
+  uint8_t d[512];
+  uint64_t id = p->tx.sender_id, ctr = 0;
+  size_t n = 0;
+  p->tx.counter = UINT32_MAX - 1;
+  assert_int_equal(ctl_auth_seal(&p->tx, payload, sizeof payload - 1, d, sizeof d, &n, &ctr), 0);
+  assert_int_equal(ctr, UINT32_MAX);
+  assert_int_equal(p->tx.sender_id, id);
+  assert_int_equal(open_dg(&p->rx, d, n), 0);
+  assert_int_equal(ctl_auth_seal(&p->tx, payload, sizeof payload - 1, d, sizeof d, &n, &ctr), 0);
+  assert_int_equal(ctr, 1);
+  assert_true(p->tx.sender_id != id);
+  assert_int_equal(open_dg(&p->rx, d, n), 0);
 }
 
 static void test_wipe(void **state)
 {
   struct pair *p = *state;
-  uint8_t zero[IPOP_SECRET_LEN] = { 0 };
   ctl_auth_wipe(&p->tx);
-  assert_memory_equal(p->tx.key, zero, sizeof zero);
+  assert_null(p->tx.enc);
+  assert_null(p->tx.dec);
+  ctl_auth_wipe(&p->tx); /* twice is harmless */
   /* distinct sender ids per instance */
   assert_true(p->tx.sender_id != p->rx.sender_id);
 }
@@ -402,7 +475,8 @@ int main(void)
     T(test_every_flipped_bit), T(test_every_truncation),   T(test_replay),
     T(test_out_of_order_window), T(test_out_of_order_small), T(test_timestamp_window),
     T(test_many_senders),     T(test_nak),                 T(test_wipe),
-    T(test_lru_evicts_least_recent_sender),
+    T(test_lru_evicts_least_recent_sender), T(test_payload_encrypted),
+    T(test_known_answer),     T(test_sender_id_rotation),
   };
   return cmocka_run_group_tests_name("ctl_auth", tests, NULL, NULL);
 }

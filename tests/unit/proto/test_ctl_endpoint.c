@@ -60,6 +60,10 @@ struct fx {
   int probe_got;
   uint8_t probe_buf[CTL_MAX_DGRAM];
   size_t probe_len;
+  /* permissions: what the permit callbacks refuse */
+  bool refuse_create;           /* server: create_overlay */
+  bool refuse_events;           /* client: every event */
+  int permit_calls;
 };
 
 /* ---- handlers ---------------------------------------------------------- */
@@ -98,6 +102,21 @@ static void on_hold_many(struct ctl_endpoint *ep, struct ctl_request *req, const
   fx->handled++;
   assert_true(fx->n_held_many < 300);
   fx->held_many[fx->n_held_many++] = req;
+}
+
+/* The test's permission table: create_overlay (server) and events (client)
+ * can be refused. */
+static int permit(struct ctl_endpoint *ep, const struct sockaddr *from, const char *name,
+                  char *why, size_t whylen, void *ctx)
+{
+  struct fx *fx = ctx;
+  fx->permit_calls++;
+  if ((fx->refuse_create && strcmp(name, "create_overlay") == 0) ||
+      (fx->refuse_events && strcmp(name, "link_state") == 0)) {
+    snprintf(why, whylen, "%s: permission denied in this test", name);
+    return IPOP_EPERM;
+  }
+  return 0;
 }
 
 static const struct ctl_handler server_handlers[] = {
@@ -181,6 +200,7 @@ static struct ctl_endpoint *open_ep(struct fx *fx, const uint8_t *key, bool serv
     .handlers = server ? server_handlers : NULL,
     .n_handlers = server ? sizeof server_handlers / sizeof server_handlers[0] : 0,
     .on_event = server ? NULL : on_event,
+    .permit = permit,
     .ctx = fx,
   };
   struct ctl_endpoint *ep = NULL;
@@ -608,11 +628,11 @@ static void test_hostile_datagrams(void **state)
   memset(d, 0x5a, 200);
   probe_send(fx, SERVER, d, 200);
   /* 3. our magic, junk MAC */
-  memcpy(d, "IPC1", 4);
+  memcpy(d, "IPC2", 4);
   probe_send(fx, SERVER, d, 200);
   /* 4. the largest possible datagram, junk MAC */
   memset(d, 'A', CTL_MAX_DGRAM);
-  memcpy(d, "IPC1", 4);
+  memcpy(d, "IPC2", 4);
   probe_send(fx, SERVER, d, CTL_MAX_DGRAM);
   /* 5. a good datagram cut short */
   const char echo[] = "{\"version\":1,\"txid\":1,\"kind\":\"request\",\"name\":\"echo\","
@@ -918,6 +938,87 @@ static void test_event_delivery(void **state)
   assert_int_equal(ctl_event_send(fx->server, CLIENT, msg("echo"), &ev), IPOP_EINVAL);
 }
 
+/* A refused request is answered "permission" with the callback's sentence
+ * and never reaches its handler, before its body is decoded (an invalid
+ * body gets the same answer); a refused event is dropped and counted. */
+static void test_permission(void **state)
+{
+  struct fx *fx = *state;
+  fx->refuse_create = true;
+  struct answer a = { 0 };
+  json_t *body = json_pack("{s:i}", "overlay_id", 5); /* also an invalid body */
+  assert_int_equal(ctl_request_send_json(fx->client, SERVER, "create_overlay", body, 2000,
+                                         on_raw, &a), 0);
+  run_until(fx, &a.done, 3000);
+  assert_int_equal(a.status, IPOP_EPERM);
+  assert_string_equal(a.err_msg, "create_overlay: permission denied in this test");
+  assert_int_equal(fx->handled, 0);
+  assert_int_equal(ctl_endpoint_stats(fx->server)->refused, 1);
+  /* other requests pass */
+  struct answer b = { 0 };
+  struct ctl_echo e = { .message = "ok" };
+  assert_int_equal(ctl_request_send(fx->client, SERVER, msg("echo"), &e, 2000, on_typed_echo,
+                                    &b), 0);
+  run_until(fx, &b.done, 3000);
+  assert_int_equal(b.status, 0);
+  /* events: refused, then (FIFO on the client's socket) an answer that
+   * proves the event was processed first */
+  fx->refuse_events = true;
+  struct ctl_ev_link_state ev = { .overlay_id = "ov1", .peer_id = "p", .state = CTL_LINK_UP };
+  assert_int_equal(ctl_event_send(fx->server, CLIENT, msg("link_state"), &ev), 0);
+  struct answer c = { 0 };
+  assert_int_equal(ctl_request_send(fx->client, SERVER, msg("echo"), &e, 2000, on_typed_echo,
+                                    &c), 0);
+  run_until(fx, &c.done, 3000);
+  assert_int_equal(fx->events, 0);
+  assert_int_equal(ctl_endpoint_stats(fx->client)->refused, 1);
+}
+
+/* Monitors get a copy of every event, whoever it is addressed to; the
+ * table is bounded, renewal keeps a slot, an expired lease frees it. */
+static void test_monitors(void **state)
+{
+  struct fx *fx = *state;
+  struct sockaddr_storage mon_addr;
+  struct ctl_endpoint *mon = open_ep(fx, key_a, false, &mon_addr);
+  const struct sockaddr *MON = (const struct sockaddr *)&mon_addr;
+  assert_int_equal(ctl_monitor_add(fx->server, MON, 60000), 1);
+  assert_int_equal(ctl_monitor_add(fx->server, MON, 60000), 0); /* renewed */
+  struct ctl_ev_link_state ev = { .overlay_id = "ov1", .peer_id = "p", .state = CTL_LINK_UP };
+  assert_int_equal(ctl_event_send(fx->server, CLIENT, msg("link_state"), &ev), 0);
+  fx->expired = false;
+  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+  while (fx->events < 2 && !fx->expired)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  uv_timer_stop(&fx->deadline);
+  assert_int_equal(fx->events, 2); /* the client's and the monitor's copy */
+  assert_int_equal(ctl_endpoint_stats(mon)->events_in, 1);
+  /* the monitor addressed directly gets one copy, not two */
+  assert_int_equal(ctl_event_send(fx->server, MON, msg("link_state"), &ev), 0);
+  fx->expired = false;
+  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+  while (fx->events < 3 && !fx->expired)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  uv_timer_stop(&fx->deadline);
+  /* full table */
+  struct sockaddr_in other;
+  uv_ip4_addr("127.0.0.1", 1, &other);
+  for (int i = 1; i < CTL_MAX_MONITORS; i++) {
+    other.sin_port = htons((uint16_t)(1000 + i));
+    assert_int_equal(ctl_monitor_add(fx->server, (struct sockaddr *)&other, 60000), 1);
+  }
+  other.sin_port = htons(2000);
+  assert_int_equal(ctl_monitor_add(fx->server, (struct sockaddr *)&other, 60000), IPOP_EBUSY);
+  /* a lapsed lease frees its slot */
+  other.sin_port = htons(1001);
+  assert_int_equal(ctl_monitor_add(fx->server, (struct sockaddr *)&other, 0), 0);
+  other.sin_port = htons(2000);
+  assert_int_equal(ctl_monitor_add(fx->server, (struct sockaddr *)&other, 60000), 1);
+  ctl_endpoint_close(mon);
+  uv_run(&fx->loop, UV_RUN_NOWAIT);
+  assert_int_equal(ctl_endpoint_stats(fx->client)->events_in, 1);
+}
+
 static void test_parse_endpoint(void **state)
 {
   struct sockaddr_storage ss;
@@ -1006,6 +1107,8 @@ int main(void)
     T(test_replayed_request),
     T(test_txid0_error_to_single_request),
     T(test_event_delivery),
+    T(test_permission),
+    T(test_monitors),
     T(test_parse_endpoint),
     T(test_ipv6_loopback),
     T(test_refuses_non_loopback_bind),
