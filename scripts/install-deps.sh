@@ -20,12 +20,15 @@ packages=(
   tinc wireguard-go wireguard-tools
   # real servers for integration tests and the demo
   ejabberd prosody lua-sec coturn
-  # hostile-peer tests drive a real XMPP client library
-  python3 python3-slixmpp
+  # hostile-peer tests drive a real XMPP client library; control-socket
+  # tests seal datagrams (AES-GCM) like a second client would
+  python3 python3-slixmpp python3-cryptography
   # tools the tests use
   openssl valgrind systemd jq groff-base
   # the Debian package: dpkg-shlibdeps (dpkg-dev) and its checker
   dpkg-dev lintian
+  # privilege tests: an execve injected into tincan, file capabilities
+  gdb libcap2-bin
 )
 
 missing=()

@@ -93,6 +93,9 @@ int main(int argc, char **argv)
     return 2;
   }
 
+  /* Keep no descriptor we did not open ourselves (whatever the parent
+   * leaked would otherwise outlive the privilege drop). */
+  close_range(3, ~0u, 0);
   ipop_log_init("ipop-tincan", IPOP_LOG_INFO);
   struct tc_config cfg;
   struct jb_error jerr;

@@ -12,7 +12,7 @@ bld=${IPOP_BUILD_DIR:-$src/build}
 tincan=$bld/tincan/ipop-tincan
 controller=$bld/controller/ipop-controller
 ipopctl=$bld/ipopctl/ipopctl
-probe="python3 $src/tests/tools/ctl_probe.py"
+probe="/usr/bin/python3 $src/tests/tools/ctl_probe.py"
 for b in "$tincan" "$controller" "$ipopctl"; do
   [ -x "$b" ] || { echo "missing $b (build first)"; exit 1; }
 done
