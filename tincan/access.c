@@ -7,9 +7,19 @@
 #include "log.h"
 #include "tincan.h"
 
-static bool held(const struct tc_daemon *d, uint64_t now)
+/* A registration lapses after TC_REGISTER_LEASE_MS without a request from
+ * its endpoint; events then go back to Control.Controller. */
+static void lapse_check(struct tc_daemon *d, uint64_t now)
 {
-  return d->access.registered && now - d->access.seen_ms < TC_REGISTER_LEASE_MS;
+  if (!d->access.registered || now - d->access.seen_ms < TC_REGISTER_LEASE_MS)
+    return;
+  char was[64], back[64];
+  ctl_sockaddr_text((struct sockaddr *)&d->controller, was, sizeof was);
+  ctl_sockaddr_text((struct sockaddr *)&d->access.configured, back, sizeof back);
+  LOG_INFO("tincan", "registration of %s lapsed (%d s without a request); events go to "
+           "Control.Controller %s", was, TC_REGISTER_LEASE_MS / 1000, back);
+  d->access.registered = false;
+  d->controller = d->access.configured;
 }
 
 /* Every request tincan serves, with who may send it (access.h). */
@@ -18,7 +28,7 @@ static const struct {
   enum tc_perm perm;
 } perms[] = {
   { "echo", TC_PERM_ANY },
-  { "register", TC_PERM_REGISTER },
+  { "register", TC_PERM_CONTROLLER },
   { "subscribe", TC_PERM_ANY },
   { "configure_logging", TC_PERM_ANY },
   { "create_overlay", TC_PERM_CONTROLLER },
@@ -52,12 +62,13 @@ int tc_access_permit(struct ctl_endpoint *ep, const struct sockaddr *from, const
   const struct sockaddr *reg = (const struct sockaddr *)&d->controller;
   uint64_t now = ipop_now_ms();
   (void)ep;
+  lapse_check(d, now);
   bool from_registered = d->access.registered && ctl_sockaddr_equal(from, reg);
   if (from_registered)
     d->access.seen_ms = now;
-  if (perm == TC_PERM_ANY || !held(d, now) || from_registered)
-    return 0;
-  if (perm == TC_PERM_REGISTER &&
+  /* The configured endpoint is the controller by configuration: it may
+   * always act as one (and take the events back with register). */
+  if (perm == TC_PERM_ANY || !d->access.registered || from_registered ||
       ctl_sockaddr_equal(from, (const struct sockaddr *)&d->access.configured))
     return 0;
   char where[64];

@@ -8,16 +8,15 @@
  *
  *   TC_PERM_ANY         any key holder: echo, queries, subscribe,
  *                       configure_logging (its file is checked on its own)
- *   TC_PERM_CONTROLLER  the registered controller; any key holder while
+ *   TC_PERM_CONTROLLER  changes (overlays, links, mappings) and register:
+ *                       the configured Control.Controller endpoint always,
+ *                       the registered endpoint, or any key holder while
  *                       none is registered (manual use with ipopctl)
- *   TC_PERM_REGISTER    register: the configured Control.Controller
- *                       endpoint always, the registered endpoint, or any
- *                       key holder while none is registered
  *
  * A registration holds while its endpoint keeps talking: any request from
  * it renews it (the controller's heartbeat does every 5 s); after
- * TC_REGISTER_LEASE_MS of silence it lapses (events still go there until
- * someone registers).  Events also go, as copies, to the monitors of
+ * TC_REGISTER_LEASE_MS of silence it lapses and events go back to
+ * Control.Controller.  Events also go, as copies, to the monitors of
  * `subscribe` (ipopctl listen), which can watch but not redirect them. */
 #ifndef IPOP_TINCAN_ACCESS_H
 #define IPOP_TINCAN_ACCESS_H
@@ -28,7 +27,7 @@
 
 #include "ctl.h"
 
-enum tc_perm { TC_PERM_ANY = 0, TC_PERM_CONTROLLER, TC_PERM_REGISTER };
+enum tc_perm { TC_PERM_ANY = 0, TC_PERM_CONTROLLER };
 
 #define TC_REGISTER_LEASE_MS 20000
 

@@ -61,13 +61,17 @@ body=$(jq -c --arg pwd "$peer_pwd" '{overlay_id:"man", peer_id:"n2", peer_finger
   peer_ufrag:"abcd", peer_pwd:$pwd, peer_candidates:["candidate:1 1 UDP 2013266431 198.18.0.9 4000 typ host"]}' <<<"$cands")
 check "create_link with the peer's ICE password accepted" eval 'ctl -j call create_link "$body" >/dev/null'
 
-# The controller creates its overlay (with the TURN password) and registers.
+# A second client registers first (allowed: no controller yet); the
+# controller, from the configured Control.Controller endpoint, takes over
+# when it creates its overlay (with the TURN password).
+out=$(probe 5800 json "$(req 9 register '{}')")
+check "before the controller: a second client may register" grep -q '"result":{"message":"events go to 127.0.0.1:' <<<"$out"
 netns_spawn a "$d/controller.log" "$CONTROLLER" -c "$d/config.json"
 CT=$NETNS_LAST_PID
 ready() { netns_exec a "$IPOPCTL" -k "$d/control.key" -s 127.0.0.1:5801 -j status 2>/dev/null |
           jq -e '.overlay_ready == true' >/dev/null; }
 check "controller created its overlay" wait_until 20 ready
-check "... and registered" wait_file "$d/tincan.log" 'controller registered \(events go to 127.0.0.1:5801\)' 10
+check "... and registered, taking the events back" wait_file "$d/tincan.log" 'controller registered \(events go to 127.0.0.1:5801\)' 10
 
 # Second client with the key: hijack attempts.
 out=$(probe 5800 json "$(req 1 register '{}')")

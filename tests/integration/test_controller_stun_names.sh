@@ -140,12 +140,13 @@ pt=$(tc_call n1 query_link_stats "{\"overlay_id\":\"lab\",\"peer_id\":\"$id2\"}"
      jq -r '.links[0].pair_type')
 echo "# n1-n2 pair type: $pt"
 check "cone n1 - symmetric n2 goes through the relay" test "$pt" = relay
-cands=$(tc_call n1 query_candidates "{\"overlay_id\":\"lab\",\"peer_id\":\"$id2\"}" |
-        jq -r '.candidates[]')
-check "n1 gathered a server-reflexive candidate (its NAT, 198.18.0.2)" \
-  grep -q '198.18.0.2 .*typ srflx' <<<"$cands"
-check "n1 gathered a relayed candidate from coturn (198.18.0.100)" \
-  grep -q '198.18.0.100 .*typ relay' <<<"$cands"
+# (query_candidates, which would list the gathered candidates, is the
+# registered controller's alone: docs/control-protocol.md "Who may send
+# what".  The selected pair shows the relay.)
+ends=$(tc_call n1 query_link_stats "{\"overlay_id\":\"lab\",\"peer_id\":\"$id2\"}" |
+       jq -r '.links[0] | .local_addr + " " + .remote_addr')
+echo "# n1-n2 pair: $ends"
+check "the relayed pair goes through coturn (198.18.0.100)" grep -q '198\.18\.0\.100:' <<<"$ends"
 
 # --- re-creation from the cache -------------------------------------------
 # The names leave n1's hosts file, then n1's tincan restarts: the controller

@@ -908,6 +908,16 @@ static void test_txid0_error_to_single_request(void **state)
   ctl_auth_wipe(&forger);
 }
 
+/* Run the loop until fx->events reaches n or 3 s have passed. */
+static void run_until_events(struct fx *fx, int n)
+{
+  fx->expired = false;
+  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
+  while (fx->events < n && !fx->expired)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  uv_timer_stop(&fx->deadline);
+}
+
 static void test_event_delivery(void **state)
 {
   struct fx *fx = *state;
@@ -924,11 +934,7 @@ static void test_event_delivery(void **state)
   st->links[0].rx_bytes = 12345;
   assert_int_equal(ctl_event_send(fx->server, CLIENT, msg("stats"), st), 0);
   free(st);
-  fx->expired = false;
-  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
-  while (fx->events < 2 && !fx->expired)
-    uv_run(&fx->loop, UV_RUN_ONCE);
-  uv_timer_stop(&fx->deadline);
+  run_until_events(fx, 2);
   assert_int_equal(fx->events, 2);
   assert_string_equal(fx->ev_name, "stats");
   assert_memory_equal(&fx->ev, &ev, sizeof ev);
@@ -986,20 +992,12 @@ static void test_monitors(void **state)
   assert_int_equal(ctl_monitor_add(fx->server, MON, 60000), 0); /* renewed */
   struct ctl_ev_link_state ev = { .overlay_id = "ov1", .peer_id = "p", .state = CTL_LINK_UP };
   assert_int_equal(ctl_event_send(fx->server, CLIENT, msg("link_state"), &ev), 0);
-  fx->expired = false;
-  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
-  while (fx->events < 2 && !fx->expired)
-    uv_run(&fx->loop, UV_RUN_ONCE);
-  uv_timer_stop(&fx->deadline);
+  run_until_events(fx, 2);
   assert_int_equal(fx->events, 2); /* the client's and the monitor's copy */
   assert_int_equal(ctl_endpoint_stats(mon)->events_in, 1);
   /* the monitor addressed directly gets one copy, not two */
   assert_int_equal(ctl_event_send(fx->server, MON, msg("link_state"), &ev), 0);
-  fx->expired = false;
-  uv_timer_start(&fx->deadline, on_deadline, 3000, 0);
-  while (fx->events < 3 && !fx->expired)
-    uv_run(&fx->loop, UV_RUN_ONCE);
-  uv_timer_stop(&fx->deadline);
+  run_until_events(fx, 3);
   /* full table */
   struct sockaddr_in other;
   uv_ip4_addr("127.0.0.1", 1, &other);

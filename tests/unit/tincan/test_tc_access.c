@@ -84,10 +84,12 @@ static void test_registration(void **state)
   fake_now += 1;
   assert_int_equal(permit(&d, "127.0.0.1:40000", "create_link"), 0);
   assert_int_equal(permit(&d, "127.0.0.1:40000", "register"), 0);
+  assert_false(d.access.registered);
 }
 
-/* Someone else registered (e.g. ipopctl register --address): the
- * configured Control.Controller endpoint can always take over. */
+/* A second client registered first (or after the controller went
+ * silent): the configured endpoint is the controller by configuration and
+ * may always act, and a lapsed registrant's events go back to it. */
 static void test_configured_controller_takes_over(void **state)
 {
   (void)state;
@@ -98,9 +100,16 @@ static void test_configured_controller_takes_over(void **state)
   d.has_controller = true;
   d.access.registered = true;
   d.access.seen_ms = fake_now;
-  assert_int_equal(permit(&d, "127.0.0.1:5801", "create_overlay"), IPOP_EPERM);
+  assert_int_equal(permit(&d, "127.0.0.1:5801", "create_overlay"), 0);
   assert_int_equal(permit(&d, "127.0.0.1:5801", "register"), 0);
   assert_int_equal(permit(&d, "127.0.0.1:40001", "register"), IPOP_EPERM);
+  assert_int_equal(permit(&d, "127.0.0.1:40001", "remove_link"), IPOP_EPERM);
+  /* the registrant goes silent: events return to Control.Controller */
+  fake_now += TC_REGISTER_LEASE_MS;
+  assert_int_equal(permit(&d, "127.0.0.1:5801", "echo"), 0);
+  assert_false(d.access.registered);
+  struct sockaddr_storage cfg = addr("127.0.0.1:5801");
+  assert_true(ctl_sockaddr_equal((struct sockaddr *)&d.controller, (struct sockaddr *)&cfg));
 }
 
 int main(void)
