@@ -53,6 +53,24 @@ static void on_signal(uv_signal_t *s, int signum)
   tc_daemon_shutdown(&daemon_state);
 }
 
+/* Free everything once the loop exists: after SIGTERM (the loop has run
+ * out of handles), or after a start-up failure (shut down first). */
+static int stop(struct tc_daemon *d, uv_loop_t *loop, int code)
+{
+  if (code) {
+    tc_daemon_shutdown(d);
+    uv_run(loop, UV_RUN_DEFAULT);
+  }
+  if (uv_loop_close(loop) != 0)
+    LOG_WARN("tincan", "event loop closed with handles still open");
+  if (d->ssl_ctx)
+    SSL_CTX_free(d->ssl_ctx);
+  g_main_context_unref(d->gctx);
+  tc_identity_free(&d->id);
+  ipop_log_close();
+  return code;
+}
+
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -197,19 +215,19 @@ int main(int argc, char **argv)
   if (rc) {
     LOG_ERROR("tincan", "Control.Tincan: cannot listen on %s port %u: %s", host, port,
               ipop_strerror(rc));
-    return 1;
+    return stop(d, &loop, 1);
   }
   /* /dev/net/tun is often root-only: keep spare descriptors (tap.h). */
   if (geteuid() == 0 && tc_tap_pool_fill(TC_MAX_OVERLAYS) != 0)
     LOG_WARN("tincan", "cannot open /dev/net/tun: %s", strerror(errno));
   if (tc_drop_privileges(&privs, why, sizeof why) != 0) {
     LOG_ERROR("tincan", "Tincan.User: %s", why);
-    return 1;
+    return stop(d, &loop, 1);
   }
   if (cfg.tincan.log.file[0] && ipop_log_set_file(cfg.tincan.log.file, why, sizeof why) != 0) {
     LOG_ERROR("tincan", "Tincan.Log.File: %s (it is opened as Tincan.User \"%s\")", why,
               privs.user);
-    return 1;
+    return stop(d, &loop, 1);
   }
   snprintf(d->log_file, sizeof d->log_file, "%s", cfg.tincan.log.file);
   if (!privs.user[0] && geteuid() == 0)
@@ -225,12 +243,5 @@ int main(int argc, char **argv)
   uv_signal_start(&sig_term, on_signal, SIGTERM);
   LOG_INFO("tincan", "control socket on %s port %u", host, port);
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0)
-    LOG_WARN("tincan", "event loop closed with handles still open");
-  if (d->ssl_ctx)
-    SSL_CTX_free(d->ssl_ctx);
-  g_main_context_unref(d->gctx);
-  tc_identity_free(&d->id);
-  ipop_log_close();
-  return 0;
+  return stop(d, &loop, 0);
 }
