@@ -226,15 +226,6 @@ check "  ... TAP gone" sh -c "! ip -n $(netns_ns a) link show ipop0 2>/dev/null"
 ctl_b -j remove-overlay --overlay ov; expect 0 "remove-overlay in b"
 ctl_a -t -j echo hello; expect 0 "tincan echo --json"
 check "  ... JSON" jqe '.message == "hello"'
-# register: no controller has registered (this one has no overlay), so
-# ipopctl may give the events to it; from then on ipopctl may only query.
-ctl_a -j register --address 127.0.0.1:5801; expect 0 "register --address (the controller's)"
-check "  ... message" jqe '.message == "events go to 127.0.0.1:5801"'
-ctl_a -j create-overlay --overlay ov2 --node a2 --tap ipop9; expect 1 "create-overlay once a controller is registered"
-check "  ... permission, naming the controller" has_err "permission denied: the controller registered at 127.0.0.1:5801"
-ctl_a -j register; expect 1 "register from ipopctl once a controller is registered"
-ctl_a -j link-stats; expect 0 "queries are still allowed"
-
 # ---- connect and wait (tincan) -------------------------------------------
 # One command per side, both at once: each creates its overlay, writes its
 # candidate set and waits for the other's file, links, waits until up.
@@ -302,6 +293,15 @@ ctl_a wait; expect 2 "wait without a condition"
 check "  ... lists the three" test "$(grep -c 'ipopctl .*wait ' <<<"$err")" = 3
 ctl_a remove-overlay --overlay ov2; expect 0 "remove-overlay ov2 in a"
 ctl_b remove-overlay --overlay ov2; expect 0 "remove-overlay ov2 in b"
+
+# register: no controller has registered (this one has no overlay), so
+# ipopctl may give the events to it; from then on ipopctl may only query.
+ctl_a -j register --address 127.0.0.1:5801; expect 0 "register --address (the controller's)"
+check "  ... message" jqe '.message == "events go to 127.0.0.1:5801"'
+ctl_a -j create-overlay --overlay ov2 --node a2 --tap ipop9; expect 1 "create-overlay once a controller is registered"
+check "  ... permission, naming the controller" has_err "permission denied: the controller registered at 127.0.0.1:5801"
+ctl_a -j register; expect 1 "register from ipopctl once a controller is registered"
+ctl_a -j link-stats; expect 0 "queries are still allowed"
 
 # ---- controller ----------------------------------------------------------
 C=(--config "$A/controller.json")
