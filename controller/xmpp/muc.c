@@ -704,12 +704,39 @@ bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st)
 
 /* ---------------------------------------------------------- invitations */
 
-static bool domain_is(const char *jid, const char *domain)
+/* The domain part of a JID: *len bytes from the returned pointer. */
+static const char *jid_domain(const char *jid, size_t *len)
 {
   const char *at = strchr(jid, '@');
   const char *d = at ? at + 1 : jid;
-  size_t n = strcspn(d, "/");
+  *len = strcspn(d, "/");
+  return d;
+}
+
+static bool domain_is(const char *jid, const char *domain)
+{
+  size_t n;
+  const char *d = jid_domain(jid, &n);
   return strlen(domain) == n && strncasecmp(d, domain, n) == 0;
+}
+
+/* May this room speak for this inviter?  A room on our own MUC service
+ * may (our server runs it); so may a room whose domain is the inviter's
+ * domain or one below it (lab@conference.one.test for alice@one.test:
+ * her server runs that service and authenticates her).  The room's
+ * domain itself is authenticated by server-to-server TLS.  Any other
+ * room could name anyone as the inviter. */
+static bool room_vouches_for(const struct xmpp_client *c, const char *room,
+                             const char *inviter)
+{
+  if (c->muc_service[0] && domain_is(room, c->muc_service))
+    return true;
+  size_t nr, ni;
+  const char *dr = jid_domain(room, &nr), *di = jid_domain(inviter, &ni);
+  if (nr == ni)
+    return strncasecmp(dr, di, ni) == 0;
+  return nr > ni + 1 && dr[nr - ni - 1] == '.' &&
+         strncasecmp(dr + nr - ni, di, ni) == 0;
 }
 
 bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
@@ -732,12 +759,12 @@ bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
   char inviter[XMPP_JID_MAX];
   struct xmpp_muc_invite ev = { .reason = "" };
   if (inv) {
-    /* Mediated: only a room (bare JID, stamped by the server; on our MUC
-     * service when we know it) speaks for the inviter. */
+    /* Mediated: only a room (bare JID, stamped by the server) that may
+     * speak for the inviter (room_vouches_for) names the inviter. */
     const char *by = xmpp_stanza_attr(inv, "from");
     const struct xmpp_stanza *re = xmpp_stanza_child(inv, "reason", NULL);
     if (!xmpp__jid_is_bare(from) || !xmpp__jid_ok(by) ||
-        (c->muc_service[0] && !domain_is(from, c->muc_service)) ||
+        !room_vouches_for(c, from, by) ||
         (re && re->text && !xmpp__text_ok(re->text, XMPP_MUC_REASON_MAX))) {
       xmpp__muc_drop(c, "invitation", from);
       return true;

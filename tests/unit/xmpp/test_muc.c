@@ -437,6 +437,29 @@ static void test_invitations(void **state)
                             "'><invite from='bob@xmpp.test'/></x></message>"), 0);
   assert_string_equal(logs(&f), "");
   assert_int_equal(dropped(&f) - d0, 6);
+  /* Federation: a room on another server speaks for the users of its own
+   * domain (its MUC service is that domain or below it), for nobody else;
+   * a look-alike domain is not below it. */
+  assert_int_equal(feed(&f, "<message from='lab@conference.one.test'><x xmlns='"
+                            MUC_USER "'><invite from='carol@one.test/ipop-9'/>"
+                            "</x></message>"
+                            "<message from='lab@one.test'><x xmlns='" MUC_USER
+                            "'><invite from='carol@one.test'/></x></message>"
+                            "<message from='lab@conference.one.test'><x xmlns='"
+                            MUC_USER "'><invite from='bob@xmpp.test'/></x>"
+                            "</message>"
+                            "<message from='lab@xone.test'><x xmlns='" MUC_USER
+                            "'><invite from='carol@one.test'/></x></message>"
+                            "<message from='lab@one.test.evil'><x xmlns='" MUC_USER
+                            "'><invite from='carol@one.test'/></x></message>"
+                            "<message from='lab@conference.xmpp.test'><x xmlns='"
+                            MUC_USER "'><invite from='carol@one.test'/></x>"
+                            "</message>"), 0);
+  assert_string_equal(logs(&f),
+      "invite lab@conference.one.test carol@one.test ''\n"
+      "invite lab@one.test carol@one.test ''\n"
+      "invite lab@conference.xmpp.test carol@one.test ''\n");
+  assert_int_equal(dropped(&f) - d0, 9);
   /* Sending: direct to each node of the invitee we see, mediated to the
    * bare JID. */
   assert_int_equal(feed(&f, "<iq type='set' id='r1'><query xmlns='jabber:iq:"
