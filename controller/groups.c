@@ -757,13 +757,18 @@ static void on_blocklist(struct xmpp_client *x, const struct xmpp_blocklist_even
 }
 
 /* Signals from members of our rooms are wanted although they are no
- * roster contacts. */
+ * roster contacts.  Also while we are still joining (reading the room's
+ * settings, over server-to-server when the room is on another domain): a
+ * member that saw us arrive may ask for a link at once, and it must get an
+ * answer (wrong_overlay until our overlay exists: it retries within
+ * seconds) rather than silence (it would wait LinkSetupTimeout). */
 static bool signal_allowed(struct xmpp_client *x, const char *from, void *ctx)
 {
   struct ctrl *c = ctx;
   for (size_t i = 0; c->groups && i < c->groups->n; i++) {
     const struct ctrl_group *g = c->groups->g[i];
-    for (size_t k = 0; g->state == CTL_GROUP_JOINED && k < g->n_occ; k++)
+    bool in = g->state == CTL_GROUP_JOINED || g->state == CTL_GROUP_JOINING;
+    for (size_t k = 0; in && k < g->n_occ; k++)
       if (g->occ[k].node_id[0] && strcmp(g->occ[k].jid, from) == 0)
         return true;
   }
