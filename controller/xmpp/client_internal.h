@@ -35,7 +35,12 @@
 #define NS_ROSTER "jabber:iq:roster"
 #define NS_PING "urn:xmpp:ping"
 
-enum { MAX_ADDRS = 16, MAX_REDIRECTS = 3, READ_CHUNK = 16384 };
+/* ADDR_CONNECT_MS: the TCP handshake with one address of several (SRV
+ * targets, A records) gets this long before the next one is tried: the
+ * SYN and its first two retransmissions (after 1 and 3 s).  A target that
+ * is down without a word (no RST, no ICMP) costs no more than that. */
+enum { MAX_ADDRS = 16, MAX_REDIRECTS = 3, READ_CHUNK = 16384,
+       ADDR_CONNECT_MS = 4000 };
 
 enum phase {
   P_RESOLVE, P_TCP, P_TLS, P_FEATURES, P_STARTTLS, P_SASL, P_BIND,
@@ -66,6 +71,7 @@ struct conn {
   struct sockaddr_storage addrs[MAX_ADDRS];
   size_t naddrs, next_addr;
   int resolve_err;
+  uint64_t deadline;          /* loop time by which we must be online */
   struct tcp_handle *th;      /* current TCP handle */
   SSL *ssl;
   BIO *rbio, *wbio;

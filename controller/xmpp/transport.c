@@ -286,6 +286,51 @@ static void tcp_closed(uv_handle_t *h)
 
 static void try_next_addr(struct conn *k);
 
+/* ping_timer until online: the attempt's deadline (ConnectTimeout), or
+ * sooner while a TCP handshake is under way and other addresses are left
+ * (ADDR_CONNECT_MS each). */
+static void arm_connect_timer(struct conn *k, bool handshake)
+{
+  struct xmpp_client *c = k->c;
+  uint64_t now = uv_now(c->loop);
+  uint64_t left = k->deadline > now ? k->deadline - now : 0;
+  if (handshake && k->next_addr < k->naddrs && left > ADDR_CONNECT_MS)
+    left = ADDR_CONNECT_MS;
+  uv_timer_start(&c->ping_timer, xmpp__ping_cb, left, 0);
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+  char ip[INET6_ADDRSTRLEN] = "?";
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+    snprintf(out, len, "[%s]:%u", ip, ntohs(a->sin6_port));
+    return;
+  }
+  const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+  inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+  snprintf(out, len, "%s:%u", ip, ntohs(a->sin_port));
+}
+
+/* Give up on the address being tried (failed, or silent too long) and go
+ * on with the next one. */
+static void next_addr_after(struct conn *k, int err)
+{
+  struct tcp_handle *th = k->th;
+  char a[INET6_ADDRSTRLEN + 8];
+  addr_text(&k->addrs[k->next_addr - 1], a, sizeof(a));
+  if (err == UV_ETIMEDOUT)
+    LOG_DEBUG(M, "connect failed: %s: no answer within %u ms", a,
+              (unsigned)ADDR_CONNECT_MS);
+  else
+    LOG_DEBUG(M, "connect failed: %s: %s", a, uv_strerror(err));
+  k->resolve_err = err;
+  k->th = NULL;
+  uv_close((uv_handle_t *)&th->tcp, tcp_closed);
+  try_next_addr(k);
+}
+
 static void connect_cb(uv_connect_t *req, int status)
 {
   struct tcp_handle *th = req->data;
@@ -293,13 +338,13 @@ static void connect_cb(uv_connect_t *req, int status)
   if (k->dead || k->th != th)
     return;
   if (status != 0) {
-    LOG_DEBUG(M, "connect failed: %s", uv_strerror(status));
-    k->resolve_err = status;
-    k->th = NULL;
-    uv_close((uv_handle_t *)&th->tcp, tcp_closed);
-    try_next_addr(k);
+    next_addr_after(k, status);
     return;
   }
+  char a[INET6_ADDRSTRLEN + 8];
+  addr_text(&k->addrs[k->next_addr - 1], a, sizeof(a));
+  LOG_DEBUG(M, "connected to %s", a);
+  arm_connect_timer(k, false);  /* the rest of ConnectTimeout: TLS, login */
   uv_tcp_nodelay(&th->tcp, 1);
   uv_read_start((uv_stream_t *)&th->tcp, alloc_cb, read_cb);
   if (k->c->cfg.tls.mode == XMPP_TLS_DIRECT) {
@@ -330,6 +375,7 @@ static void try_next_addr(struct conn *k)
     int r = uv_tcp_connect(&th->req, &th->tcp, sa, connect_cb);
     if (r == 0) {
       k->phase = P_TCP;
+      arm_connect_timer(k, true);
       return;
     }
     k->th = NULL;
@@ -530,6 +576,11 @@ void xmpp__ping_cb(uv_timer_t *t)
   struct conn *k = c->conn;
   if (!k || k->dead)
     return;
+  if (k->phase == P_TCP && k->th && k->next_addr < k->naddrs &&
+      uv_now(c->loop) < k->deadline) {
+    next_addr_after(k, UV_ETIMEDOUT);
+    return;
+  }
   if (k->phase != P_ONLINE) {
     xmpp__conn_close(k, "timed out before coming online", IPOP_ETIMEDOUT);
     return;
@@ -592,8 +643,8 @@ void xmpp__attempt_start(struct xmpp_client *c)
   LOG_INFO(M, "connecting to %s%s port %u as %s@%s", k->srv ? "SRV of " : "",
            k->host, k->port, c->local, c->domain);
   k->phase = P_RESOLVE;
-  uv_timer_start(&c->ping_timer, xmpp__ping_cb,
-                 (uint64_t)c->cfg.connect_timeout * 1000, 0);
+  k->deadline = uv_now(c->loop) + (uint64_t)c->cfg.connect_timeout * 1000;
+  arm_connect_timer(k, false);
   k->work_pending = true;
   if (uv_queue_work(c->loop, &k->work, resolve_work, resolve_done) != 0) {
     k->work_pending = false;
