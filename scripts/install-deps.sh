@@ -20,6 +20,8 @@ packages=(
   tinc wireguard-go wireguard-tools
   # real servers for integration tests and the demo
   ejabberd prosody lua-sec coturn
+  # a real DNS server for the SRV, federation and failover tests
+  dnsmasq-base
   # hostile-peer tests drive a real XMPP client library; control-socket
   # tests seal datagrams (AES-GCM) like a second client would
   python3 python3-slixmpp python3-cryptography

@@ -117,6 +117,17 @@ ct_config() {
   chmod 755 "$NETNS_TMPDIR" "$d"
   chown "$CT_USER" "$d/state"
   local user=${CT_JID_USER:-$h}   # CT_JID_USER: log in as another account
+  # CT_JID: a bare JID on any domain (federation tests); CT_XMPP_SERVER:
+  # how to reach the server (default: Host and Port of the test server;
+  # "" = nothing, the JID's domain is looked up in DNS); CT_CA_FILE.
+  local jid=${CT_JID:-$user@$CT_DOMAIN}
+  user=${jid%@*}
+  local server=${CT_XMPP_SERVER-"\"Host\": \"$CT_XMPP_ADDR\", \"Port\": $CT_XMPP_PORT,"}
+  local ca=${CT_CA_FILE:-$CT_XS_DIR/pki/ca.pem}
+  # CT_LOG_FILE=1: the controller also logs to state/controller.tlog, with
+  # millisecond UTC timestamps (for measurements).
+  local logfile=""
+  [ -n "${CT_LOG_FILE:-}" ] && logfile=", \"File\": \"$d/state/controller.tlog\""
   (umask 077; printf 'pw-%s\n' "$user" >"$d/xmpp.pw")
   chown "$CT_USER" "$d/xmpp.pw"
   cat >"$d/config.json" <<JSON
@@ -126,11 +137,11 @@ ct_config() {
               "IdentityFile": "$d/identity.pem", "Log": { "Level": "debug" } },
   "Controller": {
     "StateDir": "$d/state", "Mode": "$mode", ${extra:+$extra,}
-    "Xmpp": { "Jid": "$user@$CT_DOMAIN", "PasswordFile": "$d/xmpp.pw",
-              "Host": "$CT_XMPP_ADDR", "Port": $CT_XMPP_PORT, "PingInterval": 10,
-              "Tls": { "CaFile": "$CT_XS_DIR/pki/ca.pem" } },
+    "Xmpp": { "Jid": "$jid", "PasswordFile": "$d/xmpp.pw",
+              $server "PingInterval": ${CT_PING:-10},
+              "Tls": { "CaFile": "$ca" } },
     "Overlay": { "Id": "lab", "TapName": "ipop0", $overlay },
-    "Log": { "Level": "debug" } } }
+    "Log": { "Level": "debug"$logfile } } }
 JSON
   chmod 644 "$d/config.json"
 }

@@ -1,83 +1,94 @@
 #!/usr/bin/env bash
-# SRV lookup: a client configured with only its JID finds the server through
-# _xmpp-client._tcp.<domain>.  Runs in its own network and mount namespace
-# (unshare -mn): a scripted DNS server on 127.0.0.1:53 (bind-mounted
-# resolv.conf), /etc/hosts naming the SRV target, and Prosody on
-# 198.18.5.1 (added to lo) on a non-default port.  The domain itself
-# resolves to an address where nothing listens, so only the SRV path works.
-set -uo pipefail
-: "${IPOP_SRC_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${IPOP_BUILD_DIR:?set IPOP_BUILD_DIR to the build directory}"
-[ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 77; }
-command -v prosody >/dev/null || { echo "prosody not installed"; exit 77; }
-command -v unshare >/dev/null || { echo "unshare missing"; exit 77; }
-if [ -z "${XS_IN_NS:-}" ]; then
-  exec unshare --mount --net --propagation private env XS_IN_NS=1 bash "$0" "$@"
-fi
-source "$IPOP_SRC_DIR/tests/lib/xmpp_servers.sh"
-xs_init
-domain=xmpp.test addr=198.18.5.1 port=15222
-ip link set lo up
-# A non-loopback address (on lo: no dummy/veth module needed); glibc's
-# AI_ADDRCONFIG wants one before it returns IPv4 results.
-ip addr add "$addr/32" dev lo || xs_fail "cannot add $addr"
-printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' > "$XS_DIR/resolv.conf"
-printf '127.0.0.1 localhost\n127.0.0.2 %s\n%s xmpp-host.%s\n' "$domain" "$addr" "$domain" \
-  > "$XS_DIR/hosts"
-chmod 644 "$XS_DIR/resolv.conf" "$XS_DIR/hosts"
-mount --bind "$XS_DIR/resolv.conf" /etc/resolv.conf || xs_fail "bind resolv.conf"
-mount --bind "$XS_DIR/hosts" /etc/hosts || xs_fail "bind hosts"
+# SRV discovery (RFC 6120 3.2, XEP-0368) through a real DNS server: a
+# client configured with only its JID finds its server from the
+# _xmpp-client._tcp (STARTTLS) or _xmpps-client._tcp (direct TLS) records
+# of its domain, served by dnsmasq in the public namespace and read
+# through the client namespace's /etc/netns/NAME/resolv.conf.
+#
+#   srv.test   _xmpp-client:  prio 1  xmpp.srv.test:1      refused at once
+#                             prio 5  down.srv.test:5222   silent (198.19.0.99,
+#                                                           dropped: a host down)
+#                             prio 10 xmpp.srv.test:5222   Prosody
+#                             prio 20 xmpp.srv.test:5999   never tried
+#              _xmpps-client: prio 10 xmpp.srv.test:5223   Prosody, direct TLS
+#              A srv.test 198.18.0.99: nothing there (only SRV can work)
+#   none.test  _xmpp-client "." (service explicitly not offered), although
+#              its A record names the server: no connection at all
+#
+# The records are listed in another order than their priorities on purpose.
+set -euo pipefail
+. "$(dirname "$0")/federation_helpers.sh"
+fb_skip_unless_ready
+probe="$IPOP_BUILD_DIR/tests/unit/xmpp/xmpp_probe"
+[ -x "$probe" ] || { echo "skip: $probe not built"; exit 77; }
+netns_init
+fb_init
+fb_server pr prosody srv.test 198.18.0.4
+dns_srv _xmpp-client._tcp.srv.test xmpp.srv.test 5999 20
+dns_srv _xmpp-client._tcp.srv.test xmpp.srv.test 5222 10
+dns_srv _xmpp-client._tcp.srv.test down.srv.test 5222 5
+dns_srv _xmpp-client._tcp.srv.test xmpp.srv.test 1 1
+dns_srv _xmpps-client._tcp.srv.test xmpp.srv.test 5223 10
+dns_a xmpp.srv.test 198.18.0.4
+dns_a down.srv.test 198.19.0.99
+dns_a srv.test 198.18.0.99
+dns_srv _xmpp-client._tcp.none.test
+dns_a none.test 198.18.0.4
+fb_dns_start
+fb_users pr alice
+fb_start pr
+fb__netns cl 198.18.0.11
 
-cat > "$XS_DIR/dns.py" <<'PY'
-# Minimal DNS responder: SRV for _xmpp-client._tcp.<domain>, NXDOMAIN else.
-import socket, struct, sys
-domain, port, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def enc(name):
-    return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 53))
-print("ready", flush=True)
-while True:
-    q, peer = s.recvfrom(512)
-    if len(q) < 17:
-        continue
-    tid = struct.unpack(">H", q[:2])[0]
-    i, labels = 12, []
-    while i < len(q) and q[i]:
-        labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
-        i += q[i] + 1
-    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
-    question = q[12:i + 5]
-    name = ".".join(labels).lower()
-    answers = []
-    if qtype == 33 and name == "_xmpp-client._tcp." + domain:
-        # The lower-priority record (20) comes first on the wire: the client
-        # must sort; its port has no listener.
-        for prio, p in ((20, 1), (10, port)):
-            rdata = struct.pack(">HHH", prio, 5, p) + enc(target)
-            answers.append(b"\xc0\x0c" + struct.pack(">HHIH", 33, 1, 60, len(rdata)) + rdata)
-    rcode = 0 if answers else 3
-    hdr = struct.pack(">HHHHHH", tid, 0x8180 | rcode, 1, len(answers), 0, 0)
-    s.sendto(hdr + question + b"".join(answers), peer)
-PY
-python3 "$XS_DIR/dns.py" "$domain" "$port" "xmpp-host.$domain" > "$XS_DIR/dns.out" 2>&1 &
-XS_PIDS+=("$!")
-xs_wait 10 "DNS responder" grep -q ready "$XS_DIR/dns.out" || xs_fail "dns"
-
-xs_make_ca "$XS_DIR/pki" "$domain" || xs_fail "cannot make CA"
-srv="$XS_DIR/srv"
-xs_prepare prosody "$srv" "$domain" "$addr" "$port" "$XS_DIR/pki"
-xs_register "$srv" alice pw-alice || xs_fail register
-xs_server_start prosody "$srv" "$domain" "$addr" "$port" "$XS_DIR/pki" || xs_fail "server start"
+XS_DIR=$NETNS_TMPDIR/probes XS_PROBE_NS=cl
+mkdir -p "$XS_DIR"
 xs_password_file "$XS_DIR/alice.pw" pw-alice
-cat > "$XS_DIR/alice.json" <<EOF2
-{ "Jid": "alice@$domain", "PasswordFile": "$XS_DIR/alice.pw",
-  "Tls": { "CaFile": "$XS_DIR/pki/ca.pem" } }
-EOF2
+# conf NAME JID [TLS_EXTRA]: a client config with nothing but the JID.
+conf() {
+  cat >"$XS_DIR/$1.json" <<EOF
+{ "Jid": "$2", "PasswordFile": "$XS_DIR/alice.pw", "ConnectTimeout": 20,
+  "Tls": { "CaFile": "$CT_CA_FILE" ${3:-} } }
+EOF
+}
+err() { cat "$XS_DIR/$1.err"; }
+
+echo "# 1. STARTTLS through _xmpp-client: refused and silent targets skipped"
+conf alice alice@srv.test
+t0=$(date +%s%N)
 IPOP_LOG=debug xs_probe_start alice "$XS_DIR/alice.json" node-alice
-xs_probe_wait 20 alice '"state":"online"' || xs_fail "no login through SRV"
-grep -q "connecting to SRV of $domain" "$XS_DIR/alice.err" || xs_fail "SRV path not taken"
-grep -q "connect failed" "$XS_DIR/alice.err" && xs_fail "tried the priority-20 target first"
-xs_probe_stop alice || xs_fail "probe exit status"
-xs_server_stop "$srv"
-xs_log "PASS (SRV)"
+check "online through SRV" xs_probe_wait 20 alice '"state":"online"'
+t1=$(date +%s%N)
+echo "# JID only -> online (one refused, one silent target first): $(( (t1 - t0) / 1000000 )) ms"
+err alice | grep -E "connecting|connect failed|connected to" | sed 's/^/# /'
+check "looked up SRV of srv.test" grep -q "connecting to SRV of srv.test" "$XS_DIR/alice.err"
+check "priority 1 first: refused" grep -q "connect failed: 198.18.0.4:1: connection refused" \
+  "$XS_DIR/alice.err"
+check "priority 5 next: silent, left after 4 s" \
+  grep -q "connect failed: 198.19.0.99:5222: no answer within 4000 ms" "$XS_DIR/alice.err"
+check "priority 10: connected" grep -q "connected to 198.18.0.4:5222" "$XS_DIR/alice.err"
+check "priority 20 never tried" sh -c "! grep -q ':5999' $XS_DIR/alice.err"
+check "one attempt, no reconnect" test "$(grep -c 'connecting to SRV' "$XS_DIR/alice.err")" = 1
+check "TLS name checked is the domain" grep -q "TLS .* established with srv.test (verified)" \
+  "$XS_DIR/alice.err"
+check "alice probe exits" xs_probe_stop alice
+
+echo "# 2. direct TLS through _xmpps-client"
+conf direct alice@srv.test ', "Mode": "direct"'
+IPOP_LOG=debug xs_probe_start direct "$XS_DIR/direct.json" node-direct
+check "online with direct TLS" xs_probe_wait 20 direct '"state":"online"'
+check "looked up _xmpps-client" grep -q "connecting to SRV of srv.test port 5223" "$XS_DIR/direct.err"
+check "connected to the direct TLS port" grep -q "connected to 198.18.0.4:5223" "$XS_DIR/direct.err"
+check "direct probe exits" xs_probe_stop direct
+
+echo "# 3. SRV target \".\": the domain offers no XMPP service"
+conf none alice@none.test
+IPOP_LOG=debug xs_probe_start none "$XS_DIR/none.json" node-none
+check "reported offline: cannot resolve" \
+  xs_probe_wait 10 none '"state":"offline"' 'cannot resolve none.test'
+check "no connection attempted (not even to its A record)" \
+  sh -c "! grep -q 'connected to\|connect failed' $XS_DIR/none.err"
+check "none probe exits" xs_probe_stop none
+
+check "dnsmasq answered the SRV queries" grep -q "query\[SRV\] _xmpp-client._tcp.srv.test" \
+  "$NETNS_TMPDIR/dns.log"
+check "and _xmpps-client" grep -q "query\[SRV\] _xmpps-client._tcp.srv.test" "$NETNS_TMPDIR/dns.log"
+[ "$TC_FAILS" -eq 0 ]

@@ -85,19 +85,32 @@ xs_make_ca() {
   local dir=$1
   shift
   mkdir -p "$dir"
-  local san="" n
-  for n in "$@"; do san="${san:+$san,}DNS:$n"; done
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 -subj "/CN=ipop test CA" \
     2>/dev/null || return 1
+  xs_make_cert "$dir" "$dir" "$@"
+}
+
+# xs_make_cert CADIR DIR NAME...: DIR/server.{crt,key,pem} (and a copy of
+# the CA as DIR/ca.pem) for the NAMEs, signed by the CA of xs_make_ca in
+# CADIR: one CA for the servers of several domains (federation).  Usable
+# for TLS server and client authentication (a server presents it as a
+# client when it opens a server-to-server stream).
+xs_make_cert() {
+  local ca=$1 dir=$2
+  shift 2
+  mkdir -p "$dir"
+  local san="" n
+  for n in "$@"; do san="${san:+$san,}DNS:$n"; done
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$dir/server.key" -out "$dir/server.csr" -subj "/CN=$1" \
     2>/dev/null || return 1
-  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" > "$dir/ext.cnf"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" > "$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
     -CAcreateserial -out "$dir/server.crt" -days 2 -extfile "$dir/ext.cnf" \
     2>/dev/null || return 1
   cat "$dir/server.crt" "$dir/server.key" > "$dir/server.pem"
+  [ "$ca" = "$dir" ] || cp "$ca/ca.pem" "$dir/ca.pem"
   chmod 644 "$dir"/*.pem "$dir"/*.crt "$dir"/server.key
 }
 
@@ -130,11 +143,16 @@ xs_ejabberd_setup() {
   # re-executing itself as user ejabberd.
   sed 's/^INSTALLUSER=ejabberd$/INSTALLUSER=/' /usr/sbin/ejabberdctl > "$dir/ejabberdctl"
   chmod 755 "$dir/ejabberdctl"
+  # Cluster nodes (XS_EJ_NODE=ejabberd@ADDR, long names) listen for Erlang
+  # distribution on their own address and share XS_EJ_COOKIE.
   cat > "$dir/ejabberdctl.cfg" <<EOF
-ERLANG_NODE=ipop$port@localhost
-ERL_DIST_PORT=$((port + 20000))
-INET_DIST_INTERFACE=127.0.0.1
+ERLANG_NODE=${XS_EJ_NODE:-ipop$port@localhost}
+ERL_DIST_PORT=${XS_EJ_DIST_PORT:-$((port + 20000))}
+INET_DIST_INTERFACE=${XS_EJ_DIST_ADDR:-127.0.0.1}
 EOF
+  if [ -n "${XS_EJ_COOKIE:-}" ]; then
+    (umask 077; printf '%s' "$XS_EJ_COOKIE" > "$dir/.erlang.cookie")
+  fi
   local tls=""
   if [ "$pki" != none ]; then
     tls="certfiles:
@@ -173,6 +191,21 @@ EOF
     module: ejabberd_c2s
     max_stanza_size: 262144"
   fi
+  # Federation (XS_S2S_PORT): server-to-server streams over TLS only,
+  # certificates checked against the test CA; SASL EXTERNAL authenticates
+  # them, dialback only with XS_DIALBACK=1.
+  local s2s="s2s_access: none" s2s_in="" dialback=""
+  if [ -n "${XS_S2S_PORT:-}" ] && [ "$pki" != none ]; then
+    s2s_in="  -
+    port: $XS_S2S_PORT
+    ip: \"$addr\"
+    module: ejabberd_s2s_in
+    max_stanza_size: 524288"
+    s2s="s2s_access: all
+s2s_use_starttls: required
+s2s_cafile: \"$pki/ca.pem\""
+    [ "${XS_DIALBACK:-0}" = 1 ] && dialback="  mod_s2s_dialback: {}"
+  fi
   cat > "$dir/ejabberd.yml" <<EOF
 hosts:
   - "$domain"
@@ -189,10 +222,11 @@ $starttls
 $direct
 $external
 $plain
+$s2s_in
 auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha256
-s2s_access: none
+$s2s
 acl:
   local:
     user_regexp: ""
@@ -209,6 +243,7 @@ modules:
   mod_shared_roster: {}
   mod_privacy: {}
   mod_blocking: {}
+$dialback
   mod_muc:
     host: "conference.@HOST@"
     access_create: local
@@ -230,7 +265,10 @@ xs_ej_rpc() {
   port=$(sed -n 's/^ERL_DIST_PORT=//p' "$dir/ejabberdctl.cfg")
   local calls="" c
   for c in "$@"; do calls="${calls:+$calls, }rpc:call(N, $c)"; done
-  HOME="$dir" erl -sname "ipopctl$$-$RANDOM@localhost" -hidden -noinput \
+  # A node named NAME@ADDR (cluster node) uses long names; ours must too.
+  local me=(-sname "ipopctl$$-$RANDOM@localhost")
+  case $node in *@*.*) me=(-name "ipopctl$$-$RANDOM@127.0.0.1") ;; esac
+  HOME="$dir" erl "${me[@]}" -hidden -noinput \
     -erl_epmd_port "$port" -start_epmd false -dist_listen false -eval "
       N = '$node',
       R = [$calls],
@@ -260,6 +298,20 @@ c2s_direct_tls_ssl = { certificate = \"$dir/server.crt\"; key = \"$dir/server.ke
     req=false
     tlsmod=""
   fi
+  # Federation (XS_S2S_PORT): s2s over TLS only, certificates checked
+  # against the test CA (s2s_secure_auth: SASL EXTERNAL, no dialback
+  # unless XS_DIALBACK=1).  The global ssl covers the MUC component too.
+  local s2s="s2s_ports = { }" s2smods="" s2soff='"s2s"; '
+  if [ -n "${XS_S2S_PORT:-}" ] && [ "$pki" != none ]; then
+    cp "$pki/ca.pem" "$dir/ca.pem"
+    s2s="s2s_ports = { $XS_S2S_PORT }
+s2s_interfaces = { \"$addr\" }
+s2s_require_encryption = true
+s2s_secure_auth = true
+ssl = { certificate = \"$dir/server.crt\"; key = \"$dir/server.key\"; cafile = \"$dir/ca.pem\"; }"
+    s2soff=""
+    [ "${XS_DIALBACK:-0}" = 1 ] && s2smods='; "dialback"'
+  fi
   cat > "$dir/prosody.cfg.lua" <<EOF
 pidfile = "$dir/prosody.pid"
 data_path = "$dir/data"
@@ -269,13 +321,13 @@ interfaces = { "$addr" }
 c2s_ports = { $port }
 c2s_interfaces = { "$addr" }
 $direct
-s2s_ports = { }
+$s2s
 http_ports = { }
 https_ports = { }
 c2s_require_encryption = $req
 authentication = "internal_hashed"
-modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups"; "blocklist" }
-modules_disabled = { "s2s"; "offline" }
+modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups"; "blocklist"$s2smods }
+modules_disabled = { $s2soff"offline" }
 groups_file = "$dir/groups.txt"
 c2s_stanza_size_limit = 262144
 VirtualHost "$domain"
@@ -416,7 +468,8 @@ xs_password_file() {
 }
 
 # xs_probe_start NAME CONFIG NODE_ID: run xmpp_probe; events go to
-# $XS_DIR/NAME.out, commands are sent with xs_probe_cmd.
+# $XS_DIR/NAME.out, commands are sent with xs_probe_cmd.  XS_PROBE_NS:
+# run it in that namespace of tests/lib/netns.sh (its PID is the probe's).
 xs_probe_start() {
   local name=$1 cfg=$2 node=$3
   local fifo="$XS_DIR/$name.in"
@@ -424,7 +477,9 @@ xs_probe_start() {
   mkfifo "$fifo"
   local fd
   exec {fd}<>"$fifo"
-  "$IPOP_BUILD_DIR/tests/unit/xmpp/xmpp_probe" "$cfg" "$node" "caps-$node" \
+  local wrap=()
+  [ -n "${XS_PROBE_NS:-}" ] && wrap=(ip netns exec "$(netns_ns "$XS_PROBE_NS")")
+  "${wrap[@]}" "$IPOP_BUILD_DIR/tests/unit/xmpp/xmpp_probe" "$cfg" "$node" "caps-$node" \
     <&"$fd" > "$XS_DIR/$name.out" 2> "$XS_DIR/$name.err" &
   XS_PROBE_PID[$name]=$!
   XS_PROBE_FD[$name]=$fd
