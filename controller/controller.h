@@ -292,7 +292,8 @@ void ctrl_overlay_ready(struct ctrl_net *n);
  * every overlay, then plan. */
 void ctrl_membership_changed(struct ctrl *c);
 void ctrl_net_membership(struct ctrl_net *n);
-/* Before a block: cancel the JID's links while our signals still reach it. */
+/* Before a block: cancel the links of that bare JID (or of everyone on
+ * that domain) while our signals still reach them. */
 void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid);
 void ctrl_plan(struct ctrl_net *n);
 void ctrl_plan_timer_cb(uv_timer_t *t);

@@ -73,6 +73,23 @@ bool grp_bare_jid(const char *in, char *out, size_t outlen)
   return true;
 }
 
+bool grp_block_item(const char *in, char *out, size_t outlen)
+{
+  if (strchr(in, '@'))
+    return grp_bare_jid(in, out, outlen);
+  size_t n = strlen(in);
+  if (n == 0 || n >= outlen || n >= CTRL_JID_LEN || strchr(in, '/') || in[0] == '.' ||
+      in[n - 1] == '.')
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f || strchr("\"&'<>", in[i]))
+      return false;
+    out[i] = (char)tolower((unsigned char)in[i]);
+  }
+  out[n] = '\0';
+  return true;
+}
+
 bool grp_room_name(const char *room, char *name, size_t len)
 {
   const char *at = strchr(room, '@');

@@ -301,8 +301,9 @@ static void block_change(struct ctrl *c, struct ctl_request *req, const struct c
                          bool block)
 {
   char jid[CTRL_JID_LEN];
-  if (!grp_bare_jid(in->jid, jid, sizeof jid)) {
-    ctl_reply_error(req, IPOP_EFIELD, "jid: \"%s\" is not a bare JID (user@domain)", in->jid);
+  if (!grp_block_item(in->jid, jid, sizeof jid)) {
+    ctl_reply_error(req, IPOP_EFIELD, "jid: \"%s\" is neither a bare JID (user@domain) nor a "
+                    "domain", in->jid);
     return;
   }
   if (!need_xmpp(c, req))

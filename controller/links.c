@@ -340,9 +340,18 @@ void ctrl_net_membership(struct ctrl_net *n)
   ctrl_plan(n);
 }
 
-/* Before blocking a JID: cancel its links while our signals still reach
- * it (the server drops them once the block holds), so that its node drops
- * its side at once instead of when consent checks fail. */
+/* Is the (full) JID that bare JID, or on that domain? */
+static bool jid_is_or_on(const char *jid, const char *bare_or_domain)
+{
+  if (strchr(bare_or_domain, '@'))
+    return ctrl_same_bare(jid, bare_or_domain);
+  const char *at = strchr(jid, '@');
+  return at && ctrl_same_bare(at + 1, bare_or_domain);
+}
+
+/* Before blocking a JID or a domain: cancel its links while our signals
+ * still reach it (the server drops them once the block holds), so that its
+ * node drops its side at once instead of when consent checks fail. */
 void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid)
 {
   uint64_t now = ipop_now_ms();
@@ -350,7 +359,7 @@ void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid)
     struct ctrl_net *n = c->nets[k];
     for (size_t i = 0; n->neg && i < c->n_peers; i++) {
       struct ctrl_peer *p = &c->peers[i];
-      if (!p->jid[0] || !ctrl_same_bare(p->jid, bare_jid) || !n->links[i].member)
+      if (!p->jid[0] || !jid_is_or_on(p->jid, bare_jid) || !n->links[i].member)
         continue;
       LOG_INFO("block", "%s (%.8s): cancelling its link on %s", p->jid, p->node_id, n->id);
       negotiate_disconnect(n->neg, p->node_id, p->online, SIGMSG_R_NOT_WANTED, now, &n->acts);
