@@ -267,11 +267,16 @@ static void send_cancel(struct negotiate *n, struct peer *p, int reason,
   send_msg(n, p, &m, out, NULL);
 }
 
+/* A reject answers in the overlay the request named: for wrong_overlay
+ * that is not ours, and the requester's negotiation of that overlay is the
+ * one waiting for the answer (in ours it would be stale, and the request
+ * would wait out its timeout). */
 static void send_reject(struct negotiate *n, struct peer *p, const struct sigmsg_head *rh,
                         int reason, struct neg_actions *out)
 {
   struct sigmsg m = { .type = SIGMSG_LINK_RESPONSE };
   fill_head(n, p, &m.u.head, rh->request_id);
+  memcpy(m.u.head.overlay_id, rh->overlay_id, CTL_ID_LEN);
   m.u.resp.result = SIGMSG_REJECT;
   m.u.resp.reason = reason;
   m.u.resp.has_reason = true;

@@ -823,6 +823,8 @@ static void test_hostile_peer(void **state)
   assert_int_equal(x.n, 1);
   assert_int_equal(x.v[0].type, NEG_ACT_SEND);
   assert_non_null(strstr(x.v[0].payload, "wrong_overlay"));
+  /* in the overlay it asked for, where the requester waits for it */
+  assert_non_null(strstr(x.v[0].payload, "\"overlay_id\":\"other\""));
   negotiate_actions_free(&x);
   node_fini(&a);
   node_fini(&b);
