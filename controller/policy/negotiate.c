@@ -646,6 +646,11 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
                n->cfg.min_request_gap_ms);
       err->code = rc;
       count_bad(n, h->from, now_ms);
+      /* Answered, so that an honest peer (one that cancelled and asked
+       * again at once, e.g. after unblocking us) retries within seconds;
+       * unanswered, it waited out its timeout, and if it also won the
+       * glare with our own request, we waited just as long. */
+      send_reject(n, p, h, SIGMSG_R_BUSY, out);
     }
     break;
   case SIGMSG_LINK_RESPONSE:

@@ -1017,6 +1017,53 @@ static void test_request_flood(void **state)
   node_fini(&b);
 }
 
+/* A request too soon after the last one is answered busy (and counted),
+ * not dropped: the requester tries again within NEG_BUSY_RETRY_MAX_MS.
+ * Dropped, it once left both sides waiting for LinkSetupTimeout: the
+ * requester for its answer, and, as the winner of the glare with the
+ * peer's own request, the peer for an answer to that. */
+static void test_request_too_soon_busy(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, NULL);
+  node_init(&b, "B", ID_B, 1, NULL);
+  do_connect(&b, ID_A);
+  pump();
+  assert_int_equal(a.n_create, 1);
+  /* B starts over at once (it cancelled, e.g. blocked and unblocked A) */
+  struct neg_actions x = { 0 };
+  negotiate_disconnect(b.neg, ID_A, false, 0, now, &x);
+  negotiate_actions_free(&x);
+  drop_queue();
+  now += 100;
+  do_connect(&b, ID_A);
+  assert_int_equal(q_tail, 1);
+  struct jb_error err;
+  assert_int_equal(negotiate_on_signal(a.neg, ID_B, queue[0].type, queue[0].payload,
+                                       strlen(queue[0].payload), now, &x, &err),
+                   IPOP_EBUSY);
+  free(queue[0].payload);
+  q_head = 1;
+  run(&a, &x);
+  negotiate_actions_free(&x);
+  assert_int_equal(q_tail, 2);
+  assert_non_null(strstr(queue[1].payload, "\"busy\""));
+  pump();
+  assert_int_equal(b.last_reject_reason, SIGMSG_R_BUSY);
+  struct neg_peer_info info;
+  assert_int_equal(negotiate_peer_info(b.neg, ID_A, now, &info), 0);
+  assert_int_equal(info.state, NEG_BACKOFF);
+  assert_true(info.deadline_ms <= now + NEG_BUSY_RETRY_MAX_MS);
+  /* its retry is taken */
+  now = info.deadline_ms;
+  do_tick(&b);
+  pump();
+  assert_int_equal(a.n_create, 2);
+  assert_int_equal(b.n_create, 2);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 static void two_peers_max(struct negotiate_config *cfg)
 {
   cfg->max_peers = 1;
@@ -1085,6 +1132,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_mutated_payloads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_more_edges, setup, teardown),
     cmocka_unit_test_setup_teardown(test_request_flood, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_request_too_soon_busy, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
