@@ -256,6 +256,17 @@ static int send_msg(struct negotiate *n, struct peer *p, const struct sigmsg *m,
   return 0;
 }
 
+/* Our request p->req_id, with our candidates p->local. */
+static int send_request(struct negotiate *n, struct peer *p, struct neg_actions *out)
+{
+  struct sigmsg m = { .type = SIGMSG_LINK_REQUEST };
+  fill_head(n, p, &m.u.head, p->req_id);
+  fill_link(n, p->local, &m.u.req.link);
+  m.u.req.ondemand = p->ondemand;
+  m.u.req.has_ondemand = p->ondemand; /* the key only appears when true */
+  return send_msg(n, p, &m, out, NULL);
+}
+
 static void send_cancel(struct negotiate *n, struct peer *p, int reason,
                         struct neg_actions *out)
 {
@@ -475,8 +486,16 @@ static int on_request(struct negotiate *n, struct peer *p, const struct sigmsg_l
   bool ours_pending = p->initiator && (p->state == NEG_QUERYING || p->state == NEG_REQUESTING);
   if (ours_pending) {
     n->ctr.glare++;
-    if (strcmp(n->cfg.node_id, p->id) < 0)
-      return 0; /* our request wins; the peer will answer it */
+    if (strcmp(n->cfg.node_id, p->id) < 0) {
+      /* Our request wins; the peer will answer it.  Send it once more: a
+       * peer that asks us may never have got it (a server dropped it, e.g.
+       * while the peer blocked us), and it would wait for our answer as
+       * long as we wait for its.  A duplicate is answered again or
+       * ignored. */
+      if (p->state == NEG_REQUESTING && p->local)
+        send_request(n, p, out);
+      return 0;
+    }
     /* Theirs wins: drop ours (its responses will be stale) and answer. */
     p->initiator = false;
   } else if (strcmp(r->h.request_id, p->req_id) == 0 &&
@@ -682,13 +701,8 @@ int negotiate_on_candidates(struct negotiate *n, const struct ctl_candidates *c,
   if (p->state == NEG_ANSWERING)
     return answer(n, p, now_ms, out);
 
-  struct sigmsg m = { .type = SIGMSG_LINK_REQUEST };
   new_request_id(n, p->req_id);
-  fill_head(n, p, &m.u.head, p->req_id);
-  fill_link(n, c, &m.u.req.link);
-  m.u.req.ondemand = p->ondemand;
-  m.u.req.has_ondemand = p->ondemand; /* the key only appears when true */
-  int rc = send_msg(n, p, &m, out, NULL);
+  int rc = send_request(n, p, out);
   if (rc) {
     fail_attempt(n, p, now_ms, rc, "local candidates invalid", out);
     return rc;

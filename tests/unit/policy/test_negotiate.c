@@ -458,7 +458,10 @@ static void glare(const char *id_x, const char *id_y, bool x_first, bool hold_x)
   assert_true(iw.initiator);
   assert_false(il.initiator);
   assert_true(il.wanted); /* the loser still wants the link, and has it */
-  assert_int_equal(lose->sent[SIGMSG_LINK_RESPONSE], 1);
+  /* the winner sends its request again when the loser's reaches it (the
+   * loser answers the copy too) */
+  assert_int_equal(win->sent[SIGMSG_LINK_REQUEST], hold_x ? 1 : 2);
+  assert_int_equal(lose->sent[SIGMSG_LINK_RESPONSE], hold_x ? 1 : 2);
   assert_int_equal(win->sent[SIGMSG_LINK_RESPONSE], 0);
   assert_int_equal(x.n_remove + y.n_remove, 0);
   struct neg_counters cw, cl;
@@ -1017,6 +1020,30 @@ static void test_request_flood(void **state)
   node_fini(&b);
 }
 
+/* Glare when the winner's request was lost (a server dropped it): the
+ * loser's request makes the winner send its own again, and the loser
+ * answers that; before, both waited for LinkSetupTimeout. */
+static void test_glare_lost_request(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, NULL);
+  node_init(&b, "B", ID_B, 1, NULL);
+  drop_all = true;
+  do_connect(&a, ID_B); /* A (the winner) asks; lost */
+  drop_all = false;
+  assert_int_equal(state_of(&a, ID_B), NEG_REQUESTING);
+  do_connect(&b, ID_A);
+  pump();
+  assert_int_equal(a.n_create, 1);
+  assert_int_equal(b.n_create, 1);
+  assert_linked(&a, &b);
+  assert_linked(&b, &a);
+  assert_int_equal(state_of(&a, ID_B), NEG_CONNECTING);
+  assert_int_equal(state_of(&b, ID_A), NEG_CONNECTING);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 /* A request too soon after the last one is answered busy (and counted),
  * not dropped: the requester tries again within NEG_BUSY_RETRY_MAX_MS.
  * Dropped, it once left both sides waiting for LinkSetupTimeout: the
@@ -1133,6 +1160,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_more_edges, setup, teardown),
     cmocka_unit_test_setup_teardown(test_request_flood, setup, teardown),
     cmocka_unit_test_setup_teardown(test_request_too_soon_busy, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_glare_lost_request, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
