@@ -141,7 +141,7 @@ ct_config() {
               $server "PingInterval": ${CT_PING:-10},
               "Tls": { "CaFile": "$ca" } },
     "Overlay": { "Id": "lab", "TapName": "ipop0", $overlay },
-    "Log": { "Level": "debug"$logfile } } }
+    "Log": { "Level": "${CT_LOG_LEVEL:-debug}"$logfile } } }
 JSON
   chmod 644 "$d/config.json"
 }
