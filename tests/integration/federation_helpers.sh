@@ -6,11 +6,13 @@
 # their server through _xmpp-client._tcp SRV records.
 #
 #   fb_init                                  # segment pub, DNS namespace, test CA
-#   fb_server ej1 ejabberd one.test 198.18.0.2 [CLUSTER_NODE]
+#   fb_server ej1 ejabberd one.test 198.18.0.2
 #   fb_server pr prosody two.test 198.18.0.4
 #   fb_dns_xmpp one.test "10 xmpp1 198.18.0.2" "20 xmpp2 198.18.0.3"
 #   fb_dns_start
 #   fb_start ej1; fb_start pr ...            # servers (Prosody: after users)
+#   fb_join ej2 ej1                          # ej2 (started) joins ej1's cluster
+#   fb_kill ej1                              # SIGKILL: a crash
 #   fb_users ej1 alice carol; fb_users pr bob
 #   fb_friends alice@one.test bob@two.test   # mutual contacts, both servers
 #   fb_node alice 198.18.0.11 alice@one.test social ''
@@ -38,7 +40,7 @@
 FB_DNS_ADDR=198.18.0.53
 FB_DOWN_NET=198.19.0.0/24
 FB_COOKIE=ipop-federation-test
-declare -A FB_KIND=() FB_DOMAIN=() FB_ADDR=() FB_STARTED=()
+declare -A FB_KIND=() FB_DOMAIN=() FB_ADDR=()
 declare -A FB_MEMBER=()   # NAME -> 1: a node that joined another's cluster
 
 fb_skip_unless_ready() {
@@ -109,20 +111,24 @@ fb_server() {
   fb_xs "$n" 'xs_prepare "${XS_KIND[$dir]}" "$dir" "$domain" "$addr" 5222 "$pki"'
 }
 
-# fb_start NAME [JOIN]: start server NAME; an ejabberd with JOIN (another
-# ejabberd server of the same domain, running) joins its cluster.
+# fb_start NAME: start server NAME (again, after fb_kill, with its data).
 fb_start() {
-  local n=$1 join=${2:-}
+  local n=$1
   fb_xs "$n" 'xs_server_start "${XS_KIND[$dir]}" "$dir" "$domain" "$addr" 5222 "$pki" &&
               echo "${XS_SRV_PID[$dir]}" > "$dir/srv.pid"' || { fb__fail_log "$n"; return 1; }
-  FB_STARTED[$n]=1
-  [ -n "$join" ] || return 0
+}
+
+# fb_join NAME FIRST: ejabberd NAME (running, no accounts of its own yet)
+# joins the Mnesia cluster of FIRST, another node of the same domain.
+# join_cluster stops ejabberd on NAME, copies the cluster's tables and
+# starts it again: this waits for that second start.
+fb_join() {
+  local n=$1 first=$2 before
   FB_MEMBER[$n]=1
-  # join_cluster stops ejabberd on this node, copies the cluster's Mnesia
-  # tables and starts it again: wait for that second start.
-  fb_xs "$n" 'xs_ejabberdctl "$dir" join_cluster "ejabberd@'"${FB_ADDR[$join]}"'" &&
-              xs_wait 30 "ejabberd restarted in the cluster" xs_ej_started "$dir" 1' ||
-    { fb__fail_log "$n"; return 1; }
+  before=$(grep -c "is started in the node" "$FB_DIR/$n/logs/ejabberd.log")
+  fb_xs "$n" 'xs_ejabberdctl "$dir" join_cluster "ejabberd@$1" &&
+              xs_wait 30 "ejabberd restarted in the cluster" xs_ej_started "$dir" "$2"' \
+    "${FB_ADDR[$first]}" "$before" || { fb__fail_log "$n"; return 1; }
 }
 
 fb__fail_log() {
