@@ -14,7 +14,7 @@
 #   fb_join ej2 ej1                          # ej2 (started) joins ej1's cluster
 #   fb_kill ej1                              # SIGKILL: a crash
 #   fb_users ej1 alice carol; fb_users pr bob
-#   fb_friends alice@one.test bob@two.test   # mutual contacts, both servers
+#   fb_friends "alice@one.test bob@two.test" # mutual contacts, both servers
 #   fb_node alice 198.18.0.11 alice@one.test social ''
 #
 # Addresses: DNS 198.18.0.53; servers 198.18.0.2-9; nodes 198.18.0.1x.
@@ -91,7 +91,7 @@ fb_xs() {
   netns_exec "$n" env XS_DIR="$FB_DIR" IPOP_SRC_DIR="$IPOP_SRC_DIR" \
     XS_S2S_PORT=5269 XS_DIALBACK="${FB_DIALBACK:-0}" XS_DIRECT_PORT=5223 \
     XS_EJ_NODE="ejabberd@${FB_ADDR[$n]}" XS_EJ_DIST_ADDR="${FB_ADDR[$n]}" \
-    XS_EJ_DIST_PORT=4370 XS_EJ_COOKIE="$FB_COOKIE" \
+    XS_EJ_DIST_PORT=4370 XS_EJ_COOKIE="$FB_COOKIE" XS_EJ_TICKTIME="${FB_TICKTIME:-}" \
     bash -c '
     . "$IPOP_SRC_DIR/tests/lib/xmpp_servers.sh"
     dir=$XS_DIR/'"$n"' pki=$XS_DIR/pki/'"${FB_DOMAIN[$n]}"'
@@ -164,27 +164,37 @@ fb__server_of() {
   return 1
 }
 
-# fb_friends JID1 JID2: mutual contacts (subscription both, roster group
-# "friends") on both sides: ejabberd gets roster items through
-# mod_admin_extra (running), Prosody a mod_groups group (before fb_start).
+# fb_friends "JID1 JID2"...: each pair becomes mutual contacts (subscription
+# both, roster group "friends") on both sides: ejabberd gets roster items
+# through mod_admin_extra (running; one Erlang call for all), Prosody a
+# mod_groups group (before fb_start).
 fb_friends() {
-  local a=$1 b=$2 me other s
-  for me in "$a" "$b"; do
-    other=$b; [ "$me" = "$b" ] && other=$a
-    s=$(fb__server_of "${me#*@}") || { echo "no server for $me" >&2; return 1; }
-    case ${FB_KIND[$s]} in
-      ejabberd)
-        fb_xs "$s" 'xs_ej_rpc "$dir" "mod_admin_extra, add_rosteritem, [$(xs_bin "${1%@*}"),
-          $(xs_bin "${1#*@}"), $(xs_bin "${2%@*}"), $(xs_bin "${2#*@}"), $(xs_bin "${2%@*}"),
-          <<\"friends\">>, <<\"both\">>]"' "$me" "$other" || return 1
-        ;;
-      prosody)
-        FB_GROUPS=$((${FB_GROUPS:-0} + 1))
-        printf '[friends%s]\n%s=%s\n%s=%s\n' "$FB_GROUPS" "$me" "${me%@*}" "$other" "${other%@*}" \
-          >>"$FB_DIR/$s/groups.txt"
-        chown prosody:prosody "$FB_DIR/$s/groups.txt"
-        ;;
-    esac
+  local pair a b me other s
+  declare -A calls=()
+  for pair in "$@"; do
+    read -r a b <<<"$pair"
+    for me in "$a" "$b"; do
+      other=$b; [ "$me" = "$b" ] && other=$a
+      s=$(fb__server_of "${me#*@}") || { echo "no server for $me" >&2; return 1; }
+      case ${FB_KIND[$s]} in
+        ejabberd)
+          calls[$s]+="mod_admin_extra, add_rosteritem, [$(xs_bin "${me%@*}"), \
+$(xs_bin "${me#*@}"), $(xs_bin "${other%@*}"), $(xs_bin "${other#*@}"), \
+$(xs_bin "${other%@*}"), <<\"friends\">>, <<\"both\">>]"$'\n'
+          ;;
+        prosody)
+          FB_GROUPS=$((${FB_GROUPS:-0} + 1))
+          printf '[friends%s]\n%s=%s\n%s=%s\n' "$FB_GROUPS" "$me" "${me%@*}" "$other" \
+            "${other%@*}" >>"$FB_DIR/$s/groups.txt"
+          chown prosody:prosody "$FB_DIR/$s/groups.txt"
+          ;;
+      esac
+    done
+  done
+  for s in "${!calls[@]}"; do
+    local list=()
+    mapfile -t list < <(printf '%s' "${calls[$s]}")
+    fb_xs "$s" 'xs_ej_rpc "$dir" "$@"' "${list[@]}" || return 1
   done
 }
 

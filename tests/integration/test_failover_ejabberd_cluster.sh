@@ -18,14 +18,31 @@
 #      - presence resumes (bob sees alice's new resource over ej2's s2s)
 #      - signaling resumes: dave's new links to alice (same cluster) and
 #        to bob (across servers) are negotiated
+#   3. ej1 comes back (rejoins the cluster with its data); ej2, now used by
+#      alice, carol and dave, goes silent (a machine that died: its packets
+#      vanish, no RST).  The controllers notice by XEP-0199 ping
+#      (PingInterval 20 s) and move back to ej1; ej1 counts ej2 as down
+#      after its net_ticktime (6 s here, 60 by default) and routes again:
+#      bob sees alice's new resource; erin@one.test, starting now, links
+#      with alice; alice's links keep passing traffic.
 #   The failover times are measured from the controllers' timestamped logs:
-#   ej1's death -> alice online again -> first new link up.
+#   ej1's death -> alice online again -> first new link up; the same for
+#   ej2's silence.
+#   Not checked: new signaling from two.test towards one.test after a
+#   silent death: Prosody keeps its s2s stream to the dead ej2 until TCP
+#   gives up (docs/deployment.md).
 set -euo pipefail
 . "$(dirname "$0")/federation_helpers.sh"
 fb_skip_unless_ready
 netns_init
 
 t_start=$(date +%s%N)
+# A cluster node counts a silent peer node as down after 4.5-7.5 s; the
+# controllers notice a silent server after 10-20 s (PingInterval 20).  The
+# order matters: presence sent through the survivor before it has counted
+# the dead node out is routed to the dead node and lost.
+FB_TICKTIME=6
+export CT_PING=20
 fb_init
 fb_server ej1 ejabberd one.test 198.18.0.2
 fb_server ej2 ejabberd one.test 198.18.0.3
@@ -42,12 +59,10 @@ wait "$p1" && wait "$p2"
 t_join=$(date +%s%N)
 fb_join ej2 ej1
 echo "# ej2 joins ej1's cluster: $(( ($(date +%s%N) - t_join) / 1000000 )) ms"
-fb_users ej1 alice carol dave
+fb_users ej1 alice carol dave erin
 fb_users pr bob
-fb_friends alice@one.test carol@one.test
-fb_friends alice@one.test dave@one.test
-fb_friends alice@one.test bob@two.test
-fb_friends bob@two.test dave@one.test
+fb_friends "alice@one.test carol@one.test" "alice@one.test dave@one.test" \
+  "alice@one.test bob@two.test" "bob@two.test dave@one.test" "alice@one.test erin@one.test"
 fb_start pr
 echo "# servers, cluster and DNS ready: $(( ($(date +%s%N) - t_start) / 1000000 )) ms"
 check "the cluster has both nodes" fb_xs ej2 'xs_ejabberdctl "$dir" list_cluster | grep -q 198.18.0.2'
@@ -57,6 +72,7 @@ fb_node alice 198.18.0.11 alice@one.test social ''
 fb_node carol 198.18.0.12 carol@one.test social ''
 fb_node bob 198.18.0.13 bob@two.test social ''
 fb_node dave 198.18.0.14 dave@one.test social ''
+fb_node erin 198.18.0.15 erin@one.test social ''
 for h in alice carol bob; do ct_controller_start "$h"; done
 tlog() { echo "$(ct_dir "$1")/state/controller.tlog"; }
 
@@ -131,6 +147,40 @@ t_link=$(ms_of "$l")
 echo "# FAILOVER: ej1 killed -> alice online on ej2: $((t_online - t_kill)) ms;" \
   "-> first new link (dave-alice) up: $((t_link - t_kill)) ms"
 grep -E "disconnected|reconnecting|connect failed|connected to|online as" "$(tlog alice)" |
-  tail -n 6 | sed 's/^/# alice: /'
+  tail -n 4 | sed 's/^/# alice: /'
+
+echo "# 3. ej1 comes back; ej2 goes silent"
+t0=$(date +%s%N)
+fb_start ej1
+echo "# ej1 restarted, back in the cluster: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+: >"$NETNS_TMPDIR/ping-bob.txt"
+netns_spawn alice "$NETNS_TMPDIR/ping-bob.txt" ping -n -O -i 0.2 "$ab"
+ping_bob=$NETNS_LAST_PID
+check "pings flow" wait_until 5 some_replies bob 3
+n_online=$(grep -c "online as" "$(tlog alice)")
+n_carol=$(grep -c "online as" "$(tlog carol)")
+n_dave=$(grep -c "online as" "$(tlog dave)")
+t_cut=$(date -u +%s%3N)
+netns_cut ej2
+ct_controller_start erin
+check "alice online again (ping timeout, then ej1)" wait_until 30 online_again alice "$n_online"
+check "carol online again" wait_until 30 online_again carol "$n_carol"
+check "dave online again" wait_until 30 online_again dave "$n_dave"
+check "alice is on ej1" sh -c "grep 'connected to' $(tlog alice) | tail -1 | grep -q 198.18.0.2:5222"
+check "alice noticed by ping" grep -q "disconnected (ping timeout)" "$(tlog alice)"
+alice_jid1=$(ct_status alice jid)
+check "bob sees alice's new resource (ej1 counted ej2 down)" wait_until 30 sees_alice bob
+t_seen=$(date -u +%s%3N)
+check "erin-alice: new link" wait_until 60 has_mapped erin alice
+check "erin pings alice" wait_ping erin "$(mapped erin alice)" 20
+n_bob=$(replies bob)
+netns_kill "$ping_bob"
+lost_bob=$(grep -c "no answer yet" "$NETNS_TMPDIR/ping-bob.txt" || true)
+echo "# pings during the silent failover: alice->bob $n_bob answered, $lost_bob unanswered"
+check "alice->bob kept passing traffic" test "$lost_bob" -le 1
+t_online=$(ms_of "$(grep 'online as' "$(tlog alice)" | sed -n "$((n_online + 1))p")")
+t_link=$(ms_of "$(grep -E "link: link to alice@one.test[^ ]* .* is up" "$(tlog erin)" | head -1)")
+echo "# SILENT FAILOVER: ej2 silent -> alice online on ej1: $((t_online - t_cut)) ms;" \
+  "-> erin-alice link up: $((t_link - t_cut)) ms; -> bob sees alice (polled): $((t_seen - t_cut)) ms"
 ct_finish
 echo "# whole test: $(( ($(date +%s%N) - t_start) / 1000000 )) ms"

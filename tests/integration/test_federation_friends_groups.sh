@@ -35,7 +35,7 @@ fb_dns_start
 fb_start ej
 fb_users ej alice
 fb_users pr bob dave mallory
-fb_friends alice@one.test bob@two.test
+fb_friends "alice@one.test bob@two.test"
 fb_start pr
 echo "# servers and DNS ready: $(( ($(date +%s%N) - t_start) / 1000000 )) ms"
 

@@ -150,6 +150,7 @@ ERLANG_NODE=${XS_EJ_NODE:-ipop$port@localhost}
 ERL_DIST_PORT=${XS_EJ_DIST_PORT:-$((port + 20000))}
 INET_DIST_INTERFACE=${XS_EJ_DIST_ADDR:-127.0.0.1}
 EOF
+
   if [ -n "${XS_EJ_COOKIE:-}" ]; then
     (umask 077; printf '%s' "$XS_EJ_COOKIE" > "$dir/.erlang.cookie")
   fi
@@ -206,7 +207,18 @@ s2s_use_starttls: required
 s2s_cafile: \"$pki/ca.pem\""
     [ "${XS_DIALBACK:-0}" = 1 ] && dialback="  mod_s2s_dialback: {}"
   fi
+  # XS_EJ_TICKTIME: a cluster node counts a peer node that has been silent
+  # for this many seconds (+-25%) as down (Erlang net_ticktime).  Both in
+  # the VM's arguments and in ejabberd's own option (default 60), which it
+  # sets at start: a change there would begin with a transition period as
+  # long as the old tick time.
+  local tick=""
+  if [ -n "${XS_EJ_TICKTIME:-}" ]; then
+    tick="net_ticktime: $XS_EJ_TICKTIME"
+    echo "ERL_OPTIONS=\"-kernel net_ticktime $XS_EJ_TICKTIME\"" >> "$dir/ejabberdctl.cfg"
+  fi
   cat > "$dir/ejabberd.yml" <<EOF
+$tick
 hosts:
   - "$domain"
 loglevel: info
