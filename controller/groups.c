@@ -57,13 +57,10 @@ bool grp_name_valid(const char *name)
   return true;
 }
 
-bool grp_bare_jid(const char *in, char *out, size_t outlen)
+/* Lower-case in (n bytes, n < outlen) into out; false on a blank, a
+ * control character or markup. */
+static bool jid_text_lower(const char *in, size_t n, char *out)
 {
-  const char *at = strchr(in, '@');
-  size_t n = strlen(in);
-  if (!at || at == in || !at[1] || strchr(in, '/') || strchr(at + 1, '@') || n >= outlen ||
-      n >= CTRL_JID_LEN)
-    return false;
   for (size_t i = 0; i < n; i++) {
     if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f || strchr("\"&'<>", in[i]))
       return false;
@@ -71,6 +68,16 @@ bool grp_bare_jid(const char *in, char *out, size_t outlen)
   }
   out[n] = '\0';
   return true;
+}
+
+bool grp_bare_jid(const char *in, char *out, size_t outlen)
+{
+  const char *at = strchr(in, '@');
+  size_t n = strlen(in);
+  if (!at || at == in || !at[1] || strchr(in, '/') || strchr(at + 1, '@') || n >= outlen ||
+      n >= CTRL_JID_LEN)
+    return false;
+  return jid_text_lower(in, n, out);
 }
 
 bool grp_block_item(const char *in, char *out, size_t outlen)
@@ -81,13 +88,7 @@ bool grp_block_item(const char *in, char *out, size_t outlen)
   if (n == 0 || n >= outlen || n >= CTRL_JID_LEN || strchr(in, '/') || in[0] == '.' ||
       in[n - 1] == '.')
     return false;
-  for (size_t i = 0; i < n; i++) {
-    if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f || strchr("\"&'<>", in[i]))
-      return false;
-    out[i] = (char)tolower((unsigned char)in[i]);
-  }
-  out[n] = '\0';
-  return true;
+  return jid_text_lower(in, n, out);
 }
 
 bool grp_room_name(const char *room, char *name, size_t len)

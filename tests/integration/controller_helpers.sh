@@ -167,6 +167,15 @@ ct_links_up() {
   tc_call "$1" query_link_stats '{"overlay_id":"lab"}' | jq '[.links[] | select(.state=="up")] | length'
 }
 ct_log() { echo "$(ct_dir "$1")/controller.log"; }
+# ct_mapped HOST JID_PREFIX [up]: the address HOST's pool gave the peer
+# whose JID starts with JID_PREFIX (e.g. "bob@"); with "up", only while
+# the link to it is up.  ct_has_mapped: there is one.
+ct_mapped() {
+  ct_ctl "$1" -j peers | jq -r --arg j "$2" --arg up "${3:-}" \
+    '[.peers[] | select(.jid | startswith($j)) | select($up == "" or .link_state == "up")
+      | .mapped_ip4 // empty][0] // empty'
+}
+ct_has_mapped() { [ -n "$(ct_mapped "$@")" ]; }
 
 # ct_finish: stop every controller (SIGTERM, clean exit, no sanitizer
 # report), then the tincans (tc_finish), and give the verdict.

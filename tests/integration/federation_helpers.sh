@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016  # SC2016: scripts for fb_xs expand in the server namespace
 # Test bed for the federation, SRV and failover tests (issue #17): XMPP
 # servers of two domains on the "public" segment, a real DNS server
 # (dnsmasq) that every namespace resolves through, and IPOP nodes that are

@@ -26,12 +26,9 @@ for h in alice bob carol; do ct_controller_start "$h"; done
 for h in alice bob carol; do check "$h online" ct_wait_online "$h" 30; done
 t0=$(date +%s%N)
 
-# mapped HOST JID-prefix: the address HOST's pool gave that friend.
-mapped() {
-  ct_ctl "$1" -j peers | jq -r --arg j "$2@" \
-    '[.peers[] | select(.jid | startswith($j)) | .mapped_ip4 // empty][0] // empty'
-}
-has_mapped() { [ -n "$(mapped "$1" "$2")" ]; }
+# mapped HOST USER: the address HOST's pool gave that friend.
+mapped() { ct_mapped "$1" "$2@"; }
+has_mapped() { ct_has_mapped "$1" "$2@"; }
 check "alice has an address for bob" wait_until 60 has_mapped alice bob
 ab=$(mapped alice bob)
 check "alice pings bob at $ab" wait_ping alice "$ab" 60

@@ -65,6 +65,7 @@ fb_friends "alice@one.test carol@one.test" "alice@one.test dave@one.test" \
   "alice@one.test bob@two.test" "bob@two.test dave@one.test" "alice@one.test erin@one.test"
 fb_start pr
 echo "# servers, cluster and DNS ready: $(( ($(date +%s%N) - t_start) / 1000000 )) ms"
+# shellcheck disable=SC2016  # expands in ej2's namespace
 check "the cluster has both nodes" fb_xs ej2 'xs_ejabberdctl "$dir" list_cluster | grep -q 198.18.0.2'
 
 export CT_LOG_FILE=1   # state/controller.tlog: timestamped, for the measurements
@@ -88,11 +89,8 @@ b1=$(ms_of "$(grep -m1 'online as' "$(tlog bob)")")
 echo "# bob: SRV lookup -> online, first target silent: $((b1 - b0)) ms"
 check "alice is on ej1 (priority 10)" grep -q "connected to 198.18.0.2:5222" "$(tlog alice)"
 check "carol is on ej1" grep -q "connected to 198.18.0.2:5222" "$(tlog carol)"
-mapped() {
-  ct_ctl "$1" -j peers | jq -r --arg j "$2@" \
-    '[.peers[] | select(.jid | startswith($j)) | select(.link_state == "up") | .mapped_ip4 // empty][0] // empty'
-}
-has_mapped() { [ -n "$(mapped "$1" "$2")" ]; }
+mapped() { ct_mapped "$1" "$2@" up; }   # a friend's address while the link is up
+has_mapped() { ct_has_mapped "$1" "$2@" up; }
 check "alice-bob link up (across servers)" wait_until 30 has_mapped alice bob
 check "alice-carol link up" wait_until 30 has_mapped alice carol
 ab=$(mapped alice bob) ac=$(mapped alice carol)

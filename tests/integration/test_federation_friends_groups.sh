@@ -50,11 +50,8 @@ check "bob found two.test by SRV" grep -q "connecting to SRV of two.test" "$(ct_
 
 echo "# 1. SocialVPN across servers"
 t0=$(date +%s%N)
-mapped() {
-  ct_ctl "$1" -j peers | jq -r --arg j "$2@" \
-    '[.peers[] | select(.jid | startswith($j)) | .mapped_ip4 // empty][0] // empty'
-}
-has_mapped() { [ -n "$(mapped "$1" "$2")" ]; }
+mapped() { ct_mapped "$1" "$2@"; }
+has_mapped() { ct_has_mapped "$1" "$2@"; }
 check "alice has an address for bob@two.test" wait_until 30 has_mapped alice bob
 check "bob has an address for alice@one.test" wait_until 30 has_mapped bob alice
 ab=$(mapped alice bob) ba=$(mapped bob alice)
@@ -62,7 +59,7 @@ check "alice pings bob at $ab" wait_ping alice "$ab" 30
 check "bob pings alice at $ba" wait_ping bob "$ba" 30
 echo "# friends on two servers: online -> overlay ping: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "alice's hosts file names bob@two.test" \
-  grep -Eq "^$ab[[:space:]]+bob@two.test\$" "$(ct_dir alice)/state/hosts"
+  grep -Eq "^${ab}[[:space:]]+bob@two.test\$" "$(ct_dir alice)/state/hosts"
 social_up() { [ "$(ct_links_up "$1")" = "$2" ]; }
 check "dave has no social link" social_up dave 0
 ct_ctl alice peers | sed 's/^/# alice: /'

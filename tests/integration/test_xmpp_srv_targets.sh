@@ -39,7 +39,8 @@ fb_users pr alice
 fb_start pr
 fb__netns cl 198.18.0.11
 
-XS_DIR=$NETNS_TMPDIR/probes XS_PROBE_NS=cl
+XS_DIR=$NETNS_TMPDIR/probes
+export XS_PROBE_NS=cl   # xs_probe_start runs the probes in namespace cl
 mkdir -p "$XS_DIR"
 xs_password_file "$XS_DIR/alice.pw" pw-alice
 # conf NAME JID [TLS_EXTRA]: a client config with nothing but the JID.

@@ -60,7 +60,7 @@ dns_start() {
     for r in "${DNS_RECORDS[@]}"; do echo "$r"; done
   } >"$conf"
   netns_spawn "$ns" "$NETNS_TMPDIR/dns.log" dnsmasq --keep-in-foreground --conf-file="$conf"
-  DNS_PID=$NETNS_LAST_PID
+  export DNS_PID=$NETNS_LAST_PID   # for tests that stop or signal it
   wait_until 10 dns__answers "$ns" "$addr" || {
     tail -n 20 "$NETNS_TMPDIR/dns.log" >&2
     return 1
