@@ -84,9 +84,11 @@ bool grp_block_item(const char *in, char *out, size_t outlen)
 {
   if (strchr(in, '@'))
     return grp_bare_jid(in, out, outlen);
+  /* A domain has a dot: a lone word ("carol") is a JID missing its domain
+   * far more often than a one-label domain. */
   size_t n = strlen(in);
-  if (n == 0 || n >= outlen || n >= CTRL_JID_LEN || strchr(in, '/') || in[0] == '.' ||
-      in[n - 1] == '.')
+  if (n == 0 || n >= outlen || n >= CTRL_JID_LEN || strchr(in, '/') || !strchr(in, '.') ||
+      in[0] == '.' || in[n - 1] == '.')
     return false;
   return jid_text_lower(in, n, out);
 }

@@ -76,8 +76,8 @@ void grp_save(struct ctrl *c);
 bool grp_name_valid(const char *name);
 /* "user@domain" (lower-cased into out); false if not a bare JID. */
 bool grp_bare_jid(const char *in, char *out, size_t outlen);
-/* A block list item: a bare JID, or a domain (everyone there), lower-cased
- * into out; false if it is neither. */
+/* A block list item: a bare JID, or a domain with a dot (everyone there),
+ * lower-cased into out; false if it is neither. */
 bool grp_block_item(const char *in, char *out, size_t outlen);
 /* The localpart of a room JID if it is a valid group name. */
 bool grp_room_name(const char *room, char *name, size_t len);

@@ -126,6 +126,8 @@ lab_link() { # HOST PEER_JID: is HOST's lab link to that member up?
 no_lab_link() { ! lab_link "$@"; }
 check "block refuses a full JID" sh -c "! $(printf '%q ' ip netns exec "$(netns_ns bob)" \
   "$IPOPCTL" -k "$(ct_dir bob)/control.key" -s 127.0.0.1:5801 block 'one.test/x')"
+check "block refuses a word without a dot" sh -c "! $(printf '%q ' ip netns exec "$(netns_ns bob)" \
+  "$IPOPCTL" -k "$(ct_dir bob)/control.key" -s 127.0.0.1:5801 block 'alice')"
 check "block refuses markup in a domain" sh -c "! $(printf '%q ' ip netns exec "$(netns_ns bob)" \
   "$IPOPCTL" -k "$(ct_dir bob)/control.key" -s 127.0.0.1:5801 block 'one<x>.test')"
 t0=$(date +%s%N)
