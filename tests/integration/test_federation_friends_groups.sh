@@ -12,8 +12,10 @@
 #      (joins by the room's JID from two.test): all three ping on lab
 #   3. dave creates ops@conference.two.test (Prosody MUC) and invites
 #      alice, who joins from one.test: alice <-> dave ping on ops
-#   4. a stranger on two.test (mallory, an XMPP client) sends alice a
-#      link request: dropped and counted, no link
+#   4. a stranger on two.test (mallory, an XMPP client) announces bob's
+#      node id to alice in a directed presence and sends her a link request
+#      in its name: dropped and counted, no peer mallory, bob's node id
+#      still bound to bob's JID
 #   5. bob blocks the whole domain one.test (XEP-0191 domain item on
 #      Prosody): his social and lab links to alice go, bob <-> dave stays;
 #      unblocked, they come back.  Block items that are neither a JID nor
@@ -92,8 +94,9 @@ check "alice joined ops" wait_until 30 ct_grp_joined alice ops
 ct_group_ping_matrix ops 60 alice dave
 echo "# ops: create + 1 remote member -> 2 pings: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
-echo "# 4. a stranger from two.test asks alice for a link"
+echo "# 4. a stranger from two.test claims bob's node and asks alice for a link"
 alice_full=$(ct_status alice jid)
+bob_node=$(ct_status bob node_id)
 XS_DIR=$NETNS_TMPDIR/probes XS_PROBE_NS=bob
 mkdir -p "$XS_DIR"
 xs_password_file "$XS_DIR/mallory.pw" pw-mallory
@@ -105,12 +108,20 @@ dropped() { ct_ctl alice -j stats | jq -r .signals_dropped; }
 d0=$(dropped)
 xs_probe_start mallory "$XS_DIR/mallory.json" node-mallory
 check "mallory online on two.test" xs_probe_wait 20 mallory '"state":"online"'
-xs_probe_cmd mallory "{\"cmd\":\"send\",\"to\":\"$alice_full\",\"type\":\"link_request\",\"id\":\"evil\",\"payload\":\"{\\\"overlay_id\\\":\\\"lab\\\"}\"}"
+# A directed presence announcing bob's node id, then a signal in its name
+# (the server stamps mallory's JID on both; they arrive in this order).
+xs_probe_cmd mallory "{\"cmd\":\"raw\",\"xml\":\"<presence to='$alice_full'><node xmlns='urn:ipop:node:1' id='$bob_node'/></presence>\"}"
+xs_probe_cmd mallory "{\"cmd\":\"send\",\"to\":\"$alice_full\",\"type\":\"link_request\",\"id\":\"evil\",\"payload\":\"{\\\"from\\\":\\\"$bob_node\\\",\\\"overlay_id\\\":\\\"lab\\\"}\"}"
 check "mallory's signal crossed the federation" xs_probe_wait 5 mallory '"event":"sent"' '"result":0'
 more_dropped() { [ "$(dropped)" -gt "$d0" ]; }
 check "alice drops and counts it" wait_until 10 more_dropped
-check "alice has no peer mallory" sh -c "! $(printf '%q ' ip netns exec "$(netns_ns alice)" \
-  "$IPOPCTL" -k "$(ct_dir alice)/control.key" -s 127.0.0.1:5801 peers) | grep -q mallory"
+no_mallory() { ct_ctl alice -j peers | jq -e '[.peers[] | select(.jid | startswith("mallory@"))] == []'; }
+bobs_node_is_bobs() {
+  ct_ctl alice -j peers | jq -e --arg n "$bob_node" \
+    '[.peers[] | select(.node_id == $n) | .jid | startswith("bob@two.test/")] == [true]'
+}
+check "alice has no peer mallory" no_mallory
+check "bob's node id is still bob's at alice" bobs_node_is_bobs
 check "mallory probe exits" xs_probe_stop mallory
 
 echo "# 5. bob blocks the domain one.test"
