@@ -73,6 +73,7 @@ struct conn {
   int resolve_err;
   uint64_t deadline;          /* loop time by which we must be online */
   struct tcp_handle *th;      /* current TCP handle */
+  bool tcp_up;                /* connected to addrs[next_addr - 1] */
   SSL *ssl;
   BIO *rbio, *wbio;
   bool secure;                /* TLS handshake done */
@@ -117,6 +118,10 @@ struct xmpp_client {
   char redirect_host[256];
   uint16_t redirect_port;
   unsigned redirects;
+  /* Addresses that failed since the last login (refused, silent, or
+   * connected but never online): the next attempt tries them last. */
+  struct sockaddr_storage failed[MAX_ADDRS];
+  size_t nfailed;
   struct roster_entry *roster;
   size_t nroster;
   struct xmpp_counters counters;

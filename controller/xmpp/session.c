@@ -388,6 +388,7 @@ void xmpp__go_online(struct conn *k)
   xmpp__send_presence(k);
   xmpp_backoff_reset(&c->backoff);
   c->redirects = 0;
+  c->nfailed = 0;  /* the next attempt goes by priority again */
   if (!k->capture) {
     uint64_t t = (uint64_t)c->cfg.ping_interval * 1000 / 2;
     uv_timer_start(&c->ping_timer, xmpp__ping_cb, t, t);

@@ -313,12 +313,65 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
   snprintf(out, len, "%s:%u", ip, ntohs(a->sin_port));
 }
 
+static bool same_addr(const struct sockaddr_storage *a,
+                      const struct sockaddr_storage *b)
+{
+  if (a->ss_family != b->ss_family)
+    return false;
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+  }
+  const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+  return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+static bool addr_has_failed(const struct xmpp_client *c,
+                            const struct sockaddr_storage *a)
+{
+  for (size_t i = 0; i < c->nfailed; i++)
+    if (same_addr(&c->failed[i], a))
+      return true;
+  return false;
+}
+
+static void addr_failed(struct xmpp_client *c, const struct sockaddr_storage *a)
+{
+  if (!addr_has_failed(c, a) && c->nfailed < MAX_ADDRS)
+    c->failed[c->nfailed++] = *a;
+}
+
+/* Addresses that failed since the last login go after the others (each
+ * group in priority order): a server that takes TCP connections but never
+ * gets us online (hung, overloaded, broken TLS) would otherwise hold every
+ * attempt until ConnectTimeout, for ever. */
+static void order_addrs(struct conn *k)
+{
+  struct xmpp_client *c = k->c;
+  struct sockaddr_storage tmp[MAX_ADDRS];
+  size_t n = 0, late = 0;
+  if (!c->nfailed)
+    return;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < k->naddrs; i++)
+      if (addr_has_failed(c, &k->addrs[i]) == (pass == 1)) {
+        tmp[n++] = k->addrs[i];
+        late += pass;
+      }
+  memcpy(k->addrs, tmp, n * sizeof(tmp[0]));
+  if (late && late < n)
+    LOG_DEBUG(M, "%zu of %zu addresses failed since the last login: tried last",
+              late, n);
+}
+
 /* Give up on the address being tried (failed, or silent too long) and go
  * on with the next one. */
 static void next_addr_after(struct conn *k, int err)
 {
   struct tcp_handle *th = k->th;
   char a[INET6_ADDRSTRLEN + 8];
+  addr_failed(k->c, &k->addrs[k->next_addr - 1]);
   addr_text(&k->addrs[k->next_addr - 1], a, sizeof(a));
   if (err == UV_ETIMEDOUT)
     LOG_DEBUG(M, "connect failed: %s: no answer within %u ms", a,
@@ -344,6 +397,7 @@ static void connect_cb(uv_connect_t *req, int status)
   char a[INET6_ADDRSTRLEN + 8];
   addr_text(&k->addrs[k->next_addr - 1], a, sizeof(a));
   LOG_DEBUG(M, "connected to %s", a);
+  k->tcp_up = true;
   arm_connect_timer(k, false);  /* the rest of ConnectTimeout: TLS, login */
   uv_tcp_nodelay(&th->tcp, 1);
   uv_read_start((uv_stream_t *)&th->tcp, alloc_cb, read_cb);
@@ -483,6 +537,7 @@ static void resolve_done(uv_work_t *w, int status)
     xmpp__conn_close(k, reason, IPOP_ECONNREFUSED);
     return;
   }
+  order_addrs(k);
   try_next_addr(k);
 }
 
@@ -541,6 +596,8 @@ void xmpp__conn_close(struct conn *k, const char *reason, int code)
   }
   bool auth = k->auth_failed;
   bool capture = k->capture != NULL;
+  if (k->tcp_up && k->phase != P_ONLINE)
+    addr_failed(c, &k->addrs[k->next_addr - 1]);  /* reached, never online */
   char why[sizeof(k->reason)];
   snprintf(why, sizeof(why), "%s", reason);  /* reason may point into k */
   reason = why;
