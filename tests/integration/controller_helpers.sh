@@ -201,9 +201,22 @@ ct_grp_joined() { [ "$(ct_grp "$1" "$2" state)" = joined ]; }
 # ct_group_ping_matrix GROUP DEADLINE_S HOST...: fills the global array
 # addr[HOST] with each host's address in GROUP, then checks that every host
 # pings every other one over the group overlay.
+# Two members may derive the same address (1 in 254 per pair): the larger
+# node id then yields and re-creates its overlay, so the addresses are read
+# once they are all different.
+ct__grp_addrs_distinct() {
+  local g=$1 a v; shift
+  declare -A seen=()
+  for a in "$@"; do
+    v=$(ct_grp "$a" "$g" address)
+    [ -n "$v" ] && [ -z "${seen[$v]:-}" ] || return 1
+    seen[$v]=1
+  done
+}
 ct_group_ping_matrix() {
   local g=$1 t=$2 a b; shift 2
   declare -gA addr
+  wait_until 30 ct__grp_addrs_distinct "$g" "$@" || echo "# $g: members' addresses still collide"
   for a in "$@"; do addr[$a]=$(ct_grp "$a" "$g" address); done
   echo "# $g addresses:$(for a in "$@"; do printf ' %s=%s' "$a" "${addr[$a]}"; done)"
   for a in "$@"; do
