@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "groups.h"
 #include "log.h"
 
@@ -334,7 +335,7 @@ void grp_save(struct ctrl *c)
   json_decref(root);
   char path[CTL_PATH_LEN + 32], w[POLICY_WHY_LEN];
   snprintf(path, sizeof path, "%s/%s", c->cfg.ctrl.state_dir, GRP_FILE);
-  if (!text || policy_file_write_atomic(path, text, strlen(text), 0600, w, sizeof w) != 0)
+  if (!text || ipop_file_write_atomic(path, text, strlen(text), 0600, w, sizeof w) != 0)
     LOG_WARN("group", "cannot save %s: %s", path, text ? w : "out of memory");
   free(text);
 }
@@ -347,7 +348,7 @@ static void grp_load(struct ctrl *c)
   snprintf(path, sizeof path, "%s/%s", c->cfg.ctrl.state_dir, GRP_FILE);
   char *text = NULL;
   size_t len = 0;
-  int rc = policy_file_read(path, GRP_FILE_MAX, &text, &len, w, sizeof w);
+  int rc = ipop_file_read(path, GRP_FILE_MAX, &text, &len, NULL, w, sizeof w);
   if (rc == IPOP_ENOENT)
     return;
   json_error_t je;

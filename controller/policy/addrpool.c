@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "jbind.h"
 
 struct addrpool {
@@ -139,7 +140,7 @@ static int save(const struct addrpool *p, char *why, size_t whylen)
   text = withnl;
   text[len] = '\n';
   text[len + 1] = '\0';
-  rc = policy_file_write_atomic(p->cfg.path, text, len + 1, 0644, why, whylen);
+  rc = ipop_file_write_atomic(p->cfg.path, text, len + 1, 0644, why, whylen);
 out:
   free(text);
   json_decref(peers);
@@ -151,7 +152,7 @@ static int load(struct addrpool *p, char *why, size_t whylen)
 {
   char *buf;
   size_t len;
-  int rc = policy_file_read(p->cfg.path, ADDRPOOL_FILE_MAX, &buf, &len, why, whylen);
+  int rc = ipop_file_read(p->cfg.path, ADDRPOOL_FILE_MAX, &buf, &len, NULL, why, whylen);
   if (rc == IPOP_ENOENT)
     return 0; /* first start */
   if (rc)
@@ -461,7 +462,7 @@ int addrpool_write_hosts(const struct addrpool *p, const char *path, char *why,
   int rc = addrpool_hosts_text(p, &text);
   if (rc)
     return rc;
-  rc = policy_file_write_atomic(path, text, strlen(text), 0644, why, whylen);
+  rc = ipop_file_write_atomic(path, text, strlen(text), 0644, why, whylen);
   free(text);
   return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "secret.h"
 
 bool nodeid_valid(const char *id)
@@ -43,7 +44,7 @@ int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t w
   char *buf;
   size_t len;
   /* A little slack for a stray newline; anything bigger is not ours. */
-  rc = policy_file_read(path, 64, &buf, &len, why, whylen);
+  rc = ipop_file_read(path, 64, &buf, &len, NULL, why, whylen);
   if (rc == IPOP_ETOOBIG)
     rc = IPOP_EPARSE;
   if (rc)
@@ -84,7 +85,7 @@ int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_c
 
   char path[4096];
   id_path(state_dir, path, sizeof path);
-  rc = policy_file_create_atomic(path, text, NODEID_HEX_LEN + 1, 0644, why, whylen);
+  rc = ipop_file_create_atomic(path, text, NODEID_HEX_LEN + 1, 0644, why, whylen);
   if (rc == IPOP_EEXIST) /* another instance created it meanwhile: use that one */
     return nodeid_load(state_dir, out, why, whylen);
   if (rc)

@@ -25,23 +25,6 @@ int policy_rand_os(void *ctx, void *buf, size_t len);
 /* A uniformly distributed 32-bit value from fn (0 if fn fails). */
 uint32_t policy_rand_u32(policy_rand_fn fn, void *ctx);
 
-/* Replace path atomically: write a temporary file in the same directory,
- * fsync it, chmod to mode, rename over path, fsync the directory.  Readers
- * see either the old or the new contents, never a mix. */
-int policy_file_write_atomic(const char *path, const void *data, size_t len,
-                             mode_t mode, char *why, size_t whylen);
-
-/* Like policy_file_write_atomic, but never replaces an existing path:
- * IPOP_EEXIST if it exists (another process won the race). */
-int policy_file_create_atomic(const char *path, const void *data, size_t len,
-                              mode_t mode, char *why, size_t whylen);
-
-/* Read a whole regular file of at most max bytes into a NUL-terminated heap
- * buffer (*out, caller frees).  IPOP_ENOENT if it does not exist,
- * IPOP_ETOOBIG above max, IPOP_ESYS otherwise. */
-int policy_file_read(const char *path, size_t max, char **out, size_t *len,
-                     char *why, size_t whylen);
-
 /* Internal: snprintf into why if why is not NULL. */
 void policy__why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "nodeid.h"
 #include "policy_test.h"
 
@@ -136,14 +137,14 @@ static void test_atomic_files(void **state)
   char dir[64], path[128], why[POLICY_WHY_LEN];
   pt_tmpdir(dir);
   snprintf(path, sizeof path, "%s/f", dir);
-  assert_int_equal(policy_file_create_atomic(path, "one", 3, 0600, why, sizeof why), 0);
+  assert_int_equal(ipop_file_create_atomic(path, "one", 3, 0600, why, sizeof why), 0);
   /* never replaces: the loser of a first-start race reads the winner's id */
-  assert_int_equal(policy_file_create_atomic(path, "two", 3, 0600, why, sizeof why),
+  assert_int_equal(ipop_file_create_atomic(path, "two", 3, 0600, why, sizeof why),
                    IPOP_EEXIST);
   char *text = pt_slurp(path);
   assert_string_equal(text, "one");
   free(text);
-  assert_int_equal(policy_file_write_atomic(path, "three", 5, 0644, why, sizeof why), 0);
+  assert_int_equal(ipop_file_write_atomic(path, "three", 5, 0644, why, sizeof why), 0);
   text = pt_slurp(path);
   assert_string_equal(text, "three");
   free(text);
@@ -151,18 +152,20 @@ static void test_atomic_files(void **state)
   /* reading: limits */
   char *buf;
   size_t len;
-  assert_int_equal(policy_file_read(path, 4, &buf, &len, why, sizeof why), IPOP_ETOOBIG);
+  assert_int_equal(ipop_file_read(path, 4, &buf, &len, NULL, why, sizeof why), IPOP_ETOOBIG);
   assert_null(buf);
-  assert_int_equal(policy_file_read(path, 5, &buf, &len, why, sizeof why), 0);
+  mode_t mode = 0;
+  assert_int_equal(ipop_file_read(path, 5, &buf, &len, &mode, why, sizeof why), 0);
   assert_int_equal(len, 5);
+  assert_int_equal(mode, 0644);
   free(buf);
-  assert_int_equal(policy_file_read(dir, 5, &buf, &len, why, sizeof why), IPOP_ESYS);
+  assert_int_equal(ipop_file_read(dir, 5, &buf, &len, NULL, why, sizeof why), IPOP_ESYS);
   assert_non_null(strstr(why, "not a regular file"));
   /* a symlink is not followed */
   char link_path[160];
   snprintf(link_path, sizeof link_path, "%s/l", dir);
   assert_int_equal(symlink(path, link_path), 0);
-  assert_int_equal(policy_file_read(link_path, 64, &buf, &len, why, sizeof why), IPOP_ESYS);
+  assert_int_equal(ipop_file_read(link_path, 64, &buf, &len, NULL, why, sizeof why), IPOP_ESYS);
   pt_rmtree(dir);
   /* the OS source of randomness works */
   uint8_t r[16] = { 0 }, zero[16] = { 0 };
