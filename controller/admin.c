@@ -1,12 +1,17 @@
 /* Requests from ipopctl: echo, status, peers, links, counters (groups and
- * blocking: groups_admin.c). */
+ * blocking: groups_admin.c; known, trust, untrust: identity.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "admin.h"
 #include "error.h"
+#include "groups.h"
+#include "identity.h"
+#include "links.h"
 #include "log.h"
+#include "net.h"
+#include "tincan.h"
 
 static void handle_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
                         void *ctx)
@@ -36,11 +41,13 @@ static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, cons
     st->has_ip4 = true;
     st->overlay_ready = mn->ready;
     snprintf(st->conflict, sizeof st->conflict, "%s", mn->conflict);
-    for (size_t i = 0; i < c->n_peers; i++) {
-      st->peers += mn->links[i].member;
-      st->links_up += mn->links[i].link_state == CTL_LINK_UP;
+    snprintf(st->fingerprint, sizeof st->fingerprint, "%s", mn->fingerprint);
+    for (size_t i = 0; i < mn->n_links; i++) {
+      st->peers += mn->links[i]->member;
+      st->links_up += mn->links[i]->link_state == CTL_LINK_UP;
     }
   }
+  snprintf(st->trust, sizeof st->trust, "%s", reg_trust_names[c->cfg.ctrl.trust]);
   snprintf(st->xmpp, sizeof st->xmpp, "%s",
            c->xmpp ? xmpp_state_name(c->xmpp_state) : "disabled");
   if (c->xmpp)
@@ -60,22 +67,22 @@ static void reply_peers(struct ctrl *c, struct ctl_request *req)
     return;
   }
   uint64_t now = ipop_now_ms();
-  for (size_t i = 0; i < c->n_peers; i++) {
-    const struct ctrl_peer *p = &c->peers[i];
-    const struct ctrl_link *l = mn ? &mn->links[i] : NULL;
-    if (!l || (!p->online && l->link_state < 0))
+  for (size_t i = 0; mn && i < mn->n_links; i++) {
+    const struct ctrl_link *l = mn->links[i];
+    const struct reg_node *p = registry_node(c->reg, l->peer);
+    if (!p || (!l->member && l->link_state < 0))
       continue;
     out->total++;
     if (out->n_peers >= CTL_MAX_PEERS_REPORTED)
       continue;
     struct ctl_peer_entry *e = &out->peers[out->n_peers++];
-    snprintf(e->jid, sizeof e->jid, "%s", p->jid);
-    snprintf(e->node_id, sizeof e->node_id, "%s", p->node_id);
-    e->online = p->online;
+    snprintf(e->jid, sizeof e->jid, "%s", p->jid[0] ? p->jid : p->owner->jid);
+    snprintf(e->node_id, sizeof e->node_id, "%s", p->id);
+    e->online = reg_node_online(p);
     e->member = l->member;
     struct neg_peer_info info;
     snprintf(e->negotiation, sizeof e->negotiation, "%s",
-             mn->neg && negotiate_peer_info(mn->neg, p->node_id, now, &info) == 0
+             mn->neg && negotiate_peer_info(mn->neg, p->id, now, &info) == 0
                  ? neg_state_names[info.state]
                  : "none");
     if (l->link_state >= 0) {
@@ -175,9 +182,17 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.xmpp_reconnects = x.reconnects;
     s.signals_in = x.signals_in;
     s.signals_out = x.signals_out;
-    /* Not allowed by roster or room, or from a blocked JID. */
-    s.signals_dropped = x.dropped_signals + x.blocked_signals + c->blocked_signals;
     s.signals_bad = x.bad_signals;
+  }
+  if (c->reg) {
+    /* Not allowed by roster or room, or from a blocked JID. */
+    struct reg_counters r;
+    registry_counters(c->reg, &r);
+    s.signals_dropped = r.signals_blocked + r.signals_stranger;
+    s.signals_unbound = r.signals_unbound;
+    s.identity_conflicts = r.conflicts;
+    s.fingerprints_refused = r.fpr_refused;
+    s.fingerprints_pinned = r.fpr_pinned;
   }
   for (size_t i = 0; i < c->n_nets; i++) {
     struct neg_counters n;
@@ -211,6 +226,9 @@ const struct ctl_handler ctrl_admin_handlers[] = {
   { "block", ctrl_handle_block },
   { "unblock", ctrl_handle_unblock },
   { "blocklist", ctrl_handle_blocklist },
+  { "known", ctrl_handle_known },
+  { "trust", ctrl_handle_trust },
+  { "untrust", ctrl_handle_untrust },
 };
 const unsigned ctrl_admin_handlers_count =
     sizeof ctrl_admin_handlers / sizeof ctrl_admin_handlers[0];

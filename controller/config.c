@@ -70,6 +70,7 @@ static const struct jb_field section_f[] = {
   JB_F_U32(T, plan_interval, "PlanInterval", 0, 1, 3600, 30),
   JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
   JB_F_OBJ(T, groups, "Groups", 0, &groups_schema, JB_PRESENCE(T, has_groups)),
+  JB_F_ENUM(T, trust, "Trust", 0, reg_trust_names, "tofu"),
 };
 static const struct jb_schema section_schema = JB_SCHEMA("Controller", T, section_f);
 #undef T

@@ -1,19 +1,19 @@
-/* ipop-controller's shared context: the configuration, the one struct that
- * owns every handle and table, and the functions the files of the
- * controller export to each other.
+/* ipop-controller's shared context: the configuration and the one struct
+ * that owns every handle and table.  Each file's functions are declared in
+ * its own header; imports go one way (docs/controller.md, "Files"):
  *
- *   config.c         the Controller section of config.json (jbind schema)
- *   tincan_client.c  requests to ipop-tincan, the heartbeat, (re)creating
- *                    the overlay, tincan's events
- *   net.c            overlays: the configured one and group overlays
- *   signal.c         XMPP callbacks, the peer and roster tables
- *   links.c          membership, topology planning, executing negotiation
- *                    actions, tincan's link events
- *   group.c          GroupVPN address conflicts
- *   groups.c         groups over XMPP rooms (XEP-0045) and blocking (XEP-0191)
- *   social.c         SocialVPN friends, address pool and hosts file
- *   admin.c          requests from ipopctl (status, peers, links, stats)
- *   main.c           process start and shutdown */
+ *   registry.c registry_rules.c trust.c   who is who (no other controller file)
+ *   tincan.c   requests to ipop-tincan
+ *   social.c   SocialVPN address pool, mapping, hosts file
+ *   net.c      overlays and their links (keyed by node id)
+ *   group.c    GroupVPN address conflicts
+ *   links.c    the executor: membership, planning, negotiation actions,
+ *              tincan's link events
+ *   overlay.c  heartbeat, (re)creating overlays, tincan's events
+ *   identity.c our identity on PEP, known_nodes requests from ipopctl
+ *   peers.c    XMPP callbacks into the registry
+ *   groups.c groups_admin.c   groups over XMPP rooms, blocking requests
+ *   admin.c    requests from ipopctl;  main.c   start and shutdown */
 #ifndef IPOP_CONTROLLER_H
 #define IPOP_CONTROLLER_H
 
@@ -29,13 +29,14 @@
 #include "groupaddr.h"
 #include "negotiate.h"
 #include "nodeid.h"
+#include "registry.h"
 #include "topology.h"
 #include "xmpp.h"
 
 enum {
   CTRL_HEARTBEAT_MS = 5000,       /* tincan echo period while it is up */
   CTRL_HEARTBEAT_FAST_MS = 1000,  /* ... and while it is not (yet) */
-  CTRL_MAX_PEERS = 1024,          /* peer nodes tracked (online IPOP nodes) */
+  CTRL_MAX_PEERS = REG_MAX_NODES,  /* links tracked per overlay */
   CTRL_MAX_ROSTER = XMPP_ROSTER_MAX,
   CTRL_JID_LEN = 512,             /* full JIDs we keep (longer ones are ignored) */
   CTRL_GROUP_LEN = 256,
@@ -43,8 +44,9 @@ enum {
   /* A peer whose presence went away keeps an up link this long: an XMPP
    * server restart must not cut the overlay.  A link that goes down while
    * the peer is offline is dropped at once. */
-  CTRL_OFFLINE_GRACE_MS = 120000,
+  CTRL_OFFLINE_GRACE_MS = REG_GRACE_MS,
   CTRL_MAX_NETS = 16,               /* overlays at once (tincan's TC_MAX_OVERLAYS) */
+  CTRL_LINK_BUCKETS = 1024,         /* hash buckets of a net's links */
 };
 
 enum ctrl_mode { CTRL_MODE_GROUP = 0, CTRL_MODE_SOCIAL = 1 };
@@ -108,6 +110,7 @@ struct ctrl_section {
   uint32_t ondemand_idle;           /* seconds before an idle on-demand link goes */
   struct ctrl_groups_cfg groups;
   bool has_groups;
+  int trust;                        /* enum reg_trust_mode */
 };
 
 struct ctrl_config {
@@ -120,31 +123,13 @@ int ctrl_config_load(const char *path, struct ctrl_config *cfg, struct jb_error 
 /* Parse "a.b.c.d/len"; IPOP_EINVAL on bad text or host bits set. */
 int ctrl_parse_subnet(const char *text, struct in_addr *net, uint32_t *prefix);
 
-/* A roster contact (bare JID). */
-struct ctrl_contact {
-  char jid[CTRL_JID_LEN];
-  int subscription;                 /* enum xmpp_subscription */
-  bool in_group;                    /* member of Controller.Group */
-  bool seen;                        /* during a full roster read */
-};
-
-/* A peer node: an online full JID that announced an IPOP node id.  Peers
- * are global (one XMPP account sees them once); what we know about a peer
- * on one overlay lives in that overlay's ctrl_link (same index). */
-struct ctrl_peer {
-  char node_id[NODEID_BUF];
-  char jid[CTRL_JID_LEN];           /* full JID */
-  bool online;                      /* presence available */
-  struct in_addr caps_ip4;          /* roster GroupVPN: address announced in caps */
-  bool has_caps_ip4;
-  uint64_t online_ms;               /* when its presence arrived */
-  uint64_t offline_ms;              /* when it went unavailable */
-};
-
-/* One peer on one overlay: net->links[i] belongs to c->peers[i]. */
+/* One peer node on one overlay (per overlay, keyed by the node id; the
+ * node itself is the registry's): membership, what negotiation told us of
+ * its TAP, and tincan's view of the link. */
 struct ctrl_link {
+  char peer[NODEID_BUF];
   bool member;                      /* allowed on this overlay: a link may exist */
-  /* learnt from negotiation (the peer's own TAP) */
+  /* learnt from negotiation (the peer's own TAP) or roster caps */
   uint8_t mac[6];
   struct in_addr ip4;
   bool has_ip4;
@@ -156,6 +141,8 @@ struct ctrl_link {
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes;
   uint64_t up_ms;                   /* when the link came up */
+  struct ctrl_link *hnext;          /* (hash chain) */
+  size_t idx;                       /* (position in links[]) */
 };
 
 enum ctrl_net_kind {
@@ -168,7 +155,9 @@ struct ctrl_group;
 
 /* One overlay (one TAP in tincan) and everything that belongs to it: its
  * tincan state, its address, negotiation and topology, and its links.
- * The configured overlay is c->nets[0]; group overlays come and go. */
+ * The configured overlay is c->nets[0]; group overlays come and go.
+ * Requests and answers find it again through a struct ctrl_net_ref
+ * (net.h). */
 struct ctrl_net {
   struct ctrl *c;
   int kind;                         /* enum ctrl_net_kind */
@@ -194,8 +183,11 @@ struct ctrl_net {
   struct addrpool *pool;            /* SocialVPN */
   struct neg_actions acts;
   uv_timer_t neg_timer;
-  struct ctrl_link *links;          /* CTRL_MAX_PEERS, parallel to c->peers */
+  struct ctrl_link **links;         /* CTRL_MAX_PEERS, dense (net.h) */
+  size_t n_links;
+  struct ctrl_link *lbucket[CTRL_LINK_BUCKETS];
   struct ctrl_group *grp;           /* CTRL_NET_MUC: the group (groups.c) */
+  int room;                         /* CTRL_NET_MUC: the registry's room index */
 };
 
 struct ctrl {
@@ -221,135 +213,18 @@ struct ctrl {
   size_t n_nets;
   uint64_t next_epoch;
 
-  /* XMPP */
+  /* XMPP, and who is who */
   struct xmpp_client *xmpp;
   int xmpp_state;                   /* enum xmpp_state */
   bool roster_full_read;
-  struct ctrl_contact *roster;
-  size_t n_roster;
-  struct ctrl_peer *peers;          /* never shrinks: indexes stay valid */
-  size_t n_peers;
+  struct registry *reg;             /* registry.h: the one owner of identity */
   struct ctrl_groups *groups;       /* groups.c */
+  uint64_t pep_republished_ms;      /* identity.c: our item put back */
+  uint64_t pep_retry_ms;            /* ... publishing failed: again then */
+  uint32_t pep_failures;
 
   /* counters */
-  uint64_t bad_signals, tincan_errors, links_created, unknown_dest_events, blocked_signals;
+  uint64_t bad_signals, tincan_errors, links_created, unknown_dest_events;
 };
-
-/* net.c: overlays */
-/* A new overlay with its policy (negotiation; topology or address pool)
- * and its address: fixed if has_addr, else derived from our node id
- * (GroupVPN) or the pool (SocialVPN).  tincan creates it at the next
- * heartbeat.  NULL with why on failure. */
-struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const char *tap_name,
-                              uint32_t mtu, const char *subnet, const struct in_addr *addr,
-                              char *why, size_t whylen);
-/* Cancel its links (peers hear of it), remove it from tincan, forget it. */
-void ctrl_net_remove(struct ctrl_net *n);
-/* At exit, after the loop ended. */
-void ctrl_net_free_all(struct ctrl *c);
-struct ctrl_net *ctrl_net_by_id(struct ctrl *c, const char *id);
-/* The configured overlay (Controller.Overlay) or NULL. */
-struct ctrl_net *ctrl_main_net(struct ctrl *c);
-static inline struct ctrl_link *ctrl_link_of(struct ctrl_net *n, const struct ctrl_peer *p)
-{
-  return &n->links[p - n->c->peers];
-}
-bool ctrl_net_is_group(const struct ctrl_net *n);
-
-/* tincan_client.c */
-int ctrl_tincan_send(struct ctrl *c, const char *name, const void *body, uint32_t timeout_ms,
-                     ctl_response_cb cb, void *ctx);
-void ctrl_heartbeat_cb(uv_timer_t *t);
-/* The control socket's permission check: any key holder may send requests
- * (ipopctl is the admin's tool), events only ipop-tincan (Control.Tincan). */
-int ctrl_permit(struct ctl_endpoint *ep, const struct sockaddr *from, const char *name,
-                char *why, size_t whylen, void *ctx);
-void ctrl_on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
-                   const struct ctl_msg_desc *m, const void *body, void *ctx);
-int ctrl_load_turn_passwords(struct ctrl *c, char *why, size_t whylen);
-/* Remove net's overlay from tincan and then re-create it (new address). */
-void ctrl_net_recreate(struct ctrl_net *n);
-
-/* signal.c: XMPP callbacks, peer and roster tables */
-int ctrl_xmpp_start(struct ctrl *c, char *why, size_t whylen);
-struct ctrl_peer *ctrl_peer_by_id(struct ctrl *c, const char *node_id);
-struct ctrl_peer *ctrl_peer_by_jid(struct ctrl *c, const char *full_jid);
-struct ctrl_contact *ctrl_contact_find(struct ctrl *c, const char *bare_jid);
-/* A full JID announced a node id (presence or room occupant): its peer
- * entry (created if new), or NULL (our own id, malformed, table full). */
-struct ctrl_peer *ctrl_peer_seen(struct ctrl *c, const char *full_jid, const char *node_id);
-/* Is the bare JID part of jid equal to bare? */
-bool ctrl_same_bare(const char *jid, const char *bare);
-/* Our own presence caps ("ip4=..." of the roster GroupVPN address). */
-void ctrl_update_caps(struct ctrl *c);
-
-/* links.c: negotiation actions, membership, planning, tincan events */
-/* Execute and clear n->acts, then re-arm the negotiation timer. */
-void ctrl_run_actions(struct ctrl_net *n);
-/* The overlay was (re)created: tell negotiation, start over all links. */
-void ctrl_overlay_ready(struct ctrl_net *n);
-/* Re-evaluate who may be linked (roster, presence, rooms, blocking) on
- * every overlay, then plan. */
-void ctrl_membership_changed(struct ctrl *c);
-void ctrl_net_membership(struct ctrl_net *n);
-/* Before a block: cancel the links of that bare JID (or of everyone on
- * that domain) while our signals still reach them. */
-void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid);
-void ctrl_plan(struct ctrl_net *n);
-void ctrl_plan_timer_cb(uv_timer_t *t);
-/* The peer's node came (back) under a new full JID. */
-void ctrl_restart_stale(struct ctrl *c, struct ctrl_peer *p);
-int ctrl_accept_inbound(void *ctx, const char *peer_id, bool ondemand);
-void ctrl_neg_timer_cb(uv_timer_t *t);
-/* tincan events */
-void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev);
-void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *ev);
-void ctrl_on_stats(struct ctrl *c, const struct ctl_link_stats *st);
-
-/* group.c: GroupVPN address conflicts (roster and MUC groups) */
-void ctrl_group_check_conflicts(struct ctrl_net *n);
-
-/* social.c */
-int ctrl_social_init(struct ctrl_net *n, const struct in_addr *addr, char *why, size_t whylen);
-void ctrl_social_on_create_link(struct ctrl_net *n, struct ctrl_peer *p, struct in_addr peer_ip4);
-const char *ctrl_hosts_path(const struct ctrl *c, char *buf, size_t len);
-
-/* groups.c: groups over XMPP rooms (docs/groups.md) and blocking */
-/* Records and overlays of the groups in StateDir/groups.json. */
-int ctrl_groups_init(struct ctrl *c, char *why, size_t whylen);
-/* The XMPP client exists: MUC service, rejoin the remembered rooms. */
-void ctrl_groups_start(struct ctrl *c);
-/* Shutdown: answer waiting requests, close the timer. */
-void ctrl_groups_stop(struct ctrl *c);
-void ctrl_groups_free(struct ctrl *c);
-void ctrl_groups_callbacks(struct xmpp_callbacks *cbs);
-/* May peer p be linked on MUC overlay n (an occupant of its room)? */
-bool ctrl_group_allows(struct ctrl_net *n, const struct ctrl_peer *p);
-/* Is the bare JID of jid on our block list? */
-bool ctrl_blocked(struct ctrl *c, const char *jid);
-void ctrl_groups_on_online(struct ctrl *c);
-/* groups_admin.c: the ipopctl requests of docs/groups.md */
-void ctrl_handle_groups(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                        void *ctx);
-void ctrl_handle_group_create(struct ctl_endpoint *ep, struct ctl_request *req,
-                              const void *body, void *ctx);
-void ctrl_handle_group_invite(struct ctl_endpoint *ep, struct ctl_request *req,
-                              const void *body, void *ctx);
-void ctrl_handle_group_join(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                            void *ctx);
-void ctrl_handle_group_leave(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                             void *ctx);
-void ctrl_handle_group_remove(struct ctl_endpoint *ep, struct ctl_request *req,
-                              const void *body, void *ctx);
-void ctrl_handle_block(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                       void *ctx);
-void ctrl_handle_unblock(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                         void *ctx);
-void ctrl_handle_blocklist(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
-                           void *ctx);
-
-/* admin.c */
-extern const struct ctl_handler ctrl_admin_handlers[];
-extern const unsigned ctrl_admin_handlers_count;
 
 #endif

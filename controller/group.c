@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
 #include "error.h"
+#include "group.h"
 #include "log.h"
+#include "net.h"
 
 static void readdress(struct ctrl_net *n)
 {
@@ -29,7 +30,8 @@ static void readdress(struct ctrl_net *n)
            n->id, old, now);
   n->ip4 = a;
   ctrl_update_caps(c);
-  ctrl_net_recreate(n);
+  if (n->ready)
+    ctrl_net_recreate(n);
 }
 
 /* The claims of one overlay: ours, and the members' (roster groups: the
@@ -41,15 +43,15 @@ void ctrl_group_check_conflicts(struct ctrl_net *n)
   if (!ctrl_net_is_group(n))
     return;
   size_t k = 0;
-  struct groupaddr_claim *claims = calloc(c->n_peers + 1, sizeof *claims);
+  struct groupaddr_claim *claims = calloc(n->n_links + 1, sizeof *claims);
   if (!claims)
     return;
   snprintf(claims[k].node_id, sizeof claims[k].node_id, "%s", c->node_id);
   claims[k++].addr = n->ip4;
-  for (size_t i = 0; i < c->n_peers; i++)
-    if (n->links[i].member && n->links[i].has_ip4) {
-      snprintf(claims[k].node_id, sizeof claims[k].node_id, "%s", c->peers[i].node_id);
-      claims[k++].addr = n->links[i].ip4;
+  for (size_t i = 0; i < n->n_links; i++)
+    if (n->links[i]->member && n->links[i]->has_ip4) {
+      snprintf(claims[k].node_id, sizeof claims[k].node_id, "%s", n->links[i]->peer);
+      claims[k++].addr = n->links[i]->ip4;
     }
   struct groupaddr_conflict conf[8];
   int nc = groupaddr_find_conflicts(claims, k, conf, 8);
@@ -62,7 +64,7 @@ void ctrl_group_check_conflicts(struct ctrl_net *n)
                                                                   : NULL;
     if (!other)
       continue;
-    struct ctrl_peer *p = ctrl_peer_by_id(c, other);
+    const struct reg_node *p = registry_node(c->reg, other);
     char a[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &conf[i].addr, a, sizeof a);
     snprintf(text, sizeof text, "%s also claimed by %s (%.8s)", a, p ? p->jid : "?", other);

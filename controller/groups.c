@@ -5,13 +5,12 @@
  * has its own overlay (ctrl_net of kind CTRL_NET_MUC, TAP
  * Groups.TapPrefix + index); the room's occupants that announce an IPOP
  * node id, seen with their real full JIDs, are that overlay's members
- * (GroupVPN topology and negotiation as for roster groups).  Signals go
- * to the real full JIDs, never through the room.  The groups we are in
- * are remembered in StateDir/groups.json and rejoined at start; the XMPP
- * library rejoins them after a reconnect.
- *
- * A blocked bare JID (the server's block list) is no member anywhere:
- * links.c asks ctrl_blocked() for every overlay. */
+ * (GroupVPN topology and negotiation as for roster groups).  The
+ * occupants are the registry's (one room of it per group): it decides who
+ * is a member and which node id each may speak for.  Signals go to the
+ * real full JIDs, never through the room.  The groups we are in are
+ * remembered in StateDir/groups.json and rejoined at start; the XMPP
+ * library rejoins them after a reconnect. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -25,7 +24,9 @@
 #include "error.h"
 #include "fileio.h"
 #include "groups.h"
+#include "links.h"
 #include "log.h"
+#include "net.h"
 
 /* ---- lookups and validation ----------------------------------------------- */
 
@@ -167,28 +168,6 @@ void grp_pick_subnet(struct ctrl *c, const char *room, char *out, size_t len)
   }
 }
 
-bool ctrl_blocked(struct ctrl *c, const char *jid)
-{
-  return c->xmpp && xmpp_block_has(c->xmpp, jid);
-}
-
-bool ctrl_group_allows(struct ctrl_net *n, const struct ctrl_peer *p)
-{
-  const struct ctrl_group *g = n->grp;
-  if (!g || g->state != CTL_GROUP_JOINED)
-    return false;
-  for (size_t i = 0; i < g->n_occ; i++) {
-    const struct grp_occupant *o = &g->occ[i];
-    if (strcmp(o->jid, p->jid) != 0 || strcmp(o->node_id, p->node_id) != 0)
-      continue;
-    /* Not back in the room after an XMPP outage: like an offline roster
-     * peer, an up link stays for the grace period. */
-    return !o->stale_ms || (ctrl_link_of(n, p)->link_state == CTL_LINK_UP &&
-                            ipop_now_ms() - o->stale_ms < CTRL_OFFLINE_GRACE_MS);
-  }
-  return false;
-}
-
 /* ---- records ----------------------------------------------------------------- */
 
 static int free_tap_index(struct ctrl *c)
@@ -203,7 +182,7 @@ static int free_tap_index(struct ctrl *c)
   return -1;
 }
 
-struct ctrl_group *grp_new(struct ctrl *c, const char *name, const char *room, int role,
+struct ctrl_group *grp_new(struct ctrl *c, const char *name, const char *room_jid, int role,
                            char *why, size_t whylen)
 {
   struct ctrl_groups *gs = c->groups;
@@ -213,14 +192,16 @@ struct ctrl_group *grp_new(struct ctrl *c, const char *name, const char *room, i
     return NULL;
   }
   struct ctrl_group *g = calloc(1, sizeof *g);
-  if (!g || !(g->occ = calloc(GRP_MAX_OCCUPANTS, sizeof *g->occ))) {
+  int room = g ? registry_room_add(c->reg, room_jid) : IPOP_ENOMEM;
+  if (room < 0) {
     free(g);
-    snprintf(why, whylen, "out of memory");
+    snprintf(why, whylen, "%s", room == IPOP_ENOMEM ? "out of memory" : "too many rooms");
     return NULL;
   }
+  g->room_idx = room;
   g->c = c;
   snprintf(g->name, sizeof g->name, "%s", name);
-  snprintf(g->room, sizeof g->room, "%s", room);
+  snprintf(g->room, sizeof g->room, "%s", room_jid);
   g->role = role;
   g->state = CTL_GROUP_JOINING;
   g->tap_index = free_tap_index(c);
@@ -241,6 +222,7 @@ static int grp_make_net(struct ctrl_group *g, char *why, size_t whylen)
   if (!g->net)
     return IPOP_EINVAL;
   g->net->grp = g;
+  g->net->room = g->room_idx;
   return 0;
 }
 
@@ -260,7 +242,7 @@ void grp_forget(struct ctrl_group *g, bool leave_room)
     if (gs->g[i] != g)
       gs->g[k++] = gs->g[i];
   gs->n = k;
-  free(g->occ);
+  registry_room_remove(c->reg, g->room_idx);
   free(g);
 }
 
@@ -292,26 +274,27 @@ void grp_fill(const struct ctrl_group *g, struct ctl_group *out)
     out->address = g->net->ip4;
     out->has_address = true;
   }
-  for (size_t i = 0; i < g->n_occ && out->n_members < CTL_MAX_GROUP_MEMBERS; i++) {
-    const struct grp_occupant *o = &g->occ[i];
+  for (size_t i = 0; out->n_members < CTL_MAX_GROUP_MEMBERS; i++) {
+    const char *jid;
+    const struct reg_node *p;
+    bool present;
+    if (!registry_room_at(c->reg, g->room_idx, i, &jid, &p, &present))
+      break;
     struct ctl_group_member *m = &out->members[out->n_members++];
-    snprintf(m->jid, sizeof m->jid, "%.*s", (int)strcspn(o->jid, "/"), o->jid);
-    m->online = !o->stale_ms;
-    if (o->node_id[0]) {
-      snprintf(m->node_id, sizeof m->node_id, "%s", o->node_id);
+    snprintf(m->jid, sizeof m->jid, "%.*s", (int)strcspn(jid, "/"), jid);
+    m->online = present;
+    if (p) {
+      snprintf(m->node_id, sizeof m->node_id, "%s", p->id);
       m->has_node_id = true;
     }
-    struct ctrl_peer *p = o->node_id[0] ? ctrl_peer_by_id(c, o->node_id) : NULL;
-    if (p && g->net) {
-      const struct ctrl_link *l = ctrl_link_of(g->net, p);
-      if (l->link_state >= 0) {
-        m->link_state = l->link_state;
-        m->has_link_state = true;
-      }
-      if (l->has_ip4) {
-        m->address = l->ip4;
-        m->has_address = true;
-      }
+    const struct ctrl_link *l = p && g->net ? ctrl_link_find(g->net, p->id) : NULL;
+    if (l && l->link_state >= 0) {
+      m->link_state = l->link_state;
+      m->has_link_state = true;
+    }
+    if (l && l->has_ip4) {
+      m->address = l->ip4;
+      m->has_address = true;
     }
   }
 }
@@ -443,14 +426,14 @@ void grp_settle(struct ctrl_group *g)
   }
 }
 
-static void drop_stale(struct ctrl_group *g, uint64_t now);
-
+/* Occupants not back after our rejoin go after the grace period (the
+ * registry's expiry), and requests waiting too long get their answer. */
 static void tick(uv_timer_t *t)
 {
   struct ctrl *c = t->data;
   uint64_t now = ipop_now_ms();
-  for (size_t i = 0; i < c->groups->n; i++)
-    drop_stale(c->groups->g[i], now);
+  if (registry_expire(c->reg, now))
+    ctrl_membership_changed(c);
   for (size_t i = 0; i < GRP_MAX_PENDING; i++) {
     struct grp_pending *p = &c->groups->pend[i];
     if (!p->req || now < p->deadline_ms)
@@ -551,29 +534,6 @@ static void on_room_info(struct xmpp_client *x, const struct xmpp_muc_room_info 
   json_decref(j);
 }
 
-/* After our rejoin: occupants the room did not report again are stale
- * (they may just not have reconnected yet); tick() drops them after the
- * grace period, an explicit leave at once. */
-static void mark_unseen(struct ctrl_group *g)
-{
-  uint64_t now = ipop_now_ms();
-  for (size_t i = 0; i < g->n_occ; i++)
-    if (!g->occ[i].seen && !g->occ[i].stale_ms)
-      g->occ[i].stale_ms = now;
-}
-
-static void drop_stale(struct ctrl_group *g, uint64_t now)
-{
-  size_t k = 0;
-  for (size_t i = 0; i < g->n_occ; i++)
-    if (!g->occ[i].stale_ms || now - g->occ[i].stale_ms < CTRL_OFFLINE_GRACE_MS)
-      g->occ[k++] = g->occ[i];
-  bool changed = k != g->n_occ;
-  g->n_occ = k;
-  if (changed && g->net)
-    ctrl_net_membership(g->net);
-}
-
 static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void *ctx)
 {
   struct ctrl *c = ctx;
@@ -586,7 +546,10 @@ static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void 
       g->role = CTL_GROUP_OWNER;
     else
       g->role = CTL_GROUP_MEMBER;
-    mark_unseen(g);
+    /* Occupants the room did not report again by now are stale (they
+     * may just not have reconnected yet): they keep an up link for the
+     * grace period, an explicit leave ends it at once. */
+    registry_room_rejoined(c->reg, g->room_idx, ipop_now_ms());
     if (g->state == CTL_GROUP_JOINED) { /* rejoined after a reconnect */
       if (g->net)
         ctrl_net_membership(g->net);
@@ -621,7 +584,8 @@ static void on_self(struct xmpp_client *x, const struct xmpp_muc_self *ev, void 
     snprintf(g->error, sizeof g->error, "removed from the room (%s)",
              xmpp_muc_reason_name(ev->reason));
     g->state = CTL_GROUP_REMOVED;
-    g->n_occ = 0;
+    registry_room_remove(c->reg, g->room_idx);
+    g->room_idx = registry_room_add(c->reg, g->room);
     if (g->net) {
       ctrl_net_remove(g->net);
       g->net = NULL;
@@ -638,27 +602,14 @@ static void on_occupant(struct xmpp_client *x, const struct xmpp_muc_occupant *o
   struct ctrl_group *g = grp_by_room(c, o->room);
   if (!g || !o->jid || strcmp(o->jid, xmpp_client_jid(x)) == 0)
     return;
-  size_t i = 0;
-  while (i < g->n_occ && strcmp(g->occ[i].jid, o->jid) != 0)
-    i++;
-  if (o->available) {
-    if (i == g->n_occ) {
-      if (g->n_occ >= GRP_MAX_OCCUPANTS || strlen(o->jid) >= CTRL_JID_LEN)
-        return;
-      g->n_occ++;
-      memset(&g->occ[i], 0, sizeof g->occ[i]);
-      snprintf(g->occ[i].jid, sizeof g->occ[i].jid, "%s", o->jid);
-    }
-    g->occ[i].seen = true;
-    g->occ[i].stale_ms = 0;
-    g->occ[i].node_id[0] = '\0';
-    if (o->node_id && ctrl_peer_seen(c, o->jid, o->node_id))
-      snprintf(g->occ[i].node_id, sizeof g->occ[i].node_id, "%s", o->node_id);
-  } else if (i < g->n_occ) {
+  bool fresh = false;
+  const struct reg_node *p = registry_occupant(c->reg, g->room_idx, o->jid, o->node_id,
+                                               o->available, ipop_now_ms(), &fresh);
+  if (!o->available)
     LOG_INFO("group", "group %s: %s left the room (%s)", g->name, o->jid,
              xmpp_muc_reason_name(o->reason));
-    g->occ[i] = g->occ[--g->n_occ];
-  }
+  if (fresh)
+    ctrl_restart_stale(c, p);
   if (g->net)
     ctrl_net_membership(g->net);
 }
@@ -668,14 +619,11 @@ static void on_occupant(struct xmpp_client *x, const struct xmpp_muc_occupant *o
 static bool accept_invite(struct ctrl *c, const char *from)
 {
   const struct ctrl_groups_cfg *gc = &c->cfg.ctrl.groups;
-  if (gc->accept_invites == CTRL_INVITES_FRIENDS) {
-    const struct ctrl_contact *ct = ctrl_contact_find(c, from);
-    return ct && ct->subscription == XMPP_SUB_BOTH;
-  }
+  if (gc->accept_invites == CTRL_INVITES_FRIENDS)
+    return registry_is_mutual(c->reg, from);
   if (gc->accept_invites == CTRL_INVITES_LIST)
     for (uint32_t i = 0; i < gc->n_accept_from; i++)
-      if (ctrl_same_bare(from, gc->accept_from[i]) ||
-          strncasecmp(from, gc->accept_from[i], strlen(gc->accept_from[i])) == 0)
+      if (strcasecmp(from, gc->accept_from[i]) == 0)
         return true;
   return false;
 }
@@ -691,8 +639,10 @@ static void on_invite(struct xmpp_client *x, const struct xmpp_muc_invite *inv, 
              inv->room);
     return;
   }
-  if (ctrl_blocked(c, inv->from))
+  if (registry_blocked(c->reg, inv->from)) {
+    LOG_INFO("group", "invitation from %s to %s dropped: blocked", inv->from, room);
     return;
+  }
   g = grp_by_room(c, room);
   if (g && g->state != CTL_GROUP_REMOVED && g->state != CTL_GROUP_ERROR)
     return; /* in it already */
@@ -727,9 +677,23 @@ static void on_invite(struct xmpp_client *x, const struct xmpp_muc_invite *inv, 
            inv->from, room, name);
 }
 
-static void on_result(struct xmpp_client *x, const struct xmpp_result *r, void *ctx)
+/* Invite a user: through the room for its chat clients, and directly to
+ * each of its IPOP nodes we know (their priority is -1: a message to the
+ * bare JID never reaches them). */
+static int invite(struct ctrl *c, const char *room, const char *bare_jid)
 {
-  struct ctrl *c = ctx;
+  int rc = xmpp_muc_invite(c->xmpp, room, bare_jid, NULL);
+  for (size_t i = 0; rc == 0 && i < registry_node_count(c->reg); i++) {
+    const struct reg_node *p = registry_node_at(c->reg, i);
+    if (p->jid[0] && reg_node_online(p) && strcasecmp(p->owner->jid, bare_jid) == 0)
+      rc = xmpp_muc_invite(c->xmpp, room, p->jid, NULL);
+  }
+  return rc;
+}
+
+void ctrl_groups_on_result(struct ctrl *c, const struct xmpp_result *r)
+{
+  struct xmpp_client *x = c->xmpp;
   if (r->op == XMPP_OP_CREATE && r->error) {
     struct ctrl_group *g = r->room ? grp_by_room(c, r->room) : NULL;
     if (g) {
@@ -760,7 +724,7 @@ static void on_result(struct xmpp_client *x, const struct xmpp_result *r, void *
     struct ctl_empty e = { 0 };
     if (r->error)
       ctl_reply_error(p->req, r->error, "%s", r->text ? r->text : ipop_strerror(r->error));
-    else if (p->kind == GRP_WAIT_INVITE && xmpp_muc_invite(x, p->room, p->jid, NULL) != 0)
+    else if (p->kind == GRP_WAIT_INVITE && invite(c, p->room, p->jid) != 0)
       ctl_reply_error(p->req, IPOP_ESTATE, "membership granted, but the invitation to %s "
                       "was not sent", p->jid);
     else
@@ -770,56 +734,23 @@ static void on_result(struct xmpp_client *x, const struct xmpp_result *r, void *
   }
 }
 
-static void on_blocklist(struct xmpp_client *x, const struct xmpp_blocklist_event *ev, void *ctx)
-{
-  for (size_t i = 0; i < ev->n; i++)
-    LOG_INFO("block", "%s %s", ev->jids[i], ev->blocked ? "blocked" : "unblocked");
-  ctrl_membership_changed(ctx);
-}
-
-/* Signals from members of our rooms are wanted although they are no
- * roster contacts.  Also while we are still joining (reading the room's
- * settings, over server-to-server when the room is on another domain): a
- * member that saw us arrive may ask for a link at once, and it must get an
- * answer (wrong_overlay until our overlay exists: it retries within
- * seconds) rather than silence (it would wait LinkSetupTimeout). */
-static bool signal_allowed(struct xmpp_client *x, const char *from, void *ctx)
-{
-  struct ctrl *c = ctx;
-  for (size_t i = 0; c->groups && i < c->groups->n; i++) {
-    const struct ctrl_group *g = c->groups->g[i];
-    bool in = g->state == CTL_GROUP_JOINED || g->state == CTL_GROUP_JOINING;
-    for (size_t k = 0; in && k < g->n_occ; k++)
-      if (g->occ[k].node_id[0] && strcmp(g->occ[k].jid, from) == 0)
-        return true;
-  }
-  return false;
-}
-
 void ctrl_groups_callbacks(struct xmpp_callbacks *cbs)
 {
-  cbs->signal_allowed = signal_allowed;
-  cbs->on_result = on_result;
-  cbs->on_blocklist = on_blocklist;
   cbs->on_muc_self = on_self;
   cbs->on_muc_occupant = on_occupant;
   cbs->on_muc_invite = on_invite;
   cbs->on_muc_room_info = on_room_info;
 }
 
-/* XMPP is online (again): discover the MUC service unless configured;
- * occupants are reported afresh by the rejoins, so the old ones are kept
- * (links stay up) until our rejoin tells who is still there (and those
- * not there yet get the offline grace of roster peers). */
+/* XMPP is online (again): discover the MUC service unless configured.
+ * Occupants are reported afresh by the rejoins; the registry keeps the old
+ * ones (links stay up) until our rejoin tells who is still there. */
 void ctrl_groups_on_online(struct ctrl *c)
 {
   if (!c->groups || !c->xmpp)
     return;
   if (!c->cfg.ctrl.groups.service[0])
     xmpp_muc_discover(c->xmpp);
-  for (size_t i = 0; i < c->groups->n; i++)
-    for (size_t k = 0; k < c->groups->g[i]->n_occ; k++)
-      c->groups->g[i]->occ[k].seen = false;
 }
 
 /* ---- start and stop ---------------------------------------------------------------- */
@@ -865,10 +796,8 @@ void ctrl_groups_free(struct ctrl *c)
 {
   if (!c->groups)
     return;
-  for (size_t i = 0; i < c->groups->n; i++) {
-    free(c->groups->g[i]->occ);
+  for (size_t i = 0; i < c->groups->n; i++)
     free(c->groups->g[i]);
-  }
   free(c->groups);
   c->groups = NULL;
 }

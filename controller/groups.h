@@ -7,7 +7,6 @@
 #include "muc.h"
 
 enum {
-  GRP_MAX_OCCUPANTS = 256,          /* occupants tracked per room */
   GRP_MAX_PENDING = 32,             /* ipopctl requests waiting for XMPP */
   GRP_REPLY_MS = 4000,              /* answer by then (ipopctl waits 5 s) */
   GRP_TICK_MS = 250,
@@ -18,13 +17,6 @@ enum {
 /* Default subnets: a free /24 of this /16, picked by a hash of the room. */
 #define GRP_POOL "10.253.0.0"
 #define GRP_POOL_PREFIX 16
-
-struct grp_occupant {
-  char jid[CTRL_JID_LEN];           /* real full JID */
-  char node_id[NODEID_BUF];         /* "" when it announced none (a chat client) */
-  bool seen;                        /* since we (re)joined */
-  uint64_t stale_ms;                /* not back after our rejoin since then (0: fresh) */
-};
 
 struct ctrl_group {
   struct ctrl *c;
@@ -37,8 +29,7 @@ struct ctrl_group {
   int tap_index;
   bool creating;                    /* group_create: we chose the subnet */
   struct ctrl_net *net;             /* once the subnet is known */
-  struct grp_occupant *occ;         /* GRP_MAX_OCCUPANTS */
-  size_t n_occ;
+  int room_idx;                     /* the registry's room (its occupants) */
 };
 
 enum grp_wait { GRP_WAIT_GROUP, GRP_WAIT_RESULT, GRP_WAIT_INVITE };
@@ -62,11 +53,23 @@ struct ctrl_groups {
   uv_timer_t timer;
 };
 
-/* groups.c */
+/* groups.c: the groups' life and their XMPP events */
+/* Records and overlays of the groups in StateDir/groups.json. */
+int ctrl_groups_init(struct ctrl *c, char *why, size_t whylen);
+/* The XMPP client exists: MUC service, rejoin the remembered rooms. */
+void ctrl_groups_start(struct ctrl *c);
+/* Shutdown: answer waiting requests, close the timer. */
+void ctrl_groups_stop(struct ctrl *c);
+void ctrl_groups_free(struct ctrl *c);
+void ctrl_groups_callbacks(struct xmpp_callbacks *cbs);
+void ctrl_groups_on_online(struct ctrl *c);
+/* An on_result of the XMPP client about rooms or blocking. */
+void ctrl_groups_on_result(struct ctrl *c, const struct xmpp_result *r);
+
 struct ctrl_group *grp_by_name(struct ctrl *c, const char *name);
 struct ctrl_group *grp_by_room(struct ctrl *c, const char *room);
 /* A new group record (state joining) or NULL with why. */
-struct ctrl_group *grp_new(struct ctrl *c, const char *name, const char *room, int role,
+struct ctrl_group *grp_new(struct ctrl *c, const char *name, const char *room_jid, int role,
                            char *why, size_t whylen);
 /* Leave the room (if in it), remove the overlay, forget the group. */
 void grp_forget(struct ctrl_group *g, bool leave_room);
@@ -88,5 +91,25 @@ void grp_pick_subnet(struct ctrl *c, const char *room, char *out, size_t len);
 struct grp_pending *grp_wait(struct ctrl *c, struct ctl_request *req, int kind, int op,
                              const char *room, const char *jid);
 void grp_settle(struct ctrl_group *g);
+
+/* groups_admin.c: the ipopctl requests of docs/groups.md */
+void ctrl_handle_groups(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                        void *ctx);
+void ctrl_handle_group_create(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_group_invite(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_group_join(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                            void *ctx);
+void ctrl_handle_group_leave(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                             void *ctx);
+void ctrl_handle_group_remove(struct ctl_endpoint *ep, struct ctl_request *req,
+                              const void *body, void *ctx);
+void ctrl_handle_block(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                       void *ctx);
+void ctrl_handle_unblock(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx);
+void ctrl_handle_blocklist(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                           void *ctx);
 
 #endif

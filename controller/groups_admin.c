@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "groups.h"
+#include "links.h"
 #include "log.h"
 
 static const char name_rule[] = "1-32 characters of a-z 0-9 . _ -, starting with a letter or "
@@ -262,7 +263,7 @@ static void member_change(struct ctrl *c, struct ctl_request *req,
                     "members)", g->name, grant ? "invite" : "remove");
     return;
   }
-  if (ctrl_same_bare(jid, c->cfg.ctrl.xmpp.jid)) {
+  if (strcasecmp(jid, c->cfg.ctrl.xmpp.jid) == 0) {
     ctl_reply_error(req, IPOP_EFIELD, "jid: %s is our own JID", jid);
     return;
   }
@@ -309,7 +310,7 @@ static void block_change(struct ctrl *c, struct ctl_request *req, const struct c
   if (!need_xmpp(c, req))
     return;
   if (block)
-    ctrl_cancel_links_of(c, jid);
+    ctrl_cancel_links_of(c, jid, NULL);
   int rc = block ? xmpp_block_add(c->xmpp, jid) : xmpp_block_remove(c->xmpp, jid);
   if (rc) {
     ctl_reply_error(req, rc, "cannot %s %s: %s", block ? "block" : "unblock", jid,
@@ -341,11 +342,12 @@ void ctrl_handle_blocklist(struct ctl_endpoint *ep, struct ctl_request *req, con
     ctl_reply_error(req, IPOP_ENOMEM, "out of memory");
     return;
   }
-  size_t n = 0;
-  const char *const *list = c->xmpp ? xmpp_block_list(c->xmpp, &n) : NULL;
-  for (size_t i = 0; i < n && out->n_jids < CTL_MAX_BLOCKED; i++)
-    if (strlen(list[i]) < CTL_JID_LEN)
-      snprintf(out->jids[out->n_jids++], CTL_JID_LEN, "%s", list[i]);
+  size_t n = c->reg ? registry_blocked_count(c->reg) : 0;
+  for (size_t i = 0; i < n && out->n_jids < CTL_MAX_BLOCKED; i++) {
+    const char *jid = registry_blocked_at(c->reg, i);
+    if (strlen(jid) < CTL_JID_LEN)
+      snprintf(out->jids[out->n_jids++], CTL_JID_LEN, "%s", jid);
+  }
   ctl_reply(req, out);
   free(out);
 }

@@ -1,24 +1,28 @@
-/* Links on one overlay: who may be linked (membership), topology planning,
- * executing negotiation actions (signals out, requests to tincan) and
- * tincan's link events.  Every function works on one ctrl_net. */
+/* The executor (links.h): who may be linked on each overlay (the
+ * registry's answer), topology planning, carrying out negotiation actions
+ * (signals out, requests to tincan) and tincan's link events. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "controller.h"
 #include "error.h"
+#include "group.h"
+#include "links.h"
 #include "log.h"
+#include "net.h"
+#include "social.h"
+#include "tincan.h"
 
 /* ---- negotiation actions -------------------------------------------------- */
 
-/* A request to tincan about one link.  The answer finds its net again by
- * overlay id and epoch: an answer for an overlay that has been removed or
- * re-created since is void (negotiate_reset() already started over). */
+/* A request to tincan about one link.  Its answer finds the net again
+ * through the ref (same net object, same creation in tincan): an answer
+ * for an overlay removed or re-created since is void (negotiate_reset()
+ * already started over). */
 struct treq {
-  struct ctrl *c;
-  char overlay[CTL_ID_LEN];
-  uint64_t epoch;
+  struct ctrl_net_ref net;
   char peer[NODEID_BUF];
 };
 
@@ -26,26 +30,16 @@ static struct treq *treq_new(struct ctrl_net *n, const char *peer)
 {
   struct treq *r = calloc(1, sizeof *r);
   if (r) {
-    r->c = n->c;
-    r->epoch = n->epoch;
-    snprintf(r->overlay, sizeof r->overlay, "%s", n->id);
+    ctrl_net_ref(&r->net, n);
     snprintf(r->peer, sizeof r->peer, "%s", peer);
   }
   return r;
 }
 
-static struct ctrl_net *treq_net(const struct treq *r)
-{
-  if (r->c->stopping)
-    return NULL;
-  struct ctrl_net *n = ctrl_net_by_id(r->c, r->overlay);
-  return n && n->neg && n->ready && r->epoch == n->epoch ? n : NULL;
-}
-
 static void candidates_answer(int status, const void *result, const char *err, void *ctx)
 {
   struct treq *r = ctx;
-  struct ctrl_net *n = treq_net(r);
+  struct ctrl_net *n = ctrl_net_alive(&r->net, CTRL_NET_READY);
   if (n) {
     uint64_t now = ipop_now_ms();
     if (status == 0) {
@@ -64,10 +58,9 @@ static void candidates_answer(int status, const void *result, const char *err, v
 static void create_link_answer(int status, const void *result, const char *err, void *ctx)
 {
   struct treq *r = ctx;
-  struct ctrl_net *n = treq_net(r);
+  struct ctrl_net *n = ctrl_net_alive(&r->net, CTRL_NET_READY);
   if (n) {
-    struct ctrl_peer *p = ctrl_peer_by_id(n->c, r->peer);
-    struct ctrl_link *l = p ? ctrl_link_of(n, p) : NULL;
+    struct ctrl_link *l = ctrl_link_find(n, r->peer);
     if (status == 0) {
       const struct ctl_link_stat *st = result;
       if (l && l->link_state != CTL_LINK_UP)
@@ -86,8 +79,8 @@ static void create_link_answer(int status, const void *result, const char *err, 
 static void ignore_answer(int status, const void *result, const char *err, void *ctx)
 {
   struct treq *r = ctx;
-  if (status && status != IPOP_ENOENT && !r->c->stopping)
-    LOG_DEBUG("tincan", "remove_link %s for %.8s: %s", r->overlay, r->peer,
+  if (status && status != IPOP_ENOENT && !r->net.c->stopping)
+    LOG_DEBUG("tincan", "remove_link %s for %.8s: %s", r->net.id, r->peer,
               err ? err : ipop_strerror(status));
   free(r);
 }
@@ -105,15 +98,17 @@ static void send_peer_request(struct ctrl_net *n, const char *name, const char *
   }
 }
 
+/* Signals go to the full JID that speaks for the node, never to a blocked
+ * one (the registry decides both). */
 static void act_send(struct ctrl_net *n, const struct neg_action *a)
 {
   struct ctrl *c = n->c;
-  struct ctrl_peer *p = ctrl_peer_by_id(c, a->peer_id);
+  const struct reg_node *p = registry_node(c->reg, a->peer_id);
   if (!p || !p->jid[0] || !c->xmpp) {
     LOG_DEBUG("signal", "%s for %.8s: no JID known", a->msg_type, a->peer_id);
     return;
   }
-  if (ctrl_blocked(c, p->jid)) {
+  if (registry_blocked(c->reg, p->jid)) {
     LOG_DEBUG("signal", "%s to %s: blocked, not sent", a->msg_type, p->jid);
     return;
   }
@@ -128,18 +123,18 @@ static void act_send(struct ctrl_net *n, const struct neg_action *a)
 static void act_link_up(struct ctrl_net *n, const struct neg_action *a)
 {
   struct ctrl *c = n->c;
-  struct ctrl_peer *p = ctrl_peer_by_id(c, a->peer_id);
+  const struct reg_node *p = registry_node(c->reg, a->peer_id);
+  struct ctrl_link *l = ctrl_link_find(n, a->peer_id);
   uint64_t now = ipop_now_ms();
-  if (!p)
+  if (!p || !l)
     return;
-  struct ctrl_link *l = ctrl_link_of(n, p);
   l->link_state = CTL_LINK_UP;
   l->up_ms = now;
   /* Setup time from the moment both controllers were online (the later of
    * our start and the peer's presence). */
   uint64_t from = p->online_ms > c->started_ms ? p->online_ms : c->started_ms;
   LOG_INFO("link", "link to %s (%.8s) on %s is up, %llu ms after both nodes were online",
-           p->jid, p->node_id, n->id, (unsigned long long)(now - from));
+           p->jid, p->id, n->id, (unsigned long long)(now - from));
 }
 
 static void link_ref(struct ctrl_net *n, const char *peer, struct ctl_link_ref *ref)
@@ -148,12 +143,27 @@ static void link_ref(struct ctrl_net *n, const char *peer, struct ctl_link_ref *
   snprintf(ref->peer_id, sizeof ref->peer_id, "%s", peer);
 }
 
+static void act_create_link(struct ctrl_net *n, const struct neg_action *a)
+{
+  struct ctrl_link *l = ctrl_link_get(n, a->peer_id);
+  const struct reg_node *p = registry_node(n->c->reg, a->peer_id);
+  if (l) {
+    memcpy(l->mac, a->peer_mac, 6);
+    l->ip4 = a->peer_ip4;
+    l->has_ip4 = true;
+    l->link_state = CTL_LINK_CONNECTING;
+    if (!ctrl_net_is_group(n) && p)
+      ctrl_social_on_create_link(n, p, l, a->peer_ip4);
+  }
+  LOG_DEBUG("link", "create_link %s for %s (%.8s), fingerprint %s", n->id, p ? p->jid : "?",
+            a->peer_id, a->create->peer_fingerprint);
+  n->c->links_created++;
+  send_peer_request(n, "create_link", a->peer_id, a->create, 15000, create_link_answer);
+}
+
 static void execute(struct ctrl_net *n, struct neg_action *a)
 {
-  struct ctrl *c = n->c;
-  struct ctrl_peer *p = ctrl_peer_by_id(c, a->peer_id);
-  struct ctrl_link *l = p ? ctrl_link_of(n, p) : NULL;
-  bool group = ctrl_net_is_group(n);
+  struct ctrl_link *l = ctrl_link_find(n, a->peer_id);
   struct ctl_link_ref ref;
   switch (a->type) {
   case NEG_ACT_SEND:
@@ -164,16 +174,7 @@ static void execute(struct ctrl_net *n, struct neg_action *a)
     send_peer_request(n, "query_candidates", a->peer_id, &ref, 15000, candidates_answer);
     break;
   case NEG_ACT_CREATE_LINK:
-    if (l) {
-      memcpy(l->mac, a->peer_mac, 6);
-      l->ip4 = a->peer_ip4;
-      l->has_ip4 = true;
-      l->link_state = CTL_LINK_CONNECTING;
-      if (!group)
-        ctrl_social_on_create_link(n, p, a->peer_ip4);
-    }
-    c->links_created++;
-    send_peer_request(n, "create_link", a->peer_id, a->create, 15000, create_link_answer);
+    act_create_link(n, a);
     break;
   case NEG_ACT_REMOVE_LINK:
     link_ref(n, a->peer_id, &ref);
@@ -200,7 +201,7 @@ static void execute(struct ctrl_net *n, struct neg_action *a)
   }
 }
 
-void ctrl_neg_timer_cb(uv_timer_t *t)
+static void neg_timer_cb(uv_timer_t *t)
 {
   struct ctrl_net *n = t->data;
   if (!n->neg || n->c->stopping || n->dead)
@@ -226,49 +227,28 @@ void ctrl_run_actions(struct ctrl_net *n)
   if (dl == UINT64_MAX)
     uv_timer_stop(&n->neg_timer);
   else
-    uv_timer_start(&n->neg_timer, ctrl_neg_timer_cb, dl > now ? dl - now + 1 : 1, 0);
+    uv_timer_start(&n->neg_timer, neg_timer_cb, dl > now ? dl - now + 1 : 1, 0);
 }
 
 /* ---- membership and planning -------------------------------------------- */
 
-static bool peer_allowed(struct ctrl_net *n, const struct ctrl_peer *p, uint64_t now)
-{
-  struct ctrl *c = n->c;
-  const struct ctrl_link *l = ctrl_link_of(n, p);
-  if (!p->jid[0] || ctrl_blocked(c, p->jid))
-    return false;
-  if (!p->online &&
-      !(l->member && l->link_state == CTL_LINK_UP && now - p->offline_ms < CTRL_OFFLINE_GRACE_MS))
-    return false;
-  if (n->kind == CTRL_NET_MUC)
-    return ctrl_group_allows(n, p);
-  /* Another node of our own account (the user's laptop and desktop). */
-  if (ctrl_same_bare(p->jid, c->cfg.ctrl.xmpp.jid))
-    return true;
-  const struct ctrl_contact *ct = ctrl_contact_find(c, p->jid);
-  if (!ct || ct->subscription != XMPP_SUB_BOTH)
-    return false;
-  return n->kind == CTRL_NET_SOCIAL || ct->in_group;
-}
-
 void ctrl_plan(struct ctrl_net *n)
 {
-  struct ctrl *c = n->c;
-  if (!n->neg || !n->ready || c->stopping || n->dead)
+  if (!n->neg || !n->ready || n->c->stopping || n->dead)
     return;
   uint64_t now = ipop_now_ms();
   if (!ctrl_net_is_group(n)) {
-    for (size_t i = 0; i < c->n_peers; i++)
-      if (n->links[i].member) {
+    for (size_t i = 0; i < n->n_links; i++)
+      if (n->links[i]->member) {
         struct neg_peer_info info;
-        if (negotiate_peer_info(n->neg, c->peers[i].node_id, now, &info) != 0 || !info.wanted)
-          negotiate_connect(n->neg, c->peers[i].node_id, false, now, &n->acts);
+        if (negotiate_peer_info(n->neg, n->links[i]->peer, now, &info) != 0 || !info.wanted)
+          negotiate_connect(n->neg, n->links[i]->peer, false, now, &n->acts);
       }
     ctrl_run_actions(n);
     return;
   }
   static char cur[CTRL_MAX_PEERS][NODEID_BUF];
-  const char *ptr[CTRL_MAX_PEERS];
+  static const char *ptr[CTRL_MAX_PEERS];
   size_t k = negotiate_current(n->neg, cur, CTRL_MAX_PEERS);
   if (k > CTRL_MAX_PEERS)
     k = CTRL_MAX_PEERS;
@@ -298,38 +278,53 @@ void ctrl_plan_timer_cb(uv_timer_t *t)
   ctrl_membership_changed(t->data);
 }
 
+/* The peer stops being a member: tell its node (if it can still hear us)
+ * and forget the link. */
+static void drop_member(struct ctrl_net *n, const struct reg_node *p, bool tell, uint64_t now)
+{
+  if (n->neg)
+    negotiate_disconnect(n->neg, p->id, tell, SIGMSG_R_NOT_WANTED, now, &n->acts);
+  if (n->topo)
+    topology_on_link_gone(n->topo, p->id);
+}
+
 void ctrl_net_membership(struct ctrl_net *n)
 {
   struct ctrl *c = n->c;
   if (n->dead)
     return;
   uint64_t now = ipop_now_ms();
-  const char *ids[CTRL_MAX_PEERS];
+  struct reg_scope scope = ctrl_net_scope(n);
+  static const char *ids[CTRL_MAX_PEERS];
   size_t k = 0;
   bool changed = false;
-  for (size_t i = 0; i < c->n_peers; i++) {
-    struct ctrl_peer *p = &c->peers[i];
-    struct ctrl_link *l = &n->links[i];
-    bool m = peer_allowed(n, p, now);
+  for (size_t i = 0; i < registry_node_count(c->reg); i++) {
+    const struct reg_node *p = registry_node_at(c->reg, i);
+    struct ctrl_link *l = ctrl_link_find(n, p->id);
+    const char *why = NULL;
+    bool m = registry_may_link(c->reg, p, &scope, l && l->link_state == CTL_LINK_UP, now, &why);
+    if (!l && !m)
+      continue;
+    if (!l && !(l = ctrl_link_get(n, p->id)))
+      continue;
     changed = changed || m != l->member;
     if (l->member && !m) {
-      const char *why = !p->online                 ? "offline"
-                        : ctrl_blocked(c, p->jid)  ? "blocked"
-                        : n->kind == CTRL_NET_MUC ? "left the room"
-                                                   : "roster";
-      LOG_INFO("peer", "%s (%.8s) is no longer a peer on %s (%s)", p->jid, p->node_id, n->id,
-               why);
-      if (n->neg)
-        negotiate_disconnect(n->neg, p->node_id, p->online && !ctrl_blocked(c, p->jid),
-                             SIGMSG_R_NOT_WANTED, now, &n->acts);
-      if (n->topo)
-        topology_on_link_gone(n->topo, p->node_id);
+      LOG_INFO("peer", "%s (%.8s) is no longer a peer on %s (%s)", p->jid[0] ? p->jid : p->owner->jid,
+               p->id, n->id, why);
+      drop_member(n, p, reg_node_online(p) && !registry_blocked(c->reg, p->jid), now);
     } else if (!l->member && m) {
-      LOG_INFO("peer", "%s (%.8s) is a peer on %s", p->jid, p->node_id, n->id);
+      LOG_INFO("peer", "%s (%.8s) is a peer on %s", p->jid, p->id, n->id);
     }
     l->member = m;
-    if (m)
-      ids[k++] = p->node_id;
+    if (m && n->kind == CTRL_NET_ROSTER && (p->flags & REG_N_CAPS_IP4)) {
+      /* Roster GroupVPN members announce their address in caps
+       * ("ip4=A.B.C.D"): unknown-destination events map to members
+       * before any link exists, and address conflicts show early. */
+      l->ip4 = p->caps_ip4;
+      l->has_ip4 = true;
+    }
+    if (m && k < CTRL_MAX_PEERS)
+      ids[k++] = p->id;
   }
   /* Only on a real change: a new member set also clears the topology's
    * exclusions (peers that refused us), which must last until then. */
@@ -340,31 +335,29 @@ void ctrl_net_membership(struct ctrl_net *n)
   ctrl_plan(n);
 }
 
-/* Is the (full) JID that bare JID, or on that domain? */
-static bool jid_is_or_on(const char *jid, const char *bare_or_domain)
+/* Is the bare JID that bare JID, or on that domain? */
+static bool bare_is_or_on(const char *bare, const char *bare_or_domain)
 {
   if (strchr(bare_or_domain, '@'))
-    return ctrl_same_bare(jid, bare_or_domain);
-  const char *at = strchr(jid, '@');
-  return at && ctrl_same_bare(at + 1, bare_or_domain);
+    return strcasecmp(bare, bare_or_domain) == 0;
+  const char *at = strchr(bare, '@');
+  return at && strcasecmp(at + 1, bare_or_domain) == 0;
 }
 
-/* Before blocking a JID or a domain: cancel its links while our signals
- * still reach it (the server drops them once the block holds), so that its
- * node drops its side at once instead of when consent checks fail. */
-void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid)
+void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid, const char *node_id)
 {
   uint64_t now = ipop_now_ms();
   for (size_t k = 0; k < c->n_nets; k++) {
     struct ctrl_net *n = c->nets[k];
-    for (size_t i = 0; n->neg && i < c->n_peers; i++) {
-      struct ctrl_peer *p = &c->peers[i];
-      if (!p->jid[0] || !jid_is_or_on(p->jid, bare_jid) || !n->links[i].member)
+    for (size_t i = 0; n->neg && i < n->n_links; i++) {
+      struct ctrl_link *l = n->links[i];
+      const struct reg_node *p = registry_node(c->reg, l->peer);
+      if (!p || !l->member || (node_id && strcmp(p->id, node_id) != 0) ||
+          (bare_jid && !bare_is_or_on(p->owner->jid, bare_jid)))
         continue;
-      LOG_INFO("block", "%s (%.8s): cancelling its link on %s", p->jid, p->node_id, n->id);
-      negotiate_disconnect(n->neg, p->node_id, p->online, SIGMSG_R_NOT_WANTED, now, &n->acts);
-      if (n->topo)
-        topology_on_link_gone(n->topo, p->node_id);
+      LOG_INFO("peer", "%s (%.8s): cancelling its link on %s", p->jid, p->id, n->id);
+      drop_member(n, p, reg_node_online(p), now);
+      l->member = false;
     }
     ctrl_run_actions(n);
   }
@@ -372,74 +365,104 @@ void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid)
 
 void ctrl_membership_changed(struct ctrl *c)
 {
-  /* A net may go away meanwhile (conflict → re-create does not remove,
-   * but be safe about the table changing): iterate over a copy. */
+  /* A net may go away meanwhile: iterate over a copy. */
   struct ctrl_net *nets[CTRL_MAX_NETS];
   size_t k = c->n_nets;
   memcpy(nets, c->nets, k * sizeof nets[0]);
   for (size_t i = 0; i < k; i++)
     if (ctrl_net_by_id(c, nets[i]->id) == nets[i])
       ctrl_net_membership(nets[i]);
+  if (c->reg && !c->stopping)
+    registry_expire(c->reg, ipop_now_ms());
 }
 
 void ctrl_overlay_ready(struct ctrl_net *n)
 {
-  struct ctrl *c = n->c;
   if (!n->neg)
     return;
   uint64_t now = ipop_now_ms();
   negotiate_set_local(n->neg, n->mac, n->ip4);
   negotiate_reset(n->neg, now, &n->acts);
-  for (size_t i = 0; i < c->n_peers; i++)
-    n->links[i].link_state = -1;
+  for (size_t i = 0; i < n->n_links; i++)
+    n->links[i]->link_state = -1;
   ctrl_run_actions(n);
   ctrl_net_membership(n);
 }
 
-/* The peer's node came (back) online under a new full JID: an attempt
- * that is waiting out a backoff, or whose request went to the old JID, or
- * that gave up, starts over at once instead of waiting for its timers. */
-void ctrl_restart_stale(struct ctrl *c, struct ctrl_peer *p)
+/* The node came (back) online under a new full JID, or was trusted: an
+ * attempt that is waiting out a backoff, or whose request went to the old
+ * JID, or that gave up, starts over at once instead of waiting for its
+ * timers. */
+void ctrl_restart_stale(struct ctrl *c, const struct reg_node *p)
 {
   uint64_t now = ipop_now_ms();
   for (size_t i = 0; i < c->n_nets; i++) {
     struct ctrl_net *n = c->nets[i];
     struct neg_peer_info info;
-    if (!n->neg || !n->ready || negotiate_peer_info(n->neg, p->node_id, now, &info) != 0 ||
+    if (!n->neg || !n->ready || negotiate_peer_info(n->neg, p->id, now, &info) != 0 ||
         !info.wanted)
       continue;
     if (info.state != NEG_BACKOFF && info.state != NEG_REQUESTING && info.state != NEG_GIVEN_UP)
       continue;
-    LOG_DEBUG("peer", "%s is back: restarting negotiation on %s (was %s)", p->jid, n->id,
+    LOG_DEBUG("peer", "%s: restarting negotiation on %s (was %s)", p->jid, n->id,
               neg_state_names[info.state]);
-    negotiate_disconnect(n->neg, p->node_id, false, SIGMSG_R_NOT_WANTED, now, &n->acts);
-    negotiate_connect(n->neg, p->node_id, false, now, &n->acts);
+    negotiate_disconnect(n->neg, p->id, false, SIGMSG_R_NOT_WANTED, now, &n->acts);
+    negotiate_connect(n->neg, p->id, false, now, &n->acts);
     ctrl_run_actions(n);
   }
 }
 
-int ctrl_accept_inbound(void *ctx, const char *peer_id, bool ondemand)
+void ctrl_net_remove(struct ctrl_net *n)
 {
-  struct ctrl_net *n = ctx;
-  struct ctrl_peer *p = ctrl_peer_by_id(n->c, peer_id);
-  if (!p || !ctrl_link_of(n, p)->member)
-    return SIGMSG_R_NOT_ALLOWED + 1;
-  if (!n->ready)
-    return SIGMSG_R_BUSY + 1;
-  if (!ctrl_net_is_group(n))
-    return 0;
-  int rc = topology_on_inbound(n->topo, peer_id, ondemand, ipop_now_ms());
-  if (rc == IPOP_EBUSY)
-    return SIGMSG_R_OVER_BUDGET + 1;
-  return rc == 0 ? 0 : SIGMSG_R_NOT_ALLOWED + 1;
+  struct ctrl *c = n->c;
+  uint64_t now = ipop_now_ms();
+  /* Tell the peers first (link_cancel), so they drop their side now
+   * rather than when consent checks fail. */
+  if (n->neg && n->ready && !c->stopping)
+    for (size_t i = 0; i < n->n_links; i++) {
+      const struct ctrl_link *l = n->links[i];
+      const struct reg_node *p = registry_node(c->reg, l->peer);
+      if (l->member || l->link_state >= 0)
+        negotiate_disconnect(n->neg, l->peer, p && reg_node_online(p), SIGMSG_R_NOT_WANTED, now,
+                             &n->acts);
+    }
+  ctrl_run_actions(n);
+  ctrl_net_destroy(n);
+}
+
+/* ---- the registry's hooks ---------------------------------------------------- */
+
+void ctrl_node_gone(void *ctx, const struct reg_node *p)
+{
+  struct ctrl *c = ctx;
+  uint64_t now = ipop_now_ms();
+  for (size_t i = 0; i < c->n_nets; i++) {
+    struct ctrl_net *n = c->nets[i];
+    if (!ctrl_link_find(n, p->id))
+      continue;
+    drop_member(n, p, reg_node_online(p) && !c->stopping, now);
+    ctrl_run_actions(n);
+    ctrl_link_drop(n, p->id);
+  }
+}
+
+bool ctrl_node_busy(void *ctx, const struct reg_node *p)
+{
+  struct ctrl *c = ctx;
+  for (size_t i = 0; i < c->n_nets; i++) {
+    const struct ctrl_link *l = ctrl_link_find(c->nets[i], p->id);
+    if (l && l->link_state >= 0)
+      return true;
+  }
+  return false;
 }
 
 /* ---- tincan events -------------------------------------------------------- */
 
 void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
 {
-  struct ctrl_peer *p = ctrl_peer_by_id(n->c, ev->peer_id);
-  struct ctrl_link *l = p ? ctrl_link_of(n, p) : NULL;
+  struct ctrl_link *l = ctrl_link_find(n, ev->peer_id);
+  const struct reg_node *p = registry_node(n->c->reg, ev->peer_id);
   if (l)
     l->link_state = ev->state;
   if (ev->state == CTL_LINK_DOWN || ev->state == CTL_LINK_FAILED)
@@ -449,7 +472,7 @@ void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
     return;
   negotiate_on_link_state(n->neg, ev->peer_id, ev->state, ipop_now_ms(), &n->acts);
   ctrl_run_actions(n);
-  if (p && !p->online && l->member)
+  if (p && !reg_node_online(p) && l && l->member)
     ctrl_net_membership(n); /* an offline peer's link went down: let it go */
 }
 
@@ -459,18 +482,19 @@ void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *
   c->unknown_dest_events++;
   if (!n->topo)
     return;
-  struct ctrl_peer *hit = NULL;
-  for (size_t i = 0; i < c->n_peers && !hit; i++) {
-    const struct ctrl_link *l = &n->links[i];
+  const struct ctrl_link *hit = NULL;
+  for (size_t i = 0; i < n->n_links && !hit; i++) {
+    const struct ctrl_link *l = n->links[i];
     if (!l->member)
       continue;
     if ((ev->has_dst_ip4 && l->has_ip4 && l->ip4.s_addr == ev->dst_ip4.s_addr) ||
         memcmp(l->mac, ev->dst_mac, 6) == 0)
-      hit = &c->peers[i];
+      hit = l;
   }
-  if (hit && topology_on_unknown_dest(n->topo, hit->node_id, ipop_now_ms()) == 1) {
-    LOG_INFO("topology", "traffic for %s (%.8s) on %s: opening an on-demand link", hit->jid,
-             hit->node_id, n->id);
+  if (hit && topology_on_unknown_dest(n->topo, hit->peer, ipop_now_ms()) == 1) {
+    const struct reg_node *p = registry_node(c->reg, hit->peer);
+    LOG_INFO("topology", "traffic for %s (%.8s) on %s: opening an on-demand link",
+             p ? p->jid : "?", hit->peer, n->id);
     ctrl_plan(n);
   }
 }
@@ -480,12 +504,13 @@ void ctrl_on_stats(struct ctrl *c, const struct ctl_link_stats *st)
   uint64_t now = ipop_now_ms();
   for (uint32_t i = 0; i < st->n_links; i++) {
     const struct ctl_link_stat *ls = &st->links[i];
-    struct ctrl_net *n = ctrl_net_by_id(c, ls->overlay_id);
+    struct ctrl_net_ref ref = { .c = c };
+    snprintf(ref.id, sizeof ref.id, "%s", ls->overlay_id);
+    struct ctrl_net *n = ctrl_net_alive(&ref, 0);
     if (!n)
       continue;
-    struct ctrl_peer *p = ctrl_peer_by_id(c, ls->peer_id);
-    if (p) {
-      struct ctrl_link *l = ctrl_link_of(n, p);
+    struct ctrl_link *l = ctrl_link_find(n, ls->peer_id);
+    if (l) {
       l->pair_type = ls->pair_type;
       l->rtt_us = ls->rtt_us;
       l->tx_bytes = ls->tx_bytes;

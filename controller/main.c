@@ -10,11 +10,18 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller.h"
+#include "admin.h"
 #include "error.h"
+#include "groups.h"
+#include "identity.h"
+#include "links.h"
 #include "log.h"
+#include "net.h"
+#include "overlay.h"
+#include "peers.h"
 #include "secret.h"
 #include "servers.h"
+#include "tincan.h"
 
 #define DEFAULT_CONFIG "/etc/ipop/config.json"
 
@@ -79,18 +86,15 @@ static void on_signal(uv_signal_t *s, int signum)
     finish_shutdown(c);
 }
 
-/* The configured overlay (nets[0]), the peer and roster tables, the
- * planning timer, and the groups over XMPP rooms. */
+/* Who is who (the registry, known_nodes), the configured overlay
+ * (nets[0]), the planning timer, and the groups over XMPP rooms. */
 static int start_overlay(struct ctrl *c, char *why, size_t whylen)
 {
   const struct ctrl_section *s = &c->cfg.ctrl;
-  c->peers = calloc(CTRL_MAX_PEERS, sizeof *c->peers);
-  c->roster = calloc(CTRL_MAX_ROSTER, sizeof *c->roster);
-  if (!c->peers || !c->roster) {
-    snprintf(why, whylen, "out of memory");
-    return IPOP_ENOMEM;
-  }
-  int rc = ctrl_load_turn_passwords(c, why, whylen);
+  int rc = ctrl_identity_init(c, why, whylen);
+  if (rc)
+    return rc;
+  rc = ctrl_load_turn_passwords(c, why, whylen);
   if (rc)
     return rc;
   char w[POLICY_WHY_LEN];
@@ -235,8 +239,10 @@ int main(int argc, char **argv)
   uv_run(c.loop, UV_RUN_DEFAULT);
   ctrl_groups_free(&c);
   ctrl_net_free_all(&c);
-  free(c.peers);
-  free(c.roster);
+  if (c.reg && registry_trust_store(c.reg) &&
+      trust_save(registry_trust_store(c.reg), w, sizeof w) != 0) /* last seen times */
+    LOG_WARN("identity", "cannot save known_nodes: %s", w);
+  registry_free(c.reg);
   memset(c.turn, 0, sizeof c.turn);
   uv_loop_close(c.loop);
   ipop_log_close();

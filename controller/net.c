@@ -1,16 +1,18 @@
-/* Overlays.  The configured overlay (Controller.Overlay: a roster group or
- * SocialVPN) is c->nets[0]; every group over an XMPP room adds one more,
- * each its own TAP device, subnet, negotiation and topology.  A net owns
- * all of its state; peers are shared and indexed the same in every net's
- * links[] table. */
+/* Overlays (net.h).  The configured overlay (Controller.Overlay: a roster
+ * group or SocialVPN) is c->nets[0]; every group over an XMPP room adds
+ * one more, each its own TAP device, subnet, negotiation, topology and
+ * links.  A net owns all of its state; the peer nodes are the registry's,
+ * and a net knows them by node id only. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
 #include "error.h"
 #include "log.h"
+#include "net.h"
+#include "social.h"
+#include "tincan.h"
 
 struct ctrl_net *ctrl_net_by_id(struct ctrl *c, const char *id)
 {
@@ -29,6 +31,129 @@ bool ctrl_net_is_group(const struct ctrl_net *n)
 {
   return n->kind != CTRL_NET_SOCIAL;
 }
+
+struct reg_scope ctrl_net_scope(const struct ctrl_net *n)
+{
+  struct reg_scope s = { .kind = n->kind == CTRL_NET_SOCIAL ? REG_SCOPE_SOCIAL
+                                 : n->kind == CTRL_NET_MUC  ? REG_SCOPE_ROOM
+                                                            : REG_SCOPE_ROSTER,
+                         .room = n->room };
+  return s;
+}
+
+void ctrl_net_ref(struct ctrl_net_ref *ref, const struct ctrl_net *n)
+{
+  memset(ref, 0, sizeof *ref);
+  ref->c = n->c;
+  snprintf(ref->id, sizeof ref->id, "%s", n->id);
+  ref->serial = n->serial;
+  ref->epoch = n->epoch;
+}
+
+struct ctrl_net *ctrl_net_alive(const struct ctrl_net_ref *ref, unsigned flags)
+{
+  if (ref->c->stopping)
+    return NULL;
+  struct ctrl_net *n = ctrl_net_by_id(ref->c, ref->id);
+  if (!n || n->dead || (ref->serial && n->serial != ref->serial))
+    return NULL;
+  if ((flags & CTRL_NET_READY) && (!n->ready || !n->neg || (ref->epoch && n->epoch != ref->epoch)))
+    return NULL;
+  return n;
+}
+
+/* ---- links, by node id ------------------------------------------------------- */
+
+static size_t bucket_of(const char *node_id)
+{
+  uint32_t h = 2166136261u;
+  for (; *node_id; node_id++) {
+    h ^= (uint8_t)*node_id;
+    h *= 16777619u;
+  }
+  return h % CTRL_LINK_BUCKETS;
+}
+
+struct ctrl_link *ctrl_link_find(const struct ctrl_net *n, const char *node_id)
+{
+  for (struct ctrl_link *l = n->lbucket[bucket_of(node_id)]; l; l = l->hnext)
+    if (strcmp(l->peer, node_id) == 0)
+      return l;
+  return NULL;
+}
+
+struct ctrl_link *ctrl_link_get(struct ctrl_net *n, const char *node_id)
+{
+  struct ctrl_link *l = ctrl_link_find(n, node_id);
+  if (l || n->n_links >= CTRL_MAX_PEERS || !nodeid_valid(node_id))
+    return l;
+  if (!(l = calloc(1, sizeof *l)))
+    return NULL;
+  snprintf(l->peer, sizeof l->peer, "%s", node_id);
+  l->link_state = -1;
+  size_t b = bucket_of(node_id);
+  l->hnext = n->lbucket[b];
+  n->lbucket[b] = l;
+  l->idx = n->n_links;
+  n->links[n->n_links++] = l;
+  return l;
+}
+
+void ctrl_link_drop(struct ctrl_net *n, const char *node_id)
+{
+  for (struct ctrl_link **p = &n->lbucket[bucket_of(node_id)]; *p; p = &(*p)->hnext) {
+    struct ctrl_link *l = *p;
+    if (strcmp(l->peer, node_id) != 0)
+      continue;
+    *p = l->hnext;
+    n->links[l->idx] = n->links[--n->n_links];
+    n->links[l->idx]->idx = l->idx;
+    free(l);
+    return;
+  }
+}
+
+/* ---- negotiation's questions to the overlay ------------------------------------- */
+
+/* A request from peer_id: a member of this overlay, with room in the
+ * topology's budget. */
+static int accept_inbound(void *ctx, const char *peer_id, bool ondemand)
+{
+  struct ctrl_net *n = ctx;
+  const struct ctrl_link *l = ctrl_link_find(n, peer_id);
+  if (!l || !l->member)
+    return SIGMSG_R_NOT_ALLOWED + 1;
+  if (!n->ready)
+    return SIGMSG_R_BUSY + 1;
+  if (!ctrl_net_is_group(n))
+    return 0;
+  int rc = topology_on_inbound(n->topo, peer_id, ondemand, ipop_now_ms());
+  if (rc == IPOP_EBUSY)
+    return SIGMSG_R_OVER_BUDGET + 1;
+  return rc == 0 ? 0 : SIGMSG_R_NOT_ALLOWED + 1;
+}
+
+/* The fingerprint peer_id presents: the registry's verdict (pins, PEP). */
+static int verify_fpr(void *ctx, const char *peer_id, const char *fpr)
+{
+  struct ctrl_net *n = ctx;
+  struct reg_node *node = registry_node(n->c->reg, peer_id);
+  char why[POLICY_WHY_LEN * 2];
+  if (!node)
+    return SIGMSG_R_NOT_ALLOWED + 1;
+  switch (registry_check_fpr(n->c->reg, node, fpr, ipop_now_ms(), why, sizeof why)) {
+  case REG_FPR_OK:
+    return 0;
+  case REG_FPR_WAIT:
+    LOG_DEBUG("identity", "%s (%.8s) on %s: waiting for its published identity", node->jid,
+              node->id, n->id);
+    return SIGMSG_R_BUSY + 1;
+  default:
+    return SIGMSG_R_NOT_ALLOWED + 1;
+  }
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
 
 static int group_policy(struct ctrl_net *n, const struct in_addr *addr, char *why, size_t whylen)
 {
@@ -66,6 +191,8 @@ static void net_free(struct ctrl_net *n)
   if (n->pool)
     addrpool_free(n->pool);
   negotiate_actions_free(&n->acts);
+  for (size_t i = 0; n->links && i < n->n_links; i++)
+    free(n->links[i]);
   free(n->links);
   free(n);
 }
@@ -96,11 +223,10 @@ struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const ch
   n->c = c;
   n->serial = ++c->next_epoch;
   n->kind = kind;
+  n->room = -1;
   snprintf(n->id, sizeof n->id, "%s", id);
   snprintf(n->tap_name, sizeof n->tap_name, "%s", tap_name);
   n->mtu = mtu;
-  for (size_t i = 0; i < CTRL_MAX_PEERS; i++)
-    n->links[i].link_state = -1;
   int rc = ctrl_parse_subnet(subnet, &n->net, &n->prefix);
   if (rc) {
     snprintf(why, whylen, "bad subnet %s", subnet);
@@ -117,7 +243,8 @@ struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const ch
   nc.ip4 = n->ip4;
   nc.timeout_ms = c->cfg.ctrl.link_setup_timeout * 1000;
   nc.rnd = policy_rand_os;
-  nc.accept = ctrl_accept_inbound;
+  nc.accept = accept_inbound;
+  nc.verify = verify_fpr;
   nc.accept_ctx = n;
   rc = negotiate_create(&n->neg, &nc);
   if (rc) {
@@ -141,18 +268,9 @@ static void removed_answer(int status, const void *result, const char *err, void
   free(id);
 }
 
-void ctrl_net_remove(struct ctrl_net *n)
+void ctrl_net_destroy(struct ctrl_net *n)
 {
   struct ctrl *c = n->c;
-  uint64_t now = ipop_now_ms();
-  /* Tell the peers first (link_cancel), so they drop their side now
-   * rather than when consent checks fail. */
-  if (n->neg && n->ready && !c->stopping)
-    for (size_t i = 0; i < c->n_peers; i++)
-      if (n->links[i].member || n->links[i].link_state >= 0)
-        negotiate_disconnect(n->neg, c->peers[i].node_id, c->peers[i].online,
-                             SIGMSG_R_NOT_WANTED, now, &n->acts);
-  ctrl_run_actions(n);
   n->dead = true;
   size_t k = 0;
   for (size_t i = 0; i < c->n_nets; i++)
@@ -176,4 +294,41 @@ void ctrl_net_free_all(struct ctrl *c)
   for (size_t i = 0; i < c->n_nets; i++)
     net_free(c->nets[i]); /* the loop has ended: timers are closed */
   c->n_nets = 0;
+}
+
+/* ---- re-creating an overlay ------------------------------------------------------ */
+
+static void recreate_answer(int status, const void *result, const char *err, void *ctx)
+{
+  struct ctrl_net_ref *ref = ctx;
+  struct ctrl_net *n = ctrl_net_alive(ref, 0);
+  if (n)
+    n->pending = false; /* the heartbeat creates it again */
+  if (status && status != IPOP_ENOENT)
+    LOG_WARN("tincan", "remove_overlay %s: %s", ref->id, err ? err : ipop_strerror(status));
+  free(ref);
+}
+
+void ctrl_net_recreate(struct ctrl_net *n)
+{
+  struct ctl_overlay_ref body;
+  snprintf(body.overlay_id, sizeof body.overlay_id, "%s", n->id);
+  struct ctrl_net_ref *ref = malloc(sizeof *ref);
+  n->ready = false;
+  if (ref)
+    ctrl_net_ref(ref, n);
+  if (ref && ctrl_tincan_send(n->c, "remove_overlay", &body, 5000, recreate_answer, ref) == 0)
+    n->pending = true;
+  else
+    free(ref);
+}
+
+void ctrl_update_caps(struct ctrl *c)
+{
+  struct ctrl_net *mn = ctrl_main_net(c);
+  char caps[64] = "";
+  if (mn)
+    snprintf(caps, sizeof caps, "ip4=%s", inet_ntoa(mn->ip4));
+  if (c->xmpp)
+    xmpp_client_set_caps(c->xmpp, caps);
 }

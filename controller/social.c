@@ -1,13 +1,13 @@
-/* SocialVPN: every friend node appears at an address of our own subnet
- * (addrpool, stable across restarts); tincan maps it to the address the
- * friend uses on its own TAP; a hosts file names the friends. */
+/* SocialVPN (social.h): the address pool, tincan's address mappings and
+ * the hosts file. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "controller.h"
 #include "error.h"
 #include "log.h"
+#include "social.h"
+#include "tincan.h"
 
 const char *ctrl_hosts_path(const struct ctrl *c, char *buf, size_t len)
 {
@@ -44,20 +44,19 @@ static void mapping_answer(int status, const void *result, const char *err, void
 /* Before create_link: the friend's address in our subnet, the mapping in
  * tincan (sent first, so it is in place when the link comes up), the hosts
  * file. */
-void ctrl_social_on_create_link(struct ctrl_net *n, struct ctrl_peer *p, struct in_addr peer_ip4)
+void ctrl_social_on_create_link(struct ctrl_net *n, const struct reg_node *p,
+                                struct ctrl_link *l, struct in_addr peer_ip4)
 {
   struct ctrl *c = n->c;
-  struct ctrl_link *l = ctrl_link_of(n, p);
   char name[CTRL_JID_LEN], w[POLICY_WHY_LEN];
-  size_t blen = strcspn(p->jid, "/");
-  snprintf(name, sizeof name, "%.*s", (int)blen, p->jid);
+  snprintf(name, sizeof name, "%s", p->owner->jid);
   for (uint32_t i = 0; i < c->cfg.ctrl.n_names; i++)
     if (strcmp(c->cfg.ctrl.names[i].jid, name) == 0) {
       snprintf(name, sizeof name, "%s", c->cfg.ctrl.names[i].name);
       break;
     }
   struct in_addr mapped;
-  int rc = addrpool_assign(n->pool, p->node_id, name, &mapped, w, sizeof w);
+  int rc = addrpool_assign(n->pool, p->id, name, &mapped, w, sizeof w);
   if (rc) {
     LOG_WARN("social", "no address for %s: %s", name, w);
     return;
@@ -66,7 +65,7 @@ void ctrl_social_on_create_link(struct ctrl_net *n, struct ctrl_peer *p, struct 
   l->has_mapped = true;
   struct ctl_address_mapping m;
   snprintf(m.overlay_id, sizeof m.overlay_id, "%s", n->id);
-  snprintf(m.peer_id, sizeof m.peer_id, "%s", p->node_id);
+  snprintf(m.peer_id, sizeof m.peer_id, "%s", p->id);
   m.mapped_ip4 = mapped;
   m.peer_ip4 = peer_ip4;
   if (ctrl_tincan_send(c, "set_address_mapping", &m, 5000, mapping_answer, NULL) != 0)

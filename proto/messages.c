@@ -231,6 +231,8 @@ static const struct jb_field status_f[] = {
   JB_F_U32(T, peers, "peers", 0, 0, UINT32_MAX, 0),
   JB_F_U32(T, links_up, "links_up", 0, 0, UINT32_MAX, 0),
   JB_F_STR(T, conflict, "conflict", 0, 0, NULL),
+  JB_F_STR(T, fingerprint, "fingerprint", 0, 0, NULL),
+  JB_F_STR(T, trust, "trust", 0, 0, NULL),
 };
 const struct jb_schema ctl_status_schema = JB_SCHEMA("status", T, status_f);
 #undef T
@@ -268,7 +270,8 @@ static const struct jb_field cstats_f[] = {
   C(xmpp_reconnects), C(signals_in), C(signals_out), C(signals_dropped), C(signals_bad),
   C(neg_bad), C(neg_ignored), C(neg_stale), C(neg_glare), C(neg_timeouts), C(neg_links_up),
   C(links_created), C(tincan_errors), C(unknown_dest_events), C(ctl_requests_in),
-  C(ctl_auth_rejected),
+  C(ctl_auth_rejected), C(identity_conflicts), C(signals_unbound), C(fingerprints_refused),
+  C(fingerprints_pinned),
 };
 const struct jb_schema ctl_controller_stats_schema = JB_SCHEMA("stats", T, cstats_f);
 #undef T
@@ -365,6 +368,38 @@ static const struct jb_field jid_list_f[] = {
 const struct jb_schema ctl_jid_list_schema = JB_SCHEMA("jid list", T, jid_list_f);
 #undef T
 
+#define T struct ctl_known_node
+static const struct jb_field known_node_f[] = {
+  JB_F_STR(T, jid, "jid", R, 1, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_STR(T, fingerprint, "fingerprint", 0, 1, NULL, JB_PRESENCE(T, has_fingerprint)),
+  JB_F_STR(T, pending, "pending", 0, 1, NULL, JB_PRESENCE(T, has_pending)),
+  JB_F_STR(T, published, "published", 0, 1, NULL, JB_PRESENCE(T, has_published)),
+  JB_F_U64(T, first_seen, "first_seen", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, last_seen, "last_seen", 0, 0, INT64_MAX, 0),
+  JB_F_BOOL(T, online, "online", 0, false),
+};
+const struct jb_schema ctl_known_node_schema = JB_SCHEMA("known node", T, known_node_f);
+#undef T
+
+#define T struct ctl_known
+static const struct jb_field known_f[] = {
+  JB_F_STR(T, trust, "trust", 0, 0, NULL),
+  JB_F_OBJ_ARR(T, nodes, n_nodes, "nodes", R, &ctl_known_node_schema),
+  JB_F_U32(T, total, "total", 0, 0, UINT32_MAX, 0),
+};
+const struct jb_schema ctl_known_schema = JB_SCHEMA("known", T, known_f);
+#undef T
+
+#define T struct ctl_trust
+static const struct jb_field trust_f[] = {
+  JB_F_STR(T, jid, "jid", R, 3, NULL),
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_STR(T, fingerprint, "fingerprint", 0, 1, NULL, JB_PRESENCE(T, has_fingerprint)),
+};
+const struct jb_schema ctl_trust_schema = JB_SCHEMA("trust", T, trust_f);
+#undef T
+
 /* A body with no fields: jbind rejects every key against an empty table. */
 static const struct jb_field empty_f[1];
 const struct jb_schema ctl_empty_schema = { "empty body", empty_f, 0, sizeof(struct ctl_empty) };
@@ -386,6 +421,10 @@ const struct ctl_msg_desc ctl_controller_messages[] = {
   { "block", CTL_KIND_REQUEST, &ctl_jid_schema, &ctl_empty_schema },
   { "unblock", CTL_KIND_REQUEST, &ctl_jid_schema, &ctl_empty_schema },
   { "blocklist", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_jid_list_schema },
+  /* pinned fingerprints (docs/security.md) */
+  { "known", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_known_schema },
+  { "trust", CTL_KIND_REQUEST, &ctl_trust_schema, &ctl_empty_schema },
+  { "untrust", CTL_KIND_REQUEST, &ctl_trust_schema, &ctl_empty_schema },
   /* events the controller receives from ipop-tincan */
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },

@@ -41,6 +41,7 @@ enum {
   CTL_MAX_GROUP_MEMBERS = 32, /* members reported per group */
   CTL_MAX_INVITATIONS = 16, /* pending invitations reported */
   CTL_MAX_BLOCKED = 64,     /* blocked JIDs reported */
+  CTL_MAX_KNOWN = 64,       /* known_nodes entries reported */
 };
 
 /* ---- requests to ipop-tincan ------------------------------------------ */
@@ -255,6 +256,8 @@ struct ctl_status {
   uint32_t peers;                 /* peer nodes online and allowed */
   uint32_t links_up;
   char conflict[CTL_REASON_LEN];  /* GroupVPN: our address is also claimed by ... ("" none) */
+  char fingerprint[CTL_FPR_LEN];  /* our DTLS fingerprint ("" until tincan said) */
+  char trust[16];                 /* Controller.Trust: tofu, pinned, open */
 };
 
 /* peers: answered with ctl_peers, one entry per known peer node. */
@@ -287,6 +290,11 @@ struct ctl_controller_stats {
   uint64_t neg_bad, neg_ignored, neg_stale, neg_glare, neg_timeouts, neg_links_up;
   uint64_t links_created, tincan_errors, unknown_dest_events;
   uint64_t ctl_requests_in, ctl_auth_rejected;
+  /* who is who (docs/security.md) */
+  uint64_t identity_conflicts;    /* node ids claimed by a second account */
+  uint64_t signals_unbound;       /* from a JID without a node id of its own */
+  uint64_t fingerprints_refused;  /* not the pinned / published one */
+  uint64_t fingerprints_pinned;   /* pinned on first use */
 };
 
 /* ---- groups over XMPP rooms and blocking (docs/groups.md) -------------- */
@@ -373,6 +381,37 @@ struct ctl_jid_list {
   uint32_t n_jids;
 };
 
+/* ---- known nodes: pinned fingerprints (docs/security.md) ----------------- */
+
+/* known: answered with ctl_known. */
+struct ctl_known_node {
+  char jid[CTL_JID_LEN];          /* bare */
+  char node_id[CTL_ID_LEN];
+  char fingerprint[CTL_FPR_LEN];  /* pinned */
+  bool has_fingerprint;
+  char pending[CTL_FPR_LEN];      /* refused, until `trust` */
+  bool has_pending;
+  char published[CTL_FPR_LEN];    /* what its account published over PEP */
+  bool has_published;
+  uint64_t first_seen, last_seen; /* seconds since the epoch */
+  bool online;
+};
+
+struct ctl_known {
+  char trust[16];                 /* Controller.Trust */
+  struct ctl_known_node nodes[CTL_MAX_KNOWN];
+  uint32_t n_nodes;
+  uint32_t total;
+};
+
+/* trust (fingerprint optional: the pending or published one), untrust. */
+struct ctl_trust {
+  char jid[CTL_JID_LEN];
+  char node_id[CTL_ID_LEN];
+  char fingerprint[CTL_FPR_LEN];
+  bool has_fingerprint;
+};
+
 /* ---- message table ---------------------------------------------------- */
 
 enum ctl_kind { CTL_KIND_REQUEST, CTL_KIND_RESPONSE, CTL_KIND_EVENT };
@@ -404,7 +443,8 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_peer_entry_schema, ctl_peers_schema, ctl_controller_stats_schema,
     ctl_group_member_schema, ctl_group_schema, ctl_invitation_schema, ctl_groups_schema,
     ctl_group_create_schema, ctl_group_join_schema, ctl_group_ref_schema,
-    ctl_group_member_ref_schema, ctl_jid_schema, ctl_jid_list_schema;
+    ctl_group_member_ref_schema, ctl_jid_schema, ctl_jid_list_schema, ctl_known_node_schema,
+    ctl_known_schema, ctl_trust_schema;
 
 extern const char *const ctl_log_level_names[];
 extern const char *const ctl_link_state_names[];

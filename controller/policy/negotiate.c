@@ -555,6 +555,18 @@ static int on_response(struct negotiate *n, struct peer *p,
     n->ctr.stale_msgs++;
     return 0;
   }
+  if (r->result == SIGMSG_ACCEPT && n->cfg.verify) {
+    int v = n->cfg.verify(n->cfg.accept_ctx, p->id, r->link.fingerprint);
+    if (v > 0) {
+      n->ctr.fpr_refused++;
+      send_cancel(n, p, v - 1 == SIGMSG_R_BUSY ? SIGMSG_R_BUSY : SIGMSG_R_NOT_ALLOWED, out);
+      if (v - 1 == SIGMSG_R_BUSY)
+        busy_retry(n, p, now, out);
+      else
+        fail_attempt(n, p, now, IPOP_EPERM, "the peer's fingerprint was refused", out);
+      return 0;
+    }
+  }
   if (r->result == SIGMSG_REJECT) {
     struct neg_action *a = push(out, NEG_ACT_REJECTED, p);
     if (a)
@@ -598,7 +610,12 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
   if (!err)
     err = &local_err;
   memset(err, 0, sizeof *err);
-  if (sender_node_id && ignored(find_peer(n, sender_node_id), now_ms)) {
+  if (!sender_node_id) {
+    n->ctr.bad_msgs++;
+    snprintf(err->msg, sizeof err->msg, "the sender announced no node id of its own");
+    return err->code = IPOP_EPERM;
+  }
+  if (ignored(find_peer(n, sender_node_id), now_ms)) {
     n->ctr.ignored_msgs++;
     snprintf(err->msg, sizeof err->msg, "sender is ignored after too many bad messages");
     return err->code = IPOP_EPERM;
@@ -612,18 +629,12 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
     goto out;
   }
   const struct sigmsg_head *h = &m->u.head;
-  if (sender_node_id && strcmp(h->from, sender_node_id) != 0) {
+  if (strcmp(h->from, sender_node_id) != 0) {
     snprintf(err->path, sizeof err->path, "from");
     snprintf(err->msg, sizeof err->msg,
              "from: %s is not the node id the sender announced", h->from);
     rc = err->code = IPOP_EPERM;
     count_bad(n, sender_node_id, now_ms);
-    goto out;
-  }
-  if (!sender_node_id && ignored(find_peer(n, h->from), now_ms)) {
-    n->ctr.ignored_msgs++;
-    snprintf(err->msg, sizeof err->msg, "sender is ignored after too many bad messages");
-    rc = err->code = IPOP_EPERM;
     goto out;
   }
   if (strcmp(h->to, n->cfg.node_id) != 0) {
@@ -648,6 +659,11 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
     /* Policy first, so that a refused sender leaves no record behind. */
     int reject = n->cfg.accept ? n->cfg.accept(n->cfg.accept_ctx, h->from, m->u.req.ondemand)
                                : 0;
+    if (reject <= 0 && n->cfg.verify) {
+      reject = n->cfg.verify(n->cfg.accept_ctx, h->from, m->u.req.link.fingerprint);
+      if (reject > 0)
+        n->ctr.fpr_refused++;
+    }
     if (reject <= 0 && !p && add_peer(n, h->from, &p))
       reject = SIGMSG_R_BUSY + 1; /* max_peers reached: not the sender's fault */
     if (reject > 0) {

@@ -94,6 +94,16 @@ void negotiate_actions_free(struct neg_actions *a);
  * traffic (topology_on_inbound's argument).  NULL accepts everyone. */
 typedef int (*neg_accept_fn)(void *ctx, const char *peer_id, bool ondemand);
 
+/* May the peer present this DTLS fingerprint (the link.fingerprint of its
+ * request, or of its accepting response to ours)?  0, or a reason
+ * (enum sigmsg_reason) + 1.  SIGMSG_R_BUSY + 1 means "not yet" (its
+ * published identity is being read): a request is answered busy, our own
+ * attempt retries within NEG_BUSY_RETRY_MAX_MS.  Anything else refuses: a
+ * request gets that reject, our attempt is cancelled and fails.  Called
+ * before anything else happens to the peer's record, so a refused message
+ * never touches an existing link.  NULL accepts every fingerprint. */
+typedef int (*neg_verify_fn)(void *ctx, const char *peer_id, const char *fingerprint);
+
 struct negotiate_config {
   char node_id[NODEID_BUF];
   char overlay_id[CTL_ID_LEN];
@@ -113,7 +123,8 @@ struct negotiate_config {
   policy_rand_fn rnd;            /* request ids and jitter */
   void *rnd_ctx;
   neg_accept_fn accept;
-  void *accept_ctx;
+  void *accept_ctx;             /* also verify's */
+  neg_verify_fn verify;
 };
 
 /* Fill the defaults above (ids, MAC, address and rnd are left empty). */
@@ -144,11 +155,13 @@ int negotiate_disconnect(struct negotiate *n, const char *peer_id, bool send_can
                          int reason, uint64_t now_ms, struct neg_actions *out);
 
 /* A signal from XMPP.  sender_node_id: the node id the sender's full JID
- * announced in presence (NULL if unknown); the payload's "from" must match
- * it.  Returns 0 if the message was used or harmlessly ignored (stale,
- * duplicate, addressed to another node); a negative IPOP_E* if it was
- * rejected (err says why, with the field); the sender is then counted and,
- * past bad_limit, ignored for ignore_ms (IPOP_EPERM while ignored). */
+ * announced (and the caller's registry accepted as its own); the payload's
+ * "from" must match it.  NULL (the sender has no node id of its own) is
+ * refused with IPOP_EPERM.  Returns 0 if the message was used or
+ * harmlessly ignored (stale, duplicate, addressed to another node); a
+ * negative IPOP_E* if it was rejected (err says why, with the field); the
+ * sender is then counted and, past bad_limit, ignored for ignore_ms
+ * (IPOP_EPERM while ignored). */
 int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const char *type,
                         const char *payload, size_t len, uint64_t now_ms,
                         struct neg_actions *out, struct jb_error *err);
@@ -201,6 +214,7 @@ struct neg_counters {
   uint64_t rate_limited;        /* new requests inside min_request_gap_ms */
   uint64_t timeouts;
   uint64_t links_up;
+  uint64_t fpr_refused;         /* requests/responses whose fingerprint verify refused */
 };
 void negotiate_counters(const struct negotiate *n, struct neg_counters *c);
 

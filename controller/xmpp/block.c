@@ -1,121 +1,45 @@
-/* XMPP client: blocking (XEP-0191).  The blocklist is read after every
- * login and followed through the server's pushes; it decides which
- * signals are dropped before the controller sees them (session.c) and
- * which invitations are ignored (muc.c).  Pushes are believed only from
- * our own account, like roster pushes. */
+/* XMPP client: blocking (XEP-0191), an extension.  The block list is
+ * asked for after every login, the server's pushes and the answers to our
+ * block/unblock requests are reported as they come.  The library keeps no
+ * list: the caller owns it and applies it (controller/registry.c).  Pushes
+ * are believed only from our own account, like roster pushes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "client_internal.h"
 #include "error.h"
 #include "log.h"
-#include "muc_internal.h"
 
 #define M "xmpp"
 
-void xmpp__block_clear(struct xmpp_client *c)
-{
-  for (size_t i = 0; i < c->nblock; i++)
-    free(c->blocklist[i]);
-  free(c->blocklist);
-  c->blocklist = NULL;
-  c->nblock = 0;
-}
+enum { IQ_BLOCKLIST, IQ_BLOCK, IQ_UNBLOCK };
 
-/* Index of item (exact, case-insensitive) or -1. */
-static long block_index(const struct xmpp_client *c, const char *item)
-{
-  for (size_t i = 0; i < c->nblock; i++)
-    if (strcasecmp(c->blocklist[i], item) == 0)
-      return (long)i;
-  return -1;
-}
-
-/* XEP-0191 3.3 / XEP-0016 matching: an item with a resource blocks that
- * full JID, a bare item every resource of it, a domain item everything
- * from that domain. */
-static bool item_matches(const char *item, const char *jid)
-{
-  const char *islash = strchr(item, '/');
-  if (islash)
-    return strcasecmp(item, jid) == 0;
-  size_t jb = strcspn(jid, "/");
-  if (strchr(item, '@'))
-    return strlen(item) == jb && strncasecmp(item, jid, jb) == 0;
-  const char *at = memchr(jid, '@', jb);
-  const char *dom = at ? at + 1 : jid;
-  size_t dl = jb - (size_t)(dom - jid);
-  return strlen(item) == dl && strncasecmp(item, dom, dl) == 0;
-}
-
-bool xmpp_block_has(const struct xmpp_client *c, const char *jid)
-{
-  for (size_t i = 0; jid && i < c->nblock; i++)
-    if (item_matches(c->blocklist[i], jid))
-      return true;
-  return false;
-}
-
-const char *const *xmpp_block_list(const struct xmpp_client *c, size_t *n)
-{
-  *n = c->nblock;
-  return (const char *const *)c->blocklist;
-}
-
-static bool block_add_item(struct xmpp_client *c, const char *jid)
-{
-  if (block_index(c, jid) >= 0)
-    return true;
-  if (c->nblock >= XMPP_BLOCKLIST_MAX)
-    return false;
-  char **n = realloc(c->blocklist, (c->nblock + 1) * sizeof(*n));
-  if (!n)
-    return false;
-  c->blocklist = n;
-  if (!(n[c->nblock] = strdup(jid)))
-    return false;
-  c->nblock++;
-  return true;
-}
-
-static void block_remove_item(struct xmpp_client *c, const char *jid)
-{
-  long i = block_index(c, jid);
-  if (i < 0)
-    return;
-  free(c->blocklist[i]);
-  memmove(&c->blocklist[i], &c->blocklist[i + 1],
-          (c->nblock - (size_t)i - 1) * sizeof(char *));
-  c->nblock--;
-}
-
-/* Apply the <item/>s of el (block: add, else remove) and report them;
- * full: el is the whole list. */
-static void apply_items(struct xmpp_client *c, const struct xmpp_stanza *el,
-                        bool blocked, bool full)
+/* Report the <item/>s of el (full: the whole list); bad items and those
+ * beyond XMPP_BLOCKLIST_MAX are dropped and counted. */
+static void report_items(struct xmpp_client *c, const struct xmpp_stanza *el,
+                         bool blocked, bool full)
 {
   size_t n = 0;
-  for (const struct xmpp_stanza *it = el->children; it; it = it->next)
+  for (const struct xmpp_stanza *it = el ? el->children : NULL; it; it = it->next)
     n++;
+  if (n > XMPP_BLOCKLIST_MAX)
+    n = XMPP_BLOCKLIST_MAX;
   const char **jids = calloc(n ? n : 1, sizeof(char *));
   if (!jids)
     return;
-  if (full)
-    xmpp__block_clear(c);
   size_t m = 0;
-  for (const struct xmpp_stanza *it = el->children; it; it = it->next) {
+  for (const struct xmpp_stanza *it = el ? el->children : NULL; it; it = it->next) {
     const char *jid = xmpp_stanza_attr(it, "jid");
     if (strcmp(it->name, "item") != 0 || !xmpp__jid_ok(jid)) {
-      xmpp__muc_drop(c, "bad blocklist item", jid);
+      xmpp__drop(c, &c->counters.muc_dropped, "bad blocklist item", jid);
       continue;
     }
-    if (blocked && !block_add_item(c, jid)) {
-      xmpp__muc_drop(c, "blocklist item beyond the limit", jid);
+    if (m == n) {
+      xmpp__drop(c, &c->counters.muc_dropped, "blocklist item beyond the limit", jid);
       continue;
     }
-    if (!blocked)
-      block_remove_item(c, jid);
     jids[m++] = jid;
   }
   if (full)
@@ -129,47 +53,52 @@ static void apply_items(struct xmpp_client *c, const struct xmpp_stanza *el,
   free(jids);
 }
 
-void xmpp__block_fetch(struct xmpp_client *c)
+/* Our own change was accepted: report it as a push would. */
+static void report_one(struct xmpp_client *c, const char *jid, bool blocked)
 {
-  if (xmpp__iq_send(c, IQ_BLOCKLIST, "get", NULL, NULL, NULL, 0,
-                    "<blocklist xmlns='" XMPP_NS_BLOCKING "'/>") != 0)
-    LOG_WARN(M, "cannot ask for the blocklist");
+  const char *jids[1] = { jid };
+  struct xmpp_blocklist_event ev = { .jids = jids, .n = jid ? 1 : 0,
+                                     .blocked = blocked, .full = !jid };
+  if (c->cbs.on_blocklist)
+    c->cbs.on_blocklist(c, &ev, c->ctx);
 }
 
-void xmpp__block_result(struct xmpp_client *c, const struct iq_pending *p,
-                        const struct xmpp_stanza *iq, bool ok)
+static void block_answer(struct xmpp_client *c, const struct iq_pending *p,
+                         const struct xmpp_stanza *iq, bool ok)
 {
   char text[600], t2[1400];
-  const char *cond = ok ? NULL : xmpp__stanza_error(iq, text, sizeof(text));
   if (p->kind == IQ_BLOCKLIST) {
+    if (!iq)
+      return;  /* asked again at the next login */
     const struct xmpp_stanza *bl = ok ? xmpp_stanza_child(iq, "blocklist",
                                                           XMPP_NS_BLOCKING)
                                       : NULL;
     if (bl) {
-      apply_items(c, bl, true, true);
+      report_items(c, bl, true, true);
       return;
     }
+    const char *cond = ok ? NULL : xmpp__stanza_error(iq, text, sizeof(text));
     if (ok)
-      xmpp__muc_drop(c, "blocklist answer without a list", NULL);
+      xmpp__drop(c, &c->counters.muc_dropped, "blocklist answer without a list", NULL);
     snprintf(t2, sizeof(t2), "the server does not support blocking "
              "(XEP-0191): %s", cond ? cond : "no blocklist in the answer");
-    xmpp__block_clear(c);
     xmpp__report(c, XMPP_OP_BLOCKLIST, NULL, NULL, IPOP_ENOTSUP, cond, t2);
     return;
   }
   enum xmpp_op op = p->kind == IQ_BLOCK ? XMPP_OP_BLOCK : XMPP_OP_UNBLOCK;
+  if (!iq) {
+    xmpp__report(c, op, NULL, p->jid, IPOP_EIO, NULL,
+                 "connection to the server lost before the answer");
+    return;
+  }
   if (ok) {
-    /* Servers push the change to every resource, us included; apply it
+    /* Servers push the change to every resource, us included; report it
      * here as well so a server that does not push us still works. */
-    if (p->jid && op == XMPP_OP_BLOCK)
-      block_add_item(c, p->jid);
-    else if (p->jid)
-      block_remove_item(c, p->jid);
-    else
-      xmpp__block_clear(c);
+    report_one(c, p->jid, op == XMPP_OP_BLOCK);
     xmpp__report(c, op, NULL, p->jid, 0, NULL, NULL);
     return;
   }
+  const char *cond = xmpp__stanza_error(iq, text, sizeof(text));
   snprintf(t2, sizeof(t2), "cannot %s %s: %s%s%s", xmpp_op_name(op),
            p->jid ? p->jid : "everyone", cond, text[0] ? ": " : "", text);
   xmpp__report(c, op, NULL, p->jid,
@@ -177,6 +106,13 @@ void xmpp__block_result(struct xmpp_client *c, const struct iq_pending *p,
                strcmp(cond, "service-unavailable") == 0 ? IPOP_ENOTSUP
                                                         : IPOP_EIO,
                cond, t2);
+}
+
+static void block_online(struct xmpp_client *c)
+{
+  if (xmpp__iq_send(c, block_answer, IQ_BLOCKLIST, "get", NULL, NULL, NULL, 0,
+                    "<blocklist xmlns='" XMPP_NS_BLOCKING "'/>") != 0)
+    LOG_WARN(M, "cannot ask for the blocklist");
 }
 
 static int block_send(struct xmpp_client *c, const char *jid, bool block)
@@ -199,8 +135,8 @@ static int block_send(struct xmpp_client *c, const char *jid, bool block)
     sbuf_adds(&b, "/>");
   }
   int r = b.oom ? IPOP_ENOMEM
-                : xmpp__iq_send(c, block ? IQ_BLOCK : IQ_UNBLOCK, "set", NULL,
-                                NULL, jid, 0, b.data);
+                : xmpp__iq_send(c, block_answer, block ? IQ_BLOCK : IQ_UNBLOCK,
+                                "set", NULL, NULL, jid, 0, b.data);
   sbuf_free(&b);
   return r;
 }
@@ -215,32 +151,35 @@ int xmpp_block_remove(struct xmpp_client *c, const char *jid)
   return block_send(c, jid, false);
 }
 
-bool xmpp__block_push(struct conn *k, const struct xmpp_stanza *iq)
+static bool block_push(struct conn *k, const struct xmpp_stanza *iq)
 {
   struct xmpp_client *c = k->c;
   const struct xmpp_stanza *el = iq->children;
-  if (!el || strcmp(el->ns, XMPP_NS_BLOCKING) != 0 ||
+  const char *type = xmpp_stanza_attr(iq, "type");
+  if (!el || !type || strcmp(type, "set") != 0 ||
+      strcmp(el->ns, XMPP_NS_BLOCKING) != 0 ||
       (strcmp(el->name, "block") != 0 && strcmp(el->name, "unblock") != 0))
     return false;
   const char *from = xmpp_stanza_attr(iq, "from");
   char own[XMPP_JID_MAX];
-  snprintf(own, sizeof(own), "%s@%s", c->local, c->domain);
+  xmpp__own_bare(c, own, sizeof(own));
   if (from && strcasecmp(from, own) != 0) {
-    xmpp__muc_drop(c, "forged blocklist push", from);
+    xmpp__drop(c, &c->counters.muc_dropped, "forged blocklist push", from);
     xmpp__send_iq_error(k, iq, "cancel", "service-unavailable");
     return true;
   }
   bool block = strcmp(el->name, "block") == 0;
   if (!block && !el->children) {
     LOG_INFO(M, "blocklist: everyone unblocked");
-    xmpp__block_clear(c);
-    struct xmpp_blocklist_event ev = { .full = true };
-    if (c->cbs.on_blocklist)
-      c->cbs.on_blocklist(c, &ev, c->ctx);
+    report_one(c, NULL, false);
   } else {
-    apply_items(c, el, block, false);
+    report_items(c, el, block, false);
   }
   if (!k->dead)
     xmpp__send_iq_result(k, iq);
   return true;
 }
+
+const struct xmpp_ext xmpp__block_ext = {
+  .name = "blocking", .iq = block_push, .online = block_online,
+};

@@ -1,6 +1,7 @@
-/* XMPP client: lifecycle and the public API of xmpp.h.  Creating (password
- * file, TLS context), starting, stopping and freeing a client, state names,
- * sending signals, counters, and the unit-test seams of xmpp_internal.h. */
+/* XMPP client: lifecycle and the public API of xmpp.h, the top of the
+ * library.  Creating (password file, TLS context, the extensions),
+ * starting, stopping and freeing a client, state names, sending signals,
+ * counters, and the unit-test seams of xmpp_internal.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -27,21 +28,6 @@ const char *xmpp_state_name(enum xmpp_state s)
   case XMPP_STATE_AUTH_FAILED: return "auth_failed";
   }
   return "?";
-}
-
-void xmpp__set_state(struct xmpp_client *c, enum xmpp_state s,
-                     const char *reason)
-{
-  if (c->state == s && s != XMPP_STATE_OFFLINE)
-    return;
-  if (c->state == s && s == XMPP_STATE_OFFLINE && !reason)
-    return;
-  enum xmpp_state old = c->state;
-  c->state = s;
-  if (old == XMPP_STATE_ONLINE)
-    xmpp__muc_offline(c);  /* rooms wait, requests fail: before on_state */
-  if (c->cbs.on_state)
-    c->cbs.on_state(c, s, reason, c->ctx);
 }
 
 /* ------------------------------------------------------------- API */
@@ -190,6 +176,14 @@ static int client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
   c->retry_timer.data = c;
   c->ping_timer.data = c;
   c->timers_open = 2;
+  c->stream_cbs = &xmpp__parser_cbs;
+  /* The pending-request table first: on a connection loss its requests
+   * fail before the extensions reset their own state. */
+  xmpp__ext_add(c, &xmpp__iq_ext);
+  xmpp__ext_add(c, &xmpp__muc_ext);
+  xmpp__ext_add(c, &xmpp__block_ext);
+  xmpp__ext_add(c, &xmpp__pep_ext);
+  xmpp__pep_init(c);
   *out = c;
   return 0;
 fail_ssl:
@@ -264,20 +258,6 @@ static void timer_closed(uv_handle_t *h)
   xmpp__client_maybe_free(c);
 }
 
-void xmpp__client_maybe_free(struct xmpp_client *c)
-{
-  if (!c->freeing || c->timers_open || c->conns_alive)
-    return;
-  xmpp__roster_clear(c);
-  xmpp__muc_free(c);
-  SSL_CTX_free(c->ssl_ctx);
-  if (c->password) {
-    OPENSSL_cleanse(c->password, strlen(c->password));
-    free(c->password);
-  }
-  free(c);
-}
-
 void xmpp_client_free(struct xmpp_client *c)
 {
   if (!c || c->freeing)
@@ -299,9 +279,9 @@ int xmpp_client_set_caps(struct xmpp_client *c, const char *caps)
   if (caps && strlen(caps) > XMPP_CAPS_MAX)
     return IPOP_ETOOBIG;
   snprintf(c->caps, sizeof(c->caps), "%s", caps ? caps : "");
-  if (c->conn && c->conn->phase == P_ONLINE && !c->conn->dead) {
+  if (xmpp__online(c)) {
     xmpp__send_presence(c->conn);
-    xmpp__muc_refresh(c);
+    xmpp__ext_caps_changed(c);  /* rooms, our PEP item */
   }
   return 0;
 }
@@ -380,7 +360,7 @@ int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
   k->capture = capture;
   k->secure = true;
   k->authenticated = true;
-  k->parser = xmpp_parser_new(&xmpp__parser_cbs, k, c->cfg.max_stanza,
+  k->parser = xmpp_parser_new(c->stream_cbs, k, c->cfg.max_stanza,
                               c->cfg.max_depth);
   if (!k->parser) {
     free(k);

@@ -1,8 +1,8 @@
-/* XMPP client, groups: the rooms we are in (XEP-0045).  Joining, creating
- * and configuring a room, leaving it, the room presence of us and of the
- * other occupants, and invitations.  Room presence is believed only from
- * the JID of a room we are in or joining; everything in it is checked
- * before a callback sees it. */
+/* XMPP client, groups: the rooms we are in (XEP-0045), an extension.
+ * Joining, creating and configuring a room, leaving it, the room presence
+ * of us and of the other occupants, and invitations.  Room presence is
+ * believed only from the JID of a room we are in or joining; everything in
+ * it is checked before a callback sees it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,35 +13,6 @@
 #include "muc_internal.h"
 
 #define M "xmpp"
-
-const char *xmpp_muc_affiliation_name(enum xmpp_muc_affiliation a)
-{
-  static const char *const n[] = { "none", "outcast", "member", "admin",
-                                   "owner" };
-  return (unsigned)a < 5 ? n[a] : "none";
-}
-
-const char *xmpp_muc_role_name(enum xmpp_muc_role r)
-{
-  static const char *const n[] = { "none", "visitor", "participant",
-                                   "moderator" };
-  return (unsigned)r < 4 ? n[r] : "none";
-}
-
-const char *xmpp_op_name(enum xmpp_op op)
-{
-  static const char *const n[] = { "?", "discover", "create", "join",
-                                   "affiliation", "room_info", "members",
-                                   "block", "unblock", "blocklist" };
-  return (unsigned)op < sizeof(n) / sizeof(n[0]) ? n[op] : "?";
-}
-
-const char *xmpp_muc_reason_name(enum xmpp_muc_reason r)
-{
-  static const char *const n[] = { "left", "affiliation", "banned", "kicked",
-                                   "members_only", "shutdown", "destroyed" };
-  return (unsigned)r < sizeof(n) / sizeof(n[0]) ? n[r] : "left";
-}
 
 static int parse_enum(const char *s, const char *const *names, int n)
 {
@@ -67,7 +38,7 @@ static enum xmpp_muc_role role_of(const char *s)
 
 /* --------------------------------------------------------- room table */
 
-struct muc_room *xmpp__room_find(struct xmpp_client *c, const char *jid)
+static struct muc_room *room_find(struct xmpp_client *c, const char *jid)
 {
   for (size_t i = 0; jid && i < c->nrooms; i++)
     if (xmpp__jid_bare_eq(c->rooms[i]->jid, jid))
@@ -75,7 +46,7 @@ struct muc_room *xmpp__room_find(struct xmpp_client *c, const char *jid)
   return NULL;
 }
 
-void xmpp__room_forget(struct xmpp_client *c, struct muc_room *r)
+static void room_forget(struct xmpp_client *c, struct muc_room *r)
 {
   for (size_t i = 0; i < c->nrooms; i++) {
     if (c->rooms[i] != r)
@@ -90,10 +61,11 @@ void xmpp__room_forget(struct xmpp_client *c, struct muc_room *r)
   free(r);
 }
 
-void xmpp__room_gone(struct xmpp_client *c, struct muc_room *r,
-                     enum xmpp_muc_self_state state,
-                     enum xmpp_muc_reason reason, const char *cond,
-                     const char *text)
+/* Forget r and report on_muc_self with state (LEFT/FAILED). */
+static void room_gone(struct xmpp_client *c, struct muc_room *r,
+                      enum xmpp_muc_self_state state,
+                      enum xmpp_muc_reason reason, const char *cond,
+                      const char *text)
 {
   char jid[sizeof(r->jid)], nick[sizeof(r->nick)];
   snprintf(jid, sizeof(jid), "%s", r->jid);
@@ -101,7 +73,7 @@ void xmpp__room_gone(struct xmpp_client *c, struct muc_room *r,
   struct xmpp_muc_self ev = { .room = jid, .nick = nick, .state = state,
                               .affiliation = r->aff, .reason = reason,
                               .condition = cond, .text = text };
-  xmpp__room_forget(c, r);
+  room_forget(c, r);
   if (state == XMPP_MUC_SELF_LEFT)
     LOG_INFO(M, "left room %s (%s)", jid, xmpp_muc_reason_name(reason));
   if (c->cbs.on_muc_self)
@@ -119,7 +91,7 @@ static void send_room_presence(struct xmpp_client *c, struct muc_room *r,
 
 /* Our caps changed: tell the rooms we are in (a presence update carries
  * no <x xmlns=muc/>, which would be a new join). */
-void xmpp__muc_refresh(struct xmpp_client *c)
+static void muc_caps_changed(struct xmpp_client *c)
 {
   for (size_t i = 0; i < c->nrooms; i++)
     if (c->rooms[i]->st == R_JOINED)
@@ -186,8 +158,9 @@ static void send_destroy(struct xmpp_client *c, const char *room,
   xmpp__send_sbuf(k, &b);
 }
 
-void xmpp__room_create_failed(struct xmpp_client *c, struct muc_room *r,
-                              int err, const char *cond, const char *text)
+/* Report failure of room creation (CREATE result), leave and forget. */
+static void room_create_failed(struct xmpp_client *c, struct muc_room *r,
+                               int err, const char *cond, const char *text)
 {
   char jid[sizeof(r->jid)];
   snprintf(jid, sizeof(jid), "%s", r->jid);
@@ -195,7 +168,7 @@ void xmpp__room_create_failed(struct xmpp_client *c, struct muc_room *r,
     send_destroy(c, jid, "configuration failed");
   else if (r->st == R_JOINED || r->st == R_JOINING)
     send_room_presence(c, r, false);
-  xmpp__room_forget(c, r);
+  room_forget(c, r);
   xmpp__report(c, XMPP_OP_CREATE, jid, NULL, err, cond, text);
 }
 
@@ -235,7 +208,7 @@ int xmpp_muc_join(struct xmpp_client *c, const char *room, const char *nick)
 {
   if (!xmpp__jid_is_bare(room))
     return IPOP_EINVAL;
-  struct muc_room *r = xmpp__room_find(c, room);
+  struct muc_room *r = room_find(c, room);
   if (r) {
     if (r->st == R_LEAVING)
       send_join(c, r);  /* changed our mind: available again */
@@ -256,7 +229,7 @@ int xmpp_muc_create(struct xmpp_client *c, const char *room, const char *nick,
   if (!xmpp__text_ok(name, XMPP_MUC_NAME_MAX) ||
       !xmpp__text_ok(description, XMPP_MUC_DESC_MAX))
     return IPOP_ETOOBIG;
-  struct muc_room *r = xmpp__room_find(c, room);
+  struct muc_room *r = room_find(c, room);
   if (r && r->st == R_JOINED && !r->create) {
     if (r->aff == XMPP_AFF_OWNER) {
       xmpp__report(c, XMPP_OP_CREATE, r->jid, NULL, 0, NULL, NULL);
@@ -283,7 +256,7 @@ int xmpp_muc_create(struct xmpp_client *c, const char *room, const char *nick,
   r->desc = strdup(description ? description : "");
   if (!r->name || !r->desc) {
     if (fresh)
-      xmpp__room_forget(c, r);
+      room_forget(c, r);
     return IPOP_ENOMEM;
   }
   r->create = true;
@@ -294,7 +267,7 @@ int xmpp_muc_create(struct xmpp_client *c, const char *room, const char *nick,
 
 int xmpp_muc_leave(struct xmpp_client *c, const char *room)
 {
-  struct muc_room *r = room ? xmpp__room_find(c, room) : NULL;
+  struct muc_room *r = room ? room_find(c, room) : NULL;
   if (!r)
     return IPOP_ENOENT;
   if (r->create) {
@@ -305,7 +278,7 @@ int xmpp_muc_leave(struct xmpp_client *c, const char *room)
     r->create = false;
   }
   if (!xmpp__online(c) || r->st == R_WAIT) {
-    xmpp__room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
+    room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
     return 0;
   }
   if (r->st != R_LEAVING)
@@ -316,7 +289,7 @@ int xmpp_muc_leave(struct xmpp_client *c, const char *room)
 
 bool xmpp_muc_joined(const struct xmpp_client *c, const char *room)
 {
-  struct muc_room *r = xmpp__room_find((struct xmpp_client *)c, room);
+  struct muc_room *r = room_find((struct xmpp_client *)c, room);
   return r && r->st == R_JOINED;
 }
 
@@ -345,15 +318,18 @@ static const struct cfg_value cfg_values[] = {
   { "muc#roomconfig_roomdesc", NULL, false },
 };
 
-void xmpp__room_cfg_form(struct xmpp_client *c, struct muc_room *r,
-                         const struct xmpp_stanza *iq, bool ok)
+static void cfg_answer(struct xmpp_client *c, const struct iq_pending *p,
+                       const struct xmpp_stanza *iq, bool ok);
+
+static void room_cfg_form(struct xmpp_client *c, struct muc_room *r,
+                          const struct xmpp_stanza *iq, bool ok)
 {
   char text[600], t2[1400];
   if (!ok) {
     const char *cond = xmpp__stanza_error(iq, text, sizeof(text));
     snprintf(t2, sizeof(t2), "the server does not let us configure new room "
              "%s: %s", r->jid, cond);
-    xmpp__room_create_failed(c, r, IPOP_EPERM, cond, t2);
+    room_create_failed(c, r, IPOP_EPERM, cond, t2);
     return;
   }
   const struct xmpp_stanza *q = xmpp_stanza_child(iq, "query",
@@ -394,13 +370,13 @@ void xmpp__room_cfg_form(struct xmpp_client *c, struct muc_room *r,
              "group needs: its form has no %s", r->jid, missing);
     e = IPOP_ENOTSUP;
   } else if (!e) {
-    e = xmpp__iq_send(c, IQ_CFG_SET, "set", r->jid, r->jid, NULL, 0, b.data);
+    e = xmpp__iq_send(c, cfg_answer, IQ_CFG_SET, "set", r->jid, r->jid, NULL, 0, b.data);
     snprintf(t2, sizeof(t2), "cannot send the configuration of room %s",
              r->jid);
   }
   sbuf_free(&b);
   if (e)
-    xmpp__room_create_failed(c, r, e, NULL, t2);
+    room_create_failed(c, r, e, NULL, t2);
 }
 
 static void report_joined(struct xmpp_client *c, struct muc_room *r,
@@ -416,15 +392,15 @@ static void report_joined(struct xmpp_client *c, struct muc_room *r,
     c->cbs.on_muc_self(c, &ev, c->ctx);
 }
 
-void xmpp__room_cfg_done(struct xmpp_client *c, struct muc_room *r,
-                         const struct xmpp_stanza *iq, bool ok)
+static void room_cfg_done(struct xmpp_client *c, struct muc_room *r,
+                          const struct xmpp_stanza *iq, bool ok)
 {
   if (!ok) {
     char text[600], t2[1400];
     const char *cond = xmpp__stanza_error(iq, text, sizeof(text));
     snprintf(t2, sizeof(t2), "the server refused the configuration of room "
              "%s: %s%s%s", r->jid, cond, text[0] ? ": " : "", text);
-    xmpp__room_create_failed(c, r, IPOP_EPERM, cond, t2);
+    room_create_failed(c, r, IPOP_EPERM, cond, t2);
     return;
   }
   r->st = R_JOINED;
@@ -432,9 +408,22 @@ void xmpp__room_cfg_done(struct xmpp_client *c, struct muc_room *r,
   char jid[sizeof(r->jid)];
   snprintf(jid, sizeof(jid), "%s", r->jid);
   xmpp__report(c, XMPP_OP_CREATE, jid, NULL, 0, NULL, NULL);
-  r = xmpp__room_find(c, jid);  /* the callback may have left it */
+  r = room_find(c, jid);  /* the callback may have left it */
   if (r && r->st == R_JOINED)
     report_joined(c, r, true);
+}
+
+/* The owner form of a room being created, and our submission of it. */
+static void cfg_answer(struct xmpp_client *c, const struct iq_pending *p,
+                       const struct xmpp_stanza *iq, bool ok)
+{
+  struct muc_room *r = iq ? room_find(c, p->room) : NULL;
+  if (!r || r->st != R_CONFIGURING)
+    return;  /* left meanwhile, or connection lost (muc_offline reports) */
+  if (p->kind == IQ_CFG_GET)
+    room_cfg_form(c, r, iq, ok);
+  else
+    room_cfg_done(c, r, iq, ok);
 }
 
 /* ----------------------------------------------------------- presence */
@@ -534,7 +523,7 @@ static void room_error(struct xmpp_client *c, struct muc_room *r,
     return;
   }
   if (r->st == R_LEAVING) {
-    xmpp__room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
+    room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
     return;
   }
   int err = join_error_code(cond);
@@ -546,14 +535,14 @@ static void room_error(struct xmpp_client *c, struct muc_room *r,
     if (err == IPOP_EPERM && strcmp(cond, "registration-required") == 0)
       err = IPOP_EEXIST;
     r->st = R_WAIT;  /* nothing to leave */
-    xmpp__room_create_failed(c, r, err, cond, t2);
+    room_create_failed(c, r, err, cond, t2);
     return;
   }
   snprintf(t2, sizeof(t2), "cannot join room %s: %s (%s)%s%s", r->jid,
            join_error_meaning(cond), cond, text[0] ? ": " : "", text);
   char jid[sizeof(r->jid)];
   snprintf(jid, sizeof(jid), "%s", r->jid);
-  xmpp__room_gone(c, r, XMPP_MUC_SELF_FAILED, XMPP_MUC_LEFT, cond, t2);
+  room_gone(c, r, XMPP_MUC_SELF_FAILED, XMPP_MUC_LEFT, cond, t2);
   xmpp__report(c, XMPP_OP_JOIN, jid, NULL, err, cond, t2);
 }
 
@@ -565,20 +554,20 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
   if (!available) {
     enum xmpp_muc_reason why = removal_reason(x);
     if (r->st == R_LEAVING || why == XMPP_MUC_LEFT) {
-      xmpp__room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
+      room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
       return;
     }
     if (r->create) {
       snprintf(text, sizeof(text), "removed from room %s while creating it "
                "(%s)", r->jid, xmpp_muc_reason_name(why));
       r->st = R_WAIT;
-      xmpp__room_create_failed(c, r, IPOP_EPERM, NULL, text);
+      room_create_failed(c, r, IPOP_EPERM, NULL, text);
       return;
     }
     LOG_WARN(M, "removed from room %s: %s%s%s", r->jid,
              xmpp_muc_reason_name(why), x->reason ? ": " : "",
              x->reason ? x->reason : "");
-    xmpp__room_gone(c, r, XMPP_MUC_SELF_LEFT, why, NULL, x->reason);
+    room_gone(c, r, XMPP_MUC_SELF_LEFT, why, NULL, x->reason);
     return;
   }
   if (r->st == R_LEAVING || r->st == R_WAIT || r->st == R_CONFIGURING)
@@ -599,12 +588,12 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
   r->role = role;
   if (x->has[S201] && r->create) {
     r->st = R_CONFIGURING;
-    int e = xmpp__iq_send(c, IQ_CFG_GET, "get", r->jid, r->jid, NULL, 0,
+    int e = xmpp__iq_send(c, cfg_answer, IQ_CFG_GET, "get", r->jid, r->jid, NULL, 0,
                           "<query xmlns='" XMPP_NS_MUC_OWNER "'/>");
     if (e) {
       snprintf(text, sizeof(text), "cannot ask for the configuration form "
                "of room %s", r->jid);
-      xmpp__room_create_failed(c, r, e, NULL, text);
+      room_create_failed(c, r, e, NULL, text);
     }
     return;
   }
@@ -615,7 +604,7 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
     char jid[sizeof(r->jid)];
     snprintf(jid, sizeof(jid), "%s", r->jid);
     send_destroy(c, jid, "joined by mistake");
-    xmpp__room_gone(c, r, XMPP_MUC_SELF_FAILED, XMPP_MUC_LEFT,
+    room_gone(c, r, XMPP_MUC_SELF_FAILED, XMPP_MUC_LEFT,
                     "item-not-found", text);
     xmpp__report(c, XMPP_OP_JOIN, jid, NULL, IPOP_ENOENT, "item-not-found",
                  text);
@@ -627,7 +616,7 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
                "someone else (we are %s)", r->jid,
                xmpp_muc_affiliation_name(aff));
       r->st = R_JOINED;
-      xmpp__room_create_failed(c, r, IPOP_EEXIST, NULL, text);
+      room_create_failed(c, r, IPOP_EEXIST, NULL, text);
       return;
     }
     r->st = R_JOINED;
@@ -635,7 +624,7 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
     char jid[sizeof(r->jid)];
     snprintf(jid, sizeof(jid), "%s", r->jid);
     xmpp__report(c, XMPP_OP_CREATE, jid, NULL, 0, NULL, NULL);
-    r = xmpp__room_find(c, jid);
+    r = room_find(c, jid);
     if (!r || r->st != R_JOINED)
       return;
   }
@@ -643,15 +632,15 @@ static void self_presence(struct xmpp_client *c, struct muc_room *r,
   report_joined(c, r, false);
 }
 
-bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st)
+static bool muc_presence(struct conn *k, const struct xmpp_stanza *st)
 {
   struct xmpp_client *c = k->c;
   const char *from = xmpp_stanza_attr(st, "from");
   const struct xmpp_stanza *x = xmpp_stanza_child(st, "x", XMPP_NS_MUC_USER);
-  struct muc_room *r = from ? xmpp__room_find(c, from) : NULL;
+  struct muc_room *r = from ? room_find(c, from) : NULL;
   if (!r) {
     if (x)
-      xmpp__muc_drop(c, "room presence from a room we are not in", from);
+      xmpp__drop(c, &c->counters.muc_dropped, "room presence from a room we are not in", from);
     return x != NULL;
   }
   const char *type = xmpp_stanza_attr(st, "type");
@@ -667,7 +656,7 @@ bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st)
     return true;  /* the room itself */
   struct muc_x mx;
   if (!x || !xmpp__text_ok(nick, XMPP_MUC_NICK_MAX) || !parse_x(x, &mx)) {
-    xmpp__muc_drop(c, "malformed room presence", from);
+    xmpp__drop(c, &c->counters.muc_dropped, "malformed room presence", from);
     return true;
   }
   bool available = !type;
@@ -694,7 +683,7 @@ bool xmpp__muc_presence(struct conn *k, const struct xmpp_stanza *st)
       o.node_id = id;
       o.caps = xmpp__attr_ok(caps, XMPP_CAPS_MAX) ? caps : NULL;
     } else {
-      xmpp__muc_drop(c, "bad node element in room presence", from);
+      xmpp__drop(c, &c->counters.muc_dropped, "bad node element in room presence", from);
     }
   }
   if (c->cbs.on_muc_occupant)
@@ -739,7 +728,7 @@ static bool room_vouches_for(const struct xmpp_client *c, const char *room,
          strncasecmp(dr + nr - ni, di, ni) == 0;
 }
 
-bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
+static bool muc_message(struct conn *k, const struct xmpp_stanza *st)
 {
   struct xmpp_client *c = k->c;
   const struct xmpp_stanza *xu = xmpp_stanza_child(st, "x", XMPP_NS_MUC_USER);
@@ -766,7 +755,7 @@ bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
     if (!xmpp__jid_is_bare(from) || !xmpp__jid_ok(by) ||
         !room_vouches_for(c, from, by) ||
         (re && re->text && !xmpp__text_ok(re->text, XMPP_MUC_REASON_MAX))) {
-      xmpp__muc_drop(c, "invitation", from);
+      xmpp__drop(c, &c->counters.muc_dropped, "invitation", from);
       return true;
     }
     xmpp__jid_bare(by, inviter, sizeof(inviter));
@@ -777,7 +766,7 @@ bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
     const char *reason = xmpp_stanza_attr(xc, "reason");
     if (!xmpp__jid_ok(from) || !xmpp__jid_is_bare(room) ||
         !xmpp__text_ok(reason, XMPP_MUC_REASON_MAX)) {
-      xmpp__muc_drop(c, "direct invitation", from);
+      xmpp__drop(c, &c->counters.muc_dropped, "direct invitation", from);
       return true;
     }
     xmpp__jid_bare(from, inviter, sizeof(inviter));
@@ -788,11 +777,7 @@ bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
     return true;  /* room status messages, declines: nothing for us */
   }
   if (!inviter[0] || !strchr(inviter, '@')) {
-    xmpp__muc_drop(c, "invitation without an inviter", from);
-    return true;
-  }
-  if (xmpp_block_has(c, inviter)) {
-    xmpp__muc_drop(c, "invitation from a blocked JID", inviter);
+    xmpp__drop(c, &c->counters.muc_dropped, "invitation without an inviter", from);
     return true;
   }
   ev.from = inviter;
@@ -802,14 +787,59 @@ bool xmpp__muc_message(struct conn *k, const struct xmpp_stanza *st)
   return true;
 }
 
-/* ------------------------------------------------------------- online */
+/* ------------------------------------------------------------ lifetime */
 
-void xmpp__muc_online(struct xmpp_client *c)
+static void muc_online(struct xmpp_client *c)
 {
-  if (!xmpp__online(c))
-    return;
-  xmpp__block_fetch(c);
-  for (size_t i = 0; i < c->nrooms; i++)
+  for (size_t i = 0; i < c->nrooms && xmpp__online(c); i++)
     if (c->rooms[i]->st == R_WAIT)
       send_join(c, c->rooms[i]);
 }
+
+/* Leaving ONLINE: discovery ends, rooms wait for the next login, rooms
+ * being created or left are reported. */
+static void muc_offline(struct xmpp_client *c)
+{
+  if (!c->muc_service_set)
+    c->muc_service[0] = '\0';  /* discovered again next session */
+  if (xmpp__muc_disco_reset(c))
+    xmpp__report(c, XMPP_OP_DISCOVER, NULL, NULL, IPOP_EIO, NULL,
+                 "connection to the server lost during discovery");
+  /* First every room waits for the next login (no callbacks), then the
+   * ones being created or left are reported one by one: a callback may
+   * add or remove rooms meanwhile. */
+  for (size_t i = 0; i < c->nrooms; i++)
+    if (!c->rooms[i]->create && c->rooms[i]->st != R_LEAVING)
+      c->rooms[i]->st = R_WAIT;
+  /* (a room being created keeps its state until reported below) */
+  for (;;) {
+    struct muc_room *r = NULL;
+    for (size_t i = 0; i < c->nrooms && !r; i++)
+      if ((c->rooms[i]->create && c->rooms[i]->st != R_WAIT) ||
+          c->rooms[i]->st == R_LEAVING)
+        r = c->rooms[i];  /* R_WAIT + create: asked for while offline */
+    if (!r)
+      break;
+    if (r->create) {
+      char text[1200];
+      snprintf(text, sizeof(text), "connection to the server lost while "
+               "creating room %s", r->jid);
+      room_create_failed(c, r, IPOP_EIO, NULL, text);
+    } else {
+      room_gone(c, r, XMPP_MUC_SELF_LEFT, XMPP_MUC_LEFT, NULL, NULL);
+    }
+  }
+}
+
+static void muc_free(struct xmpp_client *c)
+{
+  xmpp__muc_disco_reset(c);
+  while (c->nrooms)
+    room_forget(c, c->rooms[c->nrooms - 1]);
+}
+
+const struct xmpp_ext xmpp__muc_ext = {
+  .name = "muc", .presence = muc_presence, .message = muc_message,
+  .online = muc_online, .offline = muc_offline,
+  .caps_changed = muc_caps_changed, .free = muc_free,
+};

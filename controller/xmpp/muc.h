@@ -11,7 +11,7 @@
  * Results and events come through the callbacks appended to struct
  * xmpp_callbacks (xmpp.h): on_result (one per request below, keyed by
  * op + room (+ jid)), on_muc_self, on_muc_occupant, on_muc_invite,
- * on_muc_room_info, on_muc_members, on_blocklist, and signal_allowed.
+ * on_muc_room_info, on_muc_members and on_blocklist.
  * Every pointer passed to a callback is valid only during the call, and
  * every string in it has been validated (length, JID shape) by the library.
  *
@@ -34,7 +34,11 @@
  * XMPP_MUC_ROOMS_MAX rooms are remembered, IPOP_ENOTSUP when the service
  * is unknown or the server lacks the feature.
  *
- * API history: first version 2026-11-23 (issue #7). */
+ * API history: first version 2026-11-23 (issue #7).  Issue #11: the
+ * library keeps no block list and no list of IPOP nodes any more (it
+ * reports; the controller's registry decides): xmpp_block_has() and
+ * xmpp_block_list() are gone, invitations from blocked JIDs are reported
+ * like any other, and xmpp_muc_invite() sends to the JID it is given. */
 #ifndef IPOP_XMPP_MUC_H
 #define IPOP_XMPP_MUC_H
 
@@ -56,7 +60,7 @@ enum {
   XMPP_MUC_NAME_MAX = 256,          /* bytes of a room name */
   XMPP_MUC_REASON_MAX = 1024,       /* bytes of an invitation/removal reason */
   XMPP_MUC_MEMBERS_MAX = 4096,      /* affiliations reported per list */
-  XMPP_BLOCKLIST_MAX = 4096,        /* blocked JIDs kept */
+  XMPP_BLOCKLIST_MAX = 4096,        /* blocked JIDs reported per event */
 };
 
 enum xmpp_muc_affiliation {
@@ -70,32 +74,6 @@ enum xmpp_muc_role {
 /* "none", "outcast", "member", "admin", "owner" / "none", "visitor", ... */
 const char *xmpp_muc_affiliation_name(enum xmpp_muc_affiliation a);
 const char *xmpp_muc_role_name(enum xmpp_muc_role r);
-
-/* Which request an on_result reports. */
-enum xmpp_op {
-  XMPP_OP_DISCOVER = 1,     /* MUC service discovery; text = service JID */
-  XMPP_OP_CREATE,           /* room created and configured (or already ours) */
-  XMPP_OP_JOIN,             /* join refused (success: on_muc_self JOINED) */
-  XMPP_OP_AFFILIATION,      /* jid = whose affiliation was set */
-  XMPP_OP_ROOM_INFO,        /* failure only (success: on_muc_room_info) */
-  XMPP_OP_MEMBERS,          /* failure only (success: on_muc_members) */
-  XMPP_OP_BLOCK,            /* jid = blocked JID (the push follows) */
-  XMPP_OP_UNBLOCK,          /* jid = unblocked JID, NULL = everyone */
-  XMPP_OP_BLOCKLIST,        /* failure to fetch the list after login */
-};
-const char *xmpp_op_name(enum xmpp_op op);
-
-struct xmpp_result {
-  enum xmpp_op op;
-  const char *room;         /* bare room JID; NULL for DISCOVER and blocking */
-  const char *jid;          /* see enum xmpp_op; NULL otherwise */
-  int error;                /* 0 or IPOP_E* */
-  const char *condition;    /* XMPP error condition ("forbidden",
-                               "registration-required", "item-not-found",
-                               "conflict", ...) or NULL */
-  const char *text;         /* DISCOVER success: the service JID; on error
-                               a sentence naming the room/JID */
-};
 
 /* Why we (or an occupant) left a room. */
 enum xmpp_muc_reason {
@@ -224,13 +202,11 @@ int xmpp_muc_set_affiliation(struct xmpp_client *c, const char *room,
                              const char *reason);
 /* Invite jid to the room; reason may be NULL.  No result (servers do not
  * answer success); grant membership first (xmpp_muc_set_affiliation).
- * Our nodes announce priority -1, so a message to a bare JID never
- * reaches an IPOP node: for a bare jid, a direct invitation (XEP-0249,
- * from us) goes to every full JID of that account from which we have a
- * presence with an IPOP node (a mutual contact's nodes), and a mediated
- * one (XEP-0045 7.8.2, through the room) to the bare JID for the person's
- * chat clients.  A full jid gets a direct invitation only.  An invitee
- * whose node we do not see can still join by hand. */
+ * A bare jid gets a mediated invitation (XEP-0045 7.8.2, through the room)
+ * for the person's chat clients; a full jid a direct one (XEP-0249, from
+ * us).  IPOP nodes announce priority -1, so a message to a bare JID never
+ * reaches one: invite each of the account's node JIDs as well (the
+ * controller knows them). */
 int xmpp_muc_invite(struct xmpp_client *c, const char *room, const char *jid,
                     const char *reason);
 /* Owner/admin: the list of jids with affiliation aff (member, admin,
@@ -242,17 +218,14 @@ int xmpp_muc_get_affiliations(struct xmpp_client *c, const char *room,
 
 /* The blocklist is fetched after every login (on_blocklist with full =
  * true; if the server does not support XEP-0191, on_result
- * XMPP_OP_BLOCKLIST with IPOP_ENOTSUP) and kept up to date from pushes.
- * Signals from a blocked JID (bare, full, or domain item) are dropped
- * before on_signal and counted in xmpp_counters.blocked_signals, whatever
- * signal_allowed says. */
+ * XMPP_OP_BLOCKLIST with IPOP_ENOTSUP); pushes are reported as they come,
+ * and a successful block/unblock of ours is reported at once as well (a
+ * server that does not push it to us still works).  The library keeps no
+ * list: the caller owns it and applies it (XEP-0191 item rules: an item
+ * with a resource blocks that full JID, a bare one the whole account, a
+ * domain one the whole domain). */
 int xmpp_block_add(struct xmpp_client *c, const char *jid);
 /* jid NULL: unblock everyone. */
 int xmpp_block_remove(struct xmpp_client *c, const char *jid);
-/* Does the current list block this JID (full or bare)? */
-bool xmpp_block_has(const struct xmpp_client *c, const char *jid);
-/* The current list (items as the server sent them); *n gets the count.
- * Valid until the next callback or call into the library. */
-const char *const *xmpp_block_list(const struct xmpp_client *c, size_t *n);
 
 #endif

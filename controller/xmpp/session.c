@@ -1,13 +1,14 @@
 /* XMPP client: the stream once bytes have arrived.  Stream open, close and
  * errors, features, SASL exchange (mechanisms in sasl.c), bind and session,
- * iq/presence/message handlers, stanza routing, and presence sending. */
+ * iq/presence/message handlers, stanza routing (the extensions see each
+ * stanza first), and presence sending.  Nothing here decides whom to
+ * believe: presence and signals are reported as the server stamped them. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_internal.h"
-#include "muc_internal.h"
 #include "error.h"
 #include "log.h"
 #include "secret.h"
@@ -20,43 +21,11 @@ static void on_stream_close(void *ctx);
 
 /* ------------------------------------------------------------- sending */
 
-static void send_stream_header(struct conn *k)
-{
-  struct xmpp_client *c = k->c;
-  struct sbuf b;
-  sbuf_init(&b);
-  sbuf_adds(&b, "<?xml version='1.0'?><stream:stream to='");
-  sbuf_escs(&b, c->domain);
-  sbuf_adds(&b, "'");
-  if (k->secure) {
-    sbuf_adds(&b, " from='");
-    sbuf_escs(&b, c->local);
-    sbuf_adds(&b, "@");
-    sbuf_escs(&b, c->domain);
-    sbuf_adds(&b, "'");
-  }
-  sbuf_adds(&b, " version='1.0' xml:lang='en' xmlns='jabber:client'"
-                " xmlns:stream='http://etherx.jabber.org/streams'>");
-  xmpp__send_sbuf(k, &b);
-}
-
 const struct xmpp_parser_cbs xmpp__parser_cbs = {
   .stream_open = on_stream_open,
   .stanza = on_stanza,
   .stream_close = on_stream_close,
 };
-
-int xmpp__stream_restart(struct conn *k)
-{
-  xmpp_parser_free(k->parser);
-  k->parser = xmpp_parser_new(&xmpp__parser_cbs, k, k->c->cfg.max_stanza,
-                              k->c->cfg.max_depth);
-  if (!k->parser)
-    return IPOP_ENOMEM;
-  k->phase = P_FEATURES;
-  send_stream_header(k);
-  return 0;
-}
 
 void xmpp__send_presence(struct conn *k)
 {
@@ -73,66 +42,13 @@ void xmpp__send_presence(struct conn *k)
     sbuf_escs(&b, c->caps);
     sbuf_adds(&b, "'");
   }
-  sbuf_adds(&b, "/></presence>");
-  xmpp__send_sbuf(k, &b);
-}
-
-void xmpp__send_stream_error(struct conn *k, const char *cond)
-{
-  char buf[256];
-  snprintf(buf, sizeof(buf), "<stream:error><%s xmlns='" NS_STREAMS
-           "'/></stream:error></stream:stream>", cond);
-  xmpp__send_str(k, buf);
-}
-
-/* Start an iq of the given type answering iq (same id, addressed back to
- * its sender); the caller adds the rest and sends. */
-static void iq_reply_open(struct sbuf *b, const struct xmpp_stanza *iq, const char *type)
-{
-  const char *id = xmpp_stanza_attr(iq, "id");
-  const char *from = xmpp_stanza_attr(iq, "from");
-  sbuf_init(b);
-  sbuf_printf(b, "<iq type='%s' id='", type);
-  sbuf_escs(b, id ? id : "");
-  sbuf_adds(b, "'");
-  if (from) {
-    sbuf_adds(b, " to='");
-    sbuf_escs(b, from);
-    sbuf_adds(b, "'");
-  }
-}
-
-/* Reply to an iq we do not handle (RFC 6120 8.4). */
-void xmpp__send_iq_error(struct conn *k, const struct xmpp_stanza *iq,
-                          const char *type, const char *cond)
-{
-  struct sbuf b;
-  iq_reply_open(&b, iq, "error");
-  sbuf_printf(&b, "><error type='%s'><%s xmlns='" NS_STANZAS
-              "'/></error></iq>", type, cond);
-  xmpp__send_sbuf(k, &b);
-}
-
-void xmpp__send_iq_result(struct conn *k, const struct xmpp_stanza *iq)
-{
-  struct sbuf b;
-  iq_reply_open(&b, iq, "result");
   sbuf_adds(&b, "/>");
+  xmpp__ext_presence_children(c, &b);
+  sbuf_adds(&b, "</presence>");
   xmpp__send_sbuf(k, &b);
 }
 
 /* ----------------------------------------------------- stanza handling */
-
-/* Stop parsing and close the connection after the current feed. */
-int xmpp__close_after(struct conn *k, const char *reason, int code)
-{
-  if (k->action != ACT_CLOSE) {
-    k->action = ACT_CLOSE;
-    snprintf(k->reason, sizeof(k->reason), "%s", reason);
-    k->fail_code = code;
-  }
-  return 1;
-}
 
 static int on_stream_open(void *ctx, const struct xmpp_stanza *root)
 {
@@ -396,23 +312,21 @@ void xmpp__go_online(struct conn *k)
   LOG_INFO(M, "online as %s", c->full_jid);
   xmpp__set_state(c, XMPP_STATE_ONLINE, NULL);
   /* k may be gone if the callback stopped the client; c is not. */
-  xmpp__muc_online(c);
+  xmpp__ext_online(c);
 }
 
 static void handle_roster_result(struct conn *k, const struct xmpp_stanza *iq)
 {
   struct xmpp_client *c = k->c;
   const struct xmpp_stanza *q = xmpp_stanza_child(iq, "query", NS_ROSTER);
-  xmpp__roster_clear(c);
-  for (const struct xmpp_stanza *it = q ? q->children : NULL; it; it = it->next)
+  size_t n = 0;
+  for (const struct xmpp_stanza *it = q ? q->children : NULL;
+       it && n < XMPP_ROSTER_MAX && !k->dead; it = it->next)
     if (strcmp(it->name, "item") == 0) {
-      enum xmpp_subscription sub;
-      xmpp__roster_apply(c, it, &sub);
+      xmpp__roster_item(c, it, true);
+      n++;
     }
-  for (size_t i = 0; i < c->nroster; i++)
-    xmpp__roster_report(c, c->roster[i].jid, &c->roster[i], c->roster[i].sub,
-                        true);
-  if (c->cbs.on_roster)
+  if (c->cbs.on_roster && !k->dead)
     c->cbs.on_roster(c, NULL, true, c->ctx);
 }
 
@@ -421,25 +335,18 @@ static int handle_roster_push(struct conn *k, const struct xmpp_stanza *iq)
   struct xmpp_client *c = k->c;
   const char *from = xmpp_stanza_attr(iq, "from");
   char own[XMPP_JID_MAX];
-  snprintf(own, sizeof(own), "%s@%s", c->local, c->domain);
+  xmpp__own_bare(c, own, sizeof(own));
   if (from && !(xmpp__jid_bare_eq(from, own) && !strchr(from, '/'))) {
     /* RFC 6121 2.1.6: a push from anyone else is forged. */
     xmpp__send_iq_error(k, iq, "cancel", "service-unavailable");
     return 0;
   }
   const struct xmpp_stanza *q = xmpp_stanza_child(iq, "query", NS_ROSTER);
-  for (const struct xmpp_stanza *it = q ? q->children : NULL; it;
-       it = it->next) {
-    if (strcmp(it->name, "item") != 0)
-      continue;
-    enum xmpp_subscription sub;
-    const char *jid = xmpp_stanza_attr(it, "jid");
-    struct roster_entry *e = xmpp__roster_apply(c, it, &sub);
-    if (jid && (e || sub == XMPP_SUB_REMOVE))
-      xmpp__roster_report(c, jid, e, sub, false);
-    break;  /* exactly one item per push */
-  }
-  xmpp__send_iq_result(k, iq);
+  const struct xmpp_stanza *it = q ? xmpp_stanza_child(q, "item", NULL) : NULL;
+  if (it)
+    xmpp__roster_item(c, it, false);  /* exactly one item per push */
+  if (!k->dead)
+    xmpp__send_iq_result(k, iq);
   return 0;
 }
 
@@ -478,7 +385,7 @@ static int handle_iq(struct conn *k, const struct xmpp_stanza *iq)
     } else if (k->ping_outstanding && strcmp(id, k->ping_id) == 0) {
       k->ping_outstanding = false;  /* an error reply also proves liveness */
     } else if (k->phase == P_ONLINE) {
-      xmpp__iq_reply(k, iq);  /* groups and blocking requests */
+      xmpp__iq_reply(k, iq);  /* the extensions' requests */
     }
     return 0;
   }
@@ -494,9 +401,8 @@ static int handle_iq(struct conn *k, const struct xmpp_stanza *iq)
     xmpp__send_iq_result(k, iq);
     return 0;
   }
-  if (strcmp(type, "set") == 0 && k->phase == P_ONLINE &&
-      xmpp__block_push(k, iq))
-    return 0;
+  if (k->phase == P_ONLINE && xmpp__ext_iq(k, iq))
+    return 0;  /* blocking pushes, disco#info */
   if (strcmp(type, "set") == 0 && strcmp(payload->name, "query") == 0 &&
       strcmp(payload->ns, NS_ROSTER) == 0 && k->phase == P_ONLINE)
     return handle_roster_push(k, iq);
@@ -504,11 +410,8 @@ static int handle_iq(struct conn *k, const struct xmpp_stanza *iq)
   return 0;
 }
 
-bool xmpp__attr_ok(const char *v, size_t max)
-{
-  return v && *v && strlen(v) <= max;
-}
-
+/* SubscriptionPolicy: approve a request (and ask for the reverse
+ * subscription, which the server ignores if we have it already). */
 static void handle_subscribe(struct conn *k, const char *from)
 {
   struct xmpp_client *c = k->c;
@@ -518,8 +421,9 @@ static void handle_subscribe(struct conn *k, const char *from)
   if (c->cfg.subscription_policy == XMPP_SUB_ACCEPT_LIST)
     for (uint32_t i = 0; i < c->cfg.naccept_from && !accept; i++)
       accept = xmpp__jid_bare_eq(c->cfg.accept_from[i], bare);
-  if (!accept || !bare[0]) {
-    LOG_INFO(M, "ignoring subscription request from %s (policy)", bare);
+  if (!accept || !xmpp__jid_is_bare(bare)) {
+    LOG_INFO(M, "ignoring subscription request from %s (policy)",
+             xmpp__jid_ok(bare) ? bare : "(bad JID)");
     return;
   }
   LOG_INFO(M, "accepting subscription request from %s", bare);
@@ -527,13 +431,9 @@ static void handle_subscribe(struct conn *k, const char *from)
   sbuf_init(&b);
   sbuf_adds(&b, "<presence type='subscribed' to='");
   sbuf_escs(&b, bare);
+  sbuf_adds(&b, "'/><presence type='subscribe' to='");
+  sbuf_escs(&b, bare);
   sbuf_adds(&b, "'/>");
-  const struct roster_entry *e = xmpp__roster_find(c, bare);
-  if (!e || (e->sub != XMPP_SUB_TO && e->sub != XMPP_SUB_BOTH)) {
-    sbuf_adds(&b, "<presence type='subscribe' to='");
-    sbuf_escs(&b, bare);
-    sbuf_adds(&b, "'/>");
-  }
   xmpp__send_sbuf(k, &b);
 }
 
@@ -544,7 +444,7 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
   const char *type = xmpp_stanza_attr(st, "type");
   if (!from || strlen(from) >= XMPP_JID_MAX)
     return 0;
-  if (xmpp__muc_presence(k, st))
+  if (xmpp__ext_presence(k, st))
     return 0;  /* a room's presence (or a forged one) */
   if (type && strcmp(type, "subscribe") == 0) {
     handle_subscribe(k, from);
@@ -552,26 +452,20 @@ static int handle_presence(struct conn *k, const struct xmpp_stanza *st)
   }
   if (type && strcmp(type, "unavailable") != 0)
     return 0;  /* probe, error, subscribed, unsubscribe(d) */
-  if (!strchr(from, '/') || strcmp(from, c->full_jid) == 0)
-    return 0;  /* our own echo, or bare-JID presence */
-  /* Nodes of every mutual contact are remembered (group invitations go to
-   * them directly), but only allowed senders are reported: RosterGroup
-   * narrows who links, not whom we may invite. */
-  if (!xmpp__is_mutual(c, from))
-    return 0;
+  if (!xmpp__jid_is_full(from) || strcmp(from, c->full_jid) == 0)
+    return 0;  /* our own echo, bare-JID or malformed presence */
   struct xmpp_presence p = { .from = from, .available = !type };
   const struct xmpp_stanza *node = xmpp_stanza_child(st, "node", XMPP_NS_NODE);
   if (node && p.available) {
     const char *id = xmpp_stanza_attr(node, "id");
     const char *caps = xmpp_stanza_attr(node, "caps");
-    if (xmpp__attr_ok(id, XMPP_NODE_ID_MAX)) {
+    if (xmpp__attr_ok(id, XMPP_NODE_ID_MAX) && xmpp__text_ok(id, XMPP_NODE_ID_MAX)) {
       p.node_id = id;
-      p.caps = xmpp__attr_ok(caps, XMPP_CAPS_MAX) ? caps : NULL;
+      p.caps = xmpp__attr_ok(caps, XMPP_CAPS_MAX) && xmpp__text_ok(caps, XMPP_CAPS_MAX)
+                   ? caps
+                   : NULL;
     }
   }
-  xmpp__node_seen(c, from, p.node_id != NULL);
-  if (!xmpp__sender_allowed(c, from))
-    return 0;
   if (c->cbs.on_presence)
     c->cbs.on_presence(c, &p, c->ctx);
   return 0;
@@ -581,8 +475,8 @@ static int handle_message(struct conn *k, const struct xmpp_stanza *st)
 {
   struct xmpp_client *c = k->c;
   const char *type = xmpp_stanza_attr(st, "type");
-  if (xmpp__muc_message(k, st))
-    return 0;  /* invitations */
+  if (xmpp__ext_message(k, st))
+    return 0;  /* invitations, PEP events */
   if (type && strcmp(type, "error") == 0)
     return 0;
   const struct xmpp_stanza *sig = xmpp_stanza_child(st, "signal",
@@ -590,31 +484,16 @@ static int handle_message(struct conn *k, const struct xmpp_stanza *st)
   if (!sig)
     return 0;  /* chat and other messages are not ours */
   const char *from = xmpp_stanza_attr(st, "from");
-  if (from && xmpp_block_has(c, from)) {
-    c->counters.blocked_signals++;
-    ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
-                "dropped signal from %s: blocked", from);
-    return 0;
-  }
-  if (!from || !strchr(from, '/') || strlen(from) >= XMPP_JID_MAX ||
-      (!xmpp__sender_allowed(c, from) &&
-       !(c->cbs.signal_allowed && xmpp__jid_is_full(from) &&
-         c->cbs.signal_allowed(c, from, c->ctx)))) {
-    c->counters.dropped_signals++;
-    ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
-                "dropped signal from %s: not a mutual roster contact%s",
-                from ? from : "(none)",
-                c->cfg.roster_group[0] ? " in the roster group" : "");
-    return 0;
-  }
   const char *stype = xmpp_stanza_attr(sig, "type");
   const char *sid = xmpp_stanza_attr(sig, "id");
-  if (!xmpp__attr_ok(stype, XMPP_SIGNAL_TYPE_MAX) ||
+  if (!from || !xmpp__jid_is_full(from) ||
+      !xmpp__attr_ok(stype, XMPP_SIGNAL_TYPE_MAX) ||
       (sid && strlen(sid) > XMPP_SIGNAL_ID_MAX) ||
       sig->text_len > XMPP_SIGNAL_PAYLOAD_MAX || sig->children) {
     c->counters.bad_signals++;
     ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
-                "dropped malformed signal from %s", from);
+                "dropped malformed signal from %s",
+                from && strlen(from) < 300 ? from : "(none or too long)");
     return 0;
   }
   c->counters.signals_in++;

@@ -1,6 +1,9 @@
 /* XMPP client: the transport under the stream.  TCP connect with SRV/A
  * resolution on the threadpool, TLS through memory BIOs, the read, feed and
- * write paths, the ping timer, connection teardown and the retry timer. */
+ * write paths, the stream's framing (header, restart, stream errors), the
+ * ping timer, connection teardown and the retry timer.  What the stanzas
+ * mean is session.c's business: the parser calls it through
+ * c->stream_cbs. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
@@ -108,6 +111,58 @@ void xmpp__send_secret_sbuf(struct conn *k, struct sbuf *b)
 void xmpp__send_str(struct conn *k, const char *s)
 {
   xmpp__send_data(k, s, strlen(s));
+}
+
+/* ------------------------------------------------------------ stream */
+
+static void send_stream_header(struct conn *k)
+{
+  struct xmpp_client *c = k->c;
+  struct sbuf b;
+  sbuf_init(&b);
+  sbuf_adds(&b, "<?xml version='1.0'?><stream:stream to='");
+  sbuf_escs(&b, c->domain);
+  sbuf_adds(&b, "'");
+  if (k->secure) {
+    sbuf_adds(&b, " from='");
+    sbuf_escs(&b, c->local);
+    sbuf_adds(&b, "@");
+    sbuf_escs(&b, c->domain);
+    sbuf_adds(&b, "'");
+  }
+  sbuf_adds(&b, " version='1.0' xml:lang='en' xmlns='jabber:client'"
+                " xmlns:stream='http://etherx.jabber.org/streams'>");
+  xmpp__send_sbuf(k, &b);
+}
+
+int xmpp__stream_restart(struct conn *k)
+{
+  xmpp_parser_free(k->parser);
+  k->parser = xmpp_parser_new(k->c->stream_cbs, k, k->c->cfg.max_stanza,
+                              k->c->cfg.max_depth);
+  if (!k->parser)
+    return IPOP_ENOMEM;
+  k->phase = P_FEATURES;
+  send_stream_header(k);
+  return 0;
+}
+
+void xmpp__send_stream_error(struct conn *k, const char *cond)
+{
+  char buf[256];
+  snprintf(buf, sizeof(buf), "<stream:error><%s xmlns='" NS_STREAMS
+           "'/></stream:error></stream:stream>", cond);
+  xmpp__send_str(k, buf);
+}
+
+int xmpp__close_after(struct conn *k, const char *reason, int code)
+{
+  if (k->action != ACT_CLOSE) {
+    k->action = ACT_CLOSE;
+    snprintf(k->reason, sizeof(k->reason), "%s", reason);
+    k->fail_code = code;
+  }
+  return 1;
 }
 
 /* --------------------------------------------------------------- TLS */

@@ -7,7 +7,18 @@
  * with the full JIDs of other IPOP nodes.  Connection loss (XEP-0199 ping,
  * socket error, stream error) leads to a reconnect with exponential backoff
  * and jitter; presence and roster are restored after every login.
- * Wire format and config keys: docs/signaling.md. */
+ * Wire format and config keys: docs/signaling.md.
+ *
+ * The library reports; it decides nothing about people.  Roster items,
+ * presences, signals, PEP items (pep.h), room occupants and the block list
+ * (muc.h) reach the caller as the server stamped them, well-formed and
+ * bounded; who is a friend, who may signal or link and which fingerprint a
+ * node may present is the caller's decision (controller/registry.h).
+ *
+ * Inside, the files are layered: stanza, sasl, backoff, config and jid at
+ * the bottom; core (state, extension table), transport, iq and session
+ * above; the extensions (muc, muc_iq, block, pep) register stanza hooks in
+ * the core's table; client.c, the public API, sits on top. */
 #ifndef IPOP_XMPP_H
 #define IPOP_XMPP_H
 
@@ -29,7 +40,7 @@ enum {
   XMPP_STANZA_MAX_DEFAULT = 256 * 1024,
   XMPP_DEPTH_MAX_DEFAULT = 64,
   XMPP_ATTRS_MAX = 64,             /* attributes (and ns declarations) per element */
-  XMPP_ROSTER_MAX = 4096,          /* roster items kept */
+  XMPP_ROSTER_MAX = 4096,          /* roster items reported per full read */
   XMPP_ACCEPT_MAX = 64,            /* AcceptFrom entries */
   XMPP_BACKOFF_BASE_MS = 1000,
   XMPP_BACKOFF_MAX_MS = 300000,
@@ -69,7 +80,8 @@ struct xmpp_config {
   int subscription_policy;     /* enum xmpp_sub_policy */
   char accept_from[XMPP_ACCEPT_MAX][256];
   uint32_t naccept_from;
-  char roster_group[256];      /* "" = every mutual contact may signal */
+  char roster_group[256];      /* read by the controller's registry: "" = every
+                                  mutual contact may signal (not used here) */
   uint32_t max_stanza;         /* bytes */
   uint32_t max_depth;          /* element nesting inside a stanza */
 };
@@ -114,9 +126,39 @@ struct xmpp_signal {
 };
 
 struct xmpp_client;
-/* muc.h */
-struct xmpp_result;
+
+/* Which request an on_result reports (muc.h, pep.h). */
+enum xmpp_op {
+  XMPP_OP_DISCOVER = 1,     /* MUC service discovery; text = service JID */
+  XMPP_OP_CREATE,           /* room created and configured (or already ours) */
+  XMPP_OP_JOIN,             /* join refused (success: on_muc_self JOINED) */
+  XMPP_OP_AFFILIATION,      /* jid = whose affiliation was set */
+  XMPP_OP_ROOM_INFO,        /* failure only (success: on_muc_room_info) */
+  XMPP_OP_MEMBERS,          /* failure only (success: on_muc_members) */
+  XMPP_OP_BLOCK,            /* jid = blocked JID (the push follows) */
+  XMPP_OP_UNBLOCK,          /* jid = unblocked JID, NULL = everyone */
+  XMPP_OP_BLOCKLIST,        /* failure to fetch the list after login */
+  XMPP_OP_PUBLISH,          /* our PEP item (pep.h): text says how the
+                               server took it, or why it refused */
+};
+const char *xmpp_op_name(enum xmpp_op op);
+
+struct xmpp_result {
+  enum xmpp_op op;
+  const char *room;         /* bare room JID; NULL for DISCOVER and blocking */
+  const char *jid;          /* see enum xmpp_op; NULL otherwise */
+  int error;                /* 0 or IPOP_E* */
+  const char *condition;    /* XMPP error condition ("forbidden",
+                               "registration-required", "item-not-found",
+                               "conflict", ...) or NULL */
+  const char *text;         /* DISCOVER success: the service JID; PUBLISH:
+                               how it went; on error a sentence naming the
+                               room/JID */
+};
+
+/* muc.h, pep.h */
 struct xmpp_blocklist_event;
+struct xmpp_pep_event;
 struct xmpp_muc_self;
 struct xmpp_muc_occupant;
 struct xmpp_muc_invite;
@@ -135,19 +177,19 @@ struct xmpp_callbacks {
    * with item NULL; for pushes, once per changed item with `full` false. */
   void (*on_roster)(struct xmpp_client *c, const struct xmpp_roster_item *item,
                     bool full, void *ctx);
+  /* Every presence from a full JID other than our own resource, whoever
+   * sent it: the caller decides whom to believe. */
   void (*on_presence)(struct xmpp_client *c, const struct xmpp_presence *p,
                       void *ctx);
+  /* Every well-formed signal from a full JID (from is stamped by the
+   * server), whoever sent it. */
   void (*on_signal)(struct xmpp_client *c, const struct xmpp_signal *s,
                     void *ctx);
 
-  /* ---- Groups and blocking (issue #7; types and rules in muc.h).  All
-   * optional: a zero-initialised struct keeps the behaviour above. */
-  /* Consulted for a signal whose sender the roster rule refuses (not a
-   * mutual contact / not in RosterGroup), e.g. to admit the members of
-   * our rooms: return true to deliver it.  from is a full JID.  Never
-   * consulted for blocked JIDs (always dropped). */
-  bool (*signal_allowed)(struct xmpp_client *c, const char *from, void *ctx);
-  /* Outcome of a request of muc.h (xmpp_muc_*, xmpp_block_*). */
+  /* ---- Groups, blocking (issue #7; muc.h) and PEP (issue #11; pep.h).
+   * All optional: a zero-initialised struct keeps the behaviour above. */
+  /* Outcome of a request of muc.h or pep.h (xmpp_muc_*, xmpp_block_*,
+   * xmpp_pep_publish). */
   void (*on_result)(struct xmpp_client *c, const struct xmpp_result *r,
                     void *ctx);
   void (*on_blocklist)(struct xmpp_client *c,
@@ -167,19 +209,23 @@ struct xmpp_callbacks {
                            const struct xmpp_muc_room_info *info, void *ctx);
   void (*on_muc_members)(struct xmpp_client *c,
                          const struct xmpp_muc_members *m, void *ctx);
+  /* PEP items of an account: a notification, a retraction, the answer to
+   * xmpp_pep_fetch(), or why that failed (pep.h). */
+  void (*on_pep)(struct xmpp_client *c, const struct xmpp_pep_event *ev,
+                 void *ctx);
 };
 
 struct xmpp_counters {
   uint64_t reconnects;         /* connection attempts after the first */
-  uint64_t dropped_signals;    /* from senders that are not allowed */
   uint64_t bad_signals;        /* malformed or oversized payloads */
   uint64_t signals_in, signals_out;
   uint64_t stream_errors;      /* received or sent */
   uint64_t ping_timeouts;
   /* issue #7 */
-  uint64_t blocked_signals;    /* signals from a blocked JID, dropped */
   uint64_t muc_dropped;        /* malformed/forged MUC stanzas, invitations
                                   and blocking pushes ignored */
+  /* issue #11 */
+  uint64_t pep_dropped;        /* malformed PEP events and items ignored */
 };
 
 /* Returns a random 32-bit value; replaceable for tests. */
@@ -202,7 +248,7 @@ void xmpp_client_stop(struct xmpp_client *c);
 void xmpp_client_free(struct xmpp_client *c);
 
 /* Update caps and re-broadcast presence when online (to the rooms we are
- * in as well). */
+ * in as well, and in our PEP item). */
 int xmpp_client_set_caps(struct xmpp_client *c, const char *caps);
 /* Send a signal to a full JID.  Returns 0, IPOP_ESTATE when not online,
  * IPOP_ETOOBIG / IPOP_EINVAL for bad arguments. */

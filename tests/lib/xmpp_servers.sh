@@ -255,6 +255,9 @@ modules:
   mod_shared_roster: {}
   mod_privacy: {}
   mod_blocking: {}
+  mod_caps: {}
+  mod_pubsub:
+    plugins: ["flat", "pep"]
 $dialback
   mod_muc:
     host: "conference.@HOST@"
@@ -338,7 +341,7 @@ http_ports = { }
 https_ports = { }
 c2s_require_encryption = $req
 authentication = "internal_hashed"
-modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups"; "blocklist"$s2smods }
+modules_enabled = { "roster"; "saslauth"; $tlsmod"disco"; "ping"; "groups"; "blocklist"; "pep"$s2smods }
 modules_disabled = { $s2soff"offline" }
 groups_file = "$dir/groups.txt"
 c2s_stanza_size_limit = 262144
@@ -655,16 +658,36 @@ xs_scenario() {
   xs_signal_roundtrip alice bob "$bob_full" a2b-1
   xs_signal_roundtrip bob alice "$alice_full" b2a-1
 
-  xs_step "a non-friend's signal is dropped and counted"
+  xs_step "node identity over PEP: published, notified (+notify caps), fetched"
+  local fa="sha-256 $(printf 'AA:%.0s' $(seq 31))AA" fa2="sha-256 $(printf 'BB:%.0s' $(seq 31))BB"
+  xs_probe_cmd alice "{\"cmd\":\"publish\",\"fingerprint\":\"$fa\"}"
+  xs_probe_wait 10 alice '"event":"result"' '"op":"publish"' '"error":0' ||
+    xs_fail "alice could not publish her node on PEP"
+  xs_log "PEP on $kind: $(xs_probe_field alice text '"op":"publish"')"
+  xs_probe_wait 10 bob '"event":"pep"' '"kind":"items"' "\"from\":\"alice@$domain\"" \
+    '"node_id":"node-alice"' "\"fingerprint\":\"$fa\"" '"caps":"caps-node-alice"' ||
+    xs_fail "bob was not notified of alice's item"
+  xs_probe_cmd bob "{\"cmd\":\"publish\",\"fingerprint\":\"$fa2\"}"
+  xs_probe_wait 10 alice '"event":"pep"' "\"from\":\"bob@$domain\"" '"node_id":"node-bob"' ||
+    xs_fail "alice was not notified of bob's item"
+  xs_probe_cmd bob "{\"cmd\":\"pep_fetch\",\"jid\":\"alice@$domain\"}"
+  xs_probe_wait 10 bob '"event":"pep"' '"kind":"list"' "\"from\":\"alice@$domain\"" \
+    '"node_id":"node-alice"' || xs_fail "bob could not fetch alice's items"
+
+  xs_step "a stranger: its signal is reported as the server stamped it; it cannot read PEP"
   xs_probe_start mallory "$XS_DIR/mallory.json" node-mallory
   xs_probe_wait 20 mallory '"state":"online"' || xs_fail "mallory not online"
   xs_probe_cmd mallory "{\"cmd\":\"send\",\"to\":\"$alice_full\",\"type\":\"offer\",\"id\":\"evil\",\"payload\":\"{}\"}"
   xs_probe_wait 5 mallory '"event":"sent"' '"result":0' || xs_fail "mallory could not send"
-  xs_wait 10 "alice counting mallory's signal as dropped" \
-    xs_counter_is alice dropped_signals 1 || xs_fail "drop not counted"
-  # A friend's signal sent afterwards still arrives; mallory's never did.
-  xs_signal_roundtrip bob alice "$alice_full" b2a-after-evil
-  xs_probe_has alice '"id":"evil"' && xs_fail "mallory's signal was delivered"
+  # The library reports it (the controller decides); the sender is the one
+  # the server stamped.
+  xs_probe_wait 10 alice '"event":"signal"' '"id":"evil"' "\"from\":\"mallory@$domain/" ||
+    xs_fail "mallory's signal was not reported with mallory's JID"
+  xs_probe_cmd mallory "{\"cmd\":\"pep_fetch\",\"jid\":\"alice@$domain\"}"
+  xs_probe_wait 10 mallory '"event":"pep"' '"kind":"error"' "\"from\":\"alice@$domain\"" ||
+    xs_fail "mallory read alice's PEP items (access model presence)"
+  xs_log "mallory's PEP fetch: $(xs_probe_field mallory condition '"event":"pep"' '"kind":"error"')"
+  xs_probe_has mallory '"event":"pep"' '"node_id":"node-alice"' && xs_fail "mallory got alice's item"
 
   xs_step "hostile stanzas relayed by the server: stream error, reconnect"
   # 200 levels: deeper than our limit (64), far below what crashes

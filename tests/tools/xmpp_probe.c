@@ -13,7 +13,8 @@
  *   {"cmd":"affiliation","room","jid","aff":"member|none|outcast","reason"}
  *   {"cmd":"members","room":"r@s"[,"aff":"member"]}
  *   {"cmd":"block","jid":"u@d"}  {"cmd":"unblock"[,"jid":"u@d"]}
- *   {"cmd":"blocklist"}  {"cmd":"allow","jid":"u@d"} (signal_allowed)
+ * PEP (pep.h): {"cmd":"publish","fingerprint":"sha-256 .."}
+ *   {"cmd":"pep_fetch","jid":"u@d"}
  * Usage: xmpp_probe CONFIG.json NODE_ID [CAPS]   (IPOP_LOG=debug|trace) */
 #include <jansson.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "error.h"
 #include "log.h"
 #include "muc.h"
+#include "pep.h"
 #include "xmpp.h"
 #include "xmpp_internal.h"
 
@@ -35,8 +37,6 @@ struct probe {
   char line[65536];
   size_t len;
   bool quitting;
-  char allow[16][256];        /* bare JIDs signal_allowed admits */
-  int nallow;
 };
 
 static void emit(json_t *o)
@@ -90,15 +90,20 @@ static void on_signal(struct xmpp_client *c, const struct xmpp_signal *s,
                  s->payload_len));
 }
 
-static bool signal_allowed(struct xmpp_client *c, const char *from, void *ctx)
+static void on_pep(struct xmpp_client *c, const struct xmpp_pep_event *ev, void *ctx)
 {
-  struct probe *p = ctx;
-  for (int i = 0; i < p->nallow; i++) {
-    size_t n = strlen(p->allow[i]);
-    if (strncmp(from, p->allow[i], n) == 0 && from[n] == '/')
-      return true;
-  }
-  return false;
+  static const char *const kinds[] = { "?", "items", "retract", "list", "error" };
+  json_t *items = json_array(), *retracted = json_array();
+  for (size_t i = 0; i < ev->n; i++)
+    json_array_append_new(items, json_pack("{s:s, s:s, s:s?}", "node_id",
+                                           ev->items[i].node_id, "fingerprint",
+                                           ev->items[i].fingerprint, "caps",
+                                           ev->items[i].caps));
+  for (size_t i = 0; i < ev->n_retracted; i++)
+    json_array_append_new(retracted, json_string(ev->retracted[i]));
+  emit(json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?}", "event", "pep", "kind",
+                 kinds[ev->kind <= 4 ? ev->kind : 0], "from", ev->from, "items", items,
+                 "retracted", retracted, "condition", ev->condition));
 }
 
 static void on_result(struct xmpp_client *c, const struct xmpp_result *r,
@@ -216,21 +221,10 @@ static bool muc_command(struct probe *p, const char *cmd, json_t *o)
     r = xmpp_block_add(p->c, S("jid"));
   } else if (strcmp(cmd, "unblock") == 0) {
     r = xmpp_block_remove(p->c, S("jid"));
-  } else if (strcmp(cmd, "blocklist") == 0) {
-    size_t n;
-    const char *const *l = xmpp_block_list(p->c, &n);
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-      json_array_append_new(a, json_string(l[i]));
-    emit(json_pack("{s:s, s:o}", "event", "blocklist_now", "jids", a));
-    r = 0;
-  } else if (strcmp(cmd, "allow") == 0) {
-    const char *j = S("jid");
-    r = IPOP_EINVAL;
-    if (j && strlen(j) < sizeof(p->allow[0]) && p->nallow < 16) {
-      snprintf(p->allow[p->nallow++], sizeof(p->allow[0]), "%s", j);
-      r = 0;
-    }
+  } else if (strcmp(cmd, "publish") == 0) {
+    r = xmpp_pep_publish(p->c, S("fingerprint"));
+  } else if (strcmp(cmd, "pep_fetch") == 0) {
+    r = xmpp_pep_fetch(p->c, S("jid"));
   } else {
     return false;
   }
@@ -245,11 +239,10 @@ static void print_counters(struct probe *p)
 {
   struct xmpp_counters k;
   xmpp_client_counters(p->c, &k);
-  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
-                 "counters", "blocked_signals", (json_int_t)k.blocked_signals,
-                 "muc_dropped", (json_int_t)k.muc_dropped,
+  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
+                 "counters", "muc_dropped", (json_int_t)k.muc_dropped,
+                 "pep_dropped", (json_int_t)k.pep_dropped,
                  "reconnects", (json_int_t)k.reconnects,
-                 "dropped_signals", (json_int_t)k.dropped_signals,
                  "bad_signals", (json_int_t)k.bad_signals,
                  "signals_in", (json_int_t)k.signals_in,
                  "signals_out", (json_int_t)k.signals_out,
@@ -385,8 +378,8 @@ int main(int argc, char **argv)
   struct xmpp_callbacks cbs = { .on_state = on_state, .on_roster = on_roster,
                                 .on_presence = on_presence,
                                 .on_signal = on_signal,
-                                .signal_allowed = signal_allowed,
                                 .on_result = on_result,
+                                .on_pep = on_pep,
                                 .on_blocklist = on_blocklist,
                                 .on_muc_self = on_muc_self,
                                 .on_muc_occupant = on_muc_occupant,

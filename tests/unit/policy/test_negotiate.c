@@ -760,8 +760,10 @@ static void test_hostile_peer(void **state)
   assert_int_equal(negotiate_on_signal(a.neg, ID_C, "link_request", big, 70000, now, &x, &err),
                    IPOP_ETOOBIG);
   free(big);
+  /* a sender without a node id of its own is refused before parsing */
   assert_int_equal(negotiate_on_signal(a.neg, NULL, "link_request", "\xff\xfe", 2, now, &x,
-                                       &err), IPOP_EPARSE);
+                                       &err), IPOP_EPERM);
+  assert_non_null(strstr(err.msg, "no node id"));
   assert_int_equal(negotiate_on_signal(a.neg, "not-a-node-id", "link_cancel", "{", 1, now, &x,
                                        &err), IPOP_EPARSE);
   assert_int_equal(x.n, 0);

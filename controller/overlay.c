@@ -1,52 +1,19 @@
-/* Talking to ipop-tincan: typed requests, the heartbeat that notices a
- * dead or restarted dataplane, (re)creating the overlay, and tincan's
- * events. */
+/* The overlays' life in tincan (overlay.h): the heartbeat that notices a
+ * dead or restarted dataplane, (re)creating overlays, and tincan's events
+ * routed to the overlay they name. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
 #include "error.h"
+#include "identity.h"
+#include "links.h"
 #include "log.h"
-#include "pwfile.h"
+#include "net.h"
+#include "overlay.h"
 #include "servers.h"
-
-int ctrl_tincan_send(struct ctrl *c, const char *name, const void *body, uint32_t timeout_ms,
-                     ctl_response_cb cb, void *ctx)
-{
-  if (!c->ep)
-    return IPOP_ESTATE;
-  const struct ctl_msg_desc *m = ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count,
-                                              name);
-  if (!m)
-    return IPOP_EINTERNAL;
-  return ctl_request_send(c->ep, (struct sockaddr *)&c->tincan_addr, m, body, timeout_ms, cb,
-                          ctx);
-}
-
-/* TURN passwords live in their own 0600 files (never in config.json).  They
- * are read once at start, since the controller may not reach them later. */
-int ctrl_load_turn_passwords(struct ctrl *c, char *why, size_t whylen)
-{
-  const struct ctrl_overlay_cfg *o = &c->cfg.ctrl.overlay;
-  c->n_turn = 0;
-  for (uint32_t i = 0; i < o->n_turn; i++) {
-    char w[POLICY_WHY_LEN];
-    struct ctl_turn_server *t = &c->turn[c->n_turn];
-    /* mode 0600 or stricter, owned by us (pwfile.h) */
-    int rc = pwfile_read(o->turn[i].password_file, t->password, sizeof t->password, w, sizeof w);
-    if (rc) {
-      snprintf(why, whylen, "Controller.Overlay.Turn[%u].PasswordFile: %s", i, w);
-      return rc;
-    }
-    c->n_turn++;
-    snprintf(t->address, sizeof t->address, "%s", o->turn[i].address);
-    snprintf(t->user, sizeof t->user, "%s", o->turn[i].user);
-    t->transport = o->turn[i].transport;
-  }
-  return 0;
-}
+#include "tincan.h"
 
 static void set_tincan_state(struct ctrl *c, int now, int status, const char *err)
 {
@@ -73,73 +40,11 @@ static void register_answer(int status, const void *result, const char *err, voi
     LOG_WARN("tincan", "register: %s", err ? err : ipop_strerror(status));
 }
 
-/* Answers to create/remove_overlay name their net by id and serial (the
- * net may be gone, or replaced by a new one of the same id, by then). */
-struct nref {
-  struct ctrl *c;
-  char id[CTL_ID_LEN];
-  struct ctrl_net *net;
-  uint64_t serial;
-};
-
-static struct nref *nref_new(struct ctrl_net *n)
-{
-  struct nref *r = calloc(1, sizeof *r);
-  if (r) {
-    r->c = n->c;
-    r->net = n;
-    r->serial = n->serial;
-    snprintf(r->id, sizeof r->id, "%s", n->id);
-  }
-  return r;
-}
-
-/* The net, if it is still one of ours (pointer compared against the table,
- * never dereferenced before that). */
-static struct ctrl_net *nref_net(struct nref *r)
-{
-  for (size_t i = 0; i < r->c->n_nets; i++)
-    if (r->c->nets[i] == r->net && r->net->serial == r->serial)
-      return r->net;
-  return NULL;
-}
-
-static void create_overlay(struct ctrl_net *n);
-
-static void remove_answer(int status, const void *result, const char *err, void *ctx)
-{
-  struct nref *r = ctx;
-  struct ctrl_net *n = nref_net(r);
-  if (n)
-    n->pending = false; /* the heartbeat creates it again */
-  if (status && status != IPOP_ENOENT)
-    LOG_WARN("tincan", "remove_overlay %s: %s", r->id, err ? err : ipop_strerror(status));
-  free(r);
-}
-
-static void send_remove(struct ctrl_net *n)
-{
-  struct ctl_overlay_ref ref;
-  snprintf(ref.overlay_id, sizeof ref.overlay_id, "%s", n->id);
-  struct nref *r = nref_new(n);
-  n->ready = false;
-  if (r && ctrl_tincan_send(n->c, "remove_overlay", &ref, 5000, remove_answer, r) == 0)
-    n->pending = true;
-  else
-    free(r);
-}
-
-void ctrl_net_recreate(struct ctrl_net *n)
-{
-  if (n->ready)
-    send_remove(n);
-}
-
 static void create_answer(int status, const void *result, const char *err, void *ctx)
 {
-  struct nref *r = ctx;
+  struct ctrl_net_ref *r = ctx;
   struct ctrl *c = r->c;
-  struct ctrl_net *n = nref_net(r);
+  struct ctrl_net *n = ctrl_net_alive(r, 0);
   free(r);
   if (!n)
     return;
@@ -150,7 +55,7 @@ static void create_answer(int status, const void *result, const char *err, void 
     /* Left over from an earlier controller: its links are unknown to us,
      * so start from a clean overlay. */
     LOG_INFO("tincan", "overlay %s exists already: re-creating it", n->id);
-    send_remove(n);
+    ctrl_net_recreate(n);
     return;
   }
   if (status) {
@@ -175,14 +80,15 @@ static void create_answer(int status, const void *result, const char *err, void 
   struct ctl_register reg = { .has_address = false };
   ctrl_tincan_send(c, "register", &reg, 5000, register_answer, NULL);
   ctrl_overlay_ready(n);
+  ctrl_identity_publish(c);
 }
 
 /* The servers are resolved (servers.h): send create_overlay, unless the
  * net went away or the controller is stopping meanwhile. */
 static void send_create(int status, struct ctl_create_overlay *co, void *ctx)
 {
-  struct nref *r = ctx;
-  struct ctrl_net *n = nref_net(r);
+  struct ctrl_net_ref *r = ctx;
+  struct ctrl_net *n = ctrl_net_alive(r, 0);
   if (n)
     n->pending = false;
   if (n && status == 0 && !n->c->stopping &&
@@ -199,7 +105,9 @@ static void create_overlay(struct ctrl_net *n)
 {
   struct ctrl *c = n->c;
   struct ctl_create_overlay *co = calloc(1, sizeof *co);
-  struct nref *r = nref_new(n);
+  struct ctrl_net_ref *r = malloc(sizeof *r);
+  if (r)
+    ctrl_net_ref(r, n);
   if (!co || !r) {
     free(co);
     free(r);
@@ -233,10 +141,10 @@ static struct ctrl_net *first_ready(struct ctrl *c)
 
 static void heartbeat_answer(int status, const void *result, const char *err, void *ctx)
 {
-  struct nref *r = ctx;
+  struct ctrl_net_ref *r = ctx;
   struct ctrl *c = r->c;
-  struct ctrl_net *probed = r->net ? nref_net(r) : NULL;
-  bool was_probe = r->net != NULL;
+  bool was_probe = r->id[0] != '\0';
+  struct ctrl_net *probed = was_probe ? ctrl_net_alive(r, 0) : NULL;
   free(r);
   c->echo_in_flight = false;
   if (!c->ep || c->stopping)
@@ -279,15 +187,18 @@ void ctrl_heartbeat_cb(uv_timer_t *t)
 {
   struct ctrl *c = t->data;
   uint64_t now = ipop_now_ms();
+  ctrl_identity_tick(c, now);
   if (c->echo_in_flight || c->ep == NULL ||
       (c->tincan_state == CTL_DAEMON_UP && now - c->last_echo_ms < CTRL_HEARTBEAT_MS &&
        all_settled(c)))
     return;
   c->last_echo_ms = now;
   struct ctrl_net *n = first_ready(c);
-  struct nref *r = n ? nref_new(n) : calloc(1, sizeof *r);
+  struct ctrl_net_ref *r = calloc(1, sizeof *r);
   if (!r)
     return;
+  if (n)
+    ctrl_net_ref(r, n);
   r->c = c;
   int rc;
   if (n) {
@@ -326,15 +237,18 @@ void ctrl_on_event(struct ctl_endpoint *ep, const struct sockaddr *from,
   struct ctrl *c = ctx;
   if (c->stopping)
     return;
+  struct ctrl_net_ref ref = { .c = c };
   if (strcmp(m->name, "link_state") == 0) {
     const struct ctl_ev_link_state *ev = body;
-    struct ctrl_net *n = ctrl_net_by_id(c, ev->overlay_id);
-    if (n && n->ready)
+    snprintf(ref.id, sizeof ref.id, "%s", ev->overlay_id);
+    struct ctrl_net *n = ctrl_net_alive(&ref, CTRL_NET_READY);
+    if (n)
       ctrl_on_link_state(n, ev);
   } else if (strcmp(m->name, "unknown_destination") == 0) {
     const struct ctl_ev_unknown_dest *ev = body;
-    struct ctrl_net *n = ctrl_net_by_id(c, ev->overlay_id);
-    if (n && n->ready)
+    snprintf(ref.id, sizeof ref.id, "%s", ev->overlay_id);
+    struct ctrl_net *n = ctrl_net_alive(&ref, CTRL_NET_READY);
+    if (n)
       ctrl_on_unknown_dest(n, ev);
   } else if (strcmp(m->name, "stats") == 0) {
     ctrl_on_stats(c, body);

@@ -1,0 +1,327 @@
+/* StateDir/known_nodes: pinned fingerprints of friend nodes (trust.h). */
+#include "trust.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "sigmsg.h"
+
+struct trust {
+  char path[CTL_PATH_LEN];          /* "" = memory only */
+  struct trust_pin *v;              /* pins and pending-only entries */
+  size_t n, cap;
+};
+
+bool trust_fpr_equal(const char *a, const char *b)
+{
+  return a && b && strcasecmp(a, b) == 0;
+}
+
+/* Lower-cased bare part of jid into out; false if it is no bare JID we
+ * would write into the file. */
+static bool bare_lower(const char *jid, char *out, size_t len)
+{
+  size_t n = strcspn(jid, "/");
+  const char *at = memchr(jid, '@', n);
+  if (n == 0 || n >= len || !at || at == jid || at + 1 == jid + n)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)jid[i];
+    if (ch <= ' ' || ch == 0x7f || ch == '#')
+      return false;
+    out[i] = (char)tolower(ch);
+  }
+  out[n] = '\0';
+  return true;
+}
+
+static struct trust_pin *find(const struct trust *t, const char *jid, const char *node_id)
+{
+  char bare[TRUST_JID_LEN];
+  if (!bare_lower(jid, bare, sizeof bare))
+    return NULL;
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(t->v[i].node_id, node_id) == 0 && strcmp(t->v[i].jid, bare) == 0)
+      return &t->v[i];
+  return NULL;
+}
+
+const struct trust_pin *trust_find(const struct trust *t, const char *jid,
+                                   const char *node_id)
+{
+  return find(t, jid, node_id);
+}
+
+const struct trust_pin *trust_find_node(const struct trust *t, const char *node_id)
+{
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].fpr[0] && strcmp(t->v[i].node_id, node_id) == 0)
+      return &t->v[i];
+  return NULL;
+}
+
+size_t trust_count(const struct trust *t)
+{
+  return t->n;
+}
+
+const struct trust_pin *trust_at(const struct trust *t, size_t i)
+{
+  return i < t->n ? &t->v[i] : NULL;
+}
+
+size_t trust_pinned_count(const struct trust *t)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < t->n; i++)
+    k += t->v[i].fpr[0] != '\0';
+  return k;
+}
+
+static void drop_at(struct trust *t, size_t i)
+{
+  memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof t->v[0]);
+  t->n--;
+}
+
+/* Make room for one more entry of the kind given: beyond the limits, the
+ * entry of that kind seen longest ago goes. */
+static void make_room(struct trust *t, bool pinned)
+{
+  size_t count = 0, oldest = t->n;
+  for (size_t i = 0; i < t->n; i++) {
+    if ((t->v[i].fpr[0] != '\0') != pinned)
+      continue;
+    count++;
+    uint64_t ti = pinned ? t->v[i].last_s : t->v[i].pending_s;
+    uint64_t to = oldest < t->n ? (pinned ? t->v[oldest].last_s : t->v[oldest].pending_s)
+                                : UINT64_MAX;
+    if (ti < to)
+      oldest = i;
+  }
+  if (count >= (pinned ? TRUST_MAX : TRUST_PENDING_MAX) && oldest < t->n)
+    drop_at(t, oldest);
+}
+
+static struct trust_pin *add(struct trust *t, const char *bare, const char *node_id)
+{
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    struct trust_pin *v = realloc(t->v, cap * sizeof *v);
+    if (!v)
+      return NULL;
+    t->v = v;
+    t->cap = cap;
+  }
+  struct trust_pin *p = &t->v[t->n++];
+  memset(p, 0, sizeof *p);
+  snprintf(p->jid, sizeof p->jid, "%s", bare);
+  snprintf(p->node_id, sizeof p->node_id, "%s", node_id);
+  return p;
+}
+
+int trust_pin(struct trust *t, const char *jid, const char *node_id, const char *fpr,
+              uint64_t now_s)
+{
+  char bare[TRUST_JID_LEN];
+  if (!bare_lower(jid, bare, sizeof bare) || !nodeid_valid(node_id) ||
+      !sigmsg_fingerprint_valid(fpr))
+    return IPOP_EINVAL;
+  struct trust_pin *p = find(t, bare, node_id);
+  if (!p || !p->fpr[0]) {
+    if (p)
+      drop_at(t, (size_t)(p - t->v));
+    make_room(t, true);
+    if (!(p = add(t, bare, node_id)))
+      return IPOP_ENOMEM;
+    p->first_s = now_s;
+  }
+  snprintf(p->fpr, sizeof p->fpr, "%s", fpr);
+  p->pending[0] = '\0';
+  p->pending_s = 0;
+  p->last_s = now_s;
+  return 0;
+}
+
+void trust_set_pending(struct trust *t, const char *jid, const char *node_id,
+                       const char *fpr, uint64_t now_s)
+{
+  char bare[TRUST_JID_LEN];
+  if (!bare_lower(jid, bare, sizeof bare) || !nodeid_valid(node_id) ||
+      !sigmsg_fingerprint_valid(fpr))
+    return;
+  struct trust_pin *p = find(t, bare, node_id);
+  if (!p) {
+    make_room(t, false);
+    if (!(p = add(t, bare, node_id)))
+      return;
+    p->first_s = now_s;
+  }
+  snprintf(p->pending, sizeof p->pending, "%s", fpr);
+  p->pending_s = now_s;
+}
+
+int trust_remove(struct trust *t, const char *jid, const char *node_id)
+{
+  struct trust_pin *p = find(t, jid, node_id);
+  if (!p)
+    return IPOP_ENOENT;
+  drop_at(t, (size_t)(p - t->v));
+  return 0;
+}
+
+void trust_touch(struct trust *t, const char *jid, const char *node_id, uint64_t now_s)
+{
+  struct trust_pin *p = find(t, jid, node_id);
+  if (p)
+    p->last_s = now_s;
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+static int parse_line(char *line, struct trust_pin *p)
+{
+  char *tok[7];
+  int n = 0;
+  for (char *s = strtok(line, " \t"); s && n < 7; s = strtok(NULL, " \t"))
+    tok[n++] = s;
+  if (n != 6)
+    return IPOP_EPARSE;
+  memset(p, 0, sizeof *p);
+  char fpr[CTL_FPR_LEN + 8];
+  snprintf(fpr, sizeof fpr, "%s %s", tok[2], tok[3]);
+  char *end1, *end2;
+  errno = 0;
+  unsigned long long a = strtoull(tok[4], &end1, 10), b = strtoull(tok[5], &end2, 10);
+  if (!bare_lower(tok[0], p->jid, sizeof p->jid) || strcmp(p->jid, tok[0]) != 0 ||
+      !nodeid_valid(tok[1]) || !sigmsg_fingerprint_valid(fpr) || *end1 || *end2 || errno ||
+      !isdigit((unsigned char)tok[4][0]) || !isdigit((unsigned char)tok[5][0]))
+    return IPOP_EFIELD;
+  snprintf(p->node_id, sizeof p->node_id, "%s", tok[1]);
+  snprintf(p->fpr, sizeof p->fpr, "%s", fpr);
+  p->first_s = a;
+  p->last_s = b;
+  return 0;
+}
+
+static int load(struct trust *t, char *why, size_t whylen)
+{
+  char *text = NULL;
+  size_t len = 0;
+  mode_t mode = 0;
+  int rc = ipop_file_read(t->path, TRUST_FILE_MAX, &text, &len, &mode, why, whylen);
+  if (rc == IPOP_ENOENT)
+    return 0;
+  if (rc)
+    return rc;
+  if (mode & 022) {
+    snprintf(why, whylen, "%s may be written by group or others (mode %03o): chmod 600 it",
+             t->path, (unsigned)(mode & 0777));
+    free(text);
+    return IPOP_EPERM;
+  }
+  if (memchr(text, '\0', len)) {
+    snprintf(why, whylen, "%s holds NUL bytes: not a known_nodes file", t->path);
+    free(text);
+    return IPOP_EPARSE;
+  }
+  unsigned lineno = 0;
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    lineno++;
+    while (*line == ' ' || *line == '\t')
+      line++;
+    if (!*line || *line == '#')
+      continue;
+    struct trust_pin p;
+    if (parse_line(line, &p) != 0) {
+      snprintf(why, whylen, "%s, line %u: not \"JID NODE-ID sha-256 FINGERPRINT FIRST "
+               "LAST\" with a bare JID in lower case, a 32-hex-digit node id and a "
+               "fingerprint of 32 hex bytes; fix or delete the line",
+               t->path, lineno);
+      free(text);
+      return IPOP_EPARSE;
+    }
+    if (find(t, p.jid, p.node_id)) {
+      snprintf(why, whylen, "%s, line %u: %s %s is pinned twice; delete one line",
+               t->path, lineno, p.jid, p.node_id);
+      free(text);
+      return IPOP_EPARSE;
+    }
+    if (trust_pinned_count(t) >= TRUST_MAX)
+      break;
+    struct trust_pin *q = add(t, p.jid, p.node_id);
+    if (!q) {
+      free(text);
+      return IPOP_ENOMEM;
+    }
+    *q = p;
+  }
+  free(text);
+  return 0;
+}
+
+int trust_open(struct trust **out, const char *path, char *why, size_t whylen)
+{
+  *out = NULL;
+  struct trust *t = calloc(1, sizeof *t);
+  if (!t)
+    return IPOP_ENOMEM;
+  if (path) {
+    if (strlen(path) >= sizeof t->path) {
+      snprintf(why, whylen, "path too long: %s", path);
+      free(t);
+      return IPOP_ETOOBIG;
+    }
+    snprintf(t->path, sizeof t->path, "%s", path);
+    int rc = load(t, why, whylen);
+    if (rc) {
+      trust_free(t);
+      return rc;
+    }
+  }
+  *out = t;
+  return 0;
+}
+
+void trust_free(struct trust *t)
+{
+  if (!t)
+    return;
+  free(t->v);
+  free(t);
+}
+
+int trust_save(struct trust *t, char *why, size_t whylen)
+{
+  if (!t->path[0])
+    return 0;
+  size_t cap = 256 + t->n * 768;
+  char *text = malloc(cap);
+  if (!text)
+    return IPOP_ENOMEM;
+  size_t len = (size_t)snprintf(text, cap,
+                                "# ipop-controller: pinned DTLS fingerprints of friend nodes "
+                                "(docs/security.md)\n"
+                                "# JID NODE-ID FINGERPRINT FIRST-SEEN LAST-SEEN\n");
+  for (size_t i = 0; i < t->n && len < cap; i++) {
+    const struct trust_pin *p = &t->v[i];
+    if (p->fpr[0])
+      len += (size_t)snprintf(text + len, cap - len, "%s %s %s %" PRIu64 " %" PRIu64 "\n",
+                              p->jid, p->node_id, p->fpr, p->first_s, p->last_s);
+  }
+  int rc = len < cap ? ipop_file_write_atomic(t->path, text, len, 0600, why, whylen)
+                     : IPOP_EINTERNAL;
+  free(text);
+  return rc;
+}
