@@ -470,8 +470,10 @@ struct reg_node *registry_occupant(struct registry *r, int room, const char *ful
     return NULL;
   }
   if (k == rm->n) {
+    if (rm->n >= REG_MAX_OCCUPANTS)
+      return NULL;
     struct reg_contact *c = reg__is_ours(r, full_jid) ? r->own : contact_get(r, full_jid);
-    if (!c || rm->n >= REG_MAX_OCCUPANTS)
+    if (!c)
       return NULL;
     if (rm->n == rm->cap) {
       size_t cap = rm->cap ? 2 * rm->cap : 8;
