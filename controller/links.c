@@ -357,7 +357,6 @@ void ctrl_cancel_links_of(struct ctrl *c, const char *bare_jid, const char *node
         continue;
       LOG_INFO("peer", "%s (%.8s): cancelling its link on %s", p->jid, p->id, n->id);
       drop_member(n, p, reg_node_online(p), now);
-      l->member = false;
     }
     ctrl_run_actions(n);
   }

@@ -316,8 +316,8 @@ static struct reg_node *claim(struct registry *r, struct reg_contact *c, const c
   struct reg_node *m = registry_node_by_jid(r, full_jid);
   if (m && m != n)
     unbind(r, full_jid, now);
-  *fresh = !reg_node_online(n) || !same_full(n->jid, full_jid);
-  if (!n->jid[0] || !same_full(n->jid, full_jid))
+  *fresh = !n->jid[0] || !same_full(n->jid, full_jid);
+  if (*fresh)
     set_jid(r, n, full_jid);
   return n;
 }
@@ -378,6 +378,10 @@ struct reg_node *registry_presence(struct registry *r, const char *full_jid,
     return NULL;
   }
   bool was = reg_node_online(n);
+  /* fresh: under a new JID (claim), or its presence is back (a node may
+   * stay online through a room meanwhile, but what waited for its
+   * presence starts over now). */
+  *fresh = *fresh || !(n->flags & REG_N_PRESENCE);
   n->flags |= REG_N_PRESENCE;
   n->flags &= ~REG_N_UNCONFIRMED;
   set_online(n, was, now);
@@ -502,8 +506,9 @@ struct reg_node *registry_occupant(struct registry *r, int room, const char *ful
   if (old && old != n)
     update_rooms(r, old, now);
   if (n) {
-    n->flags &= ~REG_N_UNCONFIRMED;
+    uint32_t before = n->rooms;
     update_rooms(r, n, now);
+    *fresh = *fresh || ((n->rooms & ~before) != 0);
     if (!reg__item_of(o->ct, n->id) && o->ct->pep == REG_PEP_UNKNOWN)
       reg__want_items(r, o->ct, now);
   }
