@@ -19,7 +19,7 @@
 #include "peers.h"
 
 static struct ipop_ratelimit rl_bad_signal = IPOP_RATELIMIT_INIT(10000, 5);
-static struct ipop_ratelimit rl_refused = IPOP_RATELIMIT_INIT(10000, 5);
+static struct ipop_ratelimit rl_refused = IPOP_RATELIMIT_INIT(10000, 20);
 
 static void on_state(struct xmpp_client *x, enum xmpp_state state, const char *reason, void *ctx)
 {

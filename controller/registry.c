@@ -317,6 +317,12 @@ static struct reg_node *claim(struct registry *r, struct reg_contact *c, const c
   if (m && m != n)
     unbind(r, full_jid, now);
   *fresh = !n->jid[0] || !same_full(n->jid, full_jid);
+  if (*fresh && n->jid[0] && (n->flags & REG_N_PRESENCE)) {
+    LOG_DEBUG(M, "node %.8s: %s speaks for it now, not %s", id, full_jid, n->jid);
+    snprintf(n->prev, sizeof n->prev, "%s", n->jid);
+  }
+  if (same_full(n->prev, full_jid))
+    n->prev[0] = '\0';
   if (*fresh)
     set_jid(r, n, full_jid);
   return n;
@@ -360,7 +366,18 @@ struct reg_node *registry_presence(struct registry *r, const char *full_jid,
     return NULL;
   if (!available || !node_id) {
     struct reg_node *m = registry_node_by_jid(r, full_jid);
-    if (m && available) {
+    for (size_t i = 0; !m && !available && i < r->n_nodes; i++)
+      if (same_full(r->nodes[i]->prev, full_jid))
+        r->nodes[i]->prev[0] = '\0'; /* the older resource left too */
+    if (m && m->prev[0] && !available) {
+      /* The newer of two resources announcing the node left: the older
+       * one, still online, speaks for it again. */
+      LOG_DEBUG(M, "node %.8s: %s left, %s speaks for it again", m->id, full_jid, m->prev);
+      char prev[REG_JID_LEN];
+      snprintf(prev, sizeof prev, "%s", m->prev);
+      m->prev[0] = '\0';
+      set_jid(r, m, prev);
+    } else if (m && available) {
       unbind(r, full_jid, now); /* that resource is no IPOP node (any more) */
     } else if (m) {
       bool was = reg_node_online(m);
@@ -783,7 +800,7 @@ int registry_create(struct registry **out, const struct registry_config *cfg)
     return IPOP_ENOMEM;
   }
   r->cfg = *cfg;
-  struct ipop_ratelimit rl = IPOP_RATELIMIT_INIT(10000, 5);
+  struct ipop_ratelimit rl = IPOP_RATELIMIT_INIT(10000, 20);
   r->rl_claim = r->rl_fpr = r->rl_pep = rl;
   if (!(r->own = contact_get(r, cfg->own_jid))) {
     registry_free(r);

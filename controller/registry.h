@@ -103,6 +103,10 @@ struct reg_contact {
 struct reg_node {
   char id[NODEID_BUF];
   char jid[REG_JID_LEN];            /* full JID speaking for it, "" if none */
+  char prev[REG_JID_LEN];           /* the one it had before another resource of
+                                       its account took it over, while that is
+                                       still online: it speaks again if the
+                                       newer one leaves */
   struct reg_contact *owner;
   uint32_t flags;                   /* REG_N_* */
   uint32_t rooms;                   /* bit r: a present occupant of room r */

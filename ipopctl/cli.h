@@ -166,6 +166,8 @@ void out_peers(FILE *f, const struct cli_command *c, const json_t *body, const j
 void out_links(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_groups(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
 void out_group(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result);
+void out_known(FILE *f, const struct cli_command *c, const json_t *body,
+               const json_t *result);
 void out_blocklist(FILE *f, const struct cli_command *c, const json_t *body,
                    const json_t *result);
 void out_candidates(FILE *f, const struct cli_command *c, const json_t *body,

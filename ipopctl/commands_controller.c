@@ -51,6 +51,16 @@ static const struct cli_arg group_join_a[] = {
 static const struct cli_arg jid_a[] = {
   A(NULL, "JID", "jid", ARG_JID, ARG_REQUIRED, "bare JID"),
 };
+static const struct cli_arg trust_a[] = {
+  A(NULL, "JID", "jid", ARG_USER_JID, ARG_REQUIRED, "the node's account (bare JID)"),
+  A(NULL, "NODE", "node_id", ARG_ID, ARG_REQUIRED, "its node id (32 hex digits, `known`)"),
+  A(NULL, "FINGERPRINT", "fingerprint", ARG_TEXT, 0,
+    "\"sha-256 AB:CD:...\" (default: the refused one, else the one it published)"),
+};
+static const struct cli_arg untrust_a[] = {
+  A(NULL, "JID", "jid", ARG_USER_JID, ARG_REQUIRED, "the node's account (bare JID)"),
+  A(NULL, "NODE", "node_id", ARG_ID, ARG_REQUIRED, "its node id (32 hex digits)"),
+};
 
 const struct cli_command cli_controller_commands[] = {
   { "echo", "echo", CLI_ANY, 0, "check that the daemon is alive and accepts our key",
@@ -96,5 +106,20 @@ const struct cli_command cli_controller_commands[] = {
     NULL, "unblocked {jid}" },
   { "blocklist", "blocklist", CLI_CONTROLLER, 0, "the blocked JIDs", NULL, NULL, 0, NULL,
     out_blocklist, NULL },
+  { "known", "known", CLI_CONTROLLER, 0, "friend nodes' pinned fingerprints (known_nodes)",
+    "Lists StateDir/known_nodes: each friend node (account, node id) with the DTLS "
+    "fingerprint pinned for it, whether it is online, a fingerprint it presented that was "
+    "refused (state changed or pending, until `trust`), and what its account publishes "
+    "over PEP when that differs.", NULL, 0, NULL, out_known, NULL },
+  { "trust", "trust", CLI_CONTROLLER, 0, "accept a node's (new) fingerprint",
+    "Pins FINGERPRINT for the node, or the fingerprint it presented and was refused, or the "
+    "one its account published; links with it form again. Compare it with `ipopctl status` "
+    "on that node first: a changed fingerprint means a new identity file, or someone "
+    "(its XMPP server) posing as it.", trust_a, N(trust_a), NULL, NULL,
+    "trusted {node_id} of {jid}" },
+  { "untrust", "untrust", CLI_CONTROLLER, 0, "forget a node's pinned fingerprint",
+    "Removes the pin and tears the node's links down. Under Trust tofu its next link pins "
+    "again; to refuse a person, `block` them.", untrust_a, N(untrust_a), NULL, NULL,
+    "forgot {node_id} of {jid}" },
 };
 const unsigned cli_controller_commands_count = N(cli_controller_commands);

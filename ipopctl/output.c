@@ -3,6 +3,7 @@
  * prints the daemon's result as it came. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -232,6 +233,36 @@ void out_blocklist(FILE *f, const struct cli_command *c, const json_t *body,
   fprintf(f, "BLOCKED\n");
   json_array_foreach(arr, i, j)
     fprintf(f, "%s\n", json_string_value(j) ? json_string_value(j) : "?");
+}
+
+/* known: one line per node of known_nodes; a refused fingerprint waiting
+ * for `trust` is shown below its pin. */
+void out_known(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
+{
+  size_t i;
+  const json_t *n;
+  const json_t *arr = json_object_get(result, "nodes");
+  fprintf(f, "trust: %s\n", jstr(result, "trust", "?"));
+  if (json_array_size(arr) == 0) {
+    fprintf(f, "(no known nodes)\n");
+    return;
+  }
+  fprintf(f, "%-30s %-32s %-8s %-6s %s\n", "JID", "NODE", "STATE", "ONLINE", "FINGERPRINT");
+  json_array_foreach(arr, i, n) {
+    const char *pin = jstr(n, "fingerprint", NULL), *pend = jstr(n, "pending", NULL);
+    const char *pub = jstr(n, "published", NULL);
+    fprintf(f, "%-30s %-32s %-8s %-6s %s\n", jstr(n, "jid", "?"), jstr(n, "node_id", "?"),
+            pin && pend ? "changed" : pin ? "pinned" : "pending",
+            json_is_true(json_object_get(n, "online")) ? "yes" : "no", pin ? pin : pend);
+    if (pin && pend)
+      fprintf(f, "%-30s %-32s %-8s %-6s %s\n", "", "", "refused", "", pend);
+    if (pub && !(pin && strcasecmp(pub, pin) == 0) && !(!pin && pend && strcasecmp(pub, pend) == 0))
+      fprintf(f, "%-30s %-32s %-8s %-6s %s\n", "", "", "on PEP", "", pub);
+  }
+  json_int_t total = json_integer_value(json_object_get(result, "total"));
+  if ((size_t)total > json_array_size(arr))
+    fprintf(f, "(%lld more; ipopctl -j known lists them all up to %zu)\n",
+            (long long)total - (long long)json_array_size(arr), json_array_size(arr));
 }
 
 /* "invited {jid} to {name}" with the body's values. */
