@@ -183,6 +183,7 @@ echo "# 1. SocialVPN (overlay lab) and group g1 ($g1_ov): bob=${bob_id:0:8} alic
 attacks social lab "$bob_own" "$alice_at_bob" "$g1_ov" "${addr[bob]}"
 ct_ctl alice stats | grep -E 'identity|unbound|fingerprints|neg_bad' | sed 's/^/# alice counters: /'
 
+echo "# phase 1 done at $(( ($(date +%s%N) - T_START) / 1000000 )) ms"
 echo "# 2. bob's node comes back with a new identity file"
 known_state() {
   ct_ctl alice -j known | jq -r --arg n "$bob_id" '.nodes[] | select(.node_id==$n) |
@@ -227,11 +228,13 @@ liar() {
   intact "$label" lab "$bob_at_alice_ov"
 }
 
+echo "# phase 2 done at $(( ($(date +%s%N) - T_START) / 1000000 )) ms"
 echo "# 3. a lying server (Trust tofu)"
 liar liar-tofu
 check "bob's controller put its own PEP item back" \
   wait_file "$(ct_log bob)" "our PEP item .* was replaced with fingerprint .*publishing ours again" 10
 
+echo "# phase 3 done at $(( ($(date +%s%N) - T_START) / 1000000 )) ms"
 echo "# 4. roster GroupVPN, Trust pinned"
 for h in alice bob; do
   netns_kill "${CT_PID[$h]}"

@@ -77,7 +77,10 @@ class Impostor(slixmpp.ClientXMPP):
         self.accepted = 0
         self.local = {}   # overlay -> our link parameters
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("message", self.message)
+        # every message with a signal, whatever its type (ours are headlines)
+        self.register_handler(slixmpp.xmlstream.handler.Callback(
+            "signal", slixmpp.xmlstream.matcher.MatchXPath(
+                "{jabber:client}message/{%s}signal" % NS_SIGNAL), self.message))
 
     def node_el(self):
         return ET.Element("{%s}node" % NS_NODE, id=self.a.announce) if self.a.announce else None
@@ -196,7 +199,7 @@ def main():
     p.add_argument("--publish")
     p.add_argument("--overlay", action="append", default=[])
     p.add_argument("--tap-ip", action="append", default=[])
-    p.add_argument("--wait", type=float, default=2.0)
+    p.add_argument("--wait", type=float, default=1.5)
     a = p.parse_args()
     a.victim_node = getattr(a, "victim_node")
     logging.basicConfig(level=logging.ERROR)
