@@ -132,6 +132,16 @@ static void test_conflicts(void **state)
   assert_ptr_equal(registry_presence(f.r, "bob@xmpp.test/r2", NB, NULL, true, t, &fresh), b);
   assert_true(fresh);
   assert_int_equal(registry_signal_sender(f.r, "bob@xmpp.test/r1", &n), REG_SIG_UNBOUND);
+  /* When the newer resource leaves, the older one (still online) speaks
+   * for the node again; when that one leaves too, the node is offline. */
+  registry_presence(f.r, "bob@xmpp.test/r2", NULL, NULL, false, t + 1, &fresh);
+  assert_string_equal(b->jid, "bob@xmpp.test/r1");
+  assert_true(reg_node_online(b));
+  assert_int_equal(registry_signal_sender(f.r, "bob@xmpp.test/r1", &n), REG_SIG_OK);
+  registry_presence(f.r, "bob@xmpp.test/r1", NULL, NULL, false, t + 2, &fresh);
+  assert_false(reg_node_online(b));
+  assert_ptr_equal(registry_presence(f.r, "bob@xmpp.test/r2", NB, NULL, true, t + 3, &fresh), b);
+  assert_true(fresh);
   /* Strangers and half-friends claim nothing and may not signal. */
   assert_null(presence(&f, "eve@xmpp.test/x", NC, t));
   assert_null(presence(&f, "dave@xmpp.test/x", NC, t));

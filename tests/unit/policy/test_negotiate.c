@@ -1144,6 +1144,103 @@ static void test_limits_and_config(void **state)
   node_fini(&c);
 }
 
+/* The verify hook (the registry's fingerprint rules): a refused request
+ * never touches the link that is up; "busy" means come back within
+ * NEG_BUSY_RETRY_MAX_MS; a refused accepting response cancels our own
+ * attempt instead of creating a link. */
+static int verify_answer;            /* reason + 1, or 0 */
+static unsigned verify_calls;
+static char verify_fpr[CTL_FPR_LEN];
+
+static int test_verify(void *ctx, const char *peer_id, const char *fpr)
+{
+  verify_calls++;
+  snprintf(verify_fpr, sizeof verify_fpr, "%s", fpr);
+  return verify_answer;
+}
+
+static void with_verify(struct negotiate_config *cfg)
+{
+  cfg->verify = test_verify;
+}
+
+static void test_fingerprint_verify(void **state)
+{
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, with_verify);
+  node_init(&b, "B", ID_B, 1, NULL);
+  verify_answer = 0;
+  do_connect(&b, ID_A); /* B asks, A verifies B's fingerprint and accepts */
+  pump();
+  assert_int_equal(state_of(&a, ID_B), NEG_CONNECTING);
+  assert_true(verify_calls >= 1);
+  struct ctl_candidates cb;
+  fake_candidates(&b, ID_A, &cb);
+  assert_string_equal(verify_fpr, cb.fingerprint);
+  do_link_state(&a, ID_B, CTL_LINK_UP);
+  assert_int_equal(state_of(&a, ID_B), NEG_UP);
+  /* B (or someone speaking as B) asks again with a fingerprint A refuses:
+   * rejected, and A's up link stays as it is. */
+  unsigned removes = a.n_remove, creates = a.n_create, queries = a.n_query;
+  verify_answer = SIGMSG_R_NOT_ALLOWED + 1;
+  now += 5000;
+  struct neg_actions x = { 0 };
+  negotiate_disconnect(b.neg, ID_A, false, 0, now, &x);
+  negotiate_actions_free(&x);
+  do_connect(&b, ID_A);
+  pump();
+  assert_int_equal(state_of(&a, ID_B), NEG_UP);
+  assert_int_equal(a.n_remove, removes);
+  assert_int_equal(a.n_create, creates);
+  assert_int_equal(a.n_query, queries);
+  assert_int_equal(b.last_reject_reason, SIGMSG_R_NOT_ALLOWED);
+  struct neg_counters c;
+  negotiate_counters(a.neg, &c);
+  assert_int_equal(c.fpr_refused, 1);
+  /* "busy" while the published identity is read: B comes back soon */
+  node_fini(&a);
+  node_fini(&b);
+  node_init(&a, "A", ID_A, 0, with_verify);
+  node_init(&b, "B", ID_B, 1, NULL);
+  verify_answer = SIGMSG_R_BUSY + 1;
+  do_connect(&b, ID_A);
+  pump();
+  assert_int_equal(b.last_reject_reason, SIGMSG_R_BUSY);
+  struct neg_peer_info info;
+  assert_int_equal(negotiate_peer_info(b.neg, ID_A, now, &info), 0);
+  assert_int_equal(info.state, NEG_BACKOFF);
+  assert_true(info.deadline_ms - now <= NEG_BUSY_RETRY_MAX_MS);
+  verify_answer = 0;
+  now = info.deadline_ms;
+  do_tick(&b);
+  pump();
+  assert_int_equal(state_of(&a, ID_B), NEG_CONNECTING);
+  node_fini(&a);
+  node_fini(&b);
+  /* A asks, B accepts, A refuses B's fingerprint: A cancels and fails the
+   * attempt (no link created); busy retries soon. */
+  node_init(&a, "A", ID_A, 0, with_verify);
+  node_init(&b, "B", ID_B, 1, NULL);
+  verify_answer = SIGMSG_R_NOT_ALLOWED + 1;
+  do_connect(&a, ID_B);
+  pump();
+  assert_int_equal(a.n_create, 0);
+  assert_int_equal(negotiate_peer_info(a.neg, ID_B, now, &info), 0);
+  assert_int_equal(info.state, NEG_BACKOFF);
+  assert_int_equal(state_of(&b, ID_A), NEG_IDLE); /* B got our cancel */
+  assert_int_equal(b.n_remove, 1);
+  verify_answer = SIGMSG_R_BUSY + 1;
+  now = info.deadline_ms;
+  do_tick(&a);
+  pump();
+  assert_int_equal(negotiate_peer_info(a.neg, ID_B, now, &info), 0);
+  assert_int_equal(info.state, NEG_BACKOFF);
+  assert_true(info.deadline_ms - now <= NEG_BUSY_RETRY_MAX_MS);
+  assert_int_equal(a.n_create, 0);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1163,6 +1260,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_request_flood, setup, teardown),
     cmocka_unit_test_setup_teardown(test_request_too_soon_busy, setup, teardown),
     cmocka_unit_test_setup_teardown(test_glare_lost_request, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fingerprint_verify, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
