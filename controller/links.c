@@ -403,6 +403,12 @@ void ctrl_restart_stale(struct ctrl *c, const struct reg_node *p)
       continue;
     if (info.state != NEG_BACKOFF && info.state != NEG_REQUESTING && info.state != NEG_GIVEN_UP)
       continue;
+    /* A request just sent is not stale (and a new one within a second
+     * would be refused by the peer's rate limit). */
+    uint64_t timeout = (uint64_t)c->cfg.ctrl.link_setup_timeout * 1000;
+    if (info.state == NEG_REQUESTING && info.deadline_ms > now &&
+        now + timeout - info.deadline_ms < NEG_BUSY_RETRY_MAX_MS)
+      continue;
     LOG_DEBUG("peer", "%s: restarting negotiation on %s (was %s)", p->jid, n->id,
               neg_state_names[info.state]);
     negotiate_disconnect(n->neg, p->id, false, SIGMSG_R_NOT_WANTED, now, &n->acts);

@@ -49,7 +49,7 @@ alice_id=$(ct_status alice node_id)
 bob_id=$(ct_status bob node_id)
 alice_jid=$(ct_status alice jid)
 # The address under which a peer appears on host H (SocialVPN: mapped).
-peer_addr() { ct_ctl "$1" -j peers | jq -r --arg n "$2" '.peers[] | select(.node_id==$n) | (.mapped_ip4 // .ip4)'; }
+peer_addr() { ct_ctl "$1" -j peers | jq -r --arg n "$2" '.peers[] | select(.node_id==$n) | (.mapped_ip4 // .ip4 // empty)'; }
 has_peer_addr() { [ -n "$(peer_addr "$1" "$2")" ]; }
 check "alice maps bob" wait_until 30 has_peer_addr alice "$bob_id"
 bob_at_alice=$(peer_addr alice "$bob_id")
@@ -239,6 +239,7 @@ echo "# 4. roster GroupVPN, Trust pinned"
 for h in alice bob; do
   netns_kill "${CT_PID[$h]}"
   unset "CT_PID[$h]"
+  mv "$(ct_log "$h")" "$(ct_dir "$h")/controller-social.log"
 done
 ct_config alice group '"Group": "lab", "Trust": "pinned", "Groups": {}' '"Subnet": "10.254.0.0/24"'
 ct_config bob group '"Group": "lab", "Groups": {}' '"Subnet": "10.254.0.0/24"'
