@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *ipop_strerror(int err)
@@ -30,4 +32,14 @@ int ipop_err_from_name(const char *name)
   IPOP_ERRNO_MAP(IPOP__ERR_FROM)
 #undef IPOP__ERR_FROM
   return IPOP_EINTERNAL;
+}
+
+void ipop_why(char *why, size_t whylen, const char *fmt, ...)
+{
+  if (!why || whylen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, whylen, fmt, ap);
+  va_end(ap);
 }

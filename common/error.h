@@ -42,4 +42,11 @@ const char *ipop_err_name(int err);
 /* Reverse of ipop_err_name(); IPOP_EINTERNAL for names we do not know. */
 int ipop_err_from_name(const char *name);
 
+#include <stddef.h>
+
+/* snprintf into why (a caller's explanation buffer) unless why is NULL or
+ * whylen is 0. */
+void ipop_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

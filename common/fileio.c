@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,17 +12,6 @@
 #include <unistd.h>
 
 #include "error.h"
-
-__attribute__((format(printf, 3, 4))) static void why_set(char *why, size_t whylen,
-                                                          const char *fmt, ...)
-{
-  if (!why || whylen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, whylen, fmt, ap);
-  va_end(ap);
-}
 
 static int write_all(int fd, const char *p, size_t left)
 {
@@ -53,28 +41,28 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
   fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
-    why_set(why, whylen, "cannot create a temporary file next to %s: %s", path,
+    ipop_why(why, whylen, "cannot create a temporary file next to %s: %s", path,
             strerror(errno));
     tmp[0] = '\0';
     goto out;
   }
   if ((e = write_all(fd, data, len)) != 0) {
-    why_set(why, whylen, "cannot write %s: %s", tmp, strerror(e));
+    ipop_why(why, whylen, "cannot write %s: %s", tmp, strerror(e));
     goto out;
   }
   if (fchmod(fd, mode) || fsync(fd)) {
-    why_set(why, whylen, "cannot sync %s: %s", tmp, strerror(errno));
+    ipop_why(why, whylen, "cannot sync %s: %s", tmp, strerror(errno));
     goto out;
   }
   e = close(fd);
   fd = -1;
   if (e) {
-    why_set(why, whylen, "cannot close %s: %s", tmp, strerror(errno));
+    ipop_why(why, whylen, "cannot close %s: %s", tmp, strerror(errno));
     goto out;
   }
   if (replace ? rename(tmp, path) : link(tmp, path)) {
     e = errno;
-    why_set(why, whylen, "cannot %s %s to %s: %s", replace ? "rename" : "link", tmp, path,
+    ipop_why(why, whylen, "cannot %s %s to %s: %s", replace ? "rename" : "link", tmp, path,
             strerror(e));
     if (e == EEXIST)
       rc = IPOP_EEXIST;
@@ -120,22 +108,22 @@ int ipop_file_read(const char *path, size_t max, char **out, size_t *len, mode_t
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     int e = errno;
-    why_set(why, whylen, "cannot open %s: %s", path, strerror(e));
+    ipop_why(why, whylen, "cannot open %s: %s", path, strerror(e));
     return e == ENOENT ? IPOP_ENOENT : IPOP_ESYS;
   }
   struct stat st;
   int rc = IPOP_ESYS;
   char *buf = NULL;
   if (fstat(fd, &st)) {
-    why_set(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+    ipop_why(why, whylen, "cannot stat %s: %s", path, strerror(errno));
     goto out;
   }
   if (!S_ISREG(st.st_mode)) {
-    why_set(why, whylen, "%s is not a regular file", path);
+    ipop_why(why, whylen, "%s is not a regular file", path);
     goto out;
   }
   if ((uint64_t)st.st_size > max) {
-    why_set(why, whylen, "%s is %lld bytes, more than the limit of %zu", path,
+    ipop_why(why, whylen, "%s is %lld bytes, more than the limit of %zu", path,
             (long long)st.st_size, max);
     rc = IPOP_ETOOBIG;
     goto out;
@@ -153,14 +141,14 @@ int ipop_file_read(const char *path, size_t max, char **out, size_t *len, mode_t
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      why_set(why, whylen, "cannot read %s: %s", path, strerror(errno));
+      ipop_why(why, whylen, "cannot read %s: %s", path, strerror(errno));
       goto out;
     }
     if (n == 0)
       break;
     got += (size_t)n;
     if (got > max) {
-      why_set(why, whylen, "%s grew past the limit of %zu bytes", path, max);
+      ipop_why(why, whylen, "%s grew past the limit of %zu bytes", path, max);
       rc = IPOP_ETOOBIG;
       goto out;
     }

@@ -23,6 +23,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "hash.h"
 #include "groups.h"
 #include "links.h"
 #include "log.h"
@@ -106,11 +107,9 @@ bool grp_room_name(const char *room, char *name, size_t len)
 
 static uint32_t fnv1a(const char *s)
 {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) {
-    h ^= (uint8_t)tolower((unsigned char)*s);
-    h *= 16777619u;
-  }
+  uint32_t h = IPOP_FNV1A_INIT;
+  for (; *s; s++)
+    h = ipop_fnv1a_add(h, (uint8_t)tolower((unsigned char)*s));
   return h;
 }
 

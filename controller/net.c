@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hash.h"
 #include "log.h"
 #include "net.h"
 #include "social.h"
@@ -66,12 +67,7 @@ struct ctrl_net *ctrl_net_alive(const struct ctrl_net_ref *ref, unsigned flags)
 
 static size_t bucket_of(const char *node_id)
 {
-  uint32_t h = 2166136261u;
-  for (; *node_id; node_id++) {
-    h ^= (uint8_t)*node_id;
-    h *= 16777619u;
-  }
-  return h % CTRL_LINK_BUCKETS;
+  return ipop_fnv1a(node_id) % CTRL_LINK_BUCKETS;
 }
 
 struct ctrl_link *ctrl_link_find(const struct ctrl_net *n, const char *node_id)

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "error.h"
+#include "grow.h"
+#include "hash.h"
 #include "log.h"
 #include "registry_internal.h"
 #include "sigmsg.h"
@@ -39,22 +41,10 @@ static bool same_full(const char *a, const char *b)
 /* FNV-1a; the bare part folded to lower case. */
 static uint32_t hash_jid(const char *jid, bool full)
 {
-  uint32_t h = 2166136261u;
+  uint32_t h = IPOP_FNV1A_INIT;
   size_t nb = bare_len(jid);
-  for (size_t i = 0; jid[i] && (full || i < nb); i++) {
-    h ^= (uint8_t)(i < nb ? tolower((unsigned char)jid[i]) : jid[i]);
-    h *= 16777619u;
-  }
-  return h;
-}
-
-static uint32_t hash_id(const char *id)
-{
-  uint32_t h = 2166136261u;
-  for (; *id; id++) {
-    h ^= (uint8_t)*id;
-    h *= 16777619u;
-  }
+  for (size_t i = 0; jid[i] && (full || i < nb); i++)
+    h = ipop_fnv1a_add(h, (uint8_t)(i < nb ? tolower((unsigned char)jid[i]) : jid[i]));
   return h;
 }
 
@@ -122,7 +112,7 @@ bool registry_is_mutual(const struct registry *r, const char *jid)
 
 struct reg_node *registry_node(const struct registry *r, const char *node_id)
 {
-  for (struct reg_node *n = r->by_id[hash_id(node_id) % N_BUCKETS]; n; n = n->hnext_id)
+  for (struct reg_node *n = r->by_id[ipop_fnv1a(node_id) % N_BUCKETS]; n; n = n->hnext_id)
     if (strcmp(n->id, node_id) == 0)
       return n;
   return NULL;
@@ -188,7 +178,7 @@ void reg__node_free(struct registry *r, struct reg_node *n)
       if (r->rooms[i].occ[k].node == n)
         r->rooms[i].occ[k].node = NULL;
   unhash_jid(r, n);
-  for (struct reg_node **p = &r->by_id[hash_id(n->id) % N_BUCKETS]; *p; p = &(*p)->hnext_id)
+  for (struct reg_node **p = &r->by_id[ipop_fnv1a(n->id) % N_BUCKETS]; *p; p = &(*p)->hnext_id)
     if (*p == n) {
       *p = n->hnext_id;
       break;
@@ -233,7 +223,7 @@ static struct reg_node *node_new(struct registry *r, struct reg_contact *c, cons
   c->n_nodes++;
   n->idx = r->n_nodes;
   r->nodes[r->n_nodes++] = n;
-  struct reg_node **b = &r->by_id[hash_id(id) % N_BUCKETS];
+  struct reg_node **b = &r->by_id[ipop_fnv1a(id) % N_BUCKETS];
   n->hnext_id = *b;
   *b = n;
   return n;
@@ -496,15 +486,9 @@ struct reg_node *registry_occupant(struct registry *r, int room, const char *ful
     struct reg_contact *c = reg__is_ours(r, full_jid) ? r->own : contact_get(r, full_jid);
     if (!c)
       return NULL;
-    if (rm->n == rm->cap) {
-      size_t cap = rm->cap ? 2 * rm->cap : 8;
-      struct reg_occ *v = realloc(rm->occ, cap * sizeof *v);
-      if (!v) {
-        contact_maybe_free(r, c);
-        return NULL;
-      }
-      rm->occ = v;
-      rm->cap = cap;
+    if (ipop_grow(&rm->occ, &rm->cap, rm->n, sizeof *rm->occ, 8)) {
+      contact_maybe_free(r, c);
+      return NULL;
     }
     memset(&rm->occ[k], 0, sizeof rm->occ[k]);
     snprintf(rm->occ[k].jid, sizeof rm->occ[k].jid, "%s", full_jid);

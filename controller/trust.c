@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "grow.h"
 #include "fileio.h"
 #include "sigmsg.h"
 
@@ -113,14 +114,8 @@ static void make_room(struct trust *t, bool pinned)
 
 static struct trust_pin *add(struct trust *t, const char *bare, const char *node_id)
 {
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? 2 * t->cap : 16;
-    struct trust_pin *v = realloc(t->v, cap * sizeof *v);
-    if (!v)
-      return NULL;
-    t->v = v;
-    t->cap = cap;
-  }
+  if (ipop_grow(&t->v, &t->cap, t->n, sizeof *t->v, 16))
+    return NULL;
   struct trust_pin *p = &t->v[t->n++];
   memset(p, 0, sizeof *p);
   snprintf(p->jid, sizeof p->jid, "%s", bare);

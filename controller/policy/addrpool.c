@@ -162,12 +162,12 @@ static int load(struct addrpool *p, char *why, size_t whylen)
   json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
   free(buf);
   if (!root) {
-    policy__why(why, whylen, "%s: malformed JSON at line %d: %s", path, jerr.line, jerr.text);
+    ipop_why(why, whylen, "%s: malformed JSON at line %d: %s", path, jerr.line, jerr.text);
     return IPOP_EPARSE;
   }
   rc = IPOP_EFIELD;
   if (!json_is_object(root)) {
-    policy__why(why, whylen, "%s: expected an object", path);
+    ipop_why(why, whylen, "%s: expected an object", path);
     goto out;
   }
   const char *key;
@@ -175,7 +175,7 @@ static int load(struct addrpool *p, char *why, size_t whylen)
   json_object_foreach(root, key, val) {
     if (strcmp(key, "version") && strcmp(key, "subnet") && strcmp(key, "local") &&
         strcmp(key, "peers")) {
-      policy__why(why, whylen, "%s: %.40s: unknown key", path, key);
+      ipop_why(why, whylen, "%s: %.40s: unknown key", path, key);
       rc = IPOP_EUNKNOWN;
       goto out;
     }
@@ -183,12 +183,12 @@ static int load(struct addrpool *p, char *why, size_t whylen)
   json_t *ver = json_object_get(root, "version"), *subnet = json_object_get(root, "subnet"),
          *local = json_object_get(root, "local"), *peers = json_object_get(root, "peers");
   if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-    policy__why(why, whylen, "%s: version: expected 1", path);
+    ipop_why(why, whylen, "%s: version: expected 1", path);
     rc = IPOP_EVERSION;
     goto out;
   }
   if (!json_is_string(subnet) || !json_is_string(local)) {
-    policy__why(why, whylen, "%s: subnet and local: expected strings", path);
+    ipop_why(why, whylen, "%s: subnet and local: expected strings", path);
     goto out;
   }
   char net[INET_ADDRSTRLEN], loc[INET_ADDRSTRLEN], want[40];
@@ -196,7 +196,7 @@ static int load(struct addrpool *p, char *why, size_t whylen)
   fmt_ip(p->local, loc);
   snprintf(want, sizeof want, "%s/%u", net, p->cfg.prefix);
   if (strcmp(json_string_value(subnet), want) || strcmp(json_string_value(local), loc)) {
-    policy__why(why, whylen,
+    ipop_why(why, whylen,
                 "%s was written for subnet %.40s (local %.40s) but the configuration says "
                 "%s (local %s); move the file away to assign new addresses",
                 path, json_string_value(subnet), json_string_value(local), want, loc);
@@ -204,12 +204,12 @@ static int load(struct addrpool *p, char *why, size_t whylen)
     goto out;
   }
   if (!json_is_array(peers)) {
-    policy__why(why, whylen, "%s: peers: expected an array", path);
+    ipop_why(why, whylen, "%s: peers: expected an array", path);
     goto out;
   }
   size_t n = json_array_size(peers);
   if (n > addrpool_capacity(p)) {
-    policy__why(why, whylen, "%s: peers: %zu entries, the subnet holds %zu", path, n,
+    ipop_why(why, whylen, "%s: peers: %zu entries, the subnet holds %zu", path, n,
                 addrpool_capacity(p));
     goto out;
   }
@@ -223,31 +223,31 @@ static int load(struct addrpool *p, char *why, size_t whylen)
     snprintf(prefix, sizeof prefix, "peers[%zu]", i);
     rc = jb_decode(&entry_schema, json_array_get(peers, i), &fe, prefix, &jerr2);
     if (rc) {
-      policy__why(why, whylen, "%s: %s", path, jerr2.msg);
+      ipop_why(why, whylen, "%s: %s", path, jerr2.msg);
       goto out;
     }
     rc = IPOP_EFIELD;
     if (!nodeid_valid(fe.node_id)) {
-      policy__why(why, whylen, "%s: %s.node_id: expected 32 lowercase hex digits", path,
+      ipop_why(why, whylen, "%s: %s.node_id: expected 32 lowercase hex digits", path,
                   prefix);
       goto out;
     }
     if (fe.has_name && !name_valid(fe.name)) {
-      policy__why(why, whylen, "%s: %s.name: whitespace, control characters or '#'", path,
+      ipop_why(why, whylen, "%s: %s.name: whitespace, control characters or '#'", path,
                   prefix);
       goto out;
     }
     if (!usable(p, h(fe.addr))) {
       char a[INET_ADDRSTRLEN];
       fmt_ip(h(fe.addr), a);
-      policy__why(why, whylen,
+      ipop_why(why, whylen,
                   "%s: %s.addr: %s is not a friend address of %s (outside, network, "
                   "broadcast or local)", path, prefix, a, want);
       goto out;
     }
     for (size_t j = 0; j < p->n; j++) {
       if (strcmp(p->v[j].node_id, fe.node_id) == 0 || p->v[j].addr.s_addr == fe.addr.s_addr) {
-        policy__why(why, whylen, "%s: %s: duplicate of peers[%zu]", path, prefix, j);
+        ipop_why(why, whylen, "%s: %s: duplicate of peers[%zu]", path, prefix, j);
         goto out;
       }
     }
@@ -274,14 +274,14 @@ int addrpool_open(struct addrpool **out, const struct addrpool_config *cfg, char
 {
   *out = NULL;
   if (cfg->prefix < ADDRPOOL_PREFIX_MIN || cfg->prefix > ADDRPOOL_PREFIX_MAX) {
-    policy__why(why, whylen, "subnet prefix /%u: expected /%d../%d", cfg->prefix,
+    ipop_why(why, whylen, "subnet prefix /%u: expected /%d../%d", cfg->prefix,
                 ADDRPOOL_PREFIX_MIN, ADDRPOOL_PREFIX_MAX);
     return IPOP_EINVAL;
   }
   uint32_t mask = ~0u << (32 - cfg->prefix);
   uint32_t net = h(cfg->net);
   if (net & ~mask) {
-    policy__why(why, whylen, "subnet: host bits set in the network address");
+    ipop_why(why, whylen, "subnet: host bits set in the network address");
     return IPOP_EINVAL;
   }
   struct addrpool *p = calloc(1, sizeof *p);
@@ -292,7 +292,7 @@ int addrpool_open(struct addrpool **out, const struct addrpool_config *cfg, char
   p->bcast = net | ~mask;
   p->local = cfg->local.s_addr ? h(cfg->local) : net + 1;
   if (p->local <= p->net || p->local >= p->bcast) {
-    policy__why(why, whylen, "local address is not a host address of the subnet");
+    ipop_why(why, whylen, "local address is not a host address of the subnet");
     free(p);
     return IPOP_EINVAL;
   }
@@ -349,11 +349,11 @@ int addrpool_assign(struct addrpool *p, const char *node_id, const char *name,
                     struct in_addr *out, char *why, size_t whylen)
 {
   if (!nodeid_valid(node_id)) {
-    policy__why(why, whylen, "invalid node id");
+    ipop_why(why, whylen, "invalid node id");
     return IPOP_EINVAL;
   }
   if (name && !name_valid(name)) {
-    policy__why(why, whylen, "name: must be 1..%d bytes without whitespace, control "
+    ipop_why(why, whylen, "name: must be 1..%d bytes without whitespace, control "
                              "characters or '#'", ADDRPOOL_NAME_LEN - 1);
     return IPOP_EINVAL;
   }
@@ -394,7 +394,7 @@ int addrpool_assign(struct addrpool *p, const char *node_id, const char *name,
   if (cand >= p->bcast) {
     char net[INET_ADDRSTRLEN];
     fmt_ip(p->net, net);
-    policy__why(why, whylen, "address pool %s/%u exhausted: all %zu friend addresses are "
+    ipop_why(why, whylen, "address pool %s/%u exhausted: all %zu friend addresses are "
                              "assigned", net, p->cfg.prefix, addrpool_capacity(p));
     return IPOP_EBUSY;
   }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "grow.h"
 #include "secret.h"
 
 const char *const neg_state_names[] = { "idle",       "querying", "requesting",
@@ -62,14 +63,8 @@ void negotiate_actions_free(struct neg_actions *a)
 static struct neg_action *push(struct neg_actions *a, enum neg_action_type type,
                                const struct peer *p)
 {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? 2 * a->cap : 8;
-    struct neg_action *v = realloc(a->v, cap * sizeof *v);
-    if (!v)
-      return NULL;
-    a->v = v;
-    a->cap = cap;
-  }
+  if (ipop_grow(&a->v, &a->cap, a->n, sizeof *a->v, 8))
+    return NULL;
   struct neg_action *x = &a->v[a->n++];
   memset(x, 0, sizeof *x);
   x->type = type;
@@ -166,14 +161,8 @@ static int add_peer(struct negotiate *n, const char *id, struct peer **out)
     return 0;
   if (n->n_peers >= n->cfg.max_peers)
     return IPOP_EBUSY;
-  if (n->n_peers == n->cap_peers) {
-    size_t cap = n->cap_peers ? 2 * n->cap_peers : 16;
-    struct peer **v = realloc(n->peers, cap * sizeof *v);
-    if (!v)
-      return IPOP_ENOMEM;
-    n->peers = v;
-    n->cap_peers = cap;
-  }
+  if (ipop_grow(&n->peers, &n->cap_peers, n->n_peers, sizeof *n->peers, 16))
+    return IPOP_ENOMEM;
   struct peer *p = calloc(1, sizeof *p);
   if (!p)
     return IPOP_ENOMEM;

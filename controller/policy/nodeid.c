@@ -38,7 +38,7 @@ int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t w
   out[0] = '\0';
   int rc = id_path(state_dir, path, sizeof path);
   if (rc) {
-    policy__why(why, whylen, "bad state directory");
+    ipop_why(why, whylen, "bad state directory");
     return rc;
   }
   char *buf;
@@ -52,7 +52,7 @@ int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t w
   if (len > 0 && buf[len - 1] == '\n')
     buf[--len] = '\0';
   if (strlen(buf) != len || !nodeid_valid(buf)) {
-    policy__why(why, whylen,
+    ipop_why(why, whylen,
                 "%s is corrupt: expected 32 lowercase hex characters (delete it to get a "
                 "new node id)", path);
     free(buf);
@@ -75,7 +75,7 @@ int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_c
   uint8_t raw[NODEID_BYTES];
   rc = rnd(rnd_ctx, raw, sizeof raw);
   if (rc) {
-    policy__why(why, whylen, "no random bytes for a node id: %s", ipop_strerror(rc));
+    ipop_why(why, whylen, "no random bytes for a node id: %s", ipop_strerror(rc));
     return rc;
   }
   char text[NODEID_BUF + 1];

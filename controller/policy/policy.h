@@ -25,8 +25,5 @@ int policy_rand_os(void *ctx, void *buf, size_t len);
 /* A uniformly distributed 32-bit value from fn (0 if fn fails). */
 uint32_t policy_rand_u32(policy_rand_fn fn, void *ctx);
 
-/* Internal: snprintf into why if why is not NULL. */
-void policy__why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "grow.h"
 
 const char *const topology_kind_names[] = { "mesh", "ring", "long", "ondemand", "inbound",
                                             NULL };
@@ -124,14 +125,8 @@ static struct track *get_track(struct topology *t, const char *id)
   struct track *k = find_track(t, id);
   if (k)
     return k;
-  if (t->n_tracks == t->cap_tracks) {
-    size_t cap = t->cap_tracks ? 2 * t->cap_tracks : 16;
-    struct track *v = realloc(t->tracks, cap * sizeof *v);
-    if (!v)
-      return NULL;
-    t->tracks = v;
-    t->cap_tracks = cap;
-  }
+  if (ipop_grow(&t->tracks, &t->cap_tracks, t->n_tracks, sizeof *t->tracks, 16))
+    return NULL;
   k = &t->tracks[t->n_tracks++];
   memset(k, 0, sizeof *k);
   memcpy(k->id, id, NODEID_BUF);

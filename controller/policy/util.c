@@ -1,20 +1,9 @@
 #include "policy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "error.h"
 #include "secret.h"
-
-void policy__why(char *why, size_t whylen, const char *fmt, ...)
-{
-  if (!why || whylen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, whylen, fmt, ap);
-  va_end(ap);
-}
 
 int policy_rand_os(void *ctx, void *buf, size_t len)
 {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../policy/policy_test.h"
 #include "error.h"
 #include "trust.h"
 
@@ -30,8 +31,7 @@ struct fx {
 static int setup(void **state)
 {
   struct fx *fx = calloc(1, sizeof *fx);
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/ipop-test-trust-XXXXXX");
-  assert_non_null(mkdtemp(fx->dir));
+  pt_tmpdir(fx->dir);
   snprintf(fx->path, sizeof fx->path, "%s/known_nodes", fx->dir);
   *state = fx;
   return 0;
@@ -40,19 +40,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   struct fx *fx = *state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
-  assert_int_equal(system(cmd), 0);
+  pt_rmtree(fx->dir);
   free(fx);
   return 0;
 }
 
 static void put(const char *path, const char *text, mode_t mode)
 {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
+  pt_write(path, text);
   chmod(path, mode);
 }
 

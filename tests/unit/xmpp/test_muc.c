@@ -15,21 +15,11 @@
 #include "stanza.h"
 #include "xmpp.h"
 #include "xmpp_internal.h"
+#include "fake_session.h"
 
-#define HDR "<stream:stream xmlns='jabber:client' " \
-            "xmlns:stream='http://etherx.jabber.org/streams' id='s1' " \
-            "from='xmpp.test' version='1.0'>"
-#define ME "alice@xmpp.test/ipop-1"
 #define ROOM "lab@conference.xmpp.test"
 #define NICK "alice-node-a12"
 #define MUC_USER "http://jabber.org/protocol/muc#user"
-
-struct fixture {
-  uv_loop_t loop;
-  struct xmpp_config cfg;
-  struct xmpp_client *c;
-  struct sbuf out, log;
-};
 
 static void ev_state(struct xmpp_client *c, enum xmpp_state s,
                      const char *reason, void *ctx)
@@ -123,44 +113,14 @@ static const struct xmpp_callbacks cbs = {
   .on_muc_room_info = ev_info, .on_muc_members = ev_members,
 };
 
-static int feed(struct fixture *f, const char *s)
-{
-  sbuf_reset(&f->out);
-  sbuf_reset(&f->log);
-  return xmpp__client_test_feed(f->c, s, strlen(s));
-}
-
-static const char *out(struct fixture *f)
-{
-  return f->out.data ? f->out.data : "";
-}
-
-static const char *logs(struct fixture *f)
-{
-  return f->log.data ? f->log.data : "";
-}
-
-static void attach(struct fixture *f)
-{
-  sbuf_reset(&f->out);
-  assert_int_equal(xmpp__client_test_attach(f->c, &f->out, ME), 0);
-  assert_int_equal(xmpp__client_test_feed(f->c, HDR, strlen(HDR)), 0);
-}
-
 static uint32_t fx_max_stanza;  /* 0: the default */
 
 static void fx_setup(struct fixture *f)
 {
-  memset(f, 0, sizeof(*f));
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  jb_defaults(&xmpp_config_schema, &f->cfg);
+  fs_init(f);
   if (fx_max_stanza)
     f->cfg.max_stanza = fx_max_stanza;
-  strcpy(f->cfg.jid, "alice@xmpp.test");
-  sbuf_init(&f->out);
-  sbuf_init(&f->log);
-  assert_int_equal(xmpp__client_new_nopw(&f->loop, &f->cfg, "node-a12345",
-                                         &cbs, f, &f->c), 0);
+  fs_start(f, "node-a12345", &cbs);
   attach(f);
   /* Login asks for the blocklist (the first request: id ipop1). */
   assert_non_null(strstr(out(f), "<iq type='get' id='ipop1'><blocklist "
@@ -169,15 +129,6 @@ static void fx_setup(struct fixture *f)
                            "'urn:xmpp:blocking'><item jid='eve@xmpp.test'/>"
                            "</blocklist></iq>"), 0);
   assert_string_equal(logs(f), "blocklist block full eve@xmpp.test\n");
-}
-
-static void fx_teardown(struct fixture *f)
-{
-  xmpp_client_free(f->c);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  sbuf_free(&f->out);
-  sbuf_free(&f->log);
 }
 
 static uint64_t dropped(struct fixture *f)
@@ -198,7 +149,7 @@ static void join(struct fixture *f)
                       "/></presence>");
   assert_int_equal(feed(f, "<presence from='" ROOM "/" NICK "'><x xmlns='"
                            MUC_USER "'><item affiliation='member' role="
-                           "'participant' jid='" ME "'/><status code='110'/>"
+                           "'participant' jid='" FS_ME "'/><status code='110'/>"
                            "</x></presence>"), 0);
   assert_string_equal(logs(f), "self " ROOM " " NICK " joined member left -\n");
   assert_true(xmpp_muc_joined(f->c, ROOM));

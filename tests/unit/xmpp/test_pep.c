@@ -20,22 +20,12 @@
 #include "stanza.h"
 #include "xmpp.h"
 #include "xmpp_internal.h"
+#include "fake_session.h"
 
-#define HDR "<stream:stream xmlns='jabber:client' " \
-            "xmlns:stream='http://etherx.jabber.org/streams' id='s1' " \
-            "from='xmpp.test' version='1.0'>"
-#define ME "alice@xmpp.test/ipop-1"
 #define NODE "a0000000000000000000000000000000"
 #define FPR "sha-256 AA:BB:CC"
 #define EV "<message from='%s' type='headline'><event xmlns='http://jabber.org/" \
            "protocol/pubsub#event'>%s</event></message>"
-
-struct fixture {
-  uv_loop_t loop;
-  struct xmpp_config cfg;
-  struct xmpp_client *c;
-  struct sbuf out, log;
-};
 
 static void ev_result(struct xmpp_client *c, const struct xmpp_result *r, void *ctx)
 {
@@ -62,49 +52,17 @@ static void ev_pep(struct xmpp_client *c, const struct xmpp_pep_event *ev, void 
 
 static const struct xmpp_callbacks cbs = { .on_result = ev_result, .on_pep = ev_pep };
 
-static const char *out(struct fixture *f)
-{
-  return f->out.data ? f->out.data : "";
-}
-
-static const char *logs(struct fixture *f)
-{
-  return f->log.data ? f->log.data : "";
-}
-
-static int feed(struct fixture *f, const char *s)
-{
-  sbuf_reset(&f->out);
-  sbuf_reset(&f->log);
-  return xmpp__client_test_feed(f->c, s, strlen(s));
-}
-
 static void fx_setup(struct fixture *f, const char *caps)
 {
-  memset(f, 0, sizeof(*f));
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  jb_defaults(&xmpp_config_schema, &f->cfg);
+  fs_init(f);
   f->cfg.tls.verify_peer = false;
-  strcpy(f->cfg.jid, "alice@xmpp.test");
-  sbuf_init(&f->out);
-  sbuf_init(&f->log);
-  assert_int_equal(xmpp__client_new_nopw(&f->loop, &f->cfg, NODE, &cbs, f, &f->c), 0);
+  fs_start(f, NODE, &cbs);
   if (caps)
     assert_int_equal(xmpp_client_set_caps(f->c, caps), 0);
-  assert_int_equal(xmpp__client_test_attach(f->c, &f->out, ME), 0);
-  assert_int_equal(xmpp__client_test_feed(f->c, HDR, strlen(HDR)), 0);
+  attach(f);
   /* ipop1 is the blocklist asked at login: answered to keep ids simple */
   assert_int_equal(feed(f, "<iq type='result' id='ipop1'><blocklist xmlns="
                            "'urn:xmpp:blocking'/></iq>"), 0);
-}
-
-static void fx_teardown(struct fixture *f)
-{
-  xmpp_client_free(f->c);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  sbuf_free(&f->out);
-  sbuf_free(&f->log);
 }
 
 static uint64_t pep_dropped(struct fixture *f)
@@ -250,7 +208,7 @@ static void test_publish(void **state)
   /* after a reconnect: published again at login */
   assert_int_equal(feed(&f, "</stream:stream>"), IPOP_EIO);
   sbuf_reset(&f.out);
-  assert_int_equal(xmpp__client_test_attach(f.c, &f.out, ME), 0);
+  assert_int_equal(xmpp__client_test_attach(f.c, &f.out, FS_ME), 0);
   assert_non_null(strstr(out(&f), "<publish node='urn:ipop:node:1'>"));
   fx_teardown(&f);
 }
