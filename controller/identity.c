@@ -112,9 +112,9 @@ void ctrl_identity_published(struct ctrl *c, const struct xmpp_result *r)
   c->pep_failures++;
   c->pep_retry_ms = ipop_now_ms() + delay;
   LOG_WARN("identity", "cannot publish our node on PEP (%s): %s; again in %llu s (contacts "
-           "meanwhile take our fingerprint on first use)",
+           "wait up to %u s for it, then take our fingerprint on first use)",
            r->condition ? r->condition : ipop_strerror(r->error), r->text ? r->text : "",
-           (unsigned long long)delay / 1000);
+           (unsigned long long)delay / 1000, REG_PEP_WAIT_MS / 1000);
 }
 
 void ctrl_identity_tick(struct ctrl *c, uint64_t now)

@@ -166,7 +166,11 @@ static void on_pep(struct xmpp_client *x, const struct xmpp_pep_event *ev, void 
     break;
   case XMPP_PEP_ERROR:
     registry_pep_failed(c->reg, ev->from, ev->condition, now);
-    LOG_DEBUG("identity", "cannot read %s's PEP items: %s", ev->from, ev->condition);
+    if (ev->condition && strcmp(ev->condition, "item-not-found") == 0)
+      LOG_DEBUG("identity", "%s has published no PEP item yet", ev->from);
+    else
+      LOG_DEBUG("identity", "cannot read %s's PEP items: %s", ev->from,
+                ev->condition ? ev->condition : "?");
     break;
   }
   ctrl_identity_check_own(c);

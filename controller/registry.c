@@ -81,6 +81,18 @@ bool reg__relevant(const struct reg_contact *c)
          ((c->flags & REG_C_ROSTER) && c->subscription == XMPP_SUB_BOTH_) || c->n_occ;
 }
 
+/* Mark c for a deferred read of its items (registry_expire), or unmark it. */
+static void set_refetch(struct registry *r, struct reg_contact *c, bool on)
+{
+  if (!(c->flags & REG_C_REFETCH) == !on)
+    return;
+  c->flags ^= REG_C_REFETCH;
+  if (on)
+    r->n_refetch++;
+  else
+    r->n_refetch--;
+}
+
 static void contact_maybe_free(struct registry *r, struct reg_contact *c)
 {
   if ((c->flags & (REG_C_ROSTER | REG_C_OWN)) || c->n_nodes || c->n_occ)
@@ -92,6 +104,7 @@ static void contact_maybe_free(struct registry *r, struct reg_contact *c)
       break;
     }
   r->n_contacts--;
+  set_refetch(r, c, false);
   free(c->items);
   free(c);
 }
@@ -319,12 +332,16 @@ static struct reg_node *claim(struct registry *r, struct reg_contact *c, const c
 }
 
 /* An account's items are read (fetch) when one of its nodes shows up
- * without an item of its own; at most once per REG_PEP_REFETCH_MS. */
+ * without an item of its own, or it claims another's node id (its PEP node
+ * may claim it too, and a notification can be missed); at most once per
+ * REG_PEP_REFETCH_MS: a later want is kept for registry_expire. */
 void reg__want_items(struct registry *r, struct reg_contact *c, uint64_t now)
 {
   if (!r->cfg.hooks.fetch || r->cfg.trust_mode == REG_TRUST_OPEN)
     return;
-  if (c->pep_ms && now - c->pep_ms < REG_PEP_REFETCH_MS)
+  bool soon = c->pep_ms && now - c->pep_ms < REG_PEP_REFETCH_MS;
+  set_refetch(r, c, soon);
+  if (soon)
     return;
   c->pep = REG_PEP_FETCHING;
   c->pep_ms = now;
@@ -382,6 +399,8 @@ struct reg_node *registry_presence(struct registry *r, const char *full_jid,
   struct reg_node *n = claim(r, c, full_jid, node_id, now, fresh);
   if (!n) {
     unbind(r, full_jid, now);
+    if (c != r->own)
+      reg__want_items(r, c, now); /* does its PEP node claim it too? */
     return NULL;
   }
   bool was = reg_node_online(n);
@@ -503,6 +522,8 @@ struct reg_node *registry_occupant(struct registry *r, int room, const char *ful
   struct reg_node *n = node_id ? claim(r, o->ct, full_jid, node_id, now, fresh) : NULL;
   if (!n)
     unbind(r, full_jid, now);
+  if (!n && node_id && o->ct != r->own)
+    reg__want_items(r, o->ct, now); /* does its PEP node claim it too? */
   o->node = n;
   if (old && old != n)
     update_rooms(r, old, now);
@@ -533,7 +554,7 @@ bool registry_room_at(const struct registry *r, int room, size_t i, const char *
   return true;
 }
 
-/* ---- session, roster, block list ----------------------------------------------------- */
+/* ---- session and roster ----------------------------------------------------- */
 
 void registry_offline(struct registry *r, uint64_t now)
 {
@@ -545,11 +566,13 @@ void registry_offline(struct registry *r, uint64_t now)
     for (size_t k = 0; k < r->rooms[i].n; k++)
       r->rooms[i].occ[k].seen = false;
   for (size_t b = 0; b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext)
+    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext) {
+      set_refetch(r, c, false); /* what is wanted then comes with the presences */
       if (c->pep == REG_PEP_FETCHING) {
         c->pep = REG_PEP_UNKNOWN;
         c->pep_ms = 0;
       }
+    }
   r->login_ms = 0;
 }
 
@@ -598,69 +621,6 @@ void registry_roster_end(struct registry *r)
         contact_maybe_free(r, c);
       }
     }
-}
-
-static long blocked_index(const struct registry *r, const char *item)
-{
-  for (size_t i = 0; i < r->n_blocked; i++)
-    if (strcasecmp(r->blocked[i], item) == 0)
-      return (long)i;
-  return -1;
-}
-
-void registry_blocklist(struct registry *r, const char *const *jids, size_t n, bool blocked,
-                        bool full)
-{
-  if (full) {
-    while (r->n_blocked)
-      free(r->blocked[--r->n_blocked]);
-  }
-  for (size_t i = 0; i < n; i++) {
-    long k = blocked_index(r, jids[i]);
-    if (!blocked && k >= 0) {
-      free(r->blocked[k]);
-      r->blocked[k] = r->blocked[--r->n_blocked];
-    } else if (blocked && k < 0 && r->n_blocked < REG_MAX_BLOCKED &&
-               strlen(jids[i]) < REG_JID_LEN) {
-      char *d = strdup(jids[i]);
-      if (d)
-        r->blocked[r->n_blocked++] = d;
-    }
-  }
-}
-
-/* XEP-0191 3.3 / XEP-0016 matching: an item with a resource blocks that
- * full JID, a bare item every resource of it, a domain item everything
- * from that domain. */
-static bool item_blocks(const char *item, const char *jid)
-{
-  if (strchr(item, '/'))
-    return strcasecmp(item, jid) == 0;
-  size_t jb = bare_len(jid);
-  if (strchr(item, '@'))
-    return strlen(item) == jb && strncasecmp(item, jid, jb) == 0;
-  const char *at = memchr(jid, '@', jb);
-  const char *dom = at ? at + 1 : jid;
-  size_t dl = jb - (size_t)(dom - jid);
-  return strlen(item) == dl && strncasecmp(item, dom, dl) == 0;
-}
-
-bool registry_blocked(const struct registry *r, const char *jid)
-{
-  for (size_t i = 0; jid && i < r->n_blocked; i++)
-    if (item_blocks(r->blocked[i], jid))
-      return true;
-  return false;
-}
-
-size_t registry_blocked_count(const struct registry *r)
-{
-  return r->n_blocked;
-}
-
-const char *registry_blocked_at(const struct registry *r, size_t i)
-{
-  return i < r->n_blocked ? r->blocked[i] : NULL;
 }
 
 /* ---- PEP ------------------------------------------------------------------------- */
@@ -725,6 +685,14 @@ void registry_pep_failed(struct registry *r, const char *bare_jid, const char *c
   struct reg_contact *c = reg__is_ours(r, bare_jid) ? r->own : registry_contact(r, bare_jid);
   if (!c)
     return;
+  if (condition && strcmp(condition, "item-not-found") == 0) {
+    /* No PEP node yet: read, nothing published (not "unreadable", which
+     * would take the next fingerprint on first use without waiting). */
+    c->pep = REG_PEP_READ;
+    c->pep_cond[0] = '\0';
+    c->n_items = 0;
+    return;
+  }
   bool lost = condition && strcmp(condition, "connection-lost") == 0;
   c->pep = lost ? REG_PEP_UNKNOWN : REG_PEP_UNREADABLE;
   c->pep_ms = lost ? 0 : now;
@@ -736,6 +704,14 @@ void registry_pep_failed(struct registry *r, const char *bare_jid, const char *c
 size_t registry_expire(struct registry *r, uint64_t now)
 {
   size_t changed = 0;
+  for (size_t b = 0; r->n_refetch && b < C_BUCKETS; b++)
+    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext)
+      if ((c->flags & REG_C_REFETCH) && now - c->pep_ms >= REG_PEP_REFETCH_MS) {
+        if (reg__relevant(c))
+          reg__want_items(r, c, now);
+        else
+          set_refetch(r, c, false);
+      }
   /* After a login: presences not reported again are gone (links keep
    * their grace from now). */
   if (r->login_ms && now - r->login_ms >= REG_SETTLE_MS) {
@@ -810,7 +786,8 @@ void registry_free(struct registry *r)
       free(c->items);
       free(c);
     }
-  registry_blocklist(r, NULL, 0, false, true);
+  while (r->n_blocked)
+    free(r->blocked[--r->n_blocked]);
   trust_free(r->cfg.trust);
   free(r->blocked);
   free(r->nodes);

@@ -55,7 +55,7 @@ enum {
   REG_MAX_BLOCKED = 4096,           /* block list items */
   REG_GRACE_MS = 120000,            /* an offline node's up link stays this long */
   REG_PEP_WAIT_MS = 10000,          /* a node's PEP item may lag its presence */
-  REG_PEP_REFETCH_MS = 3000,        /* between fetches of one account's items */
+  REG_PEP_REFETCH_MS = 1000,        /* between fetches of one account's items */
   REG_SETTLE_MS = 10000,            /* after a login, presences not reported
                                        again by then are gone */
 };
@@ -98,6 +98,8 @@ struct reg_contact {
 #define REG_C_IN_GROUP 0x2u         /* in the roster group */
 #define REG_C_SEEN 0x4u             /* listed by the running full roster read */
 #define REG_C_OWN 0x8u              /* our own account */
+#define REG_C_REFETCH 0x10u         /* read its items again once REG_PEP_REFETCH_MS
+                                       have passed since the last read */
 
 /* A peer node: a node id announced by a full JID of its account. */
 struct reg_node {

@@ -37,6 +37,7 @@ struct registry {
   char **blocked;
   size_t n_blocked;
   uint64_t login_ms;                /* presences are settling since then */
+  size_t n_refetch;                 /* contacts with REG_C_REFETCH */
   struct reg_counters ctr;
   struct ipop_ratelimit rl_claim, rl_fpr, rl_pep;
 };
@@ -48,7 +49,8 @@ bool reg__is_ours(const struct registry *r, const char *jid);
 bool reg__relevant(const struct reg_contact *c);
 const struct reg_item *reg__item_of(const struct reg_contact *c, const char *id);
 const char *reg__owner_of(const struct registry *r, const char *id);
-/* Ask for c's PEP items (at most once per REG_PEP_REFETCH_MS). */
+/* Ask for c's PEP items: now, or once REG_PEP_REFETCH_MS have passed since
+ * the last request (registry_expire asks then). */
 void reg__want_items(struct registry *r, struct reg_contact *c, uint64_t now);
 void reg__node_free(struct registry *r, struct reg_node *n);
 

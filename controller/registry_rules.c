@@ -1,13 +1,83 @@
-/* The registry's decisions: who may signal, who may be linked where, which
- * fingerprint a node may present (pins, PEP, trust on first use), and the
- * sysadmin's trust/untrust (registry.h). */
+/* The registry's decisions: the block list and who it blocks, who may
+ * signal, who may be linked where, which fingerprint a node may present
+ * (pins, PEP, trust on first use), and the sysadmin's trust/untrust
+ * (registry.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 #include "log.h"
 #include "registry_internal.h"
 #include "sigmsg.h"
+
+/* ---- the block list (XEP-0191) -------------------------------------------------- */
+
+static long blocked_index(const struct registry *r, const char *item)
+{
+  for (size_t i = 0; i < r->n_blocked; i++)
+    if (strcasecmp(r->blocked[i], item) == 0)
+      return (long)i;
+  return -1;
+}
+
+void registry_blocklist(struct registry *r, const char *const *jids, size_t n, bool blocked,
+                        bool full)
+{
+  if (full) {
+    while (r->n_blocked)
+      free(r->blocked[--r->n_blocked]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    long k = blocked_index(r, jids[i]);
+    if (!blocked && k >= 0) {
+      free(r->blocked[k]);
+      r->blocked[k] = r->blocked[--r->n_blocked];
+    } else if (blocked && k < 0 && r->n_blocked < REG_MAX_BLOCKED &&
+               strlen(jids[i]) < REG_JID_LEN) {
+      char *d = strdup(jids[i]);
+      if (d)
+        r->blocked[r->n_blocked++] = d;
+    }
+  }
+}
+
+/* XEP-0191 3.3 / XEP-0016 matching: an item with a resource blocks that
+ * full JID, a bare item every resource of it, a domain item everything
+ * from that domain. */
+static bool item_blocks(const char *item, const char *jid)
+{
+  if (strchr(item, '/'))
+    return strcasecmp(item, jid) == 0;
+  size_t jb = strcspn(jid, "/");
+  if (strchr(item, '@'))
+    return strlen(item) == jb && strncasecmp(item, jid, jb) == 0;
+  const char *at = memchr(jid, '@', jb);
+  const char *dom = at ? at + 1 : jid;
+  size_t dl = jb - (size_t)(dom - jid);
+  return strlen(item) == dl && strncasecmp(item, dom, dl) == 0;
+}
+
+bool registry_blocked(const struct registry *r, const char *jid)
+{
+  for (size_t i = 0; jid && i < r->n_blocked; i++)
+    if (item_blocks(r->blocked[i], jid))
+      return true;
+  return false;
+}
+
+size_t registry_blocked_count(const struct registry *r)
+{
+  return r->n_blocked;
+}
+
+const char *registry_blocked_at(const struct registry *r, size_t i)
+{
+  return i < r->n_blocked ? r->blocked[i] : NULL;
+}
+
+/* ---- who may ------------------------------------------------------------------ */
 
 int registry_signal_sender(struct registry *r, const char *full_jid, struct reg_node **node)
 {

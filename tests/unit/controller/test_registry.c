@@ -215,6 +215,7 @@ static void test_fingerprints(void **state)
   struct reg_node *m = presence(&f, "mallory@xmpp.test/m", NM, t);
   registry_pep_items(f.r, "mallory@xmpp.test", NULL, NULL, 0, true, t);
   assert_int_equal(registry_check_fpr(f.r, m, FX, t + 1000, why, sizeof why), REG_FPR_WAIT);
+  registry_pep_items(f.r, "mallory@xmpp.test", NULL, NULL, 0, true, t + 1001); /* read again */
   assert_int_equal(registry_check_fpr(f.r, m, FX, t + REG_PEP_WAIT_MS + 1, why, sizeof why),
                    REG_FPR_OK);
   registry_free(f.r);
@@ -235,6 +236,59 @@ static void test_fingerprints(void **state)
   assert_int_equal(f.fetches, 0);
   assert_int_equal(registry_check_fpr(f.r, b, FX, t, why, sizeof why), REG_FPR_OK);
   assert_int_equal(trust_count(registry_trust_store(f.r)), 0);
+  registry_free(f.r);
+}
+
+/* When an account's items are read: a missed notification must not leave
+ * a node (or a claim) unknown.  A read asked too soon is kept, not dropped;
+ * "item-not-found" is an empty node, not an unreadable one. */
+static void test_pep_reads(void **state)
+{
+  struct fx f;
+  char why[512];
+  fx_init(&f, REG_TRUST_TOFU, "");
+  uint64_t t = 1000;
+  struct reg_node *b = presence(&f, "bob@xmpp.test/r1", NB, t);
+  /* mallory's node shows up: its items are read; it has published none */
+  struct reg_node *m = presence(&f, "mallory@xmpp.test/c", NM, t);
+  assert_non_null(m);
+  assert_int_equal(f.fetches, 2);
+  registry_pep_failed(f.r, "mallory@xmpp.test", "item-not-found", t + 50);
+  /* ... so its node waits for an item (it may be on its way) */
+  assert_int_equal(registry_check_fpr(f.r, m, FX, t + 100, why, sizeof why), REG_FPR_WAIT);
+  /* mallory/d announces bob's node id and publishes it; the notification
+   * never comes.  The refused claim makes alice read mallory's items, but
+   * the last read was just now: the read comes once REG_PEP_REFETCH_MS
+   * have passed since. */
+  const uint64_t R = REG_PEP_REFETCH_MS;
+  assert_null(presence(&f, "mallory@xmpp.test/d", NB, t + R / 2));
+  assert_int_equal(f.fetches, 2);
+  assert_int_equal(registry_expire(f.r, t + R * 3 / 4), 0);
+  assert_int_equal(f.fetches, 2);
+  registry_expire(f.r, t + R);
+  assert_int_equal(f.fetches, 3);
+  assert_string_equal(f.last_fetch, "mallory@xmpp.test");
+  registry_expire(f.r, t + 3 * R); /* asked once, not again */
+  assert_int_equal(f.fetches, 3);
+  const char *ids[] = { NB }, *fprs[] = { FB };
+  uint64_t c0 = conflicts(&f);
+  registry_pep_items(f.r, "mallory@xmpp.test", ids, fprs, 1, true, t + R + 50);
+  assert_int_equal(conflicts(&f), c0 + 1);
+  assert_null(registry_published(f.r, "mallory@xmpp.test", NB));
+  assert_string_equal(registry_node(f.r, NB)->owner->jid, "bob@xmpp.test");
+  /* A kept read is dropped when the account is no friend any more, and
+   * when we go offline (the next login brings the presences again). */
+  assert_null(presence(&f, "mallory@xmpp.test/e", NB, t + R + R / 2));
+  registry_roster_item(f.r, "mallory@xmpp.test", SUB_REMOVE, NULL, 0);
+  registry_expire(f.r, t + 10 * R);
+  assert_int_equal(f.fetches, 3);
+  assert_null(presence(&f, "bob@xmpp.test/x", MY_NODE, t + 11 * R)); /* read at once */
+  assert_int_equal(f.fetches, 4);
+  assert_null(presence(&f, "bob@xmpp.test/y", MY_NODE, t + 11 * R + R / 2)); /* kept */
+  registry_offline(f.r, t + 11 * R + R / 2);
+  registry_expire(f.r, t + 20 * R);
+  assert_int_equal(f.fetches, 4);
+  (void)b;
   registry_free(f.r);
 }
 
@@ -448,6 +502,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conflicts),
     cmocka_unit_test(test_fingerprints),
+    cmocka_unit_test(test_pep_reads),
     cmocka_unit_test(test_membership),
     cmocka_unit_test(test_lifecycle),
     cmocka_unit_test(test_bounded_memory),
