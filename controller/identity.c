@@ -105,8 +105,9 @@ void ctrl_identity_published(struct ctrl *c, const struct xmpp_result *r)
     return;
   }
   /* A server may fail a publish for a while (ejabberd aborts concurrent
-   * node creations): again after 2, 4, ... 60 s. */
-  uint64_t delay = 2000ull << (c->pep_failures < 5 ? c->pep_failures : 5);
+   * node creations), and contacts wait for our item: again after 1, 2,
+   * 4, ... 60 s (checked every second, from the heartbeat). */
+  uint64_t delay = 1000ull << (c->pep_failures < 6 ? c->pep_failures : 6);
   if (delay > 60000)
     delay = 60000;
   c->pep_failures++;
