@@ -219,6 +219,9 @@ struct ctrl {
   bool roster_full_read;
   struct registry *reg;             /* registry.h: the one owner of identity */
   struct ctrl_groups *groups;       /* groups.c */
+  struct ctrl_held *held;           /* peers.c: signals held while their sender's
+                                       published identity is read */
+  size_t n_held;
   uint64_t pep_republished_ms;      /* identity.c: our item put back */
   uint64_t pep_retry_ms;            /* ... publishing failed: again then */
   uint32_t pep_failures;

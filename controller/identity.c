@@ -105,17 +105,17 @@ void ctrl_identity_published(struct ctrl *c, const struct xmpp_result *r)
     return;
   }
   /* A server may fail a publish for a while (ejabberd aborts concurrent
-   * node creations), and contacts wait for our item: again after 1, 2,
-   * 4, ... 60 s (checked every second, from the heartbeat). */
+   * node creations): again after 1, 2, 4, ... 60 s (checked every
+   * second, from the heartbeat). */
   uint64_t delay = 1000ull << (c->pep_failures < 6 ? c->pep_failures : 6);
   if (delay > 60000)
     delay = 60000;
   c->pep_failures++;
   c->pep_retry_ms = ipop_now_ms() + delay;
   LOG_WARN("identity", "cannot publish our node on PEP (%s): %s; again in %llu s (contacts "
-           "wait up to %u s for it, then take our fingerprint on first use)",
+           "meanwhile take our fingerprint on first use)",
            r->condition ? r->condition : ipop_strerror(r->error), r->text ? r->text : "",
-           (unsigned long long)delay / 1000, REG_PEP_WAIT_MS / 1000);
+           (unsigned long long)delay / 1000);
 }
 
 void ctrl_identity_tick(struct ctrl *c, uint64_t now)

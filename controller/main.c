@@ -238,6 +238,7 @@ int main(int argc, char **argv)
 
   uv_run(c.loop, UV_RUN_DEFAULT);
   ctrl_groups_free(&c);
+  ctrl_peers_free(&c);
   ctrl_net_free_all(&c);
   if (c.reg && registry_trust_store(c.reg) &&
       trust_save(registry_trust_store(c.reg), w, sizeof w) != 0) /* last seen times */

@@ -141,9 +141,7 @@ static int verify_fpr(void *ctx, const char *peer_id, const char *fpr)
   case REG_FPR_OK:
     return 0;
   case REG_FPR_WAIT:
-    LOG_DEBUG("identity", "%s (%.8s) on %s: waiting for its published identity", node->jid,
-              node->id, n->id);
-    return SIGMSG_R_BUSY + 1;
+    return NEG_VERIFY_HOLD; /* handed in again (peers.h) */
   default:
     return SIGMSG_R_NOT_ALLOWED + 1;
   }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "net.h"
 #include "overlay.h"
+#include "peers.h"
 #include "servers.h"
 #include "tincan.h"
 
@@ -188,6 +189,8 @@ void ctrl_heartbeat_cb(uv_timer_t *t)
   struct ctrl *c = t->data;
   uint64_t now = ipop_now_ms();
   ctrl_identity_tick(c, now);
+  if (c->n_held)
+    ctrl_peers_replay(c);
   if (c->echo_in_flight || c->ep == NULL ||
       (c->tincan_state == CTL_DAEMON_UP && now - c->last_echo_ms < CTRL_HEARTBEAT_MS &&
        all_settled(c)))

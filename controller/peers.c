@@ -99,39 +99,138 @@ static struct ctrl_net *signal_net(struct ctrl *c, const struct xmpp_signal *s)
   return n;
 }
 
-static void on_signal(struct xmpp_client *x, const struct xmpp_signal *s, void *ctx)
+/* ---- signals --------------------------------------------------------------------- */
+
+enum { HELD_MAX = 64, HELD_MAX_MS = 30000 };
+
+struct ctrl_held {
+  char from[XMPP_JID_MAX];
+  char type[32];
+  char net[CTL_ID_LEN];
+  char *payload;
+  size_t len;
+  uint64_t since_ms;
+};
+
+static bool held_for(const struct ctrl *c, const char *from, const char *net)
 {
-  struct ctrl *c = ctx;
+  for (size_t i = 0; i < c->n_held; i++)
+    if (strcmp(c->held[i].from, from) == 0 && strcmp(c->held[i].net, net) == 0)
+      return true;
+  return false;
+}
+
+static void held_drop(struct ctrl *c, size_t i)
+{
+  free(c->held[i].payload);
+  memmove(&c->held[i], &c->held[i + 1], (c->n_held - i - 1) * sizeof c->held[0]);
+  c->n_held--;
+}
+
+/* Keep s for later, after whatever is held from its sender there. */
+static void hold(struct ctrl *c, const struct ctrl_net *n, const struct xmpp_signal *s,
+                 uint64_t since)
+{
+  if (!c->held && !(c->held = calloc(HELD_MAX, sizeof *c->held)))
+    return;
+  char *p = c->n_held < HELD_MAX && strlen(s->from) < XMPP_JID_MAX && strlen(s->type) < 32
+                ? malloc(s->payload_len + 1)
+                : NULL;
+  if (!p) {
+    ipop_log_rl(&rl_refused, IPOP_LOG_WARN, "signal",
+                "%s from %s dropped: %u signals wait for published identities", s->type,
+                s->from, HELD_MAX);
+    return;
+  }
+  memcpy(p, s->payload, s->payload_len);
+  p[s->payload_len] = '\0';
+  struct ctrl_held *h = &c->held[c->n_held++];
+  snprintf(h->from, sizeof h->from, "%s", s->from);
+  snprintf(h->type, sizeof h->type, "%s", s->type);
+  snprintf(h->net, sizeof h->net, "%s", n->id);
+  h->payload = p;
+  h->len = s->payload_len;
+  h->since_ms = since;
+}
+
+/* Hand s to negotiation: false if it was held (again). */
+static bool deliver(struct ctrl *c, struct ctrl_net *n, const struct xmpp_signal *s)
+{
   struct reg_node *p = NULL;
   switch (registry_signal_sender(c->reg, s->from, &p)) {
   case REG_SIG_BLOCKED:
     ipop_log_rl(&rl_refused, IPOP_LOG_INFO, "signal", "%s from %s dropped: blocked", s->type,
                 s->from);
-    return;
+    return true;
   case REG_SIG_STRANGER:
     ipop_log_rl(&rl_refused, IPOP_LOG_WARN, "signal",
                 "%s from %s dropped: not a mutual contact, our account or a member of our "
                 "groups", s->type, s->from);
-    return;
+    return true;
   case REG_SIG_UNBOUND:
     ipop_log_rl(&rl_refused, IPOP_LOG_WARN, "signal",
                 "%s from %s refused: it announced no node id of its own", s->type, s->from);
-    return;
+    return true;
   default:
     break;
   }
-  struct ctrl_net *n = signal_net(c, s);
-  if (!n || !n->neg)
-    return;
   struct jb_error err = { 0 };
   int rc = negotiate_on_signal(n->neg, p->id, s->type, s->payload, s->payload_len,
                                ipop_now_ms(), &n->acts, &err);
+  if (rc == NEG_HELD) {
+    LOG_DEBUG("identity", "%s from %s (%.8s) on %s held: its published identity is being read",
+              s->type, s->from, p->id, n->id);
+    return false;
+  }
   if (rc < 0) {
     c->bad_signals++;
     ipop_log_rl(&rl_bad_signal, IPOP_LOG_WARN, "signal", "%s from %s refused: %s", s->type,
                 s->from, err.msg[0] ? err.msg : ipop_strerror(rc));
   }
   ctrl_run_actions(n);
+  return true;
+}
+
+static void on_signal(struct xmpp_client *x, const struct xmpp_signal *s, void *ctx)
+{
+  struct ctrl *c = ctx;
+  struct ctrl_net *n = signal_net(c, s);
+  if (!n || !n->neg)
+    return;
+  /* After a held one from the same sender, in order. */
+  if (held_for(c, s->from, n->id) || !deliver(c, n, s))
+    hold(c, n, s, ipop_now_ms());
+}
+
+void ctrl_peers_replay(struct ctrl *c)
+{
+  uint64_t now = ipop_now_ms();
+  for (size_t i = 0; i < c->n_held;) {
+    struct ctrl_held *h = &c->held[i];
+    struct ctrl_net *n = ctrl_net_by_id(c, h->net);
+    bool blocked = false; /* an earlier one from this sender is still held */
+    for (size_t k = 0; k < i && !blocked; k++)
+      blocked = strcmp(c->held[k].from, h->from) == 0 && strcmp(c->held[k].net, h->net) == 0;
+    if (!n || !n->neg || now - h->since_ms >= HELD_MAX_MS) {
+      held_drop(c, i);
+      continue;
+    }
+    struct xmpp_signal s = { .from = h->from, .type = h->type, .payload = h->payload,
+                             .payload_len = h->len };
+    if (!blocked && deliver(c, n, &s)) {
+      held_drop(c, i);
+      continue;
+    }
+    i++;
+  }
+}
+
+void ctrl_peers_free(struct ctrl *c)
+{
+  while (c->n_held)
+    held_drop(c, c->n_held - 1);
+  free(c->held);
+  c->held = NULL;
 }
 
 static void on_blocklist(struct xmpp_client *x, const struct xmpp_blocklist_event *ev,
@@ -175,6 +274,7 @@ static void on_pep(struct xmpp_client *x, const struct xmpp_pep_event *ev, void 
   }
   ctrl_identity_check_own(c);
   ctrl_membership_changed(c);
+  ctrl_peers_replay(c); /* what waited for these items */
 }
 
 static void on_result(struct xmpp_client *x, const struct xmpp_result *r, void *ctx)

@@ -54,7 +54,8 @@ enum {
   REG_MAX_OCCUPANTS = 256,          /* per room */
   REG_MAX_BLOCKED = 4096,           /* block list items */
   REG_GRACE_MS = 120000,            /* an offline node's up link stays this long */
-  REG_PEP_WAIT_MS = 10000,          /* a node's PEP item may lag its presence */
+  REG_PEP_WAIT_MS = 10000,          /* an unanswered read of an account's items
+                                       holds its nodes' first links at most this long */
   REG_PEP_REFETCH_MS = 1000,        /* between fetches of one account's items */
   REG_SETTLE_MS = 10000,            /* after a login, presences not reported
                                        again by then are gone */

@@ -205,16 +205,16 @@ int registry_check_fpr(struct registry *r, const struct reg_node *n, const char 
              fpr, it->fpr);
     return refuse(r, n, fpr, why, whylen);
   }
-  /* Nothing published for it (yet): wait for the account's items while
-   * they are being read, or briefly after the node appeared (its item may
-   * lag its presence); then take the signalled fingerprint on first use. */
+  /* Nothing published for it that we know of: wait while the account's
+   * items are being read (one round trip; asked now if they never were),
+   * then take the signalled fingerprint on first use.  Waiting longer for
+   * an item that may still come would buy nothing the signal does not
+   * already say (both come from the same account, stamped by its server)
+   * and costs half-made links (a "busy" answer ends the attempt). */
+  if (c->pep == REG_PEP_UNKNOWN)
+    reg__want_items(r, c, now);
   if (c->pep == REG_PEP_FETCHING && now - c->pep_ms < REG_PEP_WAIT_MS)
     return REG_FPR_WAIT;
-  if (c->pep == REG_PEP_UNKNOWN || (c->pep == REG_PEP_READ && now - n->online_ms < REG_PEP_WAIT_MS)) {
-    reg__want_items(r, c, now);
-    if (c->pep == REG_PEP_FETCHING || now - n->online_ms < REG_PEP_WAIT_MS)
-      return REG_FPR_WAIT;
-  }
   char how[96];
   snprintf(how, sizeof how, "its account published no item for it%s%s%s",
            c->pep == REG_PEP_UNREADABLE ? ": PEP unreadable, " : "",

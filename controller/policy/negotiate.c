@@ -546,6 +546,8 @@ static int on_response(struct negotiate *n, struct peer *p,
   }
   if (r->result == SIGMSG_ACCEPT && n->cfg.verify) {
     int v = n->cfg.verify(n->cfg.accept_ctx, p->id, r->link.fingerprint);
+    if (v < 0)
+      return NEG_HELD; /* still REQUESTING: its deadline runs on */
     if (v > 0) {
       n->ctr.fpr_refused++;
       send_cancel(n, p, v - 1 == SIGMSG_R_BUSY ? SIGMSG_R_BUSY : SIGMSG_R_NOT_ALLOWED, out);
@@ -650,6 +652,10 @@ int negotiate_on_signal(struct negotiate *n, const char *sender_node_id, const c
                                : 0;
     if (reject <= 0 && n->cfg.verify) {
       reject = n->cfg.verify(n->cfg.accept_ctx, h->from, m->u.req.link.fingerprint);
+      if (reject < 0) {
+        rc = NEG_HELD; /* not a trace: it comes again */
+        goto out;
+      }
       if (reject > 0)
         n->ctr.fpr_refused++;
     }

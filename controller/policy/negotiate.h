@@ -96,12 +96,16 @@ typedef int (*neg_accept_fn)(void *ctx, const char *peer_id, bool ondemand);
 
 /* May the peer present this DTLS fingerprint (the link.fingerprint of its
  * request, or of its accepting response to ours)?  0, or a reason
- * (enum sigmsg_reason) + 1.  SIGMSG_R_BUSY + 1 means "not yet" (its
- * published identity is being read): a request is answered busy, our own
+ * (enum sigmsg_reason) + 1, or NEG_VERIFY_HOLD.  NEG_VERIFY_HOLD: not
+ * known yet (its published identity is being read): the message is left
+ * untouched and negotiate_on_signal returns NEG_HELD; the caller hands it
+ * in again later.  SIGMSG_R_BUSY + 1: a request is answered busy, our own
  * attempt retries within NEG_BUSY_RETRY_MAX_MS.  Anything else refuses: a
  * request gets that reject, our attempt is cancelled and fails.  Called
- * before anything else happens to the peer's record, so a refused message
- * never touches an existing link.  NULL accepts every fingerprint. */
+ * before anything else happens to the peer's record, so a refused or held
+ * message never touches an existing link.  NULL accepts every
+ * fingerprint. */
+enum { NEG_VERIFY_HOLD = -1, NEG_HELD = 1 };
 typedef int (*neg_verify_fn)(void *ctx, const char *peer_id, const char *fingerprint);
 
 struct negotiate_config {
@@ -158,7 +162,8 @@ int negotiate_disconnect(struct negotiate *n, const char *peer_id, bool send_can
  * announced (and the caller's registry accepted as its own); the payload's
  * "from" must match it.  NULL (the sender has no node id of its own) is
  * refused with IPOP_EPERM.  Returns 0 if the message was used or
- * harmlessly ignored (stale, duplicate, addressed to another node); a
+ * harmlessly ignored (stale, duplicate, addressed to another node),
+ * NEG_HELD if verify held it (nothing done: hand it in again later); a
  * negative IPOP_E* if it was rejected (err says why, with the field); the
  * sender is then counted and, past bad_limit, ignored for ignore_ms
  * (IPOP_EPERM while ignored). */
