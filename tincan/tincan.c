@@ -9,8 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataplane.h"
 #include "error.h"
 #include "link.h"
+#include "route.h"
 #include "secret.h"
 #include "tap.h"
 #include "validate.h"
@@ -113,7 +115,7 @@ static void tap_cb(uv_poll_t *h, int status, int events)
   (void)events;
   if (status < 0 || ov->dead)
     return;
-  tc_forward_tap_readable(ov);
+  tc_route_tap_readable(ov);
 }
 
 static void overlay_closed(uv_handle_t *h)
@@ -330,7 +332,7 @@ static void h_create_link(struct ctl_endpoint *ep, struct ctl_request *req,
                     "needs our candidates)", r->peer_id);
     return;
   }
-  if (l->remote_set) {
+  if (l->sess.state != TC_SESSION_NONE) {
     ctl_reply_error(req, IPOP_EEXIST,
                     "peer_id: link to \"%s\" already created (state %s); remove_link first",
                     r->peer_id, ctl_link_state_names[l->state]);
@@ -534,6 +536,12 @@ int tc_daemon_init(struct tc_daemon *d)
   d->ssl_ctx = tc_dtls_ctx_new(&d->id);
   if (!d->ssl_ctx)
     return IPOP_ECRYPTO;
+  d->dp = calloc(1, sizeof *d->dp);
+  if (!d->dp)
+    return IPOP_ENOMEM;
+  d->dp->deliver = tc_route_deliver;
+  if (!d->rekey_interval_ms)
+    d->rekey_interval_ms = TC_REKEY_DEFAULT_INTERVAL_S * 1000u;
   uv_timer_init(d->loop, &d->stats_timer);
   d->stats_timer.data = d;
   uv_timer_start(&d->stats_timer, stats_cb, TC_STATS_INTERVAL_MS, TC_STATS_INTERVAL_MS);
@@ -556,4 +564,7 @@ void tc_daemon_shutdown(struct tc_daemon *d)
   uv_close((uv_handle_t *)&d->stats_timer, NULL);
   uv_close((uv_handle_t *)&d->expire_timer, NULL);
   tc_gloop_close(&d->gloop);
+  /* No dataplane callback runs once every link and overlay is closing. */
+  free(d->dp);
+  d->dp = NULL;
 }

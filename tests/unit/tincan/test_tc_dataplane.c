@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "dataplane.h"
+#include "vnet.h"
 #include "error.h"
 #include "frame.h"
 
@@ -60,14 +60,14 @@ static void csum_complete(void **state)
   size_t n = tcp_frame(f, &vh);
   assert_int_equal(frame_parse(&fi, f, n), 0);
   assert_int_not_equal(frame_ip4_l4_csum_verify(&fi, f), 0); /* partial */
-  assert_int_equal(tc_dp_csum_complete(&vh, f, n), 0);
+  assert_int_equal(tc_vnet_csum_complete(&vh, f, n), 0);
   assert_int_equal(frame_ip4_l4_csum_verify(&fi, f), 0);
   /* offsets outside the frame are refused, nothing written */
   vh.csum_start = (uint16_t)n;
-  assert_int_equal(tc_dp_csum_complete(&vh, f, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_csum_complete(&vh, f, n), IPOP_EINVAL);
   vh.csum_start = (uint16_t)(n - 1);
   vh.csum_offset = 0;
-  assert_int_equal(tc_dp_csum_complete(&vh, f, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_csum_complete(&vh, f, n), IPOP_EINVAL);
 }
 
 static void vnet_check(void **state)
@@ -75,31 +75,35 @@ static void vnet_check(void **state)
   (void)state;
   uint8_t f[256];
   struct virtio_net_hdr vh, v;
+  struct frame_info fi;
   size_t n = tcp_frame(f, &vh);
-  assert_int_equal(tc_dp_vnet_check(&vh, n), 0);
+  assert_int_equal(frame_parse(&fi, f, n), 0);
+  assert_int_equal(tc_vnet_check(&vh, &fi, n, 1500), 0);
   v = vh;
   v.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
   v.gso_size = 1300;
   v.hdr_len = 54;
-  assert_int_equal(tc_dp_vnet_check(&v, n), 0);
-  v.gso_type = VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN;
-  assert_int_equal(tc_dp_vnet_check(&v, n), 0);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), 0);
+  v.gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN;
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), 0);
+  v.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;                   /* not this frame's */
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v.gso_type = VIRTIO_NET_HDR_GSO_UDP;                     /* not ours */
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
   v.gso_size = 0;                                          /* no segment size */
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v.gso_size = 1300;
   v.flags = 0;                                             /* GSO without csum */
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v.flags = 0x80 | VIRTIO_NET_HDR_F_NEEDS_CSUM;            /* unknown flag */
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v = vh;
   v.csum_offset = 0xffff;                                  /* beyond the frame */
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
   v = vh;
   v.hdr_len = (uint16_t)(n + 1);
-  assert_int_equal(tc_dp_vnet_check(&v, n), IPOP_EINVAL);
+  assert_int_equal(tc_vnet_check(&v, &fi, n, 1500), IPOP_EINVAL);
 }
 
 int main(void)

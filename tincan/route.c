@@ -1,13 +1,14 @@
-/* Frames between an overlay's TAP and its links. */
+/* The router (route.h): frames between an overlay's TAP and its links. */
+#include "route.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "dataplane.h"
 #include "error.h"
 #include "frame.h"
-#include "link.h"
+#include "vnet.h"
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
 
@@ -72,6 +73,8 @@ static int tap_write(struct tc_overlay *ov, const struct virtio_net_hdr *vh, con
   return w == (ssize_t)(sizeof none + n) ? 0 : IPOP_EIO;
 }
 
+/* ---- TAP -> links ----------------------------------------------------------- */
+
 /* Send one TAP frame on one link, through the link's address mapping.  A
  * super-frame (vh) cannot be rewritten by addrmap: offloads are switched
  * off on an overlay once it has a mapping, so only a few in flight at that
@@ -79,12 +82,9 @@ static int tap_write(struct tc_overlay *ov, const struct virtio_net_hdr *vh, con
 static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
                     uint8_t *p, size_t n, const struct frame_info *fi)
 {
-  if (vh && addrmap_find_link(ov->am, l->slot)) {
-    l->drops++;
-    return;
-  }
-  if (addrmap_egress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
-    l->drops++;
+  if ((vh && addrmap_find_link(ov->am, l->slot)) ||
+      addrmap_egress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
+    l->dp.st.drops++;
     return;
   }
   tc_link_send_frame(l, vh, p, n);
@@ -96,52 +96,49 @@ static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_
   /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
    * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
-    if (l->rec_ready)
+    if (tc_link_keyed(l))
       to_link(ov, l, vh, p, n, fi);
 }
 
-/* vh: NULL for a complete frame, else a TSO/GSO super-frame's header. */
-static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
-                     size_t n)
+static void to_slot(struct tc_overlay *ov, uint32_t slot, const struct virtio_net_hdr *vh,
+                    uint8_t *p, size_t n, const struct frame_info *fi)
 {
-  struct frame_info fi;
-  struct switch_decision dec;
+  if (slot < TC_MAX_LINKS_PER_OVERLAY && ov->slot[slot])
+    to_link(ov, ov->slot[slot], vh, p, n, fi);
+  else
+    ov->tap_drops++;
+}
+
+static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
+                     size_t n, const struct frame_info *fi)
+{
   uint8_t reply[ADDRMAP_ARP_REPLY_LEN + 4];
   size_t rlen;
   uint32_t mapped;
-  if (frame_parse(&fi, p, n) != 0) {
-    ov->bad_frames++;
-    return;
-  }
   /* SocialVPN: ARP for a mapped address is answered here. */
-  if (addrmap_arp_reply(ov->am, &fi, reply, sizeof reply, &rlen) == 1) {
+  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
     if (tap_write(ov, NULL, reply, rlen) == 0)
       ov->tap_tx++;
     return;
   }
-  if (addrmap_route(ov->am, &fi, &mapped) == 0) {
-    if (mapped < TC_MAX_LINKS_PER_OVERLAY && ov->slot[mapped])
-      to_link(ov, ov->slot[mapped], vh, p, n, &fi);
-    else
-      ov->tap_drops++;
+  if (addrmap_route(ov->am, fi, &mapped) == 0) {
+    to_slot(ov, mapped, vh, p, n, fi);
     return;
   }
-  if (switch_decide(ov->sw, &fi, ipop_now_ms(), &dec) != 0) {
+  struct switch_decision dec;
+  if (switch_decide(ov->sw, fi, ipop_now_ms(), &dec) != 0) {
     ov->bad_frames++;
     return;
   }
   if (dec.unknown_unicast ||
-      (fi.l3 == FRAME_L3_ARP && fi.arp.op == FRAME_ARP_REQUEST && fi.arp.tpa != fi.arp.spa))
-    unknown_destination(ov, &fi);
+      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa))
+    unknown_destination(ov, fi);
   switch (dec.action) {
   case SWITCH_UNICAST:
-    if (dec.link < TC_MAX_LINKS_PER_OVERLAY && ov->slot[dec.link])
-      to_link(ov, ov->slot[dec.link], vh, p, n, &fi);
-    else
-      ov->tap_drops++;
+    to_slot(ov, dec.link, vh, p, n, fi);
     break;
   case SWITCH_FLOOD:
-    flood(ov, vh, p, n, &fi);
+    flood(ov, vh, p, n, fi);
     break;
   case SWITCH_DROP:
     ov->tap_drops++;
@@ -149,112 +146,97 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
   }
 }
 
-void tc_forward_flush(struct tc_overlay *ov)
+/* ---- link -> TAP ------------------------------------------------------------ */
+
+static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
+                      uint8_t *p, size_t n, const struct frame_info *fi)
 {
-  for (struct tc_link *l = ov->links; l; l = l->next)
-    tc_dp_flush(l);
+  /* A mapped link takes complete frames only (addrmap rewrites
+   * checksums); a peer's offload header must fit the frame. */
+  if (vh && (addrmap_find_link(ov->am, l->slot) ||
+             tc_vnet_check(vh, fi, n, ov->cfg.mtu) != 0)) {
+    ov->bad_frames++;
+    l->dp.st.drops++;
+    return;
+  }
+  if (addrmap_ingress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
+    l->dp.st.drops++;
+    return;
+  }
+  /* Learn where the sender lives (fi->src points into the possibly
+   * rewritten frame); a peer claiming our own MAC is dropped. */
+  if (switch_learn(ov->sw, fi->src, l->slot, ipop_now_ms()) == IPOP_EPERM) {
+    l->dp.st.drops++;
+    return;
+  }
+  if (tap_write(ov, vh, p, n) != 0) {
+    ov->tap_drops++;
+    l->dp.st.drops++;
+    return;
+  }
+  ov->tap_tx++;
+}
+
+void tc_route(struct tc_overlay *ov, struct tc_link *from, const struct virtio_net_hdr *vh,
+              uint8_t *p, size_t n)
+{
+  struct frame_info fi;
+  /* Super-frames may exceed the MTU (the TAP resegments them). */
+  size_t max = vh ? FRAME_MAX_LEN : ov->cfg.mtu + 14u + 4u;
+  if ((from && n > max) || frame_parse(&fi, p, n) != 0) {
+    ov->bad_frames++;
+    if (from)
+      from->dp.st.drops++;
+    return;
+  }
+  if (from)
+    from_link(ov, from, vh, p, n, &fi);
+  else
+    from_tap(ov, vh, p, n, &fi);
+}
+
+void tc_route_deliver(void *owner, const struct virtio_net_hdr *vh, uint8_t *frame, size_t n)
+{
+  struct tc_link *l = owner;
+  tc_route(l->ov, l, vh, frame, n);
 }
 
 /* One TAP read: the kernel's virtio-net header, then the frame; with TSO on
  * a frame may be a 64 KiB super-frame.  The header's 10 bytes stay in front
  * of the frame as the headroom tc_link_send_frame needs. */
-static uint8_t tap_buf[TC_DP_VNET + 65536 + 64];
-
-void tc_forward_tap_readable(struct tc_overlay *ov)
+void tc_route_tap_readable(struct tc_overlay *ov)
 {
+  uint8_t *buf = ov->d->dp->tap;
   for (int i = 0; i < TC_TAP_BURST && !ov->dead; i++) {
-    ssize_t n = read(ov->tap_fd, tap_buf, sizeof tap_buf);
+    ssize_t n = read(ov->tap_fd, buf, TC_DP_TAP_BUF);
     if (n < 0) {
       if (errno != EAGAIN && errno != EINTR)
         ipop_log_rl(&rl_tap, IPOP_LOG_WARN, "tincan", "%s: read: %s", ov->cfg.tap_name,
                     strerror(errno));
       break;
     }
-    if ((size_t)n <= TC_DP_VNET) {
+    if ((size_t)n <= TC_VNET_LEN) {
       ov->bad_frames++;
       continue;
     }
     ov->tap_rx++;
     struct virtio_net_hdr vh;
-    memcpy(&vh, tap_buf, sizeof vh);
-    uint8_t *p = tap_buf + TC_DP_VNET;
-    size_t len = (size_t)n - TC_DP_VNET;
-    if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-      /* A single frame with a partial checksum: finish it here, so that it
-       * is complete for addrmap and for the peer. */
-      if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tc_dp_csum_complete(&vh, p, len) != 0) {
-        ov->bad_frames++;
-        continue;
-      }
-      from_tap(ov, NULL, p, len);
-    } else {
-      from_tap(ov, &vh, p, len);
+    memcpy(&vh, buf, sizeof vh);
+    uint8_t *p = buf + TC_VNET_LEN;
+    size_t len = (size_t)n - TC_VNET_LEN;
+    if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+      tc_route(ov, NULL, &vh, p, len);
+      continue;
     }
+    /* A single frame with a partial checksum: finish it here, so that it
+     * is complete for addrmap and for the peer. */
+    if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tc_vnet_csum_complete(&vh, p, len) != 0) {
+      ov->bad_frames++;
+      continue;
+    }
+    tc_route(ov, NULL, NULL, p, len);
   }
   if (!ov->dead)
-    tc_forward_flush(ov);
-}
-
-/* A peer's offload header must describe the frame it came with: the
- * checksum starts at the TCP/UDP header of a parsed IPv4/IPv6 packet and
- * points at its checksum field, and a TSO header goes with TCP of the right
- * IP version.  The kernel checks headers too; this keeps what reaches it to
- * the shapes a TAP itself produces. */
-static bool vnet_matches(const struct frame_info *fi, const struct virtio_net_hdr *vh)
-{
-  uint8_t g = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-  size_t l4;
-  uint8_t proto;
-  if (fi->l3 == FRAME_L3_IP4 && fi->ip4.frag_off == 0 && !fi->ip4.mf) {
-    l4 = fi->ip4.l4_off;
-    proto = fi->ip4.proto;
-    if (g == VIRTIO_NET_HDR_GSO_TCPV6)
-      return false;
-  } else if (fi->l3 == FRAME_L3_IP6) {
-    l4 = fi->ip6.l4_off;
-    proto = fi->ip6.next_hdr;
-    if (g == VIRTIO_NET_HDR_GSO_TCPV4)
-      return false;
-  } else {
-    return false;
-  }
-  if (g != VIRTIO_NET_HDR_GSO_NONE && proto != FRAME_IPPROTO_TCP)
-    return false;
-  if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-    return vh->csum_start == l4 &&
-           ((proto == FRAME_IPPROTO_TCP && vh->csum_offset == 16) ||
-            (proto == FRAME_IPPROTO_UDP && vh->csum_offset == 6));
-  return true;
-}
-
-void tc_forward_from_link(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *frame,
-                          size_t n)
-{
-  struct tc_overlay *ov = l->ov;
-  struct frame_info fi;
-  /* Super-frames may exceed the MTU (the TAP resegments them); a mapped
-   * link takes complete frames only (addrmap rewrites checksums). */
-  size_t max = vh ? FRAME_MAX_LEN : ov->cfg.mtu + 14u + 4u;
-  if (n > max || frame_parse(&fi, frame, n) != 0 ||
-      (vh && (addrmap_find_link(ov->am, l->slot) || !vnet_matches(&fi, vh)))) {
-    ov->bad_frames++;
-    l->drops++;
-    return;
-  }
-  if (addrmap_ingress(ov->am, l->slot, frame, &fi) == ADDRMAP_DROP) {
-    l->drops++;
-    return;
-  }
-  /* Learn where the sender lives (fi.src points into the possibly rewritten
-   * frame); a peer claiming our own MAC is dropped. */
-  if (switch_learn(ov->sw, fi.src, l->slot, ipop_now_ms()) == IPOP_EPERM) {
-    l->drops++;
-    return;
-  }
-  if (tap_write(ov, vh, frame, n) != 0) {
-    ov->tap_drops++;
-    l->drops++;
-    return;
-  }
-  ov->tap_tx++;
+    for (struct tc_link *l = ov->links; l; l = l->next)
+      tc_link_flush(l);
 }
