@@ -123,6 +123,8 @@ static void answer_candidates(struct tc_link *l)
   snprintf(c->peer_id, sizeof c->peer_id, "%s", l->peer_id);
   snprintf(c->node_id, sizeof c->node_id, "%s", l->ov->cfg.node_id);
   snprintf(c->fingerprint, sizeof c->fingerprint, "%s", l->ov->d->id.fpr_text);
+  memcpy(c->mac, l->ov->cfg.mac, 6);
+  c->has_mac = true;
   tc_path_local(&l->path, c);
   if (c->n_candidates == 0)
     ctl_reply_error(req, IPOP_ECONNREFUSED,
@@ -304,6 +306,8 @@ int tc_link_connect(struct tc_link *l, const struct ctl_create_link *r, char *wh
     snprintf(why, whylen, "cannot create DTLS session");
     return rc;
   }
+  l->flags = (r->has_peer_mac ? TC_LINK_HAS_PEER_MAC : 0u) | (r->bridge ? TC_LINK_BRIDGE : 0u);
+  memcpy(l->peer_mac, r->peer_mac, 6);
   l->connect_start_ms = ipop_now_ms();
   set_state(l, TC_LINK_CONNECTING, "");
   /* ICE may already be connected (the peer's checks arrived first). */
@@ -349,6 +353,11 @@ void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
   s->rx_packets = l->dp.st.rx_packets;
   s->drops = l->dp.st.drops + l->sess.bad_records + l->path.drops;
   s->up_ms = l->up_since_ms ? ipop_now_ms() - l->up_since_ms : 0;
+  memcpy(s->peer_mac, l->peer_mac, 6);
+  s->has_peer_mac = (l->flags & TC_LINK_HAS_PEER_MAC) != 0;
+  s->bridge = (l->flags & TC_LINK_BRIDGE) != 0;
+  s->spoofed = l->spoofed;
+  s->rekeys = tc_session_rekeys(&l->sess);
 }
 
 static void link_closed(uv_handle_t *h)

@@ -32,6 +32,12 @@ enum tc_link_state {
   TC_LINK_DEAD,                             /* removed; freed once handles closed */
 };
 
+/* Link flags (create_link). */
+enum {
+  TC_LINK_HAS_PEER_MAC = 1 << 0,  /* peer_mac is bound to this link */
+  TC_LINK_BRIDGE = 1 << 1,        /* the peer bridges a LAN: any source MAC not bound elsewhere */
+};
+
 struct tc_link {
   struct tc_overlay *ov;
   struct tc_link *next;
@@ -39,6 +45,9 @@ struct tc_link {
   uint32_t slot;                  /* index in ov->slot[], the switch's link id */
   enum tc_link_state state;
   char reason[CTL_REASON_LEN];
+  uint8_t peer_mac[6];            /* source MAC of the peer's frames */
+  unsigned flags;
+  uint64_t spoofed;               /* frames refused: source not the peer's (route.c) */
   struct tc_path path;
   struct tc_session sess;
   struct tc_dp dp;

@@ -17,22 +17,21 @@ enum { KEYS_LEN = 2 * TC_REC_KEY + 2 * TC_REC_IV };
 
 /* ---- primitives ----------------------------------------------------------- */
 
-/* HKDF-SHA256: extract-and-expand with salt, or expand only (salt NULL,
- * ikm then being the pseudorandom key). */
-static int hkdf(const uint8_t *salt, size_t sl, const uint8_t *ikm, size_t il,
-                const uint8_t *info, size_t inl, uint8_t *out, size_t ol)
+/* HKDF-SHA256 (RFC 5869) with an empty salt: extract-and-expand, or expand
+ * only (ikm then being the pseudorandom key). */
+static int hkdf(bool extract, const uint8_t *ikm, size_t il, const uint8_t *info, size_t inl,
+                uint8_t *out, size_t ol)
 {
   EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
   EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-  int mode = salt ? EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  OSSL_PARAM p[6], *q = p;
-  *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-  *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-  *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, il);
-  *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, inl);
-  if (salt)
-    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sl);
-  *q = OSSL_PARAM_construct_end();
+  int mode = extract ? EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  OSSL_PARAM p[] = {
+    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+    OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, il),
+    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, inl),
+    OSSL_PARAM_construct_end(),
+  };
   int ok = c && EVP_KDF_derive(c, out, ol, p) == 1;
   EVP_KDF_CTX_free(c);
   EVP_KDF_free(kdf);
@@ -49,7 +48,7 @@ static int install(struct tc_rekey *k, struct tc_rec *rec, const uint8_t chain[T
                    uint64_t epoch, bool tx, bool rx)
 {
   uint8_t km[KEYS_LEN];
-  int rc = hkdf(NULL, 0, chain, TC_REKEY_CHAIN, (const uint8_t *)k_keys_info,
+  int rc = hkdf(false, chain, TC_REKEY_CHAIN, (const uint8_t *)k_keys_info,
                 sizeof k_keys_info - 1, km, sizeof km);
   const uint8_t *ck = km, *sk = km + TC_REC_KEY, *civ = km + 2 * TC_REC_KEY,
                 *siv = civ + TC_REC_IV;
@@ -97,7 +96,9 @@ static int dh(EVP_PKEY *eph, const uint8_t peer_pub[TC_REKEY_PUB], uint8_t z[32]
   return 0;
 }
 
-/* C_{e+1} from C_e and the exchange. */
+/* C_{e+1} = HKDF(ikm = C_e || Z, info): both secrets go in as the input
+ * key material, which OpenSSL wipes when the KDF is freed (a salt would be
+ * freed as it is: HKDF treats salts as public). */
 static int next_chain(const struct tc_rekey *k, uint64_t epoch, const uint8_t z[32],
                       const uint8_t pub_i[TC_REKEY_PUB], const uint8_t pub_r[TC_REKEY_PUB],
                       uint8_t out[TC_REKEY_CHAIN])
@@ -108,7 +109,12 @@ static int next_chain(const struct tc_rekey *k, uint64_t epoch, const uint8_t z[
   ipop_put_be64(p, epoch);
   memcpy(p + 8, pub_i, TC_REKEY_PUB);
   memcpy(p + 8 + TC_REKEY_PUB, pub_r, TC_REKEY_PUB);
-  return hkdf(k->chain, TC_REKEY_CHAIN, z, 32, info, sizeof info, out, TC_REKEY_CHAIN);
+  uint8_t ikm[TC_REKEY_CHAIN + 32];
+  memcpy(ikm, k->chain, TC_REKEY_CHAIN);
+  memcpy(ikm + TC_REKEY_CHAIN, z, 32);
+  int rc = hkdf(true, ikm, sizeof ikm, info, sizeof info, out, TC_REKEY_CHAIN);
+  OPENSSL_cleanse(ikm, sizeof ikm);
+  return rc;
 }
 
 /* What a signature covers (see rekey.h); returns its length. */

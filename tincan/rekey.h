@@ -18,8 +18,8 @@
  *
  *   sig = ECDSA-SHA256 over "ipop rekey v1" | type | signer's fingerprint |
  *         verifier's fingerprint | e+1 | pub_I [| pub_R]
- *   C_{e+1} = HKDF(salt = C_e, ikm = X25519(priv, peer pub),
- *                  info = "ipop chain v1" | e+1 | pub_I | pub_R, 32)
+ *   C_{e+1} = HKDF-SHA256(salt = "", ikm = C_e | X25519(priv, peer pub),
+ *                         info = "ipop chain v1" | e+1 | pub_I | pub_R, 32)
  *
  * Ephemeral private keys, the shared secret and C_e are wiped as soon as
  * they are used, so keys of one epoch reveal neither an earlier epoch

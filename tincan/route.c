@@ -90,13 +90,17 @@ static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virti
   tc_link_send_frame(l, vh, p, n);
 }
 
+/* Broadcast and multicast go to every link.  Unicast to a MAC the switch
+ * does not know goes only to links that bridge a LAN (the one place an
+ * unlearned MAC can be): every other link's peer has its one MAC bound, so
+ * a full table or a made-up destination never sprays unicast everywhere. */
 static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p, size_t n,
-                  const struct frame_info *fi)
+                  const struct frame_info *fi, bool unknown_unicast)
 {
   /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
    * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
-    if (tc_link_keyed(l))
+    if (tc_link_keyed(l) && (!unknown_unicast || (l->flags & TC_LINK_BRIDGE)))
       to_link(ov, l, vh, p, n, fi);
 }
 
@@ -138,7 +142,7 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
     to_slot(ov, dec.link, vh, p, n, fi);
     break;
   case SWITCH_FLOOD:
-    flood(ov, vh, p, n, fi);
+    flood(ov, vh, p, n, fi, dec.unknown_unicast);
     break;
   case SWITCH_DROP:
     ov->tap_drops++;
@@ -148,9 +152,29 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
 
 /* ---- link -> TAP ------------------------------------------------------------ */
 
+/* Is the frame's source the link's peer?  Its bound MAC; for a peer that
+ * bridges a LAN, any MAC not ours nor bound to another link (learned on
+ * the way); and on a SocialVPN-mapped link, IPv4 from its real address
+ * only. */
+static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct frame_info *fi)
+{
+  if (l->flags & TC_LINK_BRIDGE) {
+    if (switch_learn(ov->sw, fi->src, l->slot, ipop_now_ms()) < 0)
+      return false;
+  } else if (memcmp(fi->src, l->peer_mac, 6) != 0) {
+    return false;
+  }
+  const struct addrmap_entry *m = addrmap_find_link(ov->am, l->slot);
+  return !m || fi->l3 != FRAME_L3_IP4 || fi->ip4.src == m->peer_ip4;
+}
+
 static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
                       uint8_t *p, size_t n, const struct frame_info *fi)
 {
+  if (!from_peer(ov, l, fi)) {
+    l->spoofed++;
+    return;
+  }
   /* A mapped link takes complete frames only (addrmap rewrites
    * checksums); a peer's offload header must fit the frame. */
   if (vh && (addrmap_find_link(ov->am, l->slot) ||
@@ -160,12 +184,6 @@ static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct vir
     return;
   }
   if (addrmap_ingress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
-    l->dp.st.drops++;
-    return;
-  }
-  /* Learn where the sender lives (fi->src points into the possibly
-   * rewritten frame); a peer claiming our own MAC is dropped. */
-  if (switch_learn(ov->sw, fi->src, l->slot, ipop_now_ms()) == IPOP_EPERM) {
     l->dp.st.drops++;
     return;
   }

@@ -11,6 +11,8 @@ static void fail(struct tc_session *s, const char *reason)
 {
   if (s->state == TC_SESSION_FAILED)
     return;
+  if (s->state == TC_SESSION_KEYED)
+    s->rekeys_before = s->rekey.rekeys;
   s->state = TC_SESSION_FAILED;
   tc_rekey_free(&s->rekey);
   tc_rec_free(&s->rec);

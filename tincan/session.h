@@ -45,6 +45,7 @@ struct tc_session {
   const struct tc_identity *id;
   uint64_t rekey_interval_ms;
   uint64_t bad_records;           /* failed authentication, replay, unknown epoch */
+  uint64_t rekeys_before;         /* rotations of a session that failed since */
   const struct tc_session_ops *ops;
   void *arg;
 };
@@ -85,6 +86,11 @@ int tc_session_open(struct tc_session *s, uint8_t *out, size_t cap, const uint8_
  * out, its length, 0, or a negative code (dropped, counted). */
 int tc_session_rekey_input(struct tc_session *s, const uint8_t *p, size_t n, uint64_t now_ms,
                            uint8_t *out, size_t cap);
+/* Key rotations completed. */
+static inline uint64_t tc_session_rekeys(const struct tc_session *s)
+{
+  return s->state == TC_SESSION_KEYED ? s->rekey.rekeys : s->rekeys_before;
+}
 /* The negotiated DTLS cipher suite ("" before the handshake). */
 const char *tc_session_cipher(const struct tc_session *s);
 
