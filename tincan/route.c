@@ -175,13 +175,20 @@ static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct vir
     l->spoofed++;
     return;
   }
-  /* A mapped link takes complete frames only (addrmap rewrites
-   * checksums); a peer's offload header must fit the frame. */
-  if (vh && (addrmap_find_link(ov->am, l->slot) ||
-             tc_vnet_check(vh, fi, n, ov->cfg.mtu) != 0)) {
-    ov->bad_frames++;
-    l->dp.st.drops++;
-    return;
+  /* A peer's offload header must be one our TAP itself would produce for
+   * this frame (vnet.h); the kernel gets the exact header length.  A mapped
+   * link takes complete frames only (addrmap rewrites checksums). */
+  struct virtio_net_hdr vn;
+  if (vh) {
+    int hdrs = tc_vnet_check(vh, fi, p, n, ov->cfg.mtu);
+    if (hdrs < 0 || addrmap_find_link(ov->am, l->slot)) {
+      ov->bad_frames++;
+      l->dp.st.drops++;
+      return;
+    }
+    vn = *vh;
+    vn.hdr_len = (uint16_t)hdrs;
+    vh = &vn;
   }
   if (addrmap_ingress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
     l->dp.st.drops++;

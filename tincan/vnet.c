@@ -31,66 +31,43 @@ void tc_vnet_get(struct virtio_net_hdr *vh, const uint8_t w[TC_VNET_LEN])
   vh->csum_offset = get16(w + 8);
 }
 
-/* The header alone: known flags, a GSO type we produce, lengths inside the
- * frame. */
-static int header_ok(const struct virtio_net_hdr *vh, size_t len)
+/* Offset and length of the TCP header a super-frame of this GSO type must
+ * carry; false if the packet is not that. */
+static bool tcp_header(const struct frame_info *fi, const uint8_t *frame, size_t len,
+                       uint8_t gso, size_t *l4, size_t *thl)
 {
-  uint8_t g = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-  if (vh->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
-    return IPOP_EINVAL;
-  if (g != VIRTIO_NET_HDR_GSO_NONE && g != VIRTIO_NET_HDR_GSO_TCPV4 &&
-      g != VIRTIO_NET_HDR_GSO_TCPV6)
-    return IPOP_EINVAL;
-  if (g != VIRTIO_NET_HDR_GSO_NONE &&
-      (vh->gso_size == 0 || !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)))
-    return IPOP_EINVAL;
-  if ((vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-      (size_t)vh->csum_start + vh->csum_offset + 2 > len)
-    return IPOP_EINVAL;
-  if (vh->hdr_len > len)
-    return IPOP_EINVAL;
-  return 0;
+  if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && fi->l3 == FRAME_L3_IP4 && fi->ip4.frag_off == 0 &&
+      !fi->ip4.mf && fi->ip4.proto == FRAME_IPPROTO_TCP)
+    *l4 = fi->ip4.l4_off;
+  else if (gso == VIRTIO_NET_HDR_GSO_TCPV6 && fi->l3 == FRAME_L3_IP6 &&
+           fi->ip6.next_hdr == FRAME_IPPROTO_TCP)
+    *l4 = fi->ip6.l4_off;
+  else
+    return false;
+  if (*l4 + 20 > len)
+    return false;
+  *thl = (size_t)(frame[*l4 + 12] >> 4) * 4;
+  return *thl >= 20 && *l4 + *thl <= len;
 }
 
-/* The header must describe the frame it came with: the checksum starts at
- * the TCP/UDP header of a parsed IPv4/IPv6 packet and points at its
- * checksum field, and a TSO header goes with TCP of the right IP version.
- * The kernel checks headers too; this keeps what reaches it to the shapes
- * a TAP itself produces. */
-static bool matches(const struct frame_info *fi, const struct virtio_net_hdr *vh)
+int tc_vnet_check(const struct virtio_net_hdr *vh, const struct frame_info *fi,
+                  const uint8_t *frame, size_t len, uint32_t mtu)
 {
-  uint8_t g = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-  size_t l4;
-  uint8_t proto;
-  if (fi->l3 == FRAME_L3_IP4 && fi->ip4.frag_off == 0 && !fi->ip4.mf) {
-    l4 = fi->ip4.l4_off;
-    proto = fi->ip4.proto;
-    if (g == VIRTIO_NET_HDR_GSO_TCPV6)
-      return false;
-  } else if (fi->l3 == FRAME_L3_IP6) {
-    l4 = fi->ip6.l4_off;
-    proto = fi->ip6.next_hdr;
-    if (g == VIRTIO_NET_HDR_GSO_TCPV4)
-      return false;
-  } else {
-    return false;
-  }
-  if (g != VIRTIO_NET_HDR_GSO_NONE && proto != FRAME_IPPROTO_TCP)
-    return false;
-  if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-    return vh->csum_start == l4 &&
-           ((proto == FRAME_IPPROTO_TCP && vh->csum_offset == 16) ||
-            (proto == FRAME_IPPROTO_UDP && vh->csum_offset == 6));
-  return true;
-}
-
-int tc_vnet_check(const struct virtio_net_hdr *vh, const struct frame_info *fi, size_t len,
-                  uint32_t mtu)
-{
-  (void)mtu;
-  if (header_ok(vh, len) != 0 || !matches(fi, vh))
+  uint8_t gso = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+  size_t l4, thl;
+  if (vh->flags != VIRTIO_NET_HDR_F_NEEDS_CSUM || !tcp_header(fi, frame, len, gso, &l4, &thl))
     return IPOP_EINVAL;
-  return 0;
+  size_t hdrs = l4 + thl, l3l4 = hdrs - fi->l3_off;
+  if (vh->csum_start != l4 || vh->csum_offset != 16)
+    return IPOP_EINVAL;
+  if (vh->hdr_len < hdrs || vh->hdr_len > len)
+    return IPOP_EINVAL;
+  if (vh->gso_size < TC_GSO_MIN_SIZE || mtu < l3l4 || vh->gso_size > mtu - l3l4)
+    return IPOP_EINVAL;
+  size_t payload = len - hdrs;
+  if (payload == 0 || (payload + vh->gso_size - 1) / vh->gso_size > TC_GSO_MAX_SEGS)
+    return IPOP_EINVAL;
+  return (int)hdrs;
 }
 
 int tc_vnet_csum_complete(const struct virtio_net_hdr *vh, uint8_t *frame, size_t len)

@@ -97,10 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = data[i++] % n;
       else
         bad[data[i++] % n] ^= 0x5a;
-      uint64_t before = rx.win.top;
+      uint64_t before = rx.rx[0].win.top;
       uint8_t ep;
       CHECK(tc_rec_open(&rx, out, sizeof out, bad, n, &ep) < 0);
-      CHECK(rx.win.top == before);
+      CHECK(rx.rx[0].win.top == before);
       break;
     }
     }
