@@ -142,8 +142,11 @@ int tc_session_open(struct tc_session *s, uint8_t *out, size_t cap, const uint8_
     s->bad_records++;
     return r;
   }
-  if (tc_rekey_awaits(&s->rekey, epoch))
+  if (tc_rekey_awaits(&s->rekey, epoch)) {
     tc_rekey_confirm(&s->rekey, &s->rec, now);
+    LOG_DEBUG("tincan", "rekey: epoch %llu confirmed by the peer",
+              (unsigned long long)s->rekey.epoch);
+  }
   return r;
 }
 
