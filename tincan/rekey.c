@@ -309,7 +309,7 @@ int tc_rekey_tick(struct tc_rekey *k, struct tc_rec *rec, uint64_t now, uint8_t 
     tc_rec_drop_rx(rec, k->old_epoch);
     k->old_rx = false;
   }
-  uint64_t age = now - k->since_ms;
+  uint64_t age = now > k->since_ms ? now - k->since_ms : 0;
   if (age > TC_REKEY_REJECT_FACTOR * k->interval_ms)
     return IPOP_ETIMEDOUT;
   if (k->state == TC_REKEY_INITIATED && now - k->sent_ms >= TC_REKEY_RETRY_MS)

@@ -142,6 +142,11 @@ int tc_session_open(struct tc_session *s, uint8_t *out, size_t cap, const uint8_
     s->bad_records++;
     return r;
   }
+  /* The peer has keys, so its handshake is over and it will never need a
+   * DTLS retransmission from us: drop the DTLS session, and with it the
+   * master secret from which epoch 0 could be recomputed. */
+  if (s->dtls.ssl)
+    tc_dtls_free(&s->dtls);
   if (tc_rekey_awaits(&s->rekey, epoch)) {
     tc_rekey_confirm(&s->rekey, &s->rec, now);
     LOG_DEBUG("tincan", "rekey: epoch %llu confirmed by the peer",

@@ -9,7 +9,9 @@
  *                      \--------- mismatch, alert, timeout ----> FAILED
  *
  * Frames are sealed only in KEYED: keys exist only once the handshake
- * completed and the peer's certificate matched the pin. */
+ * completed and the peer's certificate matched the pin.  The DTLS session
+ * itself is freed (its master secret wiped) at the first record that
+ * opens: the peer has keys, so it needs no handshake retransmission. */
 #ifndef IPOP_TINCAN_SESSION_H
 #define IPOP_TINCAN_SESSION_H
 
