@@ -337,10 +337,12 @@ bench_path_tinc_up() {
   BENCH_PEER_ADDR="$net.2"
   wait_until 10 netns_exec "$BENCH_A" ip addr show dev tinc0 to "$net.1"
 }
-bench_path_tinc_down() {
+# bench_stop_pids: stop the path's processes (BENCH_PIDS), for _down functions.
+bench_stop_pids() {
   local p
   for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
 }
+bench_path_tinc_down() { bench_stop_pids; }
 
 # ----------------------------------------------------------- wireguard-go
 # wireguard-go keeps its UAPI socket in /var/run/wireguard/<ifname>.sock,
@@ -374,8 +376,7 @@ bench_path_wggo_up() {
   BENCH_PEER_ADDR="$net.2"
 }
 bench_path_wggo_down() {
-  local p
-  for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
+  bench_stop_pids
   rm -f "/var/run/wireguard/${BENCH_WG_IFS[0]}.sock" "/var/run/wireguard/${BENCH_WG_IFS[1]}.sock"
 }
 
@@ -430,10 +431,7 @@ bench_path_fastd_up() {
   BENCH_PEER_ADDR="$net.2"
   wait_until 10 netns_exec "$BENCH_A" ip addr show dev fastd0 to "$net.1"
 }
-bench_path_fastd_down() {
-  local p
-  for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
-}
+bench_path_fastd_down() { bench_stop_pids; }
 
 # ----------------------------------------------------------- Nebula (TUN)
 # Nebula 1.6 with a CA and two host certificates made for the run, each
@@ -489,7 +487,4 @@ bench_path_nebula_up() {
   BENCH_PEER_ADDR="$net.2"
   wait_until 10 netns_exec "$BENCH_A" ip addr show dev nebula0 to "$net.1"
 }
-bench_path_nebula_down() {
-  local p
-  for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
-}
+bench_path_nebula_down() { bench_stop_pids; }
