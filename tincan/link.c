@@ -1,6 +1,7 @@
 /* Links (link.h): a path, a session and a dataplane, and their one state. */
 #include "link.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
