@@ -424,9 +424,12 @@ bench_path_fastd_up() {
     "$(cat "$d/fastd-b/public")" "$BENCH_UL_B" "$net.1"
   bench__fastd_conf "$d/fastd-b" "$BENCH_UL_B" "$(cat "$d/fastd-b/secret")" \
     "$(cat "$d/fastd-a/public")" "$BENCH_UL_A" "$net.2"
-  netns_spawn "$BENCH_A" "$d/fastd-a.log" fastd -c "$d/fastd-a/fastd.conf"
-  BENCH_PIDS=("$NETNS_LAST_PID")
+  # b listens before a starts: a's first handshake then gets through
+  # (otherwise both may wait for fastd's handshake retry, ~20 s).
   netns_spawn "$BENCH_B" "$d/fastd-b.log" fastd -c "$d/fastd-b/fastd.conf"
+  BENCH_PIDS=("$NETNS_LAST_PID")
+  wait_listen "$BENCH_B" udp 10000 10 || return 1
+  netns_spawn "$BENCH_A" "$d/fastd-a.log" fastd -c "$d/fastd-a/fastd.conf"
   BENCH_PIDS+=("$NETNS_LAST_PID")
   BENCH_PEER_ADDR="$net.2"
   wait_until 10 netns_exec "$BENCH_A" ip addr show dev fastd0 to "$net.1"
