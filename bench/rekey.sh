@@ -23,6 +23,7 @@
 #   rekey_tcp1_ratio X.XXX        (median Gbit/s with rotation / without)
 #   rekey_max_gap_near_ms X.X     (longest gap overlapping a rotation)
 #   rekey_max_gap_ms  X.X         (longest gap in any run with rotation)
+#   rekey_cpu_us_initiator/_responder X   (CPU per rotation, bench/rekey_cost.c)
 # Needs root, iperf3, tcpdump, jq and the build (tincan, ipopctl).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -171,4 +172,8 @@ if near_on:
 if gaps_on:
     print("rekey_max_gap_ms %.1f" % max(gaps_on))
 PY
+# The CPU one rotation costs each side, measured in process (no network, no
+# scheduling noise): at a 2 s interval, cost / 2 s is the share of a core.
+cost=$IPOP_BUILD_DIR/tests/unit/tincan/rekey_cost
+if [ -x "$cost" ]; then "$cost" 2000 || rc=1; fi
 exit "$rc"
