@@ -23,7 +23,8 @@
 # BENCH_DIR (scratch dir, removed at exit), bench_overlay_net NAME (a
 # distinct 10.254.N.0/24 per path, "10.254.N"), bench_wait_pids_alive.
 # Built-in paths: veth (the bare link: the limit), tinc (tinc 1.0 switch
-# mode over TAP), wggo (wireguard-go). bench/tincan.sh adds "tincan".
+# mode over TAP), wggo (wireguard-go), fastd (fastd v22, TAP, aes128-gcm),
+# nebula (Nebula 1.6, TUN, default AES). bench/tincan.sh adds "tincan".
 #
 #   . bench/lib_peers.sh
 #   bench_init
@@ -70,6 +71,8 @@ declare -A BENCH_DESC=(
   [veth]="bare veth (kernel, offloads on): the limit"
   [tinc]="tinc $(tincd --version 2>/dev/null | awk 'NR==1{print $3}') switch mode (TAP), default cipher"
   [wggo]="wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR==1{print $2}') (TUN)"
+  [fastd]="fastd $(fastd --version 2>/dev/null | awk 'NR==1{print $2}') (TAP, aes128-gcm, MTU 1434)"
+  [nebula]="Nebula $(nebula -version 2>/dev/null | awk 'NR==1{print $2}') (TUN, default AES, MTU 1300)"
 )
 declare -A BENCH_NETNUM=()
 
@@ -334,10 +337,12 @@ bench_path_tinc_up() {
   BENCH_PEER_ADDR="$net.2"
   wait_until 10 netns_exec "$BENCH_A" ip addr show dev tinc0 to "$net.1"
 }
-bench_path_tinc_down() {
+# bench_stop_pids: stop the path's processes (BENCH_PIDS), for _down functions.
+bench_stop_pids() {
   local p
   for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
 }
+bench_path_tinc_down() { bench_stop_pids; }
 
 # ----------------------------------------------------------- wireguard-go
 # wireguard-go keeps its UAPI socket in /var/run/wireguard/<ifname>.sock,
@@ -371,7 +376,118 @@ bench_path_wggo_up() {
   BENCH_PEER_ADDR="$net.2"
 }
 bench_path_wggo_down() {
-  local p
-  for p in "${BENCH_PIDS[@]}"; do netns_kill "$p" 5; done
+  bench_stop_pids
   rm -f "/var/run/wireguard/${BENCH_WG_IFS[0]}.sock" "/var/run/wireguard/${BENCH_WG_IFS[1]}.sock"
 }
+
+# bench_path_tool NAME: the programs a path needs ("" for kernel-only paths).
+bench_path_tool() {
+  case $1 in
+    tinc) echo tincd ;;
+    wggo) echo "wireguard-go wg" ;;
+    fastd) echo fastd ;;
+    nebula) echo "nebula nebula-cert" ;;
+  esac
+}
+
+# ------------------------------------------------------------ fastd (TAP)
+# fastd v22 in TAP mode with its aes128-gcm method, TAP MTU 1434 (what fastd
+# documents for a 1500-byte IPv4 path), keys made for the run; the settings
+# of /work/shared/reference/test-environment.md.
+bench__fastd_conf() {  # dir ul secret peer_pub peer_ul overlay_addr
+  cat > "$1/fastd.conf" <<EOF
+log level error;
+interface "fastd0";
+mode tap;
+method "aes128-gcm";
+secret "$3";
+mtu 1434;
+bind $2:10000;
+on up "ip link set \$INTERFACE up && ip addr add $6/24 dev \$INTERFACE";
+peer "other" {
+  key "$4";
+  remote $5:10000;
+}
+EOF
+}
+bench__fastd_key() {  # dir: writes secret and public
+  fastd --generate-key 2>/dev/null > "$1/key.txt"
+  awk '/^Secret:/ {print $2}' "$1/key.txt" > "$1/secret"
+  awk '/^Public:/ {print $2}' "$1/key.txt" > "$1/public"
+  [ -s "$1/secret" ] && [ -s "$1/public" ]
+}
+bench_path_fastd_up() {
+  local d=$1 net; net=$(bench_overlay_net fastd)
+  mkdir -p "$d/fastd-a" "$d/fastd-b"
+  ( umask 077; bench__fastd_key "$d/fastd-a" && bench__fastd_key "$d/fastd-b" ) || return 1
+  bench__fastd_conf "$d/fastd-a" "$BENCH_UL_A" "$(cat "$d/fastd-a/secret")" \
+    "$(cat "$d/fastd-b/public")" "$BENCH_UL_B" "$net.1"
+  bench__fastd_conf "$d/fastd-b" "$BENCH_UL_B" "$(cat "$d/fastd-b/secret")" \
+    "$(cat "$d/fastd-a/public")" "$BENCH_UL_A" "$net.2"
+  # b listens before a starts: a's first handshake then gets through
+  # (otherwise both may wait for fastd's handshake retry, ~20 s).
+  netns_spawn "$BENCH_B" "$d/fastd-b.log" fastd -c "$d/fastd-b/fastd.conf"
+  BENCH_PIDS=("$NETNS_LAST_PID")
+  wait_listen "$BENCH_B" udp 10000 10 || return 1
+  netns_spawn "$BENCH_A" "$d/fastd-a.log" fastd -c "$d/fastd-a/fastd.conf"
+  BENCH_PIDS+=("$NETNS_LAST_PID")
+  BENCH_PEER_ADDR="$net.2"
+  wait_until 10 netns_exec "$BENCH_A" ip addr show dev fastd0 to "$net.1"
+}
+bench_path_fastd_down() { bench_stop_pids; }
+
+# ----------------------------------------------------------- Nebula (TUN)
+# Nebula 1.6 with a CA and two host certificates made for the run, each
+# host told the other's underlay address (static_host_map, no lighthouse),
+# default cipher (AES-256-GCM), MTU 1300 (its default), one routine, the
+# firewall open; the settings of /work/shared/reference/test-environment.md.
+bench__nebula_conf() {  # dir name ul peer_overlay peer_ul
+  cat > "$1/$2.yml" <<EOF
+pki:
+  ca: $1/ca.crt
+  cert: $1/$2.crt
+  key: $1/$2.key
+static_host_map:
+  "$4": ["$5:4242"]
+lighthouse:
+  am_lighthouse: false
+listen:
+  host: $3
+  port: 4242
+punchy:
+  punch: false
+tun:
+  dev: nebula0
+  mtu: 1300
+logging:
+  level: error
+firewall:
+  outbound:
+    - port: any
+      proto: any
+      host: any
+  inbound:
+    - port: any
+      proto: any
+      host: any
+EOF
+}
+bench_path_nebula_up() {
+  local d=$1 net; net=$(bench_overlay_net nebula)
+  mkdir -p "$d/nebula"
+  ( cd "$d/nebula" && umask 077 &&
+    nebula-cert ca -name ipop-bench -out-crt ca.crt -out-key ca.key &&
+    nebula-cert sign -ca-crt ca.crt -ca-key ca.key -name a -ip "$net.1/24" \
+      -out-crt a.crt -out-key a.key &&
+    nebula-cert sign -ca-crt ca.crt -ca-key ca.key -name b -ip "$net.2/24" \
+      -out-crt b.crt -out-key b.key ) >"$d/nebula-cert.log" 2>&1 || return 1
+  bench__nebula_conf "$d/nebula" a "$BENCH_UL_A" "$net.2" "$BENCH_UL_B"
+  bench__nebula_conf "$d/nebula" b "$BENCH_UL_B" "$net.1" "$BENCH_UL_A"
+  netns_spawn "$BENCH_A" "$d/nebula-a.log" nebula -config "$d/nebula/a.yml"
+  BENCH_PIDS=("$NETNS_LAST_PID")
+  netns_spawn "$BENCH_B" "$d/nebula-b.log" nebula -config "$d/nebula/b.yml"
+  BENCH_PIDS+=("$NETNS_LAST_PID")
+  BENCH_PEER_ADDR="$net.2"
+  wait_until 10 netns_exec "$BENCH_A" ip addr show dev nebula0 to "$net.1"
+}
+bench_path_nebula_down() { bench_stop_pids; }

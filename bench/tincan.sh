@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench/tincan.sh - ipop-tincan against the bare veth, tinc (switch mode)
-# and wireguard-go, measured the same way in one run (bench/lib_peers.sh).
+# bench/tincan.sh - ipop-tincan against the bare veth, fastd, Nebula, tinc
+# (switch mode) and wireguard-go, measured the same way in one run
+# (bench/lib_peers.sh).
 # Prints the table, "bench_<path>_<metric> value" lines, the ratios of
 # tincan against each path and, last, "ratio_vs_best_peer_tcp1 X.XX".
 #
-#   sudo bench/tincan.sh                    # veth tincan tinc wggo, 5 s per test
+#   sudo bench/tincan.sh                    # veth tincan fastd nebula tinc wggo, 5 s per test
 #   sudo BENCH_RUNS=3 bench/tincan.sh       # medians of 3 rotating runs
 #   sudo bench/tincan.sh tincan tinc        # only some paths
 #   IPOP_BUILD_DIR=build-x bench/tincan.sh  # another build directory
@@ -64,14 +65,11 @@ for b in "$TINCAN" "$IPOPCTL"; do
 done
 command -v jq >/dev/null || { echo "tincan.sh: jq missing" >&2; exit 1; }
 paths=("$@")
-[ "${#paths[@]}" -gt 0 ] || paths=(veth tincan tinc wggo)
+[ "${#paths[@]}" -gt 0 ] || paths=(veth tincan fastd nebula tinc wggo)
 for p in "${paths[@]}"; do
-  case $p in
-    tinc) command -v tincd >/dev/null || { echo "tincan.sh: tincd missing" >&2; exit 1; } ;;
-    wggo) if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
-            echo "tincan.sh: wireguard-go/wg missing" >&2; exit 1
-          fi ;;
-  esac
+  for t in $(bench_path_tool "$p"); do
+    command -v "$t" >/dev/null || { echo "$(basename "$0"): $t missing (scripts/install-deps.sh)" >&2; exit 1; }
+  done
 done
 
 bench_init

@@ -265,6 +265,11 @@ static int put_value(const struct cli_command *c, const struct cli_arg *a, json_
                   name, v);
     val = json_string(v);
     break;
+  case ARG_BOOL:
+    if (strcmp(v, "yes") && strcmp(v, "no"))
+      return fail(err, len, EXIT_USAGE, "%s \"%s\": expected yes or no", name, v);
+    val = json_boolean(strcmp(v, "yes") == 0);
+    break;
   case ARG_ENUM:
     for (int i = 0; a->names[i]; i++)
       if (strcmp(v, a->names[i]) == 0)

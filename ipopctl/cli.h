@@ -32,6 +32,7 @@ enum cli_arg_type {
   ARG_IP6_NET,    /* ADDR[/PREFIX] -> field and field_prefix */
   ARG_CIDR,       /* IPv4 network a.b.c.d/n, host bits zero */
   ARG_MAC,        /* 02:00:5e:10:00:01 */
+  ARG_BOOL,       /* yes|no -> true|false */
   ARG_ENUM,       /* one of names[] */
   ARG_HOSTPORT,   /* host:port or [v6]:port */
   ARG_TURN,       /* USER@HOST:PORT[/udp|tcp|tls] -> {address,user,transport} */

@@ -99,7 +99,7 @@ void cli_link_body_from_set(json_t *body, const json_t *set)
   static const char *const map[][2] = {
     { "fingerprint", "peer_fingerprint" }, { "ufrag", "peer_ufrag" },
     { "pwd", "peer_pwd" }, { "candidates", "peer_candidates" },
-    { "node_id", "peer_id" }, { "overlay_id", "overlay_id" },
+    { "node_id", "peer_id" }, { "overlay_id", "overlay_id" }, { "mac", "peer_mac" },
   };
   for (size_t i = 0; i < N(map); i++) {
     json_t *v = json_object_get(set, map[i][0]);
@@ -182,6 +182,10 @@ static const struct cli_arg create_link_a[] = {
   A("--pwd", "PWD", "peer_pwd", ARG_STR, 0, "the peer's ICE password"),
   A("--candidate", "CAND", "peer_candidates", ARG_STR, ARG_REPEAT, "one peer candidate"),
   A("--role", "ROLE", "role", ARG_ENUM, 0, "ICE role (default auto)", .names = ctl_ice_role_names),
+  A("--peer-mac", "MAC", "peer_mac", ARG_MAC, 0,
+    "the peer's TAP MAC: its frames must carry it (default: from --remote)"),
+  A("--bridge", "yes|no", "bridge", ARG_BOOL, 0,
+    "the peer bridges a LAN: accept any source MAC not bound to another link"),
 };
 static const struct cli_arg link_stats_a[] = {
   A("--overlay", "ID", "overlay_id", ARG_ID, 0, "only this overlay"),
@@ -213,7 +217,8 @@ const struct cli_command cli_tincan_commands[] = {
   { "create-link", "create_link", CLI_TINCAN, 0, "connect a link with the peer's candidates",
     "Starts connectivity checks and DTLS with the peer, whose certificate must match the "
     "fingerprint of its candidate set. The link's own candidates must have been queried "
-    "first (candidates). Prints the link's state; watch it with link-stats.",
+    "first (candidates). Frames from the link must carry the peer's MAC (--peer-mac, or the "
+    "set's mac) unless --bridge yes. Prints the link's state; watch it with link-stats.",
     create_link_a, N(create_link_a), finish_create_link, NULL, NULL },
   { "remove-link", "remove_link", CLI_TINCAN, 0, "remove a link", NULL, link_a, N(link_a),
     NULL, NULL, NULL },

@@ -148,14 +148,15 @@ void out_links(FILE *f, const struct cli_command *c, const json_t *body, const j
   const json_t *arr = json_object_get(result, "links");
   size_t i;
   const json_t *l;
-  fprintf(f, "%-12s %-10s %-10s %-6s %-22s %-22s %8s %12s %12s %7s\n", "OVERLAY", "PEER",
-          "STATE", "PAIR", "LOCAL", "REMOTE", "RTT_MS", "TX_BYTES", "RX_BYTES", "DROPS");
+  fprintf(f, "%-12s %-10s %-10s %-6s %-22s %-22s %8s %12s %12s %7s %7s %6s\n", "OVERLAY",
+          "PEER", "STATE", "PAIR", "LOCAL", "REMOTE", "RTT_MS", "TX_BYTES", "RX_BYTES", "DROPS",
+          "SPOOFED", "REKEYS");
   json_array_foreach(arr, i, l) {
-    fprintf(f, "%-12s %-10.8s %-10s %-6s %-22s %-22s %8.1f %12lld %12lld %7lld\n",
+    fprintf(f, "%-12s %-10.8s %-10s %-6s %-22s %-22s %8.1f %12lld %12lld %7lld %7lld %6lld\n",
             jstr(l, "overlay_id", "-"), jstr(l, "peer_id", "-"), jstr(l, "state", "-"),
             jstr(l, "pair_type", "-"), jstr(l, "local_addr", "-"), jstr(l, "remote_addr", "-"),
             jint(l, "rtt_us") / 1000.0, jint(l, "tx_bytes"), jint(l, "rx_bytes"),
-            jint(l, "drops"));
+            jint(l, "drops"), jint(l, "spoofed"), jint(l, "rekeys"));
   }
   if (json_array_size(arr) == 0)
     fprintf(f, "(no links)\n");

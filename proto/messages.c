@@ -99,6 +99,8 @@ static const struct jb_field overlay_info_f[] = {
   JB_F_U32(T, ip6_prefix, "ip6_prefix", 0, 0, 128, 0),
   JB_F_STR(T, fingerprint, "fingerprint", R, 1, NULL),
   JB_F_U32(T, n_links, "n_links", 0, 0, UINT32_MAX, 0),
+  JB_F_U32(T, mac_entries, "mac_entries", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, mac_evicted, "mac_evicted", 0, 0, INT64_MAX, 0),
 };
 const struct jb_schema ctl_overlay_info_schema = JB_SCHEMA("overlay info", T, overlay_info_f);
 #undef T
@@ -117,6 +119,7 @@ static const struct jb_field candidates_f[] = {
   JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
   JB_F_STR(T, node_id, "node_id", R, 1, NULL),
   JB_F_STR(T, fingerprint, "fingerprint", R, 1, NULL),
+  JB_F_MAC(T, mac, "mac", 0, JB_PRESENCE(T, has_mac)),
   JB_F_STR(T, ufrag, "ufrag", R, 4, NULL),
   JB_F_STR(T, pwd, "pwd", R | JB_SECRET, 22, NULL),
   JB_F_STR_ARR(T, candidates, n_candidates, "candidates", R, 1),
@@ -133,6 +136,8 @@ static const struct jb_field create_link_f[] = {
   JB_F_STR(T, peer_pwd, "peer_pwd", R | JB_SECRET, 22, NULL),
   JB_F_STR_ARR(T, peer_candidates, n_peer_candidates, "peer_candidates", R, 1),
   JB_F_ENUM(T, role, "role", 0, ctl_ice_role_names, "auto"),
+  JB_F_MAC(T, peer_mac, "peer_mac", 0, JB_PRESENCE(T, has_peer_mac)),
+  JB_F_BOOL(T, bridge, "bridge", 0, false),
 };
 const struct jb_schema ctl_create_link_schema = JB_SCHEMA("create_link", T, create_link_f);
 #undef T
@@ -162,6 +167,10 @@ static const struct jb_field link_stat_f[] = {
   JB_F_U64(T, rx_packets, "rx_packets", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, drops, "drops", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, up_ms, "up_ms", 0, 0, INT64_MAX, 0),
+  JB_F_MAC(T, peer_mac, "peer_mac", 0, JB_PRESENCE(T, has_peer_mac)),
+  JB_F_BOOL(T, bridge, "bridge", 0, false),
+  JB_F_U64(T, spoofed, "spoofed", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, rekeys, "rekeys", 0, 0, INT64_MAX, 0),
 };
 const struct jb_schema ctl_link_stat_schema = JB_SCHEMA("link stat", T, link_stat_f);
 #undef T

@@ -117,6 +117,8 @@ struct ctl_overlay_info {
   bool has_ip6;
   char fingerprint[CTL_FPR_LEN];  /* this node's DTLS certificate */
   uint32_t n_links;
+  uint32_t mac_entries;           /* MACs in the switch (bound + learned) */
+  uint64_t mac_evicted;           /* learned MACs evicted because the table was full */
 };
 
 /* query_candidates, remove_link: one link of one overlay. */
@@ -132,6 +134,8 @@ struct ctl_candidates {
   char peer_id[CTL_ID_LEN];
   char node_id[CTL_ID_LEN];
   char fingerprint[CTL_FPR_LEN];
+  uint8_t mac[6];                 /* this overlay's TAP MAC (the peer's peer_mac) */
+  bool has_mac;
   char ufrag[CTL_UFRAG_LEN];
   char pwd[CTL_PWD_LEN];
   char candidates[CTL_MAX_CANDS][CTL_CAND_LEN];
@@ -141,7 +145,11 @@ struct ctl_candidates {
 enum ctl_ice_role { CTL_ROLE_AUTO, CTL_ROLE_CONTROLLING, CTL_ROLE_CONTROLLED };
 
 /* create_link: start connectivity checks and DTLS with the peer.  The peer's
- * certificate must match peer_fingerprint.  Answered with ctl_link_stat. */
+ * certificate must match peer_fingerprint.  Frames from the link must carry
+ * peer_mac as their source MAC (others are dropped and counted), unless
+ * bridge is set: then any source MAC that is not ours nor bound to another
+ * link (a peer bridging a LAN).  One of the two is required.  Answered with
+ * ctl_link_stat. */
 struct ctl_create_link {
   char overlay_id[CTL_ID_LEN];
   char peer_id[CTL_ID_LEN];
@@ -151,6 +159,9 @@ struct ctl_create_link {
   char peer_candidates[CTL_MAX_CANDS][CTL_CAND_LEN];
   uint32_t n_peer_candidates;
   int role;                       /* enum ctl_ice_role, default auto */
+  uint8_t peer_mac[6];            /* the peer's TAP MAC */
+  bool has_peer_mac;
+  bool bridge;                    /* default false */
 };
 
 /* query_link_stats: all links, one overlay, or one link. */
@@ -178,6 +189,11 @@ struct ctl_link_stat {
   uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets;
   uint64_t drops;
   uint64_t up_ms;                 /* ms since the link came up, 0 if not up */
+  uint8_t peer_mac[6];            /* as create_link gave it */
+  bool has_peer_mac;
+  bool bridge;
+  uint64_t spoofed;               /* frames dropped: source MAC/address not the peer's */
+  uint64_t rekeys;                /* key rotations completed (new epochs) */
 };
 
 struct ctl_link_stats {

@@ -10,6 +10,8 @@ strongly connected components of that graph, each with one example edge
 
     scripts/check-deps.py OBJDIR [OBJDIR...]     # e.g. build/controller/CMakeFiles/ipop-controller.dir
     scripts/check-deps.py --graph OBJDIR          # also print every edge
+    scripts/check-deps.py a.c.o b.c.o ...         # exactly these objects (a build dir
+                                                  # may keep objects of deleted files)
 
 Exits 0 when there is no cycle, 1 when there is one, 2 on usage errors.
 """
@@ -21,6 +23,9 @@ import sys
 def objects(dirs):
     out = []
     for d in dirs:
+        if d.endswith(".o") and os.path.isfile(d):
+            out.append(d)
+            continue
         for root, _, files in os.walk(d):
             for f in files:
                 if f.endswith(".o"):

@@ -8,12 +8,15 @@
 #   IPOP_FUZZ_BUILD_DIR  build directory (default: <repo>/build-fuzz)
 #   IPOP_SRC_DIR         source tree (default: this script's repository)
 #   IPOP_FUZZ_TARGETS    space-separated target names (default: all)
+#   IPOP_FUZZ_RUNS       stop each target after this many executions (or at
+#                        the time limit, whichever comes first), e.g. a deep
+#                        run:  IPOP_FUZZ_RUNS=10000000 scripts/fuzz.sh 7200
 #
 # Each target starts from a scratch copy of its seed corpus
 # (tests/fuzz/corpus/<name without fuzz_>/), so the seeds in the repository
 # stay small.  A crash leaves its reproducer in the build directory, and the
 # script exits non-zero.  One summary line per target, e.g.
-#   fuzz_config: ok, 1234567 execs in 20 s (61728/s), corpus 312 inputs
+#   fuzz_config: ok, 1234567 execs (limit 20 s, 61728/s), corpus 312 inputs
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,14 +78,16 @@ for t in $targets; do
   [ -d "$seeds" ] && cp "$seeds"/* "$work"/ 2>/dev/null
   out=$build/$t.log
   rm -f "$build/$t-"*   # reproducers of earlier runs
-  (cd "$build" && "$bin" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
-     -timeout=10 -artifact_prefix="$build/$t-" "$work") >"$out" 2>&1
+  runs=()
+  [ -n "${IPOP_FUZZ_RUNS:-}" ] && runs=(-runs="$IPOP_FUZZ_RUNS")
+  (cd "$build" && "$bin" -max_total_time="$secs" "${runs[@]}" -print_final_stats=1 \
+     -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$build/$t-" "$work") >"$out" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out" | tail -n 1)
   ninputs=$(find "$work" -type f | wc -l)
   if [ $rc -eq 0 ]; then
-    echo "$t: ok, ${execs:-?} execs in $secs s (${rate:-?}/s), corpus $ninputs inputs"
+    echo "$t: ok, ${execs:-?} execs (limit $secs s${IPOP_FUZZ_RUNS:+ or $IPOP_FUZZ_RUNS runs}, ${rate:-?}/s), corpus $ninputs inputs"
   else
     artifact=$(ls -t "$build/$t-"* 2>/dev/null | head -n 1)
     echo "$t: CRASH (exit $rc) after ${execs:-?} execs; reproducer ${artifact:-none}; log $out"

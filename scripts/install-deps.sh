@@ -17,7 +17,7 @@ packages=(
   clang libclang-rt-14-dev
   # network tests, demo, benchmarks
   iproute2 iputils-ping iperf3 iptables conntrack procps psmisc
-  tinc wireguard-go wireguard-tools
+  tinc wireguard-go wireguard-tools fastd nebula tcpdump
   # real servers for integration tests and the demo
   ejabberd prosody lua-sec coturn
   # a real DNS server for the SRV, federation and failover tests

@@ -1,29 +1,33 @@
-/* The link dataplane: frames sealed as records (record.h) once DTLS has
- * verified the peer, carried either by libnice (relayed pairs, and until ICE
- * is settled) or, for direct pairs (host/srflx/prflx), on the ICE-selected
- * UDP socket taken over from libnice and driven from the libuv loop with
- * recvmmsg/sendmmsg, UDP GRO/GSO.
+/* A link's dataplane: Ethernet frames to records and back, on top of the
+ * link's session (keys, session.h) and path (datagrams, path.h).
  *
  * Inside a record, the first plaintext byte says what follows:
  *
  *   TC_DP_FRAME  an Ethernet frame, checksums complete
  *   TC_DP_FRAG   msg id (BE 32) | total (BE 32) | offset (BE 32) | chunk:
- *                one piece of [vnet header (10, wire form below) | frame],
- *                for frames too big for one datagram: TSO/GSO super-frames
- *                from the TAP (carried whole, so the far TAP takes them as
- *                one GSO packet) and frames above TC_SAFE_MTU
+ *                one piece of [vnet header (10, vnet.h) | frame], for
+ *                frames too big for one datagram: TSO/GSO super-frames from
+ *                the TAP (carried whole, so the far TAP takes them as one
+ *                GSO packet) and frames above TC_SAFE_MTU
  *   TC_DP_PING   timestamp (BE 64, µs), answered by
  *   TC_DP_PONG   the same timestamp: keepalive and RTT
+ *   5, 6, 7      rekey INIT, RESP, DONE (rekey.h), for the session
  *
- * vnet header on the wire: flags, gso_type (1 byte each), hdr_len, gso_size,
- * csum_start, csum_offset (BE 16 each): struct virtio_net_hdr in network
- * byte order.  Unknown kinds are ignored (newer peers). */
+ * Unknown kinds are ignored (newer peers).  Frames that come out go to the
+ * context's deliver callback (the router); nothing here looks inside them
+ * beyond the FRAG header.
+ *
+ * The dataplane context (one per daemon) holds every scratch buffer the
+ * frame path needs, so that nothing is per-process static. */
 #ifndef IPOP_TINCAN_DATAPLANE_H
 #define IPOP_TINCAN_DATAPLANE_H
 
 #include <linux/virtio_net.h>
 
-#include "tincan.h"
+#include "path.h"
+#include "rekey.h"
+#include "session.h"
+#include "vnet.h"
 
 enum {
   TC_DP_FRAME = 1,
@@ -31,38 +35,61 @@ enum {
   TC_DP_PING = 3,
   TC_DP_PONG = 4,
   TC_DP_FRAG_HDR = 13,
-  TC_DP_VNET = 10,
-  TC_DP_BATCH = 64,               /* datagrams queued per link before a sendmmsg */
   TC_DP_REASM_SLOTS = 4,          /* split frames being reassembled per link */
   /* largest reassembled content: vnet header + a 64 KiB IP packet + L2 */
-  TC_DP_SUPER_MAX = TC_DP_VNET + 65535 + 14 + 4,
+  TC_DP_SUPER_MAX = TC_VNET_LEN + 65535 + 14 + 4,
+  /* A TAP read: vnet header, then up to a 64 KiB super-frame. */
+  TC_DP_TAP_BUF = TC_VNET_LEN + 65536 + 64,
 };
 
-/* Keys from the verified DTLS session (called once DTLS is up). */
-int tc_dp_start(struct tc_link *l);
-/* Move a direct link onto its own socket if ICE has settled; returns true
- * if the link now runs on l->fd.  Must not run inside a libnice callback
- * (it frees the agent): the link's timer calls it. */
-bool tc_dp_try_takeover(struct tc_link *l);
-/* Release sockets, buffers and keys (link teardown).  Returns the number
- * of libuv handles being closed whose close callback will run. */
-int tc_dp_stop(struct tc_link *l, uv_close_cb cb);
+typedef void (*tc_dp_deliver_fn)(void *owner, const struct virtio_net_hdr *vh, uint8_t *frame,
+                                 size_t n);
 
-/* One datagram from the link's path (libnice's recv callback). */
-void tc_dp_input(struct tc_link *l, const uint8_t *p, size_t n);
+/* The daemon's dataplane context: buffers and the frame sink. */
+struct tc_dp_ctx {
+  struct tc_path_io io;                     /* recvmmsg/sendmmsg buffers */
+  uint8_t plain[TC_PATH_DGRAM_MAX];         /* an opened record */
+  uint8_t seal[TC_PATH_DGRAM_MAX];          /* a record for a non-batching path */
+  uint8_t tap[TC_DP_TAP_BUF];               /* a TAP read (router) */
+  tc_dp_deliver_fn deliver;                 /* frames from links */
+};
+
+struct tc_dp_stats {
+  uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets;  /* frames */
+  uint64_t drops;                 /* frames or records lost or refused */
+};
+
+struct tc_dp_reasm;
+
+/* One link's dataplane state. */
+struct tc_dp {
+  struct tc_dp_ctx *ctx;
+  struct tc_session *sess;
+  struct tc_path *path;
+  void *owner;                    /* the link, for ctx->deliver */
+  struct tc_dp_reasm *reasm;      /* split frames (allocated on first use) */
+  uint32_t frag_id;
+  uint32_t rtt_us;
+  uint64_t last_rx_ms;            /* last authenticated record */
+  struct tc_dp_stats st;
+};
+
+void tc_dp_init(struct tc_dp *dp, struct tc_dp_ctx *ctx, struct tc_session *sess,
+                struct tc_path *path, void *owner);
+void tc_dp_free(struct tc_dp *dp);
+
 /* Seal and send one frame.  vh: the TAP's offload header (NULL: a complete
- * frame).  p must have TC_DP_VNET writable bytes before it (headroom). */
-int tc_dp_send_frame(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *p, size_t n);
-void tc_dp_send_ping(struct tc_link *l, uint8_t kind, uint64_t stamp);
-/* Send what is queued (end of a burst). */
-void tc_dp_flush(struct tc_link *l);
-/* Send one DTLS datagram on the link's path. */
-void tc_dp_send_raw(struct tc_link *l, const uint8_t *p, size_t n);
-
-/* vnet header checks for a peer-supplied super-frame header: 0 if the
- * kernel may be given it with a frame of len bytes. */
-int tc_dp_vnet_check(const struct virtio_net_hdr *vh, size_t len);
-/* Complete a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) in software. */
-int tc_dp_csum_complete(const struct virtio_net_hdr *vh, uint8_t *frame, size_t len);
+ * frame).  p must have TC_VNET_LEN writable bytes before it (headroom).
+ * IPOP_ESTATE while the session has no keys. */
+int tc_dp_send_frame(struct tc_dp *dp, const struct virtio_net_hdr *vh, uint8_t *p, size_t n);
+/* Seal and send one control message (kind byte first) now. */
+void tc_dp_send_msg(struct tc_dp *dp, const uint8_t *m, size_t n);
+void tc_dp_send_ping(struct tc_dp *dp, uint64_t now_us);
+/* One datagram from the path: a record (opened, dispatched by kind), a
+ * DTLS datagram (to the session), STUN (ignored), or garbage (counted). */
+void tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms);
+/* The plaintext of an authenticated record, dispatched by its kind byte
+ * (also the fuzzing entry point of the post-authentication path). */
+void tc_dp_inner(struct tc_dp *dp, uint8_t *p, size_t n, uint64_t now_ms);
 
 #endif

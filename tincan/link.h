@@ -1,10 +1,61 @@
-/* Links and forwarding (internal to tincan). */
+/* A link to one peer on one overlay: a path (ICE agent, then possibly the
+ * selected socket; path.h), a session on it (DTLS, then record keys and
+ * their epochs; session.h), and the dataplane that turns frames into
+ * records and back (dataplane.h).  The link owns the three, their one
+ * state, the housekeeping timer (keepalive, rekey, deadlines) and the
+ * events the controller sees.
+ *
+ *   NEW --create_link--> CONNECTING --keys--> UP <--keepalive--> DOWN
+ *                              \------------------\--------------> FAILED
+ *   any --remove_link--> DEAD (handles closing, then freed)
+ *
+ * Frames: tc_link_send_frame() out; frames in go from the dataplane to the
+ * daemon's router through the dataplane context's deliver callback. */
 #ifndef IPOP_TINCAN_LINK_H
 #define IPOP_TINCAN_LINK_H
 
 #include <linux/virtio_net.h>
 
+#include "dataplane.h"
+#include "path.h"
+#include "session.h"
 #include "tincan.h"
+
+/* The link's one state.  The first five are what the control protocol
+ * reports (enum ctl_link_state, same values). */
+enum tc_link_state {
+  TC_LINK_NEW = CTL_LINK_NEW,               /* gathering; no create_link yet */
+  TC_LINK_CONNECTING = CTL_LINK_CONNECTING, /* ICE checks, then the DTLS handshake */
+  TC_LINK_UP = CTL_LINK_UP,                 /* keyed, authenticated records arrive */
+  TC_LINK_DOWN = CTL_LINK_DOWN,             /* keyed, but nothing for TC_DEAD_MS */
+  TC_LINK_FAILED = CTL_LINK_FAILED,         /* ICE or DTLS failed, or keys overdue */
+  TC_LINK_DEAD,                             /* removed; freed once handles closed */
+};
+
+/* Link flags (create_link). */
+enum {
+  TC_LINK_HAS_PEER_MAC = 1 << 0,  /* peer_mac is bound to this link */
+  TC_LINK_BRIDGE = 1 << 1,        /* the peer bridges a LAN: any source MAC not bound elsewhere */
+};
+
+struct tc_link {
+  struct tc_overlay *ov;
+  struct tc_link *next;
+  char peer_id[CTL_ID_LEN];
+  uint32_t slot;                  /* index in ov->slot[], the switch's link id */
+  enum tc_link_state state;
+  char reason[CTL_REASON_LEN];
+  uint8_t peer_mac[6];            /* source MAC of the peer's frames */
+  unsigned flags;
+  uint64_t spoofed;               /* frames refused: source not the peer's (route.c) */
+  struct tc_path path;
+  struct tc_session sess;
+  struct tc_dp dp;
+  struct ctl_request *pending;    /* query_candidates waiting for gathering */
+  uv_timer_t tick;
+  int handles_closing;            /* libuv handles whose close is pending */
+  uint64_t created_ms, connect_start_ms, up_since_ms, last_ping_ms;
+};
 
 /* Create a link and start gathering; it is added to ov->links. */
 int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **out,
@@ -15,25 +66,17 @@ void tc_link_want_candidates(struct tc_link *l, struct ctl_request *req);
 int tc_link_connect(struct tc_link *l, const struct ctl_create_link *r, char *why,
                     size_t whylen);
 /* One frame from the TAP (vh: its offload header, NULL for a complete
- * frame); p needs TC_DP_VNET bytes of writable headroom (dataplane.h). */
+ * frame); p needs TC_VNET_LEN bytes of writable headroom.  Sent only UP. */
 int tc_link_send_frame(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *p,
                        size_t n);
-/* An authenticated record arrived: liveness, and "up" again after "down". */
-void tc_link_alive(struct tc_link *l);
-/* Remember the selected pair for the stats, then free the ICE agent. */
-void tc_link_cache_pair(struct tc_link *l);
-void tc_link_release_agent(struct tc_link *l);
-void tc_link_stat(const struct tc_link *l, struct ctl_link_stat *s);
+static inline bool tc_link_keyed(const struct tc_link *l)
+{
+  return l->state == TC_LINK_UP || l->state == TC_LINK_DOWN;
+}
+/* Send what the link queued during a burst. */
+void tc_link_flush(struct tc_link *l);
+void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s);
 void tc_link_destroy(struct tc_link *l);
 struct tc_link *tc_link_find(struct tc_overlay *ov, const char *peer_id);
-void tc_link_event(struct tc_link *l);
-
-/* forward.c */
-/* vh: the peer's offload header for a super-frame, NULL for a complete frame. */
-void tc_forward_from_link(struct tc_link *l, const struct virtio_net_hdr *vh, uint8_t *frame,
-                          size_t n);
-/* Send what the links queued during a burst. */
-void tc_forward_flush(struct tc_overlay *ov);
-void tc_forward_tap_readable(struct tc_overlay *ov);
 
 #endif

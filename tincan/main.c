@@ -185,6 +185,7 @@ int main(int argc, char **argv)
   uv_loop_t loop;
   uv_loop_init(&loop);
   d->loop = &loop;
+  d->rekey_interval_ms = (uint64_t)cfg.tincan.rekey_interval * 1000u;
   int rc = tc_daemon_init(d);
   if (rc) {
     LOG_ERROR("tincan", "initialisation failed: %s", ipop_strerror(rc));

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <string.h>
 
-#include "bytes.h"
 #include "error.h"
 
 enum { WORDS = TC_REC_WINDOW / 64 };
@@ -38,18 +37,29 @@ void tc_rec_window_update(struct tc_rec_window *w, uint64_t counter)
   w->bits[(c >> 6) % WORDS] |= UINT64_C(1) << (c & 63);
 }
 
-static EVP_CIPHER_CTX *ctx_new(const uint8_t key[TC_REC_KEY], bool enc)
+/* EVP_CIPHER_CTX_free cleanses the expanded key before freeing it. */
+static void keys_wipe(struct tc_rec_keys *k)
+{
+  EVP_CIPHER_CTX_free(k->ctx);
+  OPENSSL_cleanse(k, sizeof *k);
+}
+
+static int keys_set(struct tc_rec_keys *k, uint8_t epoch, const uint8_t key[TC_REC_KEY],
+                    const uint8_t iv[TC_REC_IV], bool enc)
 {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c)
-    return NULL;
-  int ok = enc ? EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL)
-               : EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL);
+  int ok = c && (enc ? EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL)
+                     : EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL));
   if (ok != 1) {
     EVP_CIPHER_CTX_free(c);
-    return NULL;
+    ERR_clear_error();
+    return IPOP_ECRYPTO;
   }
-  return c;
+  keys_wipe(k);
+  k->ctx = c;
+  k->epoch = epoch;
+  memcpy(k->iv, iv, TC_REC_IV);
+  return 0;
 }
 
 int tc_rec_init(struct tc_rec *r, const uint8_t tx_key[TC_REC_KEY],
@@ -57,37 +67,65 @@ int tc_rec_init(struct tc_rec *r, const uint8_t tx_key[TC_REC_KEY],
                 const uint8_t rx_iv[TC_REC_IV])
 {
   memset(r, 0, sizeof *r);
-  r->tx = ctx_new(tx_key, true);
-  r->rx = ctx_new(rx_key, false);
-  if (!r->tx || !r->rx) {
+  int rc = tc_rec_set_tx(r, 0, tx_key, tx_iv);
+  if (rc == 0)
+    rc = tc_rec_add_rx(r, 0, rx_key, rx_iv);
+  if (rc)
     tc_rec_free(r);
-    return IPOP_ECRYPTO;
-  }
-  memcpy(r->tx_iv, tx_iv, TC_REC_IV);
-  memcpy(r->rx_iv, rx_iv, TC_REC_IV);
-  return 0;
+  return rc;
 }
 
-int tc_rec_init_from_ssl(struct tc_rec *r, SSL *ssl, bool client)
+int tc_rec_set_tx(struct tc_rec *r, uint8_t epoch, const uint8_t key[TC_REC_KEY],
+                  const uint8_t iv[TC_REC_IV])
 {
-  uint8_t km[2 * TC_REC_KEY + 2 * TC_REC_IV];
-  if (!ssl || SSL_export_keying_material(ssl, km, sizeof km, TC_REC_LABEL,
-                                         strlen(TC_REC_LABEL), NULL, 0, 0) != 1) {
-    ERR_clear_error();
-    memset(r, 0, sizeof *r);
-    return IPOP_ECRYPTO;
-  }
-  const uint8_t *ck = km, *sk = km + TC_REC_KEY, *civ = km + 2 * TC_REC_KEY,
-                *siv = civ + TC_REC_IV;
-  int rc = client ? tc_rec_init(r, ck, civ, sk, siv) : tc_rec_init(r, sk, siv, ck, civ);
-  OPENSSL_cleanse(km, sizeof km);
+  int rc = keys_set(&r->tx, epoch, key, iv, true);
+  if (rc == 0)
+    r->tx_counter = 0;
   return rc;
+}
+
+static struct tc_rec_rx *rx_find(struct tc_rec *r, uint8_t epoch)
+{
+  for (int i = 0; i < TC_REC_RX_SLOTS; i++)
+    if (r->rx[i].k.ctx && r->rx[i].k.epoch == epoch)
+      return &r->rx[i];
+  return NULL;
+}
+
+int tc_rec_add_rx(struct tc_rec *r, uint8_t epoch, const uint8_t key[TC_REC_KEY],
+                  const uint8_t iv[TC_REC_IV])
+{
+  struct tc_rec_rx *s = rx_find(r, epoch);
+  for (int i = 0; !s && i < TC_REC_RX_SLOTS; i++)
+    if (!r->rx[i].k.ctx)
+      s = &r->rx[i];
+  if (!s)
+    return IPOP_EBUSY;
+  int rc = keys_set(&s->k, epoch, key, iv, false);
+  if (rc == 0)
+    memset(&s->win, 0, sizeof s->win);
+  return rc;
+}
+
+void tc_rec_drop_rx(struct tc_rec *r, uint8_t epoch)
+{
+  struct tc_rec_rx *s = rx_find(r, epoch);
+  if (s) {
+    keys_wipe(&s->k);
+    memset(&s->win, 0, sizeof s->win);
+  }
+}
+
+bool tc_rec_has_rx(const struct tc_rec *r, uint8_t epoch)
+{
+  return rx_find((struct tc_rec *)r, epoch) != NULL;
 }
 
 void tc_rec_free(struct tc_rec *r)
 {
-  EVP_CIPHER_CTX_free(r->tx);
-  EVP_CIPHER_CTX_free(r->rx);
+  keys_wipe(&r->tx);
+  for (int i = 0; i < TC_REC_RX_SLOTS; i++)
+    keys_wipe(&r->rx[i].k);
   OPENSSL_cleanse(r, sizeof *r);
 }
 
@@ -102,41 +140,48 @@ int tc_rec_seal(struct tc_rec *r, uint8_t *out, size_t outcap, const uint8_t *a,
                 const uint8_t *b, size_t bn)
 {
   size_t total = an + bn + TC_REC_OVERHEAD;
-  if (!r->tx)
+  if (!r->tx.ctx || r->tx_counter >= TC_REC_COUNTER_LIMIT)
     return IPOP_ESTATE;
   if (total > TC_REC_MAX || total > outcap)
     return IPOP_ETOOBIG;
-  if (r->tx_counter >= TC_REC_COUNTER_LIMIT)
-    return IPOP_ESTATE;
   uint64_t ctr = r->tx_counter++;
   uint8_t iv[TC_REC_IV];
   int len = 0;
   out[0] = TC_REC_TYPE;
-  ipop_put_be64(out + 1, ctr);
-  nonce(iv, r->tx_iv, ctr);
+  out[1] = r->tx.epoch;
+  for (int i = 0; i < 7; i++)
+    out[2 + i] = (uint8_t)(ctr >> (48 - 8 * i));
+  nonce(iv, r->tx.iv, ctr);
+  EVP_CIPHER_CTX *c = r->tx.ctx;
   uint8_t *ct = out + TC_REC_HDR;
-  if (EVP_EncryptInit_ex(r->tx, NULL, NULL, NULL, iv) != 1 ||
-      EVP_EncryptUpdate(r->tx, NULL, &len, out, TC_REC_HDR) != 1 ||
-      (an && EVP_EncryptUpdate(r->tx, ct, &len, a, (int)an) != 1) ||
-      (bn && EVP_EncryptUpdate(r->tx, ct + an, &len, b, (int)bn) != 1) ||
-      EVP_EncryptFinal_ex(r->tx, ct + an + bn, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(r->tx, EVP_CTRL_GCM_GET_TAG, TC_REC_TAG, ct + an + bn) != 1) {
+  if (EVP_EncryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+      EVP_EncryptUpdate(c, NULL, &len, out, TC_REC_HDR) != 1 ||
+      (an && EVP_EncryptUpdate(c, ct, &len, a, (int)an) != 1) ||
+      (bn && EVP_EncryptUpdate(c, ct + an, &len, b, (int)bn) != 1) ||
+      EVP_EncryptFinal_ex(c, ct + an + bn, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TC_REC_TAG, ct + an + bn) != 1) {
     ERR_clear_error();
     return IPOP_ECRYPTO;
   }
   return (int)total;
 }
 
-int tc_rec_open(struct tc_rec *r, uint8_t *out, size_t outcap, const uint8_t *rec, size_t n)
+int tc_rec_open(struct tc_rec *r, uint8_t *out, size_t outcap, const uint8_t *rec, size_t n,
+                uint8_t *epoch)
 {
-  if (!r->rx)
-    return IPOP_ESTATE;
   if (!tc_rec_is_record(rec, n) || n > TC_REC_MAX || n - TC_REC_OVERHEAD > outcap) {
     r->malformed++;
     return IPOP_EPARSE;
   }
-  uint64_t ctr = ipop_get_be64(rec + 1);
-  if (!tc_rec_window_check(&r->win, ctr)) {
+  struct tc_rec_rx *s = rx_find(r, rec[1]);
+  if (!s) {
+    r->no_keys++;
+    return IPOP_ENOENT;
+  }
+  uint64_t ctr = 0;
+  for (int i = 2; i < TC_REC_HDR; i++)
+    ctr = ctr << 8 | rec[i];
+  if (!tc_rec_window_check(&s->win, ctr)) {
     r->replayed++;
     return IPOP_EREPLAY;
   }
@@ -144,18 +189,20 @@ int tc_rec_open(struct tc_rec *r, uint8_t *out, size_t outcap, const uint8_t *re
   uint8_t iv[TC_REC_IV], tag[TC_REC_TAG];
   int len = 0;
   memcpy(tag, rec + n - TC_REC_TAG, TC_REC_TAG);
-  nonce(iv, r->rx_iv, ctr);
-  if (EVP_DecryptInit_ex(r->rx, NULL, NULL, NULL, iv) != 1 ||
-      EVP_DecryptUpdate(r->rx, NULL, &len, rec, TC_REC_HDR) != 1 ||
-      (pn && EVP_DecryptUpdate(r->rx, out, &len, rec + TC_REC_HDR, (int)pn) != 1) ||
-      EVP_CIPHER_CTX_ctrl(r->rx, EVP_CTRL_GCM_SET_TAG, TC_REC_TAG, tag) != 1 ||
-      EVP_DecryptFinal_ex(r->rx, out + pn, &len) != 1) {
+  nonce(iv, s->k.iv, ctr);
+  EVP_CIPHER_CTX *c = s->k.ctx;
+  if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+      EVP_DecryptUpdate(c, NULL, &len, rec, TC_REC_HDR) != 1 ||
+      (pn && EVP_DecryptUpdate(c, out, &len, rec + TC_REC_HDR, (int)pn) != 1) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TC_REC_TAG, tag) != 1 ||
+      EVP_DecryptFinal_ex(c, out + pn, &len) != 1) {
     ERR_clear_error();
     /* Never hand out plaintext that did not authenticate. */
     OPENSSL_cleanse(out, pn);
     r->auth_failed++;
     return IPOP_EAUTH;
   }
-  tc_rec_window_update(&r->win, ctr);
+  tc_rec_window_update(&s->win, ctr);
+  *epoch = rec[1];
   return (int)pn;
 }

@@ -2,11 +2,14 @@
 
 #include <string.h>
 
+#include "rekey.h"
+
 #define T struct tc_section
 static const struct jb_field section_f[] = {
   JB_F_STR(T, user, "User", 0, 0, TC_DEFAULT_USER),
   JB_F_STR(T, controller_user, "ControllerUser", 0, 0, ""),
   JB_F_STR(T, identity_file, "IdentityFile", 0, 1, TC_DEFAULT_IDENTITY_FILE),
+  JB_F_U32(T, rekey_interval, "RekeyInterval", 0, 1, 86400, TC_REKEY_DEFAULT_INTERVAL_S),
   JB_F_OBJ(T, log, "Log", 0, &ipop_log_config_schema),
 };
 static const struct jb_schema section_schema = JB_SCHEMA("Tincan", T, section_f);

@@ -20,6 +20,7 @@ struct tc_section {
   char user[64];            /* "" : stay root (with CAP_NET_ADMIN only) */
   char controller_user[64]; /* owner of a newly created key file, "" none */
   char identity_file[256];
+  uint32_t rekey_interval;  /* s: new link keys at least this often (rekey.h) */
   struct ipop_log_config log;
 };
 

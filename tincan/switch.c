@@ -52,6 +52,30 @@ static void age_append(struct switch_table *t, uint16_t i)
   t->newest = i;
 }
 
+/* ---- bound list: doubly linked, unordered ---- */
+
+static void bound_unlink(struct switch_table *t, uint16_t i)
+{
+  struct switch_node *n = &t->nodes[i];
+  if (n->prev != SWITCH_NONE)
+    t->nodes[n->prev].next = n->next;
+  else
+    t->bound = n->next;
+  if (n->next != SWITCH_NONE)
+    t->nodes[n->next].prev = n->prev;
+  n->prev = n->next = SWITCH_NONE;
+}
+
+static void bound_push(struct switch_table *t, uint16_t i)
+{
+  struct switch_node *n = &t->nodes[i];
+  n->prev = SWITCH_NONE;
+  n->next = t->bound;
+  if (t->bound != SWITCH_NONE)
+    t->nodes[t->bound].prev = i;
+  t->bound = i;
+}
+
 /* ---- hash slots ---- */
 
 /* Slot holding mac, or -1. */
@@ -94,7 +118,11 @@ static void node_delete(struct switch_table *t, uint32_t s)
 {
   uint16_t i = t->slots[s];
   slot_clear(t, s);
-  age_unlink(t, i);
+  if (t->nodes[i].bound)
+    bound_unlink(t, i);
+  else
+    age_unlink(t, i);
+  t->nodes[i].bound = false;
   t->nodes[i].next = t->free_list;
   t->free_list = i;
   t->count--;
@@ -121,6 +149,7 @@ int switch_init(struct switch_table *t, uint32_t capacity, uint64_t age_ms,
   }
   t->free_list = 0;
   t->oldest = t->newest = SWITCH_NONE;
+  t->bound = SWITCH_NONE;
   t->capacity = capacity ? capacity : SWITCH_MAX_ENTRIES;
   t->age_ms = age_ms ? age_ms : SWITCH_DEFAULT_AGE_MS;
   t->seed = seed;
@@ -131,6 +160,47 @@ int switch_init(struct switch_table *t, uint32_t capacity, uint64_t age_ms,
     t->has_local_mac = true;
   }
   return 0;
+}
+
+/* Make room for one entry: evict the least recently refreshed learned
+ * entry if the table is full.  IPOP_ENOMEM if it holds only bound ones. */
+static int make_room(struct switch_table *t, uint64_t now_ms)
+{
+  if (t->count < t->capacity)
+    return 0;
+  uint16_t victim = t->oldest;
+  if (victim == SWITCH_NONE)
+    return IPOP_ENOMEM;
+  if (stale(t, &t->nodes[victim], now_ms))
+    t->stats.expired++;
+  else
+    t->stats.evicted++;
+  node_delete_index(t, victim);
+  return 0;
+}
+
+/* A new entry for mac (not in the table; room made). */
+static uint16_t node_add(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN],
+                         uint32_t link, uint64_t now_ms, bool bound)
+{
+  uint16_t i = t->free_list;
+  struct switch_node *n = &t->nodes[i];
+  t->free_list = n->next;
+  memcpy(n->mac, mac, FRAME_ETH_ALEN);
+  n->link = link;
+  n->seen_ms = now_ms;
+  n->bound = bound;
+  n->home = mac_hash(t, mac);
+  uint32_t slot = n->home;
+  while (t->slots[slot] != SWITCH_NONE)   /* load <= 1/2: always ends */
+    slot = (slot + 1) & SLOT_MASK;
+  t->slots[slot] = i;
+  if (bound)
+    bound_push(t, i);
+  else
+    age_append(t, i);
+  t->count++;
+  return i;
 }
 
 int switch_learn(struct switch_table *t, const uint8_t src[FRAME_ETH_ALEN],
@@ -149,6 +219,12 @@ int switch_learn(struct switch_table *t, const uint8_t src[FRAME_ETH_ALEN],
   if (s >= 0) {
     uint16_t i = t->slots[s];
     struct switch_node *n = &t->nodes[i];
+    if (n->bound) {
+      if (n->link == link)
+        return SWITCH_LEARN_REFRESHED;
+      t->stats.spoofed++;
+      return IPOP_EPERM;
+    }
     int r = SWITCH_LEARN_REFRESHED;
     if (n->link != link) {
       n->link = link;
@@ -162,31 +238,35 @@ int switch_learn(struct switch_table *t, const uint8_t src[FRAME_ETH_ALEN],
     }
     return r;
   }
-
-  if (t->count >= t->capacity) {
-    uint16_t victim = t->oldest;
-    if (stale(t, &t->nodes[victim], now_ms))
-      t->stats.expired++;
-    else
-      t->stats.evicted++;
-    node_delete_index(t, victim);
-  }
-
-  uint16_t i = t->free_list;
-  struct switch_node *n = &t->nodes[i];
-  t->free_list = n->next;
-  memcpy(n->mac, src, FRAME_ETH_ALEN);
-  n->link = link;
-  n->seen_ms = now_ms;
-  n->home = mac_hash(t, src);
-  uint32_t slot = n->home;
-  while (t->slots[slot] != SWITCH_NONE)   /* load <= 1/2: always ends */
-    slot = (slot + 1) & SLOT_MASK;
-  t->slots[slot] = i;
-  age_append(t, i);
-  t->count++;
+  if (make_room(t, now_ms) != 0)
+    return IPOP_ENOMEM;
+  node_add(t, src, link, now_ms, false);
   t->stats.learned++;
   return SWITCH_LEARN_NEW;
+}
+
+int switch_bind(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN], uint32_t link)
+{
+  if (!frame_mac_is_learnable(mac))
+    return IPOP_EINVAL;
+  if (t->has_local_mac && memcmp(mac, t->local_mac, FRAME_ETH_ALEN) == 0)
+    return IPOP_EPERM;
+  int s = slot_find(t, mac);
+  if (s >= 0) {
+    uint16_t i = t->slots[s];
+    struct switch_node *n = &t->nodes[i];
+    if (n->bound)
+      return n->link == link ? 0 : IPOP_EEXIST;
+    age_unlink(t, i); /* learned (behind a bridge) until now */
+    n->bound = true;
+    n->link = link;
+    bound_push(t, i);
+    return 0;
+  }
+  if (make_room(t, 0) != 0)
+    return IPOP_ENOMEM;
+  node_add(t, mac, link, 0, true);
+  return 0;
 }
 
 int switch_lookup(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN],
@@ -196,7 +276,7 @@ int switch_lookup(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN],
   if (s < 0)
     return IPOP_ENOENT;
   const struct switch_node *n = &t->nodes[t->slots[s]];
-  if (stale(t, n, now_ms)) {
+  if (!n->bound && stale(t, n, now_ms)) {
     node_delete(t, (uint32_t)s);
     t->stats.expired++;
     return IPOP_ENOENT;
@@ -249,10 +329,9 @@ int switch_decide(struct switch_table *t, const struct frame_info *fi,
   return 0;
 }
 
-uint32_t switch_remove_link(struct switch_table *t, uint32_t link)
+static uint32_t remove_from(struct switch_table *t, uint16_t i, uint32_t link)
 {
   uint32_t removed = 0;
-  uint16_t i = t->oldest;
   while (i != SWITCH_NONE) {
     uint16_t next = t->nodes[i].next;
     if (t->nodes[i].link == link) {
@@ -261,6 +340,12 @@ uint32_t switch_remove_link(struct switch_table *t, uint32_t link)
     }
     i = next;
   }
+  return removed;
+}
+
+uint32_t switch_remove_link(struct switch_table *t, uint32_t link)
+{
+  uint32_t removed = remove_from(t, t->oldest, link) + remove_from(t, t->bound, link);
   t->stats.removed += removed;
   return removed;
 }

@@ -11,14 +11,20 @@
  * once per overlay: no allocation after switch_init().  Time is passed in by
  * the caller (milliseconds, monotonic, e.g. ipop_now_ms()).
  *
- *   - Learning: switch_learn() with the source MAC of every frame received
- *     on a link.  Broadcast, multicast, all-zero and the overlay's own MAC
- *     are never learned.  A MAC seen on another link moves (and is counted).
+ *   - Binding: switch_bind() pins a link's peer MAC to it (the controller
+ *     says which MAC each peer has).  A bound entry never ages, is never
+ *     evicted, and never moves: a frame claiming it on another link is
+ *     refused (IPOP_EPERM), so one peer cannot steer another's traffic.
+ *   - Learning: switch_learn() with the source MAC of frames received on a
+ *     link that bridges a LAN (peers that do not bridge need no learning:
+ *     their one MAC is bound).  Broadcast, multicast, all-zero and the
+ *     overlay's own MAC are never learned.  A learned MAC seen on another
+ *     link moves (and is counted).
  *   - Aging: an entry not refreshed for age_ms is stale: lookups ignore and
  *     drop it; switch_expire() sweeps from the oldest end (call it from a
  *     timer, e.g. once per second; cost proportional to what it removes).
  *   - Capacity: when full, learning a new MAC evicts the least recently
- *     refreshed entry.
+ *     refreshed learned entry (bound entries stay).
  *   - Hash: open addressing, linear probing at load <= 1/2, keyed by a
  *     caller-supplied random seed so that a peer cannot aim source MACs at
  *     one probe chain.  Deletion shifts entries back (no tombstones). */
@@ -42,7 +48,8 @@ enum {
 struct switch_node {
   uint8_t mac[FRAME_ETH_ALEN];
   uint16_t home;                   /* hash slot this MAC probes from */
-  uint16_t prev, next;             /* age list (oldest first) or free list */
+  uint16_t prev, next;             /* age list (oldest first), bound list or free list */
+  bool bound;                      /* switch_bind(): never ages, moves or is evicted */
   uint32_t link;
   uint64_t seen_ms;
 };
@@ -59,6 +66,7 @@ struct switch_stats {
   uint64_t learned;                /* new entries */
   uint64_t moved;                  /* MAC seen on a different link */
   uint64_t rejected;               /* source MAC not learnable */
+  uint64_t spoofed;                /* source MAC bound to another link */
   uint64_t evicted;                /* oldest entry dropped because full */
   uint64_t expired;                /* aged out */
   uint64_t removed;                /* by switch_remove_link() */
@@ -72,7 +80,8 @@ struct switch_stats {
 struct switch_table {
   uint16_t slots[SWITCH_SLOTS];    /* node index or SWITCH_NONE */
   struct switch_node nodes[SWITCH_MAX_ENTRIES];
-  uint16_t oldest, newest;         /* age list ends */
+  uint16_t oldest, newest;         /* age list ends (learned entries) */
+  uint16_t bound;                  /* bound entries (a list through next) */
   uint16_t free_list;
   uint32_t count, capacity;
   uint64_t age_ms;
@@ -98,10 +107,17 @@ enum switch_learn_result {
 };
 /* Learn src (a frame's source MAC) as reachable over link.  Returns a
  * switch_learn_result, or IPOP_EINVAL for a MAC that must not be learned
- * (broadcast, multicast, zero) and IPOP_EPERM for the overlay's own MAC (a
- * peer claiming it: the daemon should drop that frame). */
+ * (broadcast, multicast, zero), IPOP_EPERM for the overlay's own MAC or a
+ * MAC bound to another link (a peer claiming it: the daemon drops that
+ * frame), IPOP_ENOMEM if the table holds only bound entries. */
 int switch_learn(struct switch_table *t, const uint8_t src[FRAME_ETH_ALEN],
                  uint32_t link, uint64_t now_ms);
+
+/* Bind mac to link for good (until switch_remove_link): replaces a learned
+ * entry.  Returns 0, IPOP_EEXIST (bound to another link), IPOP_EPERM (the
+ * overlay's own MAC), IPOP_EINVAL (not a unicast MAC), IPOP_ENOMEM (full of
+ * bound entries). */
+int switch_bind(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN], uint32_t link);
 
 /* Link owning mac: 0 and *link, or IPOP_ENOENT (unknown or stale). */
 int switch_lookup(struct switch_table *t, const uint8_t mac[FRAME_ETH_ALEN],
@@ -132,7 +148,8 @@ struct switch_decision {
 int switch_decide(struct switch_table *t, const struct frame_info *fi,
                   uint64_t now_ms, struct switch_decision *out);
 
-/* Forget every MAC learned on link (the link went away).  Returns how many. */
+/* Forget every MAC learned on or bound to link (the link went away).
+ * Returns how many. */
 uint32_t switch_remove_link(struct switch_table *t, uint32_t link);
 
 /* Drop entries older than age_ms.  Returns how many. */

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataplane.h"
 #include "error.h"
 #include "link.h"
+#include "route.h"
 #include "secret.h"
 #include "tap.h"
 #include "validate.h"
@@ -41,6 +43,8 @@ static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
   i->has_ip6 = o->cfg.has_ip6;
   snprintf(i->fingerprint, sizeof i->fingerprint, "%s", o->d->id.fpr_text);
   i->n_links = o->n_links;
+  i->mac_entries = o->sw->count;
+  i->mac_evicted = o->sw->stats.evicted;
 }
 
 /* An overlay's unknown-id error, naming the field. */
@@ -113,7 +117,7 @@ static void tap_cb(uv_poll_t *h, int status, int events)
   (void)events;
   if (status < 0 || ov->dead)
     return;
-  tc_forward_tap_readable(ov);
+  tc_route_tap_readable(ov);
 }
 
 static void overlay_closed(uv_handle_t *h)
@@ -307,6 +311,28 @@ static void h_query_candidates(struct ctl_endpoint *ep, struct ctl_request *req,
   tc_link_want_candidates(l, req);
 }
 
+/* Frames from the peer may carry only its MAC (route.c checks), and frames
+ * to that MAC go only to its link: the switch binds it.  A MAC is one
+ * peer's: ours, or one bound to another link, is refused. */
+static int bind_peer_mac(struct tc_overlay *ov, struct tc_link *l, const uint8_t mac[6],
+                         struct ctl_request *req)
+{
+  int rc = switch_bind(ov->sw, mac, l->slot);
+  if (rc == IPOP_EEXIST) {
+    uint32_t other = 0;
+    switch_lookup(ov->sw, mac, 0, &other);
+    ctl_reply_error(req, rc, "peer_mac: %02x:%02x:%02x:%02x:%02x:%02x is the MAC of the link "
+                    "to \"%s\"", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+                    other < TC_MAX_LINKS_PER_OVERLAY && ov->slot[other]
+                        ? ov->slot[other]->peer_id : "?");
+  } else if (rc == IPOP_EPERM) {
+    ctl_reply_error(req, IPOP_EFIELD, "peer_mac: is this overlay's own MAC");
+  } else if (rc) {
+    ctl_reply_error(req, rc, "peer_mac: cannot bind it: %s", ipop_strerror(rc));
+  }
+  return rc;
+}
+
 static void h_create_link(struct ctl_endpoint *ep, struct ctl_request *req,
                           const void *body, void *ctx)
 {
@@ -330,14 +356,17 @@ static void h_create_link(struct ctl_endpoint *ep, struct ctl_request *req,
                     "needs our candidates)", r->peer_id);
     return;
   }
-  if (l->remote_set) {
+  if (l->sess.state != TC_SESSION_NONE) {
     ctl_reply_error(req, IPOP_EEXIST,
                     "peer_id: link to \"%s\" already created (state %s); remove_link first",
                     r->peer_id, ctl_link_state_names[l->state]);
     return;
   }
+  if (r->has_peer_mac && bind_peer_mac(ov, l, r->peer_mac, req) != 0)
+    return;
   int rc = tc_link_connect(l, r, why, sizeof why);
   if (rc) {
+    switch_remove_link(ov->sw, l->slot);
     ctl_reply_error(req, rc, "%s", why);
     return;
   }
@@ -534,6 +563,12 @@ int tc_daemon_init(struct tc_daemon *d)
   d->ssl_ctx = tc_dtls_ctx_new(&d->id);
   if (!d->ssl_ctx)
     return IPOP_ECRYPTO;
+  d->dp = calloc(1, sizeof *d->dp);
+  if (!d->dp)
+    return IPOP_ENOMEM;
+  d->dp->deliver = tc_route_deliver;
+  if (!d->rekey_interval_ms)
+    d->rekey_interval_ms = TC_REKEY_DEFAULT_INTERVAL_S * 1000u;
   uv_timer_init(d->loop, &d->stats_timer);
   d->stats_timer.data = d;
   uv_timer_start(&d->stats_timer, stats_cb, TC_STATS_INTERVAL_MS, TC_STATS_INTERVAL_MS);
@@ -556,4 +591,7 @@ void tc_daemon_shutdown(struct tc_daemon *d)
   uv_close((uv_handle_t *)&d->stats_timer, NULL);
   uv_close((uv_handle_t *)&d->expire_timer, NULL);
   tc_gloop_close(&d->gloop);
+  /* No dataplane callback runs once every link and overlay is closing. */
+  free(d->dp);
+  d->dp = NULL;
 }

@@ -1,10 +1,10 @@
 /* ipop-tincan: the daemon's state and its control handlers.
  *
- * Ownership: one struct tc_daemon owns a list of overlays; each overlay owns
- * its TAP device and a list of links; each link owns one NiceAgent (one
- * stream, one component) and one DTLS session.  Everything runs on one
- * libuv loop; libnice's GMainContext is driven from that loop (gloop.h), so
- * no locks are needed.
+ * Ownership: one struct tc_daemon owns a list of overlays and the dataplane
+ * context; each overlay owns its TAP device, its learning switch, its
+ * address mappings and a list of links (link.h: path, session, dataplane).
+ * Everything runs on one libuv loop; libnice's GMainContext is driven from
+ * that loop (gloop.h), so no locks are needed.
  *
  * Teardown (libuv style): an object is first made dead (unlinked, its
  * agent and DTLS freed at once), then its libuv handles are closed and the
@@ -12,8 +12,9 @@
 #ifndef IPOP_TINCAN_TINCAN_H
 #define IPOP_TINCAN_TINCAN_H
 
-#include <nice/agent.h>
+#include <glib.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -21,13 +22,13 @@
 
 #include "access.h"
 #include "ctl.h"
-#include "dtls.h"
 #include "gloop.h"
 #include "identity.h"
 #include "log.h"
 #include "messages.h"
-#include "record.h"
 #include "addrmap.h"
+#include "path.h"
+#include "record.h"
 #include "switch.h"
 
 enum {
@@ -42,58 +43,16 @@ enum {
   TC_STATS_INTERVAL_MS = 30000,     /* periodic "stats" event */
   TC_UNKNOWN_DEST_SLOTS = 16,       /* unknown_destination rate limit table */
   TC_UNKNOWN_DEST_MS = 1000,        /* at most one event per dst per second */
-  TC_SOCKET_BUFFER = 4 << 20,       /* link socket SO_RCVBUF/SO_SNDBUF */
-  /* Largest datagram a link sends (dataplane.h): fits a 1500-byte path
-   * over IPv6 (40 + 8) and through a TURN relay (36), with 0 to spare. */
-  TC_LINK_DGRAM_MAX = 1416,
-  /* TAP MTU whose full frames go in one datagram: TC_LINK_DGRAM_MAX - 25
-   * (record) - 1 (kind) - 14 (Ethernet).  Larger frames (and TSO
+  /* TAP MTU whose full frames go in one datagram: TC_PATH_DGRAM_MAX (1416)
+   * - 25 (record) - 1 (kind) - 14 (Ethernet).  Larger frames (and TSO
    * super-frames) are split into several records, never IP-fragmented. */
-  TC_SAFE_MTU = TC_LINK_DGRAM_MAX - TC_REC_OVERHEAD - 1 - 14,
+  TC_SAFE_MTU = TC_PATH_DGRAM_MAX - TC_REC_OVERHEAD - 1 - 14,
 };
 
 struct tc_daemon;
 struct tc_overlay;
-
-struct tc_link {
-  struct tc_overlay *ov;
-  struct tc_link *next;
-  char peer_id[CTL_ID_LEN];
-  uint32_t slot;                  /* index in ov->slot[], the switch's link id */
-  NiceAgent *agent;
-  guint stream;
-  gulong sig_gather, sig_state;
-  bool controlling;
-  bool gathered;
-  bool remote_set;                /* create_link done */
-  bool dead;
-  int state;                      /* enum ctl_link_state */
-  char reason[CTL_REASON_LEN];
-  struct tc_dtls dtls;
-  bool dtls_ready;                /* tc_dtls_init done */
-  /* Dataplane (dataplane.c): record keys once DTLS verified the peer; the
-   * ICE-selected socket, taken over from libnice for direct pairs. */
-  struct tc_rec rec;
-  bool rec_ready;
-  int fd;                         /* taken-over socket, -1 on libnice's path */
-  uv_poll_t fd_poll;
-  bool fd_poll_init;
-  struct tc_dp_txq *txq;          /* pending datagrams (fd path) */
-  struct tc_dp_reasm *reasm;      /* fragments of split frames */
-  uint32_t frag_id;
-  bool no_udp_gso;                /* the kernel refused UDP_SEGMENT once */
-  int handles_closing;            /* libuv handles whose close is pending */
-  int pair_type;                  /* cached at take-over (agent freed) */
-  char local_addr[64], remote_addr[64];
-  struct ctl_request *pending;    /* query_candidates waiting for gathering */
-  uv_timer_t tick;
-  uint64_t created_ms, connect_start_ms, up_since_ms, last_rx_ms, last_ping_ms;
-  uint32_t rtt_us;
-  uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets, drops;
-  uint64_t bad_records;           /* records failing authentication/replay */
-  char stun_used[CTL_HOSTPORT_LEN];
-  char turn_used[CTL_HOSTPORT_LEN];
-};
+struct tc_link;
+struct tc_dp_ctx;
 
 struct tc_unknown_slot {
   uint8_t mac[6];
@@ -125,6 +84,8 @@ struct tc_daemon {
   struct ctl_endpoint *ep;
   struct tc_identity id;
   SSL_CTX *ssl_ctx;
+  struct tc_dp_ctx *dp;           /* the dataplane's buffers (dataplane.h) */
+  uint64_t rekey_interval_ms;     /* Tincan.RekeyInterval; 0: the default */
   struct tc_overlay *overlays;
   unsigned n_overlays;
   struct sockaddr_storage controller; /* where events go (access.c decides) */

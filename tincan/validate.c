@@ -163,6 +163,15 @@ int tc_validate_create_link(const struct ctl_create_link *r, char *why, size_t n
     WHY("peer_pwd: only [A-Za-z0-9+/] allowed");
     return IPOP_EFIELD;
   }
+  if (!r->has_peer_mac && !r->bridge) {
+    WHY("peer_mac: required (the peer's TAP MAC, the only source MAC its frames may carry; "
+        "or \"bridge\": true for a peer that bridges a LAN)");
+    return IPOP_EFIELD;
+  }
+  if (r->has_peer_mac && tc_valid_unicast_mac(r->peer_mac)) {
+    WHY("peer_mac: must be a unicast, non-zero MAC");
+    return IPOP_EFIELD;
+  }
   for (uint32_t i = 0; i < r->n_peer_candidates; i++) {
     const char *c = r->peer_candidates[i];
     if (strncmp(c, "a=", 2) == 0)

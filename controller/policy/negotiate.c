@@ -311,6 +311,10 @@ static int create_link(struct negotiate *n, struct peer *p, const struct sigmsg_
   cl->n_peer_candidates = l->n_candidates;
   memcpy(cl->peer_candidates, l->candidates, l->n_candidates * sizeof l->candidates[0]);
   cl->role = CTL_ROLE_AUTO;
+  /* tincan binds the link to the MAC the peer told us: its frames must
+   * carry it, and frames to it go to this link only. */
+  memcpy(cl->peer_mac, l->mac, 6);
+  cl->has_peer_mac = true;
   a->create = cl;
   memcpy(a->peer_mac, l->mac, 6);
   a->peer_ip4 = l->ip4;

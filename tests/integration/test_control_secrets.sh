@@ -58,7 +58,8 @@ cands=$(ctl -j call query_candidates '{"overlay_id":"man","peer_id":"n2"}')
 local_pwd=$(jq -r .pwd <<<"$cands")
 check "query_candidates answered an ICE password" test "${#local_pwd}" -ge 22
 body=$(jq -c --arg pwd "$peer_pwd" '{overlay_id:"man", peer_id:"n2", peer_fingerprint:.fingerprint,
-  peer_ufrag:"abcd", peer_pwd:$pwd, peer_candidates:["candidate:1 1 UDP 2013266431 198.18.0.9 4000 typ host"]}' <<<"$cands")
+  peer_ufrag:"abcd", peer_pwd:$pwd, peer_mac:"02:00:00:00:0a:02",
+  peer_candidates:["candidate:1 1 UDP 2013266431 198.18.0.9 4000 typ host"]}' <<<"$cands")
 check "create_link with the peer's ICE password accepted" eval 'ctl -j call create_link "$body" >/dev/null'
 
 # A second client registers first (allowed: no controller yet); the

@@ -74,12 +74,16 @@ tc_candidates() {
 }
 
 # tc_create_link HOST PEER_ID CANDIDATE_SET_JSON [FINGERPRINT_OVERRIDE]
+# The peer's MAC (peer_mac) comes from its candidate set; TC_LINK_EXTRA adds
+# JSON members (e.g. ',"bridge":true').
 tc_create_link() {
   local h=$1 peer=$2 set=$3 fpr=${4:-} body
   body=$(jq -c --arg ov "$TC_OVERLAY" --arg peer "$peer" --arg fpr "$fpr" \
+    --argjson extra "{${TC_LINK_EXTRA:+${TC_LINK_EXTRA#,}}}" \
     '{overlay_id:$ov, peer_id:$peer,
       peer_fingerprint:(if $fpr == "" then .fingerprint else $fpr end),
-      peer_ufrag:.ufrag, peer_pwd:.pwd, peer_candidates:.candidates}' <<<"$set")
+      peer_ufrag:.ufrag, peer_pwd:.pwd, peer_candidates:.candidates}
+      + (if .mac then {peer_mac:.mac} else {} end) + $extra' <<<"$set")
   tc_call "$h" create_link "$body"
 }
 

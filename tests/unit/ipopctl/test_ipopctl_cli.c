@@ -135,6 +135,7 @@ static void test_create_link_from_file(void **state)
   int fd = mkstemp(path);
   const char *set = "{\"overlay_id\":\"ov\",\"peer_id\":\"a\",\"node_id\":\"b\",\"fingerprint\":"
                     "\"sha-256 AB\",\"ufrag\":\"uf12\",\"pwd\":\"pppppppppppppppppppppp\","
+                    "\"mac\":\"02:00:00:00:00:0b\","
                     "\"candidates\":[\"candidate:1 1 UDP 1 198.18.0.2 5 typ host\"]}";
   assert_true(fd >= 0);
   assert_int_equal(write(fd, set, strlen(set)), (ssize_t)strlen(set));
@@ -143,8 +144,18 @@ static void test_create_link_from_file(void **state)
   snprintf(line, sizeof line, "create-link --remote %s --role controlling", path);
   expect_body(line, "{\"overlay_id\":\"ov\",\"peer_candidates\":[\"candidate:1 1 UDP 1 "
               "198.18.0.2 5 typ host\"],\"peer_fingerprint\":\"sha-256 AB\",\"peer_id\":\"b\","
+              "\"peer_mac\":\"02:00:00:00:00:0b\","
               "\"peer_pwd\":\"pppppppppppppppppppppp\",\"peer_ufrag\":\"uf12\",\"role\":"
               "\"controlling\"}");
+  /* a bridging peer, its MAC given explicitly (wins over the file) */
+  snprintf(line, sizeof line, "create-link --remote %s --bridge yes --peer-mac 02:00:00:00:00:0c",
+           path);
+  expect_body(line, "{\"bridge\":true,\"overlay_id\":\"ov\",\"peer_candidates\":[\"candidate:1 "
+              "1 UDP 1 198.18.0.2 5 typ host\"],\"peer_fingerprint\":\"sha-256 AB\",\"peer_id\":"
+              "\"b\",\"peer_mac\":\"02:00:00:00:00:0c\",\"peer_pwd\":"
+              "\"pppppppppppppppppppppp\",\"peer_ufrag\":\"uf12\"}");
+  snprintf(line, sizeof line, "create-link --remote %s --bridge maybe", path);
+  expect_usage(line, "--bridge \"maybe\": expected yes or no");
   /* our own set given by mistake */
   snprintf(line, sizeof line, "create-link --peer a --remote %s", path);
   expect_usage(line, "candidate set of node \"b\"");

@@ -316,6 +316,71 @@ static uint64_t rnd(void)
 
 /* Time advances by 1 ms every `tick` operations on average; entries live
  * age ms.  Mostly learning and lookups, rarely link removal and sweeps. */
+/* Bound MACs (a link's peer): never moved by another link's frames, never
+ * aged, never evicted by a flood of learned MACs, gone with their link. */
+static void test_bound(void **state)
+{
+  struct switch_table *t = *state;
+  uint8_t bob[6], mallory[6], m[6];
+  uint32_t link = 99;
+  mac_of(1, bob);
+  mac_of(2, mallory);
+  assert_int_equal(switch_bind(t, bob, 1), 0);
+  assert_int_equal(switch_bind(t, bob, 1), 0);                 /* again: fine */
+  assert_int_equal(switch_bind(t, bob, 2), IPOP_EEXIST);       /* another link */
+  assert_int_equal(switch_bind(t, LOCAL, 2), IPOP_EPERM);
+  assert_int_equal(switch_bind(t, BCAST, 2), IPOP_EINVAL);
+  assert_int_equal(switch_bind(t, ZERO, 2), IPOP_EINVAL);
+  assert_int_equal(switch_bind(t, mallory, 2), 0);
+  /* mallory's link claims bob's MAC: refused and counted, bob stays */
+  assert_int_equal(switch_learn(t, bob, 2, 10), IPOP_EPERM);
+  assert_int_equal(t->stats.spoofed, 1);
+  assert_int_equal(switch_learn(t, bob, 1, 10), SWITCH_LEARN_REFRESHED);
+  assert_int_equal(switch_lookup(t, bob, 10, &link), 0);
+  assert_int_equal(link, 1);
+  /* never ages */
+  assert_int_equal(switch_expire(t, 1000000), 0);
+  assert_int_equal(switch_lookup(t, bob, 1000000, &link), 0);
+  /* a full table of learned MACs (a bridge's LAN) evicts learned ones only */
+  for (uint32_t i = 0; i < 2 * SWITCH_MAX_ENTRIES; i++) {
+    mac_of(1000 + i, m);
+    assert_true(switch_learn(t, m, 3, 2000000) >= 0);
+  }
+  assert_int_equal(t->count, SWITCH_MAX_ENTRIES);
+  assert_true(t->stats.evicted > 0);
+  assert_int_equal(switch_lookup(t, bob, 3000000, &link), 0);
+  assert_int_equal(link, 1);
+  assert_int_equal(switch_lookup(t, mallory, 3000000, &link), 0);
+  assert_int_equal(link, 2);
+  struct switch_decision d = decide(t, bob, 3000000);
+  assert_int_equal(d.action, SWITCH_UNICAST);
+  assert_int_equal(d.link, 1);
+  /* binding a learned MAC makes it the link's for good */
+  mac_of(1000 + 2 * SWITCH_MAX_ENTRIES - 1, m);
+  assert_int_equal(switch_bind(t, m, 4), 0);
+  assert_int_equal(switch_learn(t, m, 3, 3000001), IPOP_EPERM);
+  /* the link goes: its bound MAC with it */
+  assert_int_equal(switch_remove_link(t, 1), 1);
+  assert_int_equal(switch_lookup(t, bob, 3000000, &link), IPOP_ENOENT);
+  assert_int_equal(switch_bind(t, bob, 2), 0);                 /* free again */
+}
+
+/* A table holding only bound entries refuses to learn rather than evict one. */
+static void test_bound_full(void **state)
+{
+  struct switch_table *t = *state;
+  uint8_t m[6];
+  assert_int_equal(switch_init(t, 4, 1000, 1, LOCAL), 0);
+  for (uint32_t i = 0; i < 4; i++) {
+    mac_of(i, m);
+    assert_int_equal(switch_bind(t, m, i), 0);
+  }
+  mac_of(9, m);
+  assert_int_equal(switch_bind(t, m, 9), IPOP_ENOMEM);
+  assert_int_equal(switch_learn(t, m, 9, 1), IPOP_ENOMEM);
+  assert_int_equal(t->count, 4);
+}
+
 static void run_model(struct switch_table *t, uint32_t cap, uint32_t pool, uint32_t ops, uint32_t tick,
                       uint64_t age)
 {
@@ -423,6 +488,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_evict_small, setup, teardown),
     cmocka_unit_test_setup_teardown(test_full_table, setup, teardown),
     cmocka_unit_test_setup_teardown(test_remove_link, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bound_full, setup, teardown),
     cmocka_unit_test_setup_teardown(test_model_small, setup, teardown),
     cmocka_unit_test_setup_teardown(test_model_full, setup, teardown),
   };

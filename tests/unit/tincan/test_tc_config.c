@@ -29,6 +29,7 @@ static void defaults(void **state)
   assert_string_equal(c.control.key_file, "/etc/ipop/control.key");
   assert_string_equal(c.tincan.user, "ipop");
   assert_string_equal(c.tincan.identity_file, "/var/lib/ipop/tincan-identity.pem");
+  assert_int_equal(c.tincan.rekey_interval, 120);
   tc_config_defaults(&c);
   assert_string_equal(c.tincan.user, "ipop");
 }
@@ -40,12 +41,14 @@ static void full(void **state)
   struct jb_error e;
   assert_int_equal(parse("{\"Control\":{\"Tincan\":\"127.0.0.1:6000\",\"KeyFile\":\"/k\"},"
                          "\"Tincan\":{\"User\":\"\",\"IdentityFile\":\"/i.pem\","
+                         "\"RekeyInterval\":2,"
                          "\"//User\":\"comment\",\"Log\":{\"Level\":\"debug\"}},"
                          "\"Controller\":{\"Anything\":1}}", &c, &e), 0);
   assert_string_equal(c.control.tincan, "127.0.0.1:6000");
   assert_string_equal(c.control.key_file, "/k");
   assert_string_equal(c.tincan.user, "");
   assert_string_equal(c.tincan.identity_file, "/i.pem");
+  assert_int_equal(c.tincan.rekey_interval, 2);
 }
 
 static void errors_name_the_key(void **state)
@@ -62,6 +65,10 @@ static void errors_name_the_key(void **state)
   assert_int_not_equal(parse("{\"Controller\":[]}", &c, &e), 0);
   assert_non_null(strstr(e.msg, "Controller"));
   assert_int_not_equal(parse("{\"Tincan\":{", &c, &e), 0);
+  assert_int_not_equal(parse("{\"Tincan\":{\"RekeyInterval\":0}}", &c, &e), 0);
+  assert_non_null(strstr(e.msg, "Tincan.RekeyInterval"));
+  assert_int_not_equal(parse("{\"Tincan\":{\"RekeyInterval\":86401}}", &c, &e), 0);
+  assert_non_null(strstr(e.msg, "Tincan.RekeyInterval"));
 }
 
 static void create_overlay_validation(void **state)
@@ -128,6 +135,19 @@ static void create_link_validation(void **state)
   strcpy(r.peer_pwd, "abcdefghijklmnopqrstuv");
   r.n_peer_candidates = 1;
   strcpy(r.peer_candidates[0], "candidate:1 1 UDP 2015363327 198.18.0.12 5000 typ host");
+  /* the peer's MAC (or bridge) is required: frames are bound to it */
+  assert_int_equal(tc_validate_create_link(&r, why, sizeof why), IPOP_EFIELD);
+  assert_non_null(strstr(why, "peer_mac: required"));
+  r.bridge = true;
+  assert_int_equal(tc_validate_create_link(&r, why, sizeof why), 0);
+  r.bridge = false;
+  r.has_peer_mac = true;
+  memcpy(r.peer_mac, "\x03\x00\x00\x00\x00\x01", 6);           /* multicast */
+  assert_int_equal(tc_validate_create_link(&r, why, sizeof why), IPOP_EFIELD);
+  assert_non_null(strstr(why, "peer_mac: must be a unicast"));
+  memset(r.peer_mac, 0, 6);
+  assert_int_equal(tc_validate_create_link(&r, why, sizeof why), IPOP_EFIELD);
+  memcpy(r.peer_mac, "\x02\x00\x00\x00\x00\x02", 6);
   assert_int_equal(tc_validate_create_link(&r, why, sizeof why), 0);
   strcpy(r.peer_candidates[0], "a=candidate:1 1 UDP 2015363327 198.18.0.12 5000 typ host");
   assert_int_equal(tc_validate_create_link(&r, why, sizeof why), 0);

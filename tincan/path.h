@@ -1,0 +1,146 @@
+/* A link's path: how its datagrams reach the peer.  It starts as a libnice
+ * ICE agent (one stream, one component; full ICE, our random ufrag/pwd,
+ * host candidates on real interfaces only, one STUN and one TURN server
+ * picked per link).  Once the link is up on a direct pair (host, srflx,
+ * prflx) and ICE has settled (READY), the selected UDP socket is taken over
+ * from libnice: dup'ed, connect()ed to the peer, watched with a uv_poll,
+ * read with recvmmsg + UDP GRO and written with sendmmsg + UDP GSO, and the
+ * agent is freed.  Relayed pairs stay on libnice.
+ *
+ *   ICE ----(tc_path_takeover: direct pair, READY)----> SOCKET
+ *    \--------------------- tc_path_close -----------------> CLOSED
+ *
+ * The path moves bytes only: what it receives goes to ops->recv, one
+ * datagram at a time; what to send comes from the caller (the session for
+ * DTLS, the dataplane for records), either at once (tc_path_send) or
+ * queued in the path's batch (tc_path_tx_slot/commit) until
+ * tc_path_flush. */
+#ifndef IPOP_TINCAN_PATH_H
+#define IPOP_TINCAN_PATH_H
+
+#include <nice/agent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "gloop.h"
+#include "messages.h"
+
+enum {
+  /* Largest datagram a link sends: fits a 1500-byte path over IPv6
+   * (40 + 8) and through a TURN relay (36), with 0 to spare. */
+  TC_PATH_DGRAM_MAX = 1416,
+  TC_PATH_BATCH = 64,               /* datagrams queued before a sendmmsg */
+  TC_PATH_RX_MSGS = 16,             /* recvmmsg buffers per call */
+  TC_PATH_RX_BUF = 65536,           /* each: up to 64 KiB of GRO'd datagrams */
+  TC_PATH_SOCKET_BUFFER = 4 << 20,  /* SO_RCVBUF/SO_SNDBUF of a link socket */
+};
+
+enum tc_path_mode {
+  TC_PATH_ICE,                      /* libnice agent */
+  TC_PATH_SOCKET,                   /* taken-over socket, agent freed */
+  TC_PATH_CLOSED,
+};
+
+/* State flags, one word. */
+enum {
+  TC_PATH_GATHERED = 1 << 0,        /* candidate gathering done */
+  TC_PATH_REMOTE = 1 << 1,          /* peer credentials and candidates set */
+  TC_PATH_NO_GSO = 1 << 2,          /* the kernel refused UDP_SEGMENT once */
+  TC_PATH_POLLING = 1 << 3,         /* poll handle initialised (close it) */
+};
+
+/* Receive buffers shared by every taken-over socket of the daemon (part of
+ * the dataplane context, dataplane.h). */
+struct tc_path_io {
+  uint8_t rx[TC_PATH_RX_MSGS][TC_PATH_RX_BUF];
+  uint8_t rx_ctrl[TC_PATH_RX_MSGS][CMSG_SPACE(sizeof(int))];
+  uint8_t tx_ctrl[TC_PATH_BATCH][CMSG_SPACE(sizeof(uint16_t))];
+};
+
+struct tc_path_ops {
+  void (*recv)(void *arg, const uint8_t *p, size_t n);  /* one datagram */
+  void (*burst_end)(void *arg);                         /* after a socket read burst */
+  void (*gathered)(void *arg);                          /* candidates complete */
+  void (*ice_state)(void *arg, NiceComponentState st);
+};
+
+/* What a path needs from its overlay and daemon. */
+struct tc_path_config {
+  uv_loop_t *loop;
+  GMainContext *gctx;
+  struct tc_gloop *gloop;
+  struct tc_path_io *io;
+  bool controlling;                 /* ICE role (the DTLS client) */
+  const char (*stun)[CTL_HOSTPORT_LEN];
+  uint32_t n_stun;
+  const struct ctl_turn_server *turn;
+  uint32_t n_turn;
+  /* Interfaces never used for host candidates (our TAPs). */
+  bool (*skip_ifname)(void *ctx, const char *ifname);
+  void *skip_ctx;
+};
+
+struct tc_path_txq;
+
+struct tc_path {
+  enum tc_path_mode mode;
+  unsigned flags;
+  bool controlling;
+  NiceAgent *agent;
+  guint stream;
+  gulong sig_gather, sig_state;
+  int fd;                           /* SOCKET mode */
+  uv_poll_t poll;
+  struct tc_path_txq *txq;
+  struct tc_path_io *io;
+  struct tc_gloop *gloop;
+  GMainContext *gctx;
+  uv_loop_t *loop;
+  int pair_type;                    /* enum ctl_pair_type, kept at take-over */
+  char local_addr[CTL_HOSTPORT_LEN], remote_addr[CTL_HOSTPORT_LEN];
+  char stun_used[CTL_HOSTPORT_LEN], turn_used[CTL_HOSTPORT_LEN];
+  uint64_t drops;                   /* datagrams the kernel or libnice refused */
+  const struct tc_path_ops *ops;
+  void *arg;
+};
+
+/* Create the ICE agent and start gathering.  why: a sentence on failure. */
+int tc_path_init(struct tc_path *p, const struct tc_path_config *cfg,
+                 const struct tc_path_ops *ops, void *arg, char *why, size_t whylen);
+/* Our ufrag, pwd and candidates (the other fields of c are the caller's). */
+void tc_path_local(struct tc_path *p, struct ctl_candidates *c);
+/* TURN configured but no relayed candidate: the reason, else "" . */
+void tc_path_turn_problem(struct tc_path *p, char *why, size_t whylen);
+/* The peer's credentials and candidates (create_link); role: enum
+ * ctl_ice_role.  Errors name the field. */
+int tc_path_connect(struct tc_path *p, const struct ctl_create_link *r, char *why,
+                    size_t whylen);
+NiceComponentState tc_path_ice_state(struct tc_path *p);
+/* ICE's final role (it may have resolved a conflict). */
+bool tc_path_ice_controlling(struct tc_path *p);
+/* Give the selected socket a few MiB of buffers (direct pairs). */
+void tc_path_enlarge_buffers(struct tc_path *p);
+/* Move a direct pair onto its own socket once ICE is READY; true if the
+ * path is (now) in SOCKET mode.  Never from inside a libnice callback (it
+ * frees the agent). */
+bool tc_path_takeover(struct tc_path *p);
+
+/* Send one datagram now. */
+void tc_path_send(struct tc_path *p, const uint8_t *d, size_t n);
+/* Queue: a buffer of TC_PATH_DGRAM_MAX bytes for the next datagram (NULL if
+ * the path does not batch: seal elsewhere and tc_path_send), then commit
+ * its length. */
+uint8_t *tc_path_tx_slot(struct tc_path *p);
+void tc_path_tx_commit(struct tc_path *p, size_t n);
+/* Send what is queued. */
+void tc_path_flush(struct tc_path *p);
+
+/* Pair type and addresses for the stats. */
+void tc_path_stat(struct tc_path *p, int *pair_type, char *local, char *remote, size_t len);
+/* Free the agent, close the socket; returns how many libuv handles are
+ * closing (cb runs for each). */
+int tc_path_close(struct tc_path *p, uv_close_cb cb, void *handle_data);
+
+#endif

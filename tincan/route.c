@@ -1,0 +1,267 @@
+/* The router (route.h): frames between an overlay's TAP and its links. */
+#include "route.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "frame.h"
+#include "vnet.h"
+
+static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
+
+/* Tell the controller about a frame no link is known to own: a unicast frame
+ * to an unlearned MAC, or an ARP request (the target may be a member with no
+ * link yet: tincan does not relay, so only the controller can open one).
+ * Rate limited per (MAC, ARP target). */
+static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
+{
+  struct tc_daemon *d = ov->d;
+  uint64_t now = ipop_now_ms();
+  uint32_t key_ip4 = fi->l3 == FRAME_L3_ARP ? fi->arp.tpa : 0;
+  struct tc_unknown_slot *slot = NULL, *oldest = &ov->unknown[0];
+  for (int i = 0; i < TC_UNKNOWN_DEST_SLOTS; i++) {
+    if (memcmp(ov->unknown[i].mac, fi->dst, 6) == 0 && ov->unknown[i].ip4 == key_ip4) {
+      slot = &ov->unknown[i];
+      break;
+    }
+    if (ov->unknown[i].last_ms < oldest->last_ms)
+      oldest = &ov->unknown[i];
+  }
+  if (slot && now - slot->last_ms < TC_UNKNOWN_DEST_MS)
+    return;
+  if (!slot) {
+    slot = oldest;
+    memcpy(slot->mac, fi->dst, 6);
+    slot->ip4 = key_ip4;
+  }
+  slot->last_ms = now;
+  if (!d->has_controller || !d->ep)
+    return;
+  struct ctl_ev_unknown_dest ev;
+  memset(&ev, 0, sizeof ev);
+  snprintf(ev.overlay_id, sizeof ev.overlay_id, "%s", ov->cfg.overlay_id);
+  memcpy(ev.dst_mac, fi->dst, 6);
+  memcpy(ev.src_mac, fi->src, 6);
+  ev.ethertype = fi->ethertype;
+  if (fi->l3 == FRAME_L3_IP4) {
+    ev.dst_ip4.s_addr = fi->ip4.dst;
+    ev.has_dst_ip4 = true;
+  } else if (key_ip4) {
+    ev.dst_ip4.s_addr = key_ip4;
+    ev.has_dst_ip4 = true;
+  }
+  ev.frame_len = (uint32_t)fi->len;
+  ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
+                 ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count,
+                              "unknown_destination"),
+                 &ev);
+}
+
+/* Every TAP read and write carries a virtio-net header (IFF_VNET_HDR). */
+static int tap_write(struct tc_overlay *ov, const struct virtio_net_hdr *vh, const uint8_t *p,
+                     size_t n)
+{
+  static const struct virtio_net_hdr none;
+  struct iovec iov[2] = {
+    { (void *)(vh ? vh : &none), sizeof none },
+    { (void *)p, n },
+  };
+  ssize_t w = writev(ov->tap_fd, iov, 2);
+  return w == (ssize_t)(sizeof none + n) ? 0 : IPOP_EIO;
+}
+
+/* ---- TAP -> links ----------------------------------------------------------- */
+
+/* Send one TAP frame on one link, through the link's address mapping.  A
+ * super-frame (vh) cannot be rewritten by addrmap: offloads are switched
+ * off on an overlay once it has a mapping, so only a few in flight at that
+ * moment are dropped here. */
+static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
+                    uint8_t *p, size_t n, const struct frame_info *fi)
+{
+  if ((vh && addrmap_find_link(ov->am, l->slot)) ||
+      addrmap_egress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
+    l->dp.st.drops++;
+    return;
+  }
+  tc_link_send_frame(l, vh, p, n);
+}
+
+/* Broadcast and multicast go to every link.  Unicast to a MAC the switch
+ * does not know goes only to links that bridge a LAN (the one place an
+ * unlearned MAC can be): every other link's peer has its one MAC bound, so
+ * a full table or a made-up destination never sprays unicast everywhere. */
+static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p, size_t n,
+                  const struct frame_info *fi, bool unknown_unicast)
+{
+  /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
+   * which addrmap_route sent to its one link), so one buffer serves all. */
+  for (struct tc_link *l = ov->links; l; l = l->next)
+    if (tc_link_keyed(l) && (!unknown_unicast || (l->flags & TC_LINK_BRIDGE)))
+      to_link(ov, l, vh, p, n, fi);
+}
+
+static void to_slot(struct tc_overlay *ov, uint32_t slot, const struct virtio_net_hdr *vh,
+                    uint8_t *p, size_t n, const struct frame_info *fi)
+{
+  if (slot < TC_MAX_LINKS_PER_OVERLAY && ov->slot[slot])
+    to_link(ov, ov->slot[slot], vh, p, n, fi);
+  else
+    ov->tap_drops++;
+}
+
+static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
+                     size_t n, const struct frame_info *fi)
+{
+  uint8_t reply[ADDRMAP_ARP_REPLY_LEN + 4];
+  size_t rlen;
+  uint32_t mapped;
+  /* SocialVPN: ARP for a mapped address is answered here. */
+  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
+    if (tap_write(ov, NULL, reply, rlen) == 0)
+      ov->tap_tx++;
+    return;
+  }
+  if (addrmap_route(ov->am, fi, &mapped) == 0) {
+    to_slot(ov, mapped, vh, p, n, fi);
+    return;
+  }
+  struct switch_decision dec;
+  if (switch_decide(ov->sw, fi, ipop_now_ms(), &dec) != 0) {
+    ov->bad_frames++;
+    return;
+  }
+  if (dec.unknown_unicast ||
+      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa))
+    unknown_destination(ov, fi);
+  switch (dec.action) {
+  case SWITCH_UNICAST:
+    to_slot(ov, dec.link, vh, p, n, fi);
+    break;
+  case SWITCH_FLOOD:
+    flood(ov, vh, p, n, fi, dec.unknown_unicast);
+    break;
+  case SWITCH_DROP:
+    ov->tap_drops++;
+    break;
+  }
+}
+
+/* ---- link -> TAP ------------------------------------------------------------ */
+
+/* Is the frame's source the link's peer?  Its bound MAC; for a peer that
+ * bridges a LAN, any MAC not ours nor bound to another link (learned on
+ * the way); and on a SocialVPN-mapped link, IPv4 from its real address
+ * only. */
+static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct frame_info *fi)
+{
+  if (l->flags & TC_LINK_BRIDGE) {
+    if (switch_learn(ov->sw, fi->src, l->slot, ipop_now_ms()) < 0)
+      return false;
+  } else if (memcmp(fi->src, l->peer_mac, 6) != 0) {
+    return false;
+  }
+  const struct addrmap_entry *m = addrmap_find_link(ov->am, l->slot);
+  return !m || fi->l3 != FRAME_L3_IP4 || fi->ip4.src == m->peer_ip4;
+}
+
+static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
+                      uint8_t *p, size_t n, const struct frame_info *fi)
+{
+  if (!from_peer(ov, l, fi)) {
+    l->spoofed++;
+    return;
+  }
+  /* A peer's offload header must be one our TAP itself would produce for
+   * this frame (vnet.h); the kernel gets the exact header length.  A mapped
+   * link takes complete frames only (addrmap rewrites checksums). */
+  struct virtio_net_hdr vn;
+  if (vh) {
+    int hdrs = tc_vnet_check(vh, fi, p, n, ov->cfg.mtu);
+    if (hdrs < 0 || addrmap_find_link(ov->am, l->slot)) {
+      ov->bad_frames++;
+      l->dp.st.drops++;
+      return;
+    }
+    vn = *vh;
+    vn.hdr_len = (uint16_t)hdrs;
+    vh = &vn;
+  }
+  if (addrmap_ingress(ov->am, l->slot, p, fi) == ADDRMAP_DROP) {
+    l->dp.st.drops++;
+    return;
+  }
+  if (tap_write(ov, vh, p, n) != 0) {
+    ov->tap_drops++;
+    l->dp.st.drops++;
+    return;
+  }
+  ov->tap_tx++;
+}
+
+void tc_route(struct tc_overlay *ov, struct tc_link *from, const struct virtio_net_hdr *vh,
+              uint8_t *p, size_t n)
+{
+  struct frame_info fi;
+  /* Super-frames may exceed the MTU (the TAP resegments them). */
+  size_t max = vh ? FRAME_MAX_LEN : ov->cfg.mtu + 14u + 4u;
+  if ((from && n > max) || frame_parse(&fi, p, n) != 0) {
+    ov->bad_frames++;
+    if (from)
+      from->dp.st.drops++;
+    return;
+  }
+  if (from)
+    from_link(ov, from, vh, p, n, &fi);
+  else
+    from_tap(ov, vh, p, n, &fi);
+}
+
+void tc_route_deliver(void *owner, const struct virtio_net_hdr *vh, uint8_t *frame, size_t n)
+{
+  struct tc_link *l = owner;
+  tc_route(l->ov, l, vh, frame, n);
+}
+
+/* One TAP read: the kernel's virtio-net header, then the frame; with TSO on
+ * a frame may be a 64 KiB super-frame.  The header's 10 bytes stay in front
+ * of the frame as the headroom tc_link_send_frame needs. */
+void tc_route_tap_readable(struct tc_overlay *ov)
+{
+  uint8_t *buf = ov->d->dp->tap;
+  for (int i = 0; i < TC_TAP_BURST && !ov->dead; i++) {
+    ssize_t n = read(ov->tap_fd, buf, TC_DP_TAP_BUF);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR)
+        ipop_log_rl(&rl_tap, IPOP_LOG_WARN, "tincan", "%s: read: %s", ov->cfg.tap_name,
+                    strerror(errno));
+      break;
+    }
+    if ((size_t)n <= TC_VNET_LEN) {
+      ov->bad_frames++;
+      continue;
+    }
+    ov->tap_rx++;
+    struct virtio_net_hdr vh;
+    memcpy(&vh, buf, sizeof vh);
+    uint8_t *p = buf + TC_VNET_LEN;
+    size_t len = (size_t)n - TC_VNET_LEN;
+    if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+      tc_route(ov, NULL, &vh, p, len);
+      continue;
+    }
+    /* A single frame with a partial checksum: finish it here, so that it
+     * is complete for addrmap and for the peer. */
+    if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tc_vnet_csum_complete(&vh, p, len) != 0) {
+      ov->bad_frames++;
+      continue;
+    }
+    tc_route(ov, NULL, NULL, p, len);
+  }
+  if (!ov->dead)
+    for (struct tc_link *l = ov->links; l; l = l->next)
+      tc_link_flush(l);
+}
