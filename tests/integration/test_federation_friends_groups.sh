@@ -20,8 +20,10 @@
 #      Prosody): his social and lab links to alice go, bob <-> dave stays;
 #      unblocked, they come back.  Block items that are neither a JID nor
 #      a domain are refused.
-# PEP identity across the federation is not checked yet: the peer
-# registry of issue #11 had not landed.
+#   Identity across servers (issue #11): alice pins bob's fingerprint as
+#   his account published it on his PEP node at two.test (read over s2s,
+#   `presence` access model: they are friends), and bob pins alice's from
+#   one.test; dave, who is no contact of alice's, cannot read her PEP node.
 set -euo pipefail
 . "$(dirname "$0")/federation_helpers.sh"
 fb_skip_unless_ready
@@ -64,6 +66,13 @@ check "alice's hosts file names bob@two.test" \
   grep -Eq "^${ab}[[:space:]]+bob@two.test\$" "$(ct_dir alice)/state/hosts"
 social_up() { [ "$(ct_links_up "$1")" = "$2" ]; }
 check "dave has no social link" social_up dave 0
+pinned_published() { # $1 reads $2's item published on the other server
+  grep -q "$2.*pinned on first use (as its account published it)" "$(ct_log "$1")"
+}
+check "alice pins bob's fingerprint from his PEP node on two.test" \
+  wait_until 10 pinned_published alice bob@two.test
+check "bob pins alice's fingerprint from her PEP node on one.test" \
+  wait_until 10 pinned_published bob alice@one.test
 ct_ctl alice peers | sed 's/^/# alice: /'
 
 echo "# 2. a room on one.test (ejabberd) with members from two.test"
