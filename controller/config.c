@@ -54,6 +54,13 @@ static const struct jb_field groups_f[] = {
 static const struct jb_schema groups_schema = JB_SCHEMA("Groups", T, groups_f);
 #undef T
 
+#define T struct ctrl_http_cfg
+static const struct jb_field http_f[] = {
+  JB_F_STR(T, listen, "Listen", 0, 0, "127.0.0.1:9587"),
+};
+static const struct jb_schema http_schema = JB_SCHEMA("Http", T, http_f);
+#undef T
+
 #define T struct ctrl_section
 static const struct jb_field section_f[] = {
   JB_F_STR(T, state_dir, "StateDir", 0, 1, "/var/lib/ipop-controller"),
@@ -71,6 +78,7 @@ static const struct jb_field section_f[] = {
   JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
   JB_F_OBJ(T, groups, "Groups", 0, &groups_schema, JB_PRESENCE(T, has_groups)),
   JB_F_ENUM(T, trust, "Trust", 0, reg_trust_names, "tofu"),
+  JB_F_OBJ(T, http, "Http", 0, &http_schema),
 };
 static const struct jb_schema section_schema = JB_SCHEMA("Controller", T, section_f);
 #undef T
@@ -105,6 +113,45 @@ int ctrl_parse_subnet(const char *text, struct in_addr *net, uint32_t *prefix)
   return 0;
 }
 
+int ctrl_parse_listen(const char *text, struct sockaddr_storage *out, char *why, size_t whylen)
+{
+  char host[CTL_HOSTPORT_LEN];
+  snprintf(host, sizeof host, "%s", text);
+  char *colon = strrchr(host, ':');
+  char *end;
+  long port = colon ? strtol(colon + 1, &end, 10) : 0;
+  if (!colon || colon[1] == '\0' || *end || port < 1 || port > 65535) {
+    ipop_why(why, whylen, "\"%s\" is not ADDRESS:PORT (port 1..65535)", text);
+    return IPOP_EINVAL;
+  }
+  *colon = '\0';
+  memset(out, 0, sizeof *out);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  size_t hl = strlen(host);
+  if (strcmp(host, "localhost") == 0) {
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v4->sin_port = htons((uint16_t)port);
+  } else if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+    host[hl - 1] = '\0';
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+      goto bad;
+  } else {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+      goto bad;
+  }
+  return 0;
+bad:
+  ipop_why(why, whylen, "\"%s\": the address must be an IPv4 address, [IPv6] or localhost "
+           "(no host names: the listener must not depend on DNS)", text);
+  return IPOP_EINVAL;
+}
+
 __attribute__((format(printf, 3, 4))) static int fail(struct jb_error *err, const char *path,
                                                       const char *fmt, ...)
 {
@@ -123,6 +170,10 @@ __attribute__((format(printf, 3, 4))) static int fail(struct jb_error *err, cons
 static int check(struct ctrl_config *cfg, struct jb_error *err)
 {
   struct ctrl_section *s = &cfg->ctrl;
+  struct sockaddr_storage ss;
+  char hw[160];
+  if (s->http.listen[0] && ctrl_parse_listen(s->http.listen, &ss, hw, sizeof hw) != 0)
+    return fail(err, "Controller.Http.Listen", "%s", hw);
   if (!s->has_overlay && !s->has_xmpp)
     return 0; /* the bare process shell: control socket and heartbeat only */
   if (!s->has_xmpp)

@@ -91,6 +91,11 @@ struct ctrl_groups_cfg {
   uint32_t mtu;
 };
 
+/* Controller.Http (http.c): /metrics and the overlay map. */
+struct ctrl_http_cfg {
+  char listen[CTL_HOSTPORT_LEN];    /* "127.0.0.1:9587", "[::1]:9587"; "" = off */
+};
+
 struct ctrl_section {
   char state_dir[CTL_PATH_LEN];
   bool allow_root;
@@ -111,6 +116,7 @@ struct ctrl_section {
   struct ctrl_groups_cfg groups;
   bool has_groups;
   int trust;                        /* enum reg_trust_mode */
+  struct ctrl_http_cfg http;
 };
 
 struct ctrl_config {
@@ -122,6 +128,9 @@ struct ctrl_config {
 int ctrl_config_load(const char *path, struct ctrl_config *cfg, struct jb_error *err);
 /* Parse "a.b.c.d/len"; IPOP_EINVAL on bad text or host bits set. */
 int ctrl_parse_subnet(const char *text, struct in_addr *net, uint32_t *prefix);
+/* Parse Http.Listen: "a.b.c.d:port", "[v6]:port" or "localhost:port".
+ * IPOP_EINVAL with a sentence in why. */
+int ctrl_parse_listen(const char *text, struct sockaddr_storage *out, char *why, size_t whylen);
 
 /* One peer node on one overlay (per overlay, keyed by the node id; the
  * node itself is the registry's): membership, what negotiation told us of
@@ -140,6 +149,8 @@ struct ctrl_link {
   int pair_type;
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes;
+  uint64_t tx_packets, rx_packets, drops, spoofed, rekeys; /* (metrics) */
+  char remote_addr[CTL_HOSTPORT_LEN]; /* the selected pair's far end */
   uint64_t up_ms;                   /* when the link came up */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */
@@ -219,6 +230,7 @@ struct ctrl {
   bool roster_full_read;
   struct registry *reg;             /* registry.h: the one owner of identity */
   struct ctrl_groups *groups;       /* groups.c */
+  struct ctrl_http *http;           /* http.c: /metrics and the map */
   struct ctrl_held *held;           /* peers.c: signals held while their sender's
                                        published identity is read */
   size_t n_held;

@@ -520,6 +520,12 @@ void ctrl_on_stats(struct ctrl *c, const struct ctl_link_stats *st)
       l->rtt_us = ls->rtt_us;
       l->tx_bytes = ls->tx_bytes;
       l->rx_bytes = ls->rx_bytes;
+      l->tx_packets = ls->tx_packets;
+      l->rx_packets = ls->rx_packets;
+      l->drops = ls->drops;
+      l->spoofed = ls->spoofed;
+      l->rekeys = ls->rekeys;
+      snprintf(l->remote_addr, sizeof l->remote_addr, "%s", ls->remote_addr);
     }
     if (n->topo)
       topology_on_link_bytes(n->topo, ls->peer_id, ls->tx_bytes + ls->rx_bytes, now);

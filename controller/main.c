@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "error.h"
 #include "groups.h"
+#include "http.h"
 #include "identity.h"
 #include "links.h"
 #include "log.h"
@@ -61,6 +62,7 @@ static void on_signal(uv_signal_t *s, int signum)
   LOG_INFO("controller", "signal %d: shutting down", signum);
   c->stopping = true;
   ctrl_servers_stop(c);
+  ctrl_http_stop(c);
   close_timer(&c->heartbeat);
   close_timer(&c->plan_timer);
   for (size_t i = 0; i < c->n_nets; i++)
@@ -229,6 +231,11 @@ int main(int argc, char **argv)
     uv_run(c.loop, UV_RUN_DEFAULT);
     return 1;
   }
+  /* The overlay must not depend on its monitoring: a taken port is logged
+   * and the node runs on without /metrics and the map. */
+  if (ctrl_http_start(&c, w, sizeof w) != 0)
+    LOG_ERROR("controller", "Controller.Http.Listen %s: %s; running without /metrics and "
+              "the overlay map", c.cfg.ctrl.http.listen, w);
   uv_signal_init(c.loop, &c.sigint);
   uv_signal_init(c.loop, &c.sigterm);
   c.sigint.data = c.sigterm.data = &c;

@@ -193,6 +193,19 @@ const struct jb_schema ctl_address_mapping_schema =
     JB_SCHEMA("set_address_mapping", T, mapping_f);
 #undef T
 
+#define T struct ctl_process_info
+static const struct jb_field process_f[] = {
+  JB_F_U32(T, pid, "pid", R, 1, UINT32_MAX, 0),
+  JB_F_U64(T, cpu_ms, "cpu_ms", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, rss_bytes, "rss_bytes", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, vsize_bytes, "vsize_bytes", 0, 0, INT64_MAX, 0),
+  JB_F_U32(T, open_fds, "open_fds", 0, 0, UINT32_MAX, 0),
+  JB_F_U32(T, max_fds, "max_fds", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, start_time_s, "start_time_s", 0, 0, INT64_MAX, 0),
+};
+const struct jb_schema ctl_process_info_schema = JB_SCHEMA("process info", T, process_f);
+#undef T
+
 #define T struct ctl_ack
 static const struct jb_field ack_f[] = {
   JB_F_STR(T, message, "message", 0, 0, NULL),
@@ -457,6 +470,7 @@ const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "query_link_stats", CTL_KIND_REQUEST, &ctl_link_stats_query_schema, &ctl_link_stats_schema },
   { "set_address_mapping", CTL_KIND_REQUEST, &ctl_address_mapping_schema, &ctl_ack_schema },
   { "remove_address_mapping", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
+  { "query_process", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_process_info_schema },
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },
   { "stats", CTL_KIND_EVENT, &ctl_link_stats_schema, NULL },

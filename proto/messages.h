@@ -212,6 +212,16 @@ struct ctl_address_mapping {
   struct in_addr peer_ip4;
 };
 
+/* query_process (empty body): the daemon's own CPU time, memory and file
+ * descriptors (Prometheus process_* metrics; common/procstat.h). */
+struct ctl_process_info {
+  uint32_t pid;
+  uint64_t cpu_ms;                /* user + system */
+  uint64_t rss_bytes, vsize_bytes;
+  uint32_t open_fds, max_fds;
+  uint64_t start_time_s;          /* since the Unix epoch */
+};
+
 /* Generic answer carrying only a confirmation text. */
 struct ctl_ack {
   char message[CTL_REASON_LEN];
@@ -454,7 +464,7 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_create_overlay_schema, ctl_overlay_ref_schema, ctl_overlay_info_schema,
     ctl_link_ref_schema, ctl_candidates_schema, ctl_create_link_schema,
     ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
-    ctl_address_mapping_schema, ctl_ack_schema, ctl_ev_link_state_schema,
+    ctl_address_mapping_schema, ctl_ack_schema, ctl_process_info_schema, ctl_ev_link_state_schema,
     ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema,
     ctl_peer_entry_schema, ctl_peers_schema, ctl_controller_stats_schema,
     ctl_group_member_schema, ctl_group_schema, ctl_invitation_schema, ctl_groups_schema,

@@ -40,6 +40,7 @@ static const struct {
   { "query_link_stats", TC_PERM_ANY },
   { "set_address_mapping", TC_PERM_CONTROLLER },
   { "remove_address_mapping", TC_PERM_CONTROLLER },
+  { "query_process", TC_PERM_ANY },
 };
 
 int tc_access_class(const char *name)

@@ -12,6 +12,7 @@
 #include "dataplane.h"
 #include "error.h"
 #include "link.h"
+#include "procstat.h"
 #include "route.h"
 #include "secret.h"
 #include "tap.h"
@@ -79,6 +80,26 @@ static void h_echo(struct ctl_endpoint *ep, struct ctl_request *req, const void 
 {
   (void)ep; (void)ctx;
   ctl_reply(req, body);
+}
+
+/* query_process: our CPU time, memory and descriptors, which the
+ * controller exports as process_*{daemon="tincan"} (a privileged process's
+ * /proc/PID/fd is not readable by the unprivileged controller). */
+static void h_query_process(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                            void *ctx)
+{
+  (void)ep; (void)body; (void)ctx;
+  struct ipop_procstat ps;
+  if (ipop_procstat_self(&ps) != 0) {
+    ctl_reply_error(req, IPOP_EIO, "cannot read /proc/self");
+    return;
+  }
+  struct ctl_process_info pi = {
+    .pid = ps.pid, .cpu_ms = ps.cpu_ms, .rss_bytes = ps.rss_bytes,
+    .vsize_bytes = ps.vsize_bytes, .open_fds = ps.open_fds, .max_fds = ps.max_fds,
+    .start_time_s = ps.start_time_s,
+  };
+  ctl_reply(req, &pi);
 }
 
 static void h_configure_logging(struct ctl_endpoint *ep, struct ctl_request *req,
@@ -524,6 +545,7 @@ const struct ctl_handler tc_handlers[] = {
   { "query_link_stats", h_query_link_stats },
   { "set_address_mapping", h_set_address_mapping },
   { "remove_address_mapping", h_remove_address_mapping },
+  { "query_process", h_query_process },
 };
 const unsigned tc_handlers_count = sizeof tc_handlers / sizeof tc_handlers[0];
 

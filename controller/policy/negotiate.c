@@ -280,6 +280,7 @@ static void send_reject(struct negotiate *n, struct peer *p, const struct sigmsg
   m.u.resp.result = SIGMSG_REJECT;
   m.u.resp.reason = reason;
   m.u.resp.has_reason = true;
+  n->ctr.refused_by_us++;
   send_msg(n, p, &m, out, NULL);
 }
 
@@ -332,6 +333,7 @@ static void start_attempt(struct negotiate *n, struct peer *p, uint64_t now,
   p->state = NEG_QUERYING;
   p->deadline = now + n->cfg.timeout_ms;
   p->agent = true;
+  n->ctr.started++;
   push(out, NEG_ACT_QUERY_CANDIDATES, p);
 }
 
@@ -373,6 +375,7 @@ static void busy_retry(struct negotiate *n, struct peer *p, uint64_t now, struct
 static void fail_attempt(struct negotiate *n, struct peer *p, uint64_t now, int err,
                          const char *why, struct neg_actions *out)
 {
+  n->ctr.failed++;
   if (!end_attempt(p, out))
     return;
   p->attempts++;
@@ -563,6 +566,7 @@ static int on_response(struct negotiate *n, struct peer *p,
     }
   }
   if (r->result == SIGMSG_REJECT) {
+    n->ctr.refused_by_peer++;
     struct neg_action *a = push(out, NEG_ACT_REJECTED, p);
     if (a)
       a->reason = r->reason;

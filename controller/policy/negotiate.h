@@ -220,6 +220,10 @@ struct neg_counters {
   uint64_t timeouts;
   uint64_t links_up;
   uint64_t fpr_refused;         /* requests/responses whose fingerprint verify refused */
+  uint64_t started;             /* attempts of ours begun (link requests) */
+  uint64_t failed;              /* attempts (ours or the peer's) ended without a link */
+  uint64_t refused_by_peer;     /* our requests the peer rejected */
+  uint64_t refused_by_us;       /* requests we rejected */
 };
 void negotiate_counters(const struct negotiate *n, struct neg_counters *c);
 

@@ -314,6 +314,11 @@ static size_t count_flag(const struct topology *t, bool ondemand)
   return c;
 }
 
+size_t topology_ondemand_count(const struct topology *t)
+{
+  return count_flag(t, true);
+}
+
 /* Take an on-demand slot for k, evicting the on-demand link idle the
  * longest when all are taken (traffic wins).  False if there are no slots. */
 static bool take_ondemand_slot(struct topology *t, struct track *k, uint64_t now_ms)

@@ -75,6 +75,8 @@ void topology_free(struct topology *t);
  * forgotten.  IPOP_EINVAL if an id is invalid (nothing changed then). */
 int topology_set_members(struct topology *t, const char *const *ids, size_t n);
 size_t topology_member_count(const struct topology *t); /* without us */
+/* On-demand links held now (ours and inbound ones over the reserve). */
+size_t topology_ondemand_count(const struct topology *t);
 
 /* tincan reported traffic for peer (a member) with no link: after
  * ondemand_events such events within ondemand_window_ms the peer gets an
