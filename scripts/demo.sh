@@ -3,7 +3,8 @@
 # a private ejabberd and coturn on a "public" segment, three nodes (alice,
 # bob, and carol behind a NAT), each running ipop-tincan (root, drops to
 # nobody with CAP_NET_ADMIN) and ipop-controller (as nobody). Prints each
-# node's `ipopctl peers` and a ping matrix over the overlay, then keeps
+# node's `ipopctl peers`, the URLs of its overlay map and metrics, and a
+# ping matrix over the overlay, then keeps
 # running until Ctrl-C or `demo.sh stop`. docs/quickstart.md explains it.
 #
 # usage: scripts/demo.sh [--mode group|social] [--once] [--no-install]
@@ -153,6 +154,11 @@ for h in "${DEMO_USERS[@]}"; do
   echo "--- ipopctl peers on $h ($( [ "$h" = carol ] && echo "behind the NAT, " )underlay ${DEMO_UNDERLAY[$h]})"
   ct_ctl "$h" peers | sed 's/^/    /'
 done
+# Each controller serves its overlay map and Prometheus metrics on the
+# default Controller.Http.Listen, 127.0.0.1:9587, inside its namespace.
+for h in "${DEMO_USERS[@]}"; do
+  echo "--- $h's overlay map http://127.0.0.1:9587/ and metrics http://127.0.0.1:9587/metrics (in namespace $(netns_ns "$h"))"
+done
 say "ping matrix (each row pings each column over the overlay) ..."
 matrix_ok=0
 demo_matrix "$mode" || matrix_ok=1
@@ -176,6 +182,8 @@ The demo network is running. Try, in another shell (as root):
   ip netns exec $(netns_ns alice) $IPOPCTL -k $(ct_dir alice)/control.key peers
   ip netns exec $(netns_ns alice) ping $(demo_peer_addr alice carol "$mode")      # alice -> carol (behind NAT)
   less $(ct_log alice)
+  ip netns exec $(netns_ns alice) curl -s http://127.0.0.1:9587/metrics     # alice's metrics
+  ip netns exec $(netns_ns alice) chromium --no-sandbox http://127.0.0.1:9587/  # alice's overlay map
 Stop it with Ctrl-C here, or: $top/scripts/demo.sh stop
 EOF
 stop_now=0

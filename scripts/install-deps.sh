@@ -13,6 +13,8 @@ packages=(
   build-essential cmake pkg-config git
   libnice-dev libglib2.0-dev libssl-dev libxml2-dev libjansson-dev libuv1-dev
   libcap-dev libcmocka-dev
+  # the controller's HTTP listener (/metrics, the overlay map)
+  libmicrohttpd-dev
   # fuzzing and sanitizers (clang's libFuzzer and runtimes)
   clang libclang-rt-14-dev
   # network tests, demo, benchmarks
@@ -26,7 +28,10 @@ packages=(
   # tests seal datagrams (AES-GCM) like a second client would
   python3 python3-slixmpp python3-cryptography
   # tools the tests use
-  openssl valgrind systemd jq groff-base
+  openssl valgrind systemd jq groff-base curl
+  # metrics and the overlay map end to end: a real Prometheus (promtool
+  # too) and a headless browser
+  prometheus chromium
   # the Debian package: dpkg-shlibdeps (dpkg-dev) and its checker
   dpkg-dev lintian
   # privilege tests: an execve injected into tincan, file capabilities
@@ -51,7 +56,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Package installs must not leave servers running on the host (no systemd as
 # PID 1 here, but be safe on machines that have it).
-for svc in ejabberd prosody coturn; do
+for svc in ejabberd prosody coturn prometheus; do
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

@@ -53,6 +53,8 @@ run_mode() {
   check "$mode: no failed ping" sh -c "! grep -q 'FAIL' '$log'"
   check "$mode: ipopctl peers printed for each node" \
     test "$(grep -c '^--- ipopctl peers on' "$log")" = 3
+  check "$mode: map and metrics URLs printed for each node" \
+    test "$(grep -c "^--- .*'s overlay map http://127.0.0.1:9587/ and metrics http://127.0.0.1:9587/metrics" "$log")" = 3
   check "$mode: carol (behind NAT) has server-reflexive or relay links" \
     sh -c "sed -n '/peers on carol/,/ping matrix/p' '$log' | grep -Eq ' (srflx|prflx|relay) '"
   # The target is two minutes (issue 6); most of it is ejabberdctl starting

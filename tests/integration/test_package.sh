@@ -97,9 +97,10 @@ dpkg-deb -c "$deb" | awk '{print $1, $2, $6}' | sed 's| \./| /|; s|/$||' >"$W/co
 while read -r perms _ path; do
   [ "${perms:0:1}" = - ] && [ -e "$path" ] && skip "$path exists: installing would overwrite it"
 done <"$W/contents"
-check "Depends from dpkg-shlibdeps (libnice, libssl, libuv, jansson, libxml2, glib, libcap)" \
+check "Depends from dpkg-shlibdeps (libnice, libssl, libuv, libmicrohttpd, jansson, libxml2, glib, libcap)" \
   sh -c "dpkg-deb -f '$deb' Depends | grep -q 'libnice10.*libuv1' &&
-         dpkg-deb -f '$deb' Depends | grep -q 'libssl3'"
+         dpkg-deb -f '$deb' Depends | grep -q 'libssl3' &&
+         dpkg-deb -f '$deb' Depends | grep -q 'libmicrohttpd12'"
 
 # ---- install --------------------------------------------------------------------
 rc=0
@@ -211,6 +212,12 @@ check "... node id in its state directory, owned by ipop" \
   test "$(stat -c %U /var/lib/ipop-controller/node_id)" = ipop
 tincan_up() { ctl -j status | jq -e '.tincan == "up"' >/dev/null; }
 check "ipopctl status (no -k, no -s): tincan up" wait_until 10 tincan_up
+# The default Controller.Http.Listen (127.0.0.1:9587), the page built in.
+metrics_up() { netns_exec a curl -s --max-time 5 http://127.0.0.1:9587/metrics | grep -q '^ipop_tincan_up 1$'; }
+check "installed controller serves /metrics under the unit's limits (ipop_tincan_up 1)" \
+  wait_until 20 metrics_up
+check "... and the overlay map page" \
+  test "$(netns_exec a curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9587/)" = 200
 kill -TERM "$CT" "$TC"
 check "both exit on SIGTERM" wait_until 10 eval "ul_gone $CT && ul_gone $TC"
 check "... the TAP is gone" sh -c "! ip -n $(netns_ns a) link show ipop0 2>/dev/null"
