@@ -344,6 +344,12 @@ static void test_happy_path(void **state)
   negotiate_counters(a.neg, &c);
   assert_int_equal(c.links_up, 1);
   assert_int_equal(c.bad_msgs, 0);
+  /* the metrics' started/failed/refused (docs/metrics.md) */
+  assert_int_equal(c.started, 1);
+  assert_int_equal(c.failed, 0);
+  assert_int_equal(c.refused_by_peer + c.refused_by_us, 0);
+  negotiate_counters(b.neg, &c);
+  assert_int_equal(c.started, 0); /* B answered, began nothing */
   node_fini(&a);
   node_fini(&b);
 }
@@ -541,6 +547,13 @@ static void test_reject(void **state)
   assert_int_equal(a.n_remove, 1); /* the ICE agent of the query */
   assert_int_equal(state_of(&b, ID_A), (enum neg_state)-1); /* B keeps no record */
   assert_int_equal(negotiate_current(b.neg, NULL, 0), 0);
+  struct neg_counters ca, cb;
+  negotiate_counters(a.neg, &ca);
+  negotiate_counters(b.neg, &cb);
+  assert_int_equal(ca.started, 1);
+  assert_int_equal(ca.failed, 1);
+  assert_int_equal(ca.refused_by_peer, 1);
+  assert_int_equal(cb.refused_by_us, 1);
 
   /* B changes its mind; A's retry succeeds */
   reject_reason = 0;
@@ -552,6 +565,9 @@ static void test_reject(void **state)
   struct neg_peer_info info;
   negotiate_peer_info(a.neg, ID_B, now, &info);
   assert_int_equal(info.attempts, 0);
+  negotiate_counters(a.neg, &ca);
+  assert_int_equal(ca.started, 2);
+  assert_int_equal(ca.failed, 1);
   node_fini(&a);
   node_fini(&b);
 }
