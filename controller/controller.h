@@ -151,6 +151,8 @@ struct ctrl_link {
   uint64_t tx_bytes, rx_bytes;
   uint64_t tx_packets, rx_packets, drops, spoofed, rekeys; /* (metrics) */
   char remote_addr[CTL_HOSTPORT_LEN]; /* the selected pair's far end */
+  uint64_t rate_ms, rate_bytes;     /* tx + rx bytes at rate_ms ... */
+  uint64_t bytes_per_s;             /* ... and the throughput since the one before */
   uint64_t up_ms;                   /* when the link came up */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */

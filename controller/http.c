@@ -28,6 +28,7 @@
 
 #include "error.h"
 #include "http_route.h"
+#include "links.h"
 #include "log.h"
 #include "metrics.h"
 #include "promtext.h"
@@ -42,6 +43,7 @@ enum {
   HTTP_IDLE_RENDER_MS = 10000,  /* ... and while nobody does */
   HTTP_ACTIVE_MS = 60000,       /* "someone asks": a request this recently */
   HTTP_PROCESS_MS = 5000,       /* ask tincan for its process numbers */
+  HTTP_STATS_MS = 2000,         /* ... and, while someone asks, for link stats */
 };
 
 /* Status classes counted for ipop_http_requests_total. */
@@ -56,7 +58,8 @@ struct ctrl_http {
   uint64_t rendered_ms, process_asked_ms;
   struct ctl_process_info tincan;
   bool has_tincan;
-  bool process_in_flight;
+  bool process_in_flight, stats_in_flight;
+  uint64_t stats_asked_ms;
 
   /* shared with the HTTP thread: the lock guards the two texts */
   pthread_mutex_t lock;
@@ -206,6 +209,18 @@ static void process_answer(int status, const void *result, const char *err, void
     h->tincan = *(const struct ctl_process_info *)result;
 }
 
+/* Fresh link stats (RTT, bytes, pair type) while a map is open or
+ * Prometheus scrapes: tincan's own stats event comes every 30 s only. */
+static void stats_answer(int status, const void *result, const char *err, void *ctx)
+{
+  struct ctrl *c = ctx;
+  if (!c->http)
+    return;
+  c->http->stats_in_flight = false;
+  if (status == 0 && !c->stopping)
+    ctrl_on_stats(c, result);
+}
+
 static void timer_cb(uv_timer_t *t)
 {
   struct ctrl_http *h = t->data;
@@ -213,6 +228,13 @@ static void timer_cb(uv_timer_t *t)
   bool active = now - atomic_load(&h->last_request_ms) < HTTP_ACTIVE_MS;
   if (!active && now - h->rendered_ms < HTTP_IDLE_RENDER_MS)
     return;
+  if (active && h->c->n_nets && !h->stats_in_flight && now - h->stats_asked_ms >= HTTP_STATS_MS &&
+      h->c->ep && h->c->tincan_state == CTL_DAEMON_UP) {
+    struct ctl_link_stats_query q = { .has_overlay_id = false };
+    h->stats_asked_ms = now;
+    if (ctrl_tincan_send(h->c, "query_link_stats", &q, 2000, stats_answer, h->c) == 0)
+      h->stats_in_flight = true;
+  }
   if (!h->process_in_flight && now - h->process_asked_ms >= HTTP_PROCESS_MS && h->c->ep) {
     struct ctl_empty e = { 0 };
     h->process_asked_ms = now;

@@ -526,6 +526,18 @@ void ctrl_on_stats(struct ctrl *c, const struct ctl_link_stats *st)
       l->spoofed = ls->spoofed;
       l->rekeys = ls->rekeys;
       snprintf(l->remote_addr, sizeof l->remote_addr, "%s", ls->remote_addr);
+      /* Throughput for the map, over at least a second (ipopctl's
+       * queries come in between the periodic stats). */
+      uint64_t total = ls->tx_bytes + ls->rx_bytes;
+      if (total < l->rate_bytes || !l->rate_ms) {
+        l->rate_ms = now;
+        l->rate_bytes = total;
+        l->bytes_per_s = 0;
+      } else if (now - l->rate_ms >= 1000) {
+        l->bytes_per_s = (total - l->rate_bytes) * 1000 / (now - l->rate_ms);
+        l->rate_ms = now;
+        l->rate_bytes = total;
+      }
     }
     if (n->topo)
       topology_on_link_bytes(n->topo, ls->peer_id, ls->tx_bytes + ls->rx_bytes, now);

@@ -33,10 +33,10 @@ static json_t *link_json(const struct ctrl_link *l)
     return json_null();
   int pt = l->pair_type >= 0 && l->pair_type <= CTL_PAIR_RELAY ? l->pair_type : 0;
   int st = l->link_state <= CTL_LINK_FAILED ? l->link_state : CTL_LINK_FAILED;
-  return json_pack("{s:s, s:s, s:f, s:I, s:I, s:s}", "state", ctl_link_state_names[st],
+  return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:s}", "state", ctl_link_state_names[st],
                    "pair_type", ctl_pair_type_names[pt], "rtt_ms", l->rtt_us / 1000.0,
                    "tx_bytes", (json_int_t)l->tx_bytes, "rx_bytes", (json_int_t)l->rx_bytes,
-                   "remote_addr", l->remote_addr);
+                   "bytes_per_s", (json_int_t)l->bytes_per_s, "remote_addr", l->remote_addr);
 }
 
 static json_t *node_json(struct ctrl *c, const struct ctrl_net *n, const struct ctrl_link *l)

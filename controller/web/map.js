@@ -7,7 +7,6 @@
 
 const SVGNS = 'http://www.w3.org/2000/svg';
 const POLL_MS = 2000;
-let last = null; // the previous answer: throughput from byte deltas
 
 function el(tag, attrs, text) {
   const e = document.createElement(tag);
@@ -30,15 +29,9 @@ function rate(bytes) {
   return bits.toFixed(0) + ' bit/s';
 }
 
-// Bytes per second on the link since the previous poll, or null.
-function throughput(ov, node, now) {
-  if (!last || !node.link) return null;
-  const dt = (now - last.t_ms) / 1000;
-  const o = (last.overlays || []).find(x => x.id === ov.id);
-  const p = o && o.nodes.find(x => x.id === node.id);
-  if (!p || !p.link || dt <= 0) return null;
-  const d = (node.link.tx_bytes + node.link.rx_bytes) - (p.link.tx_bytes + p.link.rx_bytes);
-  return d >= 0 ? d / dt : null;
+// Bytes per second (tx + rx) over the link's last stats interval, or null.
+function throughput(node) {
+  return node.link && node.link.state === 'up' ? node.link.bytes_per_s : null;
 }
 
 function linkClass(node) {
@@ -52,7 +45,7 @@ function label(node) {
   return node.name || node.jid || node.id.slice(0, 8);
 }
 
-function drawOverlay(data, ov, now) {
+function drawOverlay(data, ov) {
   const sec = el('section', { 'class': 'overlay', 'data-overlay': ov.id });
   const title = ov.kind === 'room' ? 'group ' + ov.group : ov.kind + ' overlay';
   sec.appendChild(el('h2', {}, title + ' ' + ov.id + ' (' + ov.subnet + ', ' + ov.tap +
@@ -70,7 +63,7 @@ function drawOverlay(data, ov, now) {
     svg.appendChild(sv('line', { x1: cx, y1: cy, x2: pos[i][0], y2: pos[i][1], 'class': cls,
                                  'data-peer': node.id }));
     if (node.link) {
-      const bps = throughput(ov, node, now);
+      const bps = throughput(node);
       const t = node.link.state === 'up' ?
         node.link.pair_type + ' ' + node.link.rtt_ms.toFixed(1) + ' ms' +
           (bps === null ? '' : ' ' + rate(bps)) :
@@ -107,7 +100,7 @@ function drawOverlay(data, ov, now) {
     const tr = el('tr', { 'class': 'node', 'data-node-id': node.id,
                           'data-link-state': l ? l.state : 'none',
                           'data-pair-type': l ? l.pair_type : 'none' });
-    const bps = throughput(ov, node, now);
+    const bps = throughput(node);
     const cells = [node.name || node.id.slice(0, 8), node.full_jid || node.jid,
                    node.address || '', node.online ? 'yes' : 'no', l ? l.state : 'none',
                    l ? l.pair_type : '', l && l.state === 'up' ? l.rtt_ms.toFixed(1) + ' ms' : '',
@@ -121,16 +114,14 @@ function drawOverlay(data, ov, now) {
 }
 
 function draw(data) {
-  const now = data.t_ms;
   document.getElementById('self').textContent =
     'node ' + data.self.id + (data.self.jid ? ' — ' + data.self.jid : '') +
     ' — XMPP ' + data.self.xmpp + ' — ipop ' + data.self.version;
   const main = document.getElementById('overlays');
-  const secs = data.overlays.map(ov => drawOverlay(data, ov, now));
+  const secs = data.overlays.map(ov => drawOverlay(data, ov));
   main.replaceChildren(...secs);
   if (!data.overlays.length)
     main.appendChild(el('p', {}, 'No overlay yet.'));
-  last = data;
 }
 
 async function poll() {
