@@ -24,11 +24,13 @@ struct link_family {
 };
 
 enum {
-  LF_UP, LF_PAIR, LF_RTT, LF_TXB, LF_RXB, LF_TXP, LF_RXP, LF_DROPS, LF_SPOOF, LF_REKEYS, LF_N
+  LF_UP, LF_STATE, LF_PAIR, LF_RTT, LF_TXB, LF_RXB, LF_TXP, LF_RXP, LF_DROPS, LF_SPOOF, LF_REKEYS, LF_N
 };
 static const struct link_family link_families[LF_N] = {
   [LF_UP] = { "ipop_link_up", "gauge", "1 if the link is up (DTLS keyed), 0 while it is being "
                                        "set up, down or failed" },
+  [LF_STATE] = { "ipop_link_state", "gauge",
+                 "1 for the link's state in ipop-tincan (new, connecting, up, down, failed)" },
   [LF_PAIR] = { "ipop_link_pair_type", "gauge",
                 "1 for the ICE candidate pair type the link uses (host, srflx, prflx, relay; "
                 "none before a pair is selected)" },
@@ -58,6 +60,11 @@ static void link_sample(struct promtext *p, struct ctrl *c, int f, const struct 
   const char *name = link_families[f].name;
   switch (f) {
   case LF_UP: promtext_u64(p, name, lab, 3, l->link_state == CTL_LINK_UP); break;
+  case LF_STATE:
+    lab[3].name = "state";
+    lab[3].value = ctl_link_state_names[l->link_state];
+    promtext_u64(p, name, lab, 4, 1);
+    break;
   case LF_PAIR:
     lab[3].value = ctl_pair_type_names[l->pair_type];
     promtext_u64(p, name, lab, 4, 1);
@@ -83,8 +90,8 @@ static void links(struct promtext *p, struct ctrl *c)
     for (size_t i = 0; i < c->n_nets; i++) {
       const struct ctrl_net *n = c->nets[i];
       for (size_t k = 0; k < n->n_links; k++)
-        if (n->links[k]->link_state >= 0 && n->links[k]->pair_type >= 0 &&
-            n->links[k]->pair_type <= CTL_PAIR_RELAY)
+        if (n->links[k]->link_state >= 0 && n->links[k]->link_state <= CTL_LINK_FAILED &&
+            n->links[k]->pair_type >= 0 && n->links[k]->pair_type <= CTL_PAIR_RELAY)
           link_sample(p, c, f, n, n->links[k]);
     }
   }

@@ -59,6 +59,8 @@ check "n1: two links labelled with peer JIDs, both up" \
 # (pair types come with tincan's next stats event, after the link is up)
 two_host() { get http://127.0.0.1:9587/metrics | grep -q '^ipop_overlay_links{overlay="lab",type="host"} 2$'; }
 check "n1: links by pair type: 2 host" wait_until 30 two_host
+check "n1: ipop_link_state: both up" \
+  test "$(grep -c '^ipop_link_state{overlay="lab",peer="[0-9a-f]*",peer_jid="n[23]@xmpp.test",state="up"} 1$' "$art/metrics-n1.txt")" = 2
 check "n1: 2 members online" grep -q '^ipop_overlay_members_online{overlay="lab"} 2$' "$art/metrics-n1.txt"
 check "n1: XMPP online" grep -q '^ipop_xmpp_state{state="online"} 1$' "$art/metrics-n1.txt"
 check "n3: its odd full JID stays one escaped label value" \
