@@ -40,8 +40,8 @@ static const struct link_family link_families[LF_N] = {
   [LF_TXP] = { "ipop_link_sent_packets_total", "counter", "Packets sent on the link" },
   [LF_RXP] = { "ipop_link_received_packets_total", "counter", "Packets received on the link" },
   [LF_DROPS] = { "ipop_link_dropped_packets_total", "counter",
-                 "Frames and records the link dropped (before keying, unauthenticated or "
-                 "replayed records, frames missing a piece)" },
+                 "Frames and records the link dropped (before keying, malformed inner "
+                 "records and fragments, frames missing a piece)" },
   [LF_SPOOF] = { "ipop_link_spoofed_frames_total", "counter",
                  "Frames from the peer dropped: source MAC or address not the peer's" },
   [LF_REKEYS] = { "ipop_link_rekeys_total", "counter", "Key rotations completed on the link" },
