@@ -81,6 +81,21 @@ check "GET /metrics 200" test "$(code $url/metrics)" = 200
 check "GET / 200 (the map page)" test "$(code $url/)" = 200
 check "GET /api/map 200" test "$(code $url/api/map)" = 200
 check "HEAD /metrics 200" test "$(code -I $url/metrics)" = 200
+get() { netns_exec h curl -s "$@"; }
+ctype_ok() { get -D - -o /dev/null "$url/metrics" | grep -qi '^Content-Type: text/plain; version=0.0.4'; }
+check "/metrics is text/plain; version=0.0.4" ctype_ok
+page_headers_ok() {
+  local h; h=$(get -D - -o /dev/null "$url/")
+  grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self';" <<<"$h" &&
+    grep -qi '^X-Content-Type-Options: nosniff' <<<"$h" && grep -qi '^Cache-Control: no-store' <<<"$h"
+}
+check "the page: CSP without inline script, nosniff, no-store" page_headers_ok
+# (the one URL in the files is the SVG namespace's name, never fetched)
+no_foreign_urls() {
+  ! get "$url/" "$url/map.js" "$url/map.css" | grep -Eo "https?://[^ '\";)]*" |
+    grep -vx 'http://www.w3.org/2000/svg' | grep -q .
+}
+check "the page loads nothing from elsewhere (no URL but the SVG namespace)" no_foreign_urls
 check "unknown path 404" test "$(code $url/admin)" = 404
 check "path traversal 404" test "$(code --path-as-is $url/../../etc/passwd)" = 404
 check "query strings do not change the path: /metrics?x 200" test "$(code "$url/metrics?x=1")" = 200
