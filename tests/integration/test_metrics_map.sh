@@ -8,7 +8,8 @@
 #    HTTP API answers ipop_link_up with 1 for all six links;
 #  - headless Chromium (Debian's chromium) loads n1's map: the DOM shows
 #    n2 and n3 with links up and pair type host, n3's odd XMPP resource
-#    (a backslash and "${alert(1)}") as text; then n3's path is cut (its
+#    (a backslash and "${alert(1)}") and the name n1 gives n2 (an <img>
+#    with onerror) as text, running nothing; then n3's path is cut (its
 #    namespace drops UDP; XMPP over TCP stays), and the map shows n3 still
 #    online but its link no longer up.
 # (The XMPP library refuses JIDs with < > " ' & outright: such a peer gets
@@ -39,6 +40,11 @@ done
 evil='a\b${alert(1)}-'
 jq --arg r "$evil" '.Controller.Xmpp.ResourcePrefix = $r' "$(ct_dir n3)/config.json" \
   >"$NETNS_TMPDIR/n3.json" && cat "$NETNS_TMPDIR/n3.json" >"$(ct_dir n3)/config.json"
+# n1 names n2 with markup (Controller.Names allows any name without
+# whitespace or '#'): the browser must show it as text and run nothing.
+html='<img/src=x/onerror=document.title="pwned">'
+jq --arg n "$html" '.Controller.Names = [{ Jid: "n2@xmpp.test", Name: $n }]' \
+  "$(ct_dir n1)/config.json" >"$NETNS_TMPDIR/n1.json" && cat "$NETNS_TMPDIR/n1.json" >"$(ct_dir n1)/config.json"
 for h in n1 n2 n3; do ct_controller_start "$h"; done
 for h in n1 n2 n3; do check "$h online" ct_wait_online "$h" 60; done
 two_up() { [ "$(ct_links_up "$1")" = 2 ]; }
@@ -108,6 +114,9 @@ check "chromium: the map names n2 and n3 by JID" \
   sh -c "grep -q 'n2@xmpp.test' '$art/map-n1.html' && grep -q 'n3@xmpp.test' '$art/map-n1.html'"
 check "chromium: the SVG graph has 2 links coloured host" \
   test "$(grep -o '<line [^>]*class="host"' "$art/map-n1.html" | wc -l)" = 2
+check "chromium: n2's name with markup is text: no <img>, the title unchanged" \
+  sh -c "grep -qF '&lt;img/src=x/onerror=document.title=\"pwned\"&gt;' '$art/map-n1.html' &&
+         ! grep -q '<img' '$art/map-n1.html' && grep -q '<title>ipop overlay map</title>' '$art/map-n1.html'"
 check "chromium: n3's odd resource is shown as text" \
   grep -qF 'n3@xmpp.test/a\b${alert(1)}' "$art/map-n1.html"
 chrome --screenshot="$art/map-n1-up.png" >/dev/null || true
