@@ -55,6 +55,12 @@ check "a TURN password inline is an unknown key" \
   'Controller\.Overlay\.Turn\[0\]\.Password'
 check "typo in a key" refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Mtuu\": 1400 }" \
   'Controller\.Overlay\.Mtuu'
+check "a ResourcePrefix with XML-special characters (peers would drop our signals)" \
+  refused "\"Group\": \"x\", \"Xmpp\": { \"Jid\": \"n1@xmpp.test\", \"ResourcePrefix\": \"a<b\" }, $ov" \
+  'Controller\.Xmpp\.ResourcePrefix'
+check "a ResourcePrefix with a non-ASCII separator (U+2028, refused by servers)" \
+  refused "\"Group\": \"x\", \"Xmpp\": { \"Jid\": \"n1@xmpp.test\", \"ResourcePrefix\": \"a\\u2028b\" }, $ov" \
+  'Controller\.Xmpp\.ResourcePrefix'
 check "link budget below 2" refused "\"Group\": \"x\", \"LinkBudget\": 1, $xmpp, $ov" 'Controller\.LinkBudget'
 check "a friend name a hosts file cannot hold" \
   refused "\"Mode\": \"social\", \"Names\": [{ \"Jid\": \"b@x\", \"Name\": \"two words\" }], $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\" }" \
