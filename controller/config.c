@@ -182,12 +182,15 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
     return fail(err, "Controller.Overlay", "%s", "required when Controller.Xmpp is set");
   /* The resource goes into our full JID, which peers check strictly
    * (XML-special bytes are refused) and servers normalise (PRECIS): keep
-   * it to characters every server and every peer take as they are. */
+   * it to printable ASCII that every server and every peer take as is. */
   const char *rp = s->xmpp.resource_prefix;
-  if (strlen(rp) > 32 || strspn(rp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789._-") != strlen(rp))
-    return fail(err, "Controller.Xmpp.ResourcePrefix", "\"%s\" is not 0..32 of "
-                "[A-Za-z0-9._-] (the resource is part of our JID, which peers check)", rp);
+  bool rp_ok = strlen(rp) <= 32;
+  for (const char *q = rp; rp_ok && *q; q++)
+    rp_ok = *q > ' ' && *q < 0x7f && !strchr("<>\"'&/", *q);
+  if (!rp_ok)
+    return fail(err, "Controller.Xmpp.ResourcePrefix", "\"%s\" is not 0..32 printable ASCII "
+                "characters without space or < > \" ' & / (the resource is part of our JID, "
+                "which peers check)", rp);
   struct ctrl_overlay_cfg *o = &s->overlay;
   if (!ctl_id_valid(o->id))
     return fail(err, "Controller.Overlay.Id", "\"%s\" is not 1..64 of [A-Za-z0-9_.-]", o->id);
