@@ -188,6 +188,8 @@ static const struct jb_field mapping_f[] = {
   JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
   JB_F_IP4(T, mapped_ip4, "mapped_ip4", R),
   JB_F_IP4(T, peer_ip4, "peer_ip4", R),
+  JB_F_IP6(T, mapped_ip6, "mapped_ip6", 0, JB_PRESENCE(T, has_mapped_ip6)),
+  JB_F_IP6(T, peer_ip6, "peer_ip6", 0, JB_PRESENCE(T, has_peer_ip6)),
 };
 const struct jb_schema ctl_address_mapping_schema =
     JB_SCHEMA("set_address_mapping", T, mapping_f);

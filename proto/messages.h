@@ -204,12 +204,18 @@ struct ctl_link_stats {
 /* set_address_mapping (SocialVPN): on this overlay, the peer appears to the
  * local host at mapped_ip4 (from the local subnet) while it really uses
  * peer_ip4 on its own TAP.  tincan rewrites addresses both ways and answers
- * ARP for mapped_ip4. */
+ * ARP for mapped_ip4.  The same for IPv6 with mapped_ip6 / peer_ip6 (both
+ * or neither; Neighbor Discovery answered for mapped_ip6); without them the
+ * link carries no IPv6. */
 struct ctl_address_mapping {
   char overlay_id[CTL_ID_LEN];
   char peer_id[CTL_ID_LEN];
   struct in_addr mapped_ip4;
   struct in_addr peer_ip4;
+  struct in6_addr mapped_ip6;
+  bool has_mapped_ip6;
+  struct in6_addr peer_ip6;
+  bool has_peer_ip6;
 };
 
 /* query_process (empty body): the daemon's own CPU time, memory and file

@@ -97,7 +97,7 @@ static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virti
 static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p, size_t n,
                   const struct frame_info *fi, bool unknown_unicast)
 {
-  /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
+  /* addrmap never rewrites a flooded frame (only IP to a mapped address,
    * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
     if (tc_link_keyed(l) && (!unknown_unicast || (l->flags & TC_LINK_BRIDGE)))
@@ -116,11 +116,13 @@ static void to_slot(struct tc_overlay *ov, uint32_t slot, const struct virtio_ne
 static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
                      size_t n, const struct frame_info *fi)
 {
-  uint8_t reply[ADDRMAP_ARP_REPLY_LEN + 4];
+  uint8_t reply[ADDRMAP_REPLY_MAX];
   size_t rlen;
   uint32_t mapped;
-  /* SocialVPN: ARP for a mapped address is answered here. */
-  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
+  /* SocialVPN: ARP and Neighbor Discovery for a mapped address are
+   * answered here. */
+  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1 ||
+      addrmap_nd_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
     if (tap_write(ov, NULL, reply, rlen) == 0)
       ov->tap_tx++;
     return;
@@ -154,8 +156,8 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
 
 /* Is the frame's source the link's peer?  Its bound MAC; for a peer that
  * bridges a LAN, any MAC not ours nor bound to another link (learned on
- * the way); and on a SocialVPN-mapped link, IPv4 from its real address
- * only. */
+ * the way); and on a SocialVPN-mapped link, IPv4 and IPv6 from its real
+ * addresses only (addrmap_source_ok). */
 static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct frame_info *fi)
 {
   if (l->flags & TC_LINK_BRIDGE) {
@@ -165,7 +167,7 @@ static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct fra
     return false;
   }
   const struct addrmap_entry *m = addrmap_find_link(ov->am, l->slot);
-  return !m || fi->l3 != FRAME_L3_IP4 || fi->ip4.src == m->peer_ip4;
+  return !m || addrmap_source_ok(m, fi);
 }
 
 static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,
