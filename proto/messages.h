@@ -285,6 +285,9 @@ struct ctl_status {
   struct in_addr ip4;             /* our overlay address */
   uint32_t ip4_prefix;
   bool has_ip4;
+  struct in6_addr ip6;            /* ... and IPv6 one (absent: IPv4 only) */
+  uint32_t ip6_prefix;
+  bool has_ip6;
   uint32_t peers;                 /* peer nodes online and allowed */
   uint32_t links_up;
   char conflict[CTL_REASON_LEN];  /* GroupVPN: our address is also claimed by ... ("" none) */
@@ -305,6 +308,10 @@ struct ctl_peer_entry {
   bool has_ip4;
   struct in_addr mapped_ip4;      /* SocialVPN: its address in our subnet */
   bool has_mapped_ip4;
+  struct in6_addr ip6;            /* the same for IPv6 */
+  bool has_ip6;
+  struct in6_addr mapped_ip6;
+  bool has_mapped_ip6;
   int pair_type;                  /* enum ctl_pair_type */
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes;

@@ -2,7 +2,9 @@
 # ipop-controller end to end, GroupVPN: ejabberd on the public segment, four
 # nodes n1..n4 in roster group "lab" (ipop-tincan + an unprivileged
 # ipop-controller each, addresses derived from node ids), all on one
-# segment without NAT.  Every node pings every other over the overlay; n5,
+# segment without NAT.  Every node pings every other over the overlay, over
+# IPv4 and over IPv6 (the default Subnet6: a ULA /64 derived from the
+# overlay id, addresses derived from the node ids); n5,
 # a contact of n4 outside the group, gets no link.  Prints the link setup
 # time (both controllers online -> first overlay ping).
 set -euo pipefail
@@ -65,6 +67,28 @@ case " ${addr[*]} " in
   *" $a5 "*) echo "# n5's address is also a member's: skipping the ping check" ;;
   *) check "n4 does not reach n5" sh -c "! ip netns exec $(netns_ns n4) ping -c1 -W1 -q $a5" ;;
 esac
+
+# Dual stack: every member has an IPv6 address in the overlay's ULA /64,
+# announces it (caps), and is reached at it.
+declare -A addr6
+for h in "${nodes[@]}"; do addr6[$h]=$(ct_status "$h" ip6); done
+echo "# IPv6 addresses: $(for h in "${nodes[@]}"; do printf '%s=%s ' "$h" "${addr6[$h]}"; done)"
+p6=$(ct_status n1 ip6_prefix)
+check "n1 has an IPv6 address in a /64" test "$p6" = 64
+same_prefix() { [ "${addr6[n1]%:*:*:*:*}" = "${addr6[n2]%:*:*:*:*}" ]; }
+check "members share the derived ULA /64 (${addr6[n1]%:*:*:*:*}:...)" same_prefix
+check "the prefix is a ULA (fd00::/8)" sh -c "case '${addr6[n1]}' in fd*) ;; *) exit 1;; esac"
+check "the TAP carries it" sh -c "ip -n $(netns_ns n1) -6 addr show ipop0 | grep -q '${addr6[n1]}/64'"
+for b in n2 n3 n4; do
+  check "n1 pings6 $b (${addr6[$b]})" wait_ping n1 "${addr6[$b]}" 30
+done
+check "n4 pings6 n2" wait_ping n4 "${addr6[n2]}" 30
+peer_has_ip6() {
+  [ "$(ct_ctl n1 -j peers | jq -r --arg a "${addr6[n3]}" '[.peers[] | select(.ip6 == $a)] | length')" = 1 ]
+}
+check "ipopctl peers on n1 shows n3's IPv6 address" wait_until 20 peer_has_ip6
+check "ipopctl status shows both addresses" \
+  sh -c "$(printf '%q ' ip netns exec "$(netns_ns n1)" "$IPOPCTL" -k "$(ct_dir n1)/control.key" -s 127.0.0.1:5801 status) | grep -q 'address ${addr[n1]}/24 and ${addr6[n1]}/64'"
 
 check "status: mode group" test "$(ct_status n1 mode)" = group
 check "status: node id of 32 hex" sh -c "ct=\$(cat $(ct_dir n1)/state/node_id); [ \${#ct} -eq 32 ]"
