@@ -201,6 +201,7 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.fingerprints_refused = r.fpr_refused;
     s.fingerprints_pinned = r.fpr_pinned;
   }
+  s.addr_claims_refused = c->addr_claims_refused;
   for (size_t i = 0; i < c->n_nets; i++) {
     struct neg_counters n;
     negotiate_counters(c->nets[i]->neg, &n);

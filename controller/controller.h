@@ -48,6 +48,7 @@ enum {
   CTRL_OFFLINE_GRACE_MS = REG_GRACE_MS,
   CTRL_MAX_NETS = 16,               /* overlays at once (tincan's TC_MAX_OVERLAYS) */
   CTRL_LINK_BUCKETS = 1024,         /* hash buckets of a net's links */
+  CTRL_ADDR6_ATTEMPTS = 15,         /* derivation attempts a member's IPv6 address may be */
 };
 
 enum ctrl_mode { CTRL_MODE_GROUP = 0, CTRL_MODE_SOCIAL = 1 };
@@ -156,6 +157,8 @@ struct ctrl_link {
   bool has_ip6;
   struct in6_addr mapped_ip6;
   bool has_mapped6;
+  struct in6_addr refused6;         /* GroupVPN: a claim of another node's address */
+  bool has_refused6;                /* (ctrl_ip6_peer_claims ignores it from now on) */
   /* from tincan (events and stats) */
   int link_state;                   /* enum ctl_link_state, -1 = no link */
   int pair_type;
@@ -259,6 +262,7 @@ struct ctrl {
 
   /* counters */
   uint64_t bad_signals, tincan_errors, links_created, unknown_dest_events;
+  uint64_t addr_claims_refused;     /* group.c: IPv6 addresses claimed from their owner */
 };
 
 #endif

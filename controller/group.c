@@ -36,6 +36,40 @@ static void readdress(struct ctrl_net *n)
     ctrl_net_recreate(n);
 }
 
+/* In an IPv6 conflict, is one address derived from its claimant's node id
+ * and the other claimant's not?  Then it is the first one's (addr6.h), and
+ * the other (0: node_a, 1: node_b) claims someone else's address; -1 if
+ * the ordinary rule applies (the larger id yields). */
+static int claim_of_other(const struct ctrl_net *n, const struct groupaddr_conflict *cf)
+{
+  const char *me = n->c->node_id;
+  uint32_t ma = strcmp(cf->node_a, me) == 0 ? n->addr6_attempt : CTRL_ADDR6_ATTEMPTS;
+  uint32_t mb = strcmp(cf->node_b, me) == 0 ? n->addr6_attempt : CTRL_ADDR6_ATTEMPTS;
+  bool a = addr6_derived_from(&n->net6, cf->node_a, ma, &cf->addr6);
+  bool b = addr6_derived_from(&n->net6, cf->node_b, mb, &cf->addr6);
+  return a == b ? -1 : a ? 1 : 0;
+}
+
+/* A peer's claim of another node's IPv6 address: forgotten, counted and
+ * logged once (ctrl_ip6_peer_claims ignores it while it stays the same). */
+static void refuse(struct ctrl_net *n, const char *node_id, const struct in6_addr *a)
+{
+  struct ctrl_link *l = ctrl_link_find(n, node_id);
+  if (!l)
+    return;
+  l->has_ip6 = false;
+  if (l->has_refused6 && memcmp(&l->refused6, a, sizeof *a) == 0)
+    return;
+  l->refused6 = *a;
+  l->has_refused6 = true;
+  n->c->addr_claims_refused++;
+  const struct reg_node *p = registry_node(n->c->reg, node_id);
+  char t[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a, t, sizeof t);
+  LOG_WARN("group", "%s: %s (%.8s) claims %s, an address derived from another member's node "
+           "id: refused", n->id, p ? p->jid : "?", node_id, t);
+}
+
 /* One family's conflicts involving us: their text (the last one) into
  * text, and whether we yield in one of them.  The claims are ours and the
  * members' (roster groups: the addresses in their presence caps; rooms:
@@ -68,6 +102,14 @@ static bool conflicts_of(struct ctrl_net *n, bool v6, char *text, size_t len)
   free(claims);
   bool lose = false;
   for (int i = 0; i < nc && i < 8; i++) {
+    int thief = v6 ? claim_of_other(n, &conf[i]) : -1;
+    const char *t = thief < 0 ? NULL : thief ? conf[i].node_b : conf[i].node_a;
+    if (t && strcmp(t, c->node_id) != 0) {
+      refuse(n, t, &conf[i].addr6); /* whoever it claims it from, and whatever the ids */
+      continue;
+    }
+    if (t)
+      lose = true; /* ours is configured (Address6) on another node's address */
     const char *other = strcmp(conf[i].node_a, c->node_id) == 0   ? conf[i].node_b
                         : strcmp(conf[i].node_b, c->node_id) == 0 ? conf[i].node_a
                                                                   : NULL;

@@ -55,6 +55,15 @@ bool ctrl_ip6_rederive(struct ctrl_net *n)
   return true;
 }
 
+void ctrl_ip6_peer_claims(struct ctrl_link *l, const struct in6_addr *a)
+{
+  if (a && l->has_refused6 && memcmp(&l->refused6, a, sizeof *a) == 0)
+    return;
+  l->has_ip6 = a != NULL;
+  if (a)
+    l->ip6 = *a;
+}
+
 void ctrl_caps_text(const struct ctrl_net *n, char *buf, size_t len)
 {
   char a4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN] = "";

@@ -19,6 +19,10 @@ bool ctrl_ip6_embed(const struct ctrl_net *n, struct in_addr a4, struct in6_addr
  * conflict).  False if it is configured or cannot be derived. */
 bool ctrl_ip6_rederive(struct ctrl_net *n);
 
+/* The peer of l announces a (caps or link parameters; NULL: nothing):
+ * l's IPv6 address unless that claim was refused (group.c). */
+void ctrl_ip6_peer_claims(struct ctrl_link *l, const struct in6_addr *a);
+
 /* "ip4=A.B.C.D ip6=X" (ip6 only with IPv6) for the configured overlay n,
  * "" without one. */
 void ctrl_caps_text(const struct ctrl_net *n, char *buf, size_t len);

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "group.h"
+#include "ip6.h"
 #include "links.h"
 #include "log.h"
 #include "net.h"
@@ -151,8 +152,7 @@ static void act_create_link(struct ctrl_net *n, const struct neg_action *a)
     memcpy(l->mac, a->peer_mac, 6);
     l->ip4 = a->peer_ip4;
     l->has_ip4 = true;
-    l->ip6 = a->peer_ip6;
-    l->has_ip6 = a->has_peer_ip6;
+    ctrl_ip6_peer_claims(l, a->has_peer_ip6 ? &a->peer_ip6 : NULL);
     l->link_state = CTL_LINK_CONNECTING;
     if (!ctrl_net_is_group(n) && p)
       ctrl_social_on_create_link(n, p, l, a->peer_ip4, a->has_peer_ip6 ? &a->peer_ip6 : NULL);
@@ -325,10 +325,8 @@ void ctrl_net_membership(struct ctrl_net *n)
       l->ip4 = p->caps_ip4;
       l->has_ip4 = true;
     }
-    if (m && n->kind == CTRL_NET_ROSTER && (p->flags & REG_N_CAPS_IP6)) {
-      l->ip6 = p->caps_ip6;
-      l->has_ip6 = true;
-    }
+    if (m && n->kind == CTRL_NET_ROSTER)
+      ctrl_ip6_peer_claims(l, (p->flags & REG_N_CAPS_IP6) ? &p->caps_ip6 : NULL);
     if (m && k < CTRL_MAX_PEERS)
       ids[k++] = p->id;
   }

@@ -334,6 +334,8 @@ struct ctl_controller_stats {
   uint64_t signals_unbound;       /* from a JID without a node id of its own */
   uint64_t fingerprints_refused;  /* not the pinned / published one */
   uint64_t fingerprints_pinned;   /* pinned on first use */
+  uint64_t addr_claims_refused;   /* GroupVPN: an IPv6 address derived from another
+                                     node's id, claimed by a node it is not derived from */
 };
 
 /* ---- groups over XMPP rooms and blocking (docs/groups.md) -------------- */

@@ -135,6 +135,16 @@ int addr6_derive(const struct addr6_subnet *s, const char *node_id, uint32_t att
   return IPOP_EBUSY;
 }
 
+bool addr6_derived_from(const struct addr6_subnet *s, const char *node_id, uint32_t max_attempt,
+                        const struct in6_addr *a)
+{
+  struct in6_addr d;
+  for (uint32_t i = 0; i <= max_attempt; i++)
+    if (addr6_derive(s, node_id, i, &d) == 0 && memcmp(&d, a, sizeof d) == 0)
+      return true;
+  return false;
+}
+
 int addr6_embed4(const struct addr6_subnet *s, struct in_addr a4, struct in6_addr *out)
 {
   if (!subnet_ok(s) || s->prefix > ADDR6_SOCIAL_PREFIX_MAX)

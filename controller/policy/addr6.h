@@ -62,6 +62,11 @@ bool addr6_usable(const struct addr6_subnet *s, const struct in6_addr *a);
 int addr6_derive(const struct addr6_subnet *s, const char *node_id, uint32_t attempt,
                  struct in6_addr *out);
 
+/* True if a is node_id's address in s for one of the attempts 0..max_attempt:
+ * an address derived from a node id belongs to that node. */
+bool addr6_derived_from(const struct addr6_subnet *s, const char *node_id, uint32_t max_attempt,
+                        const struct in6_addr *a);
+
 /* SocialVPN: s with a4 in the last 32 bits.  IPOP_EINVAL if s leaves fewer
  * than 32 host bits. */
 int addr6_embed4(const struct addr6_subnet *s, struct in_addr a4, struct in6_addr *out);

@@ -106,6 +106,13 @@ static void test_derive(void **state)
   bad.prefix = 130;
   assert_int_equal(addr6_derive(&bad, id, 0, &x), IPOP_EINVAL);
 
+  /* Whose is an address?  The node's it derives from, for its attempts. */
+  assert_int_equal(addr6_derive(&s, id, 3, &x), 0);
+  assert_true(addr6_derived_from(&s, id, 3, &x));
+  assert_false(addr6_derived_from(&s, id, 2, &x));
+  assert_false(addr6_derived_from(&s, "fedcba9876543210fedcba9876543210", 15, &x));
+  assert_false(addr6_derived_from(&s, "not-an-id", 15, &x));
+
   /* A /120 (256 addresses): many ids, never ::0 or ::ff of the subnet. */
   char why[128];
   assert_int_equal(addr6_parse_subnet("fd00:5::100/120", &s, why, sizeof why), 0);
