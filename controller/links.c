@@ -498,6 +498,7 @@ void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *
     if (!l->member)
       continue;
     if ((ev->has_dst_ip4 && l->has_ip4 && l->ip4.s_addr == ev->dst_ip4.s_addr) ||
+        (ev->has_dst_ip6 && l->has_ip6 && memcmp(&l->ip6, &ev->dst_ip6, 16) == 0) ||
         memcmp(l->mac, ev->dst_mac, 6) == 0)
       hit = l;
   }

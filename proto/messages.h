@@ -245,9 +245,9 @@ struct ctl_ev_link_state {
 };
 
 /* unknown_destination: a unicast frame from the TAP whose destination MAC is
- * on no link, or an ARP request from the TAP (dst_ip4 = its target), so the
- * controller can open a link to a member it has none to (rate-limited per
- * destination). */
+ * on no link, or an ARP request from the TAP (dst_ip4 = its target), or a
+ * Neighbor Solicitation (dst_ip6 = its target), so the controller can open
+ * a link to a member it has none to (rate-limited per destination). */
 struct ctl_ev_unknown_dest {
   char overlay_id[CTL_ID_LEN];
   uint8_t dst_mac[6];
@@ -255,6 +255,8 @@ struct ctl_ev_unknown_dest {
   uint32_t ethertype;
   struct in_addr dst_ip4;
   bool has_dst_ip4;
+  struct in6_addr dst_ip6;
+  bool has_dst_ip6;
   uint32_t frame_len;
 };
 

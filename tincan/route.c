@@ -12,10 +12,19 @@
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
 
+/* The target of a Neighbor Solicitation (IPv6's ARP request), or NULL. */
+static const uint8_t *ns_target(const struct frame_info *fi)
+{
+  return fi->l3 == FRAME_L3_IP6 && fi->ip6.nd_type == 135 && fi->ip6.payload_len >= 24
+             ? fi->dst + fi->ip6.l4_off + 8
+             : NULL;
+}
+
 /* Tell the controller about a frame no link is known to own: a unicast frame
- * to an unlearned MAC, or an ARP request (the target may be a member with no
- * link yet: tincan does not relay, so only the controller can open one).
- * Rate limited per (MAC, ARP target). */
+ * to an unlearned MAC, or an ARP request or Neighbor Solicitation (the
+ * target may be a member with no link yet: tincan does not relay, so only
+ * the controller can open one).  Rate limited per (MAC, ARP target); a
+ * solicitation's multicast MAC carries the low 24 bits of its target. */
 static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
 {
   struct tc_daemon *d = ov->d;
@@ -52,6 +61,11 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
   } else if (key_ip4) {
     ev.dst_ip4.s_addr = key_ip4;
     ev.has_dst_ip4 = true;
+  }
+  const uint8_t *t6 = ns_target(fi);
+  if (t6) {
+    memcpy(&ev.dst_ip6, t6, 16);
+    ev.has_dst_ip6 = true;
   }
   ev.frame_len = (uint32_t)fi->len;
   ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
@@ -137,7 +151,8 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
     return;
   }
   if (dec.unknown_unicast ||
-      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa))
+      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa) ||
+      ns_target(fi))
     unknown_destination(ov, fi);
   switch (dec.action) {
   case SWITCH_UNICAST:
