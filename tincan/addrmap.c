@@ -394,6 +394,25 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
   return e ? translate(m, e, buf, fi, false) : ADDRMAP_PASS;
 }
 
+/* The Ethernet header of a reply from e's mapped MAC to dst (with the
+ * request's VLAN tag, if any); returns where the payload goes. */
+static uint8_t *reply_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
+                          const struct addrmap_entry *e, const struct frame_info *fi,
+                          uint16_t tpid, uint16_t ethertype)
+{
+  uint8_t *p = out;
+  memcpy(p, dst, FRAME_ETH_ALEN);
+  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
+  p += 12;
+  if (fi->has_vlan) {
+    frame_put16(p, tpid);
+    frame_put16(p + 2, fi->vlan_tci);
+    p += FRAME_VLAN_HLEN;
+  }
+  frame_put16(p, ethertype);
+  return p + 2;
+}
+
 int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
                       uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -419,17 +438,7 @@ int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
   uint16_t tpid = frame_get16(fi->dst + 12);
   uint32_t spa = fi->arp.spa, tpa = fi->arp.tpa;
 
-  uint8_t *p = out;
-  memcpy(p, req_src, FRAME_ETH_ALEN);
-  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
-  p += 12;
-  if (fi->has_vlan) {
-    frame_put16(p, tpid);
-    frame_put16(p + 2, fi->vlan_tci);
-    p += FRAME_VLAN_HLEN;
-  }
-  frame_put16(p, FRAME_ETHERTYPE_ARP);
-  p += 2;
+  uint8_t *p = reply_eth(out, req_src, e, fi, tpid, FRAME_ETHERTYPE_ARP);
   frame_put16(p, 1);                 /* Ethernet */
   frame_put16(p + 2, FRAME_ETHERTYPE_IP4);
   p[4] = 6;
@@ -450,18 +459,7 @@ static size_t nd_build(const struct addrmap_entry *e, const struct frame_info *f
                        const uint8_t req_src_mac[FRAME_ETH_ALEN], const uint8_t req_ip6[16],
                        uint16_t tpid, uint8_t *out)
 {
-  uint8_t *p = out;
-  memcpy(p, req_src_mac, FRAME_ETH_ALEN);
-  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
-  p += 12;
-  if (fi->has_vlan) {
-    frame_put16(p, tpid);
-    frame_put16(p + 2, fi->vlan_tci);
-    p += FRAME_VLAN_HLEN;
-  }
-  frame_put16(p, FRAME_ETHERTYPE_IP6);
-  p += 2;
-  uint8_t *ip = p;
+  uint8_t *ip = reply_eth(out, req_src_mac, e, fi, tpid, FRAME_ETHERTYPE_IP6);
   memset(ip, 0, FRAME_IP6_HLEN + ADDRMAP_NA_LEN);
   ip[0] = 0x60;
   frame_put16(ip + 4, ADDRMAP_NA_LEN);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "addrmap.h"
+#include "addrmap_ref.h"
 #include "error.h"
 #include "switch.h"
 
@@ -49,23 +50,7 @@ static int setup(void **state)
   return 0;
 }
 
-static int teardown(void **state)
-{
-  free(*state);
-  return 0;
-}
-
 /* ---- reference checksums and packet builders ---- */
-
-static uint16_t ref_sum(const uint8_t *p, size_t n, uint32_t pre)
-{
-  uint64_t sum = pre;
-  for (size_t i = 0; i < n; i += 2)
-    sum += (uint32_t)(p[i] << 8) | (i + 1 < n ? p[i + 1] : 0);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
 
 static uint32_t pseudo(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
 {

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include "addrmap.h"
+#include "addrmap_ref.h"
 #include "error.h"
 
 static const uint8_t MAC_ALICE[6] = { 0x02, 0xa1, 0x1c, 0xe0, 0x00, 0x01 };
@@ -63,23 +64,7 @@ static int setup(void **state)
   return 0;
 }
 
-static int teardown(void **state)
-{
-  free(*state);
-  return 0;
-}
-
 /* ---- reference checksum and builder ---- */
-
-static uint16_t ref_sum(const uint8_t *p, size_t n, uint32_t pre)
-{
-  uint64_t sum = pre;
-  for (size_t i = 0; i < n; i += 2)
-    sum += (uint32_t)(p[i] << 8) | (i + 1 < n ? p[i + 1] : 0);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
 
 static uint32_t pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t proto, size_t len)
 {
