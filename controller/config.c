@@ -225,6 +225,10 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
   int rc6 = ctrl_overlay_subnet6(o, &s6, w6, sizeof w6);
   if (rc6 && rc6 != IPOP_ENOENT)
     return fail(err, "Controller.Overlay.Subnet6", "\"%s\": %s", o->subnet6, w6);
+  if ((o->subnet6[0] || o->has_address6) && rc6 == 0 && o->mtu < ADDR6_MIN_MTU)
+    return fail(err, "Controller.Overlay.Mtu", "%u is below IPv6's minimum of %d, but "
+                "Subnet6 or Address6 is set: raise Mtu, or set Subnet6 to \"none\"", o->mtu,
+                ADDR6_MIN_MTU);
   if (rc6 == 0 && s->mode == CTRL_MODE_SOCIAL && s6.prefix > ADDR6_SOCIAL_PREFIX_MAX)
     return fail(err, "Controller.Overlay.Subnet6", "\"%s\": SocialVPN needs a /%d../%d (a "
                 "friend's address carries its IPv4 one in the last 32 bits)", o->subnet6,

@@ -17,6 +17,13 @@ int ctrl_ip6_init(struct ctrl_net *n, char *why, size_t whylen)
   n->has_ip6 = false;
   if (rc == IPOP_ENOENT)
     return 0; /* Subnet6 "none": IPv4 only */
+  if (rc == 0 && n->mtu < ADDR6_MIN_MTU) {
+    /* The default subnet on a small MTU (a configured one is refused by
+     * the config check): the kernel would refuse IPv6 on the TAP. */
+    LOG_WARN("overlay", "%s: MTU %u is below IPv6's minimum of %d: IPv4 only", n->id, n->mtu,
+             ADDR6_MIN_MTU);
+    return 0;
+  }
   if (rc) {
     snprintf(why, whylen, "IPv6 subnet: %s", w[0] ? w : ipop_strerror(rc));
     return rc;

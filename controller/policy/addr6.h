@@ -32,6 +32,8 @@ enum {
   ADDR6_SOCIAL_PREFIX_MAX = 96,    /* an IPv4 address fits in the host bits */
   ADDR6_ULA_PREFIX = 64,
   ADDR6_TEXT_LEN = 64,             /* "address/prefix" as text, with NUL */
+  ADDR6_MIN_MTU = 1280,            /* IPv6's minimum link MTU (RFC 8200): below
+                                      it Linux disables IPv6 on the device */
 };
 
 struct addr6_subnet {

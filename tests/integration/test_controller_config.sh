@@ -74,6 +74,9 @@ check "Address6 the subnet-router anycast address" \
 check "Address6 malformed" refused "$(g6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::g"')" 'Controller\.Overlay\.Address6'
 check "Address6 with Subnet6 none" refused "$(g6 '"Subnet6": "none", "Address6": "fd00:1::5"')" \
   'Controller\.Overlay\.Address6: .*"none"'
+check "Subnet6 set on an MTU below 1280" refused "$(g6 '"Subnet6": "fd00:1::/64", "Mtu": 1000')" \
+  'Controller\.Overlay\.Mtu: 1000 is below IPv6.s minimum'
+check "default Subnet6 with an MTU below 1280 is valid (IPv4 only)" valid "$(g6 '"Mtu": 1000')"
 check "Address6 in SocialVPN" refused "$(s6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::5"')" \
   'Controller\.Overlay\.Address6: .*GroupVPN only'
 check "a TURN password inline is an unknown key" \
