@@ -179,6 +179,8 @@ static void group_rows(FILE *f, const json_t *g)
     fprintf(f, "%-10s %s\n", tap, error);
   else
     fprintf(f, "%s\n", tap);
+  if (jstr(g, "address6", NULL))
+    fprintf(f, "%-16s %-34s %-18s %-6s %-8s %s\n", "", "", "", "", "", jstr(g, "address6", ""));
   size_t i;
   const json_t *m;
   json_array_foreach(json_object_get(g, "members"), i, m) {
@@ -186,6 +188,8 @@ static void group_rows(FILE *f, const json_t *g)
             jstr(m, "node_id", "-"), json_is_true(json_object_get(m, "online")) ? "online"
                                                                                 : "offline",
             jstr(m, "link_state", "-"), jstr(m, "address", "-"));
+    if (jstr(m, "address6", NULL))
+      fprintf(f, "  %-6s %-34s %-10s %-7s %-10s %s\n", "", "", "", "", "", jstr(m, "address6", ""));
   }
 }
 

@@ -314,6 +314,7 @@ static const struct jb_field group_member_f[] = {
   JB_F_ENUM(T, link_state, "link_state", 0, ctl_link_state_names, NULL,
             JB_PRESENCE(T, has_link_state)),
   JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_IP6(T, address6, "address6", 0, JB_PRESENCE(T, has_address6)),
 };
 const struct jb_schema ctl_group_member_schema = JB_SCHEMA("group member", T, group_member_f);
 #undef T
@@ -329,6 +330,7 @@ static const struct jb_field group_f[] = {
   JB_F_STR(T, overlay_id, "overlay_id", 0, 0, NULL),
   JB_F_STR(T, tap_name, "tap_name", 0, 0, NULL),
   JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_IP6(T, address6, "address6", 0, JB_PRESENCE(T, has_address6)),
   JB_F_OBJ_ARR(T, members, n_members, "members", 0, &ctl_group_member_schema),
 };
 const struct jb_schema ctl_group_schema = JB_SCHEMA("group", T, group_f);

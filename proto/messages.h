@@ -355,6 +355,8 @@ struct ctl_group_member {
   bool has_link_state;
   struct in_addr address;         /* its overlay address, when known */
   bool has_address;
+  struct in6_addr address6;       /* ... and IPv6 one */
+  bool has_address6;
 };
 
 /* GROUP: the answer to group_create and group_join, and `groups` entries. */
@@ -370,6 +372,8 @@ struct ctl_group {
   char tap_name[CTL_IFNAME_LEN];
   struct in_addr address;         /* our overlay address in the group */
   bool has_address;
+  struct in6_addr address6;       /* ... and IPv6 one (the ULA of the overlay id) */
+  bool has_address6;
   struct ctl_group_member members[CTL_MAX_GROUP_MEMBERS];
   uint32_t n_members;
 };
