@@ -28,9 +28,11 @@ has_v6_host() { jq -e '[.candidates[] | select(test(" fd00:198:18::11 [0-9]+ typ
 check "a gathers an IPv6 host candidate" has_v6_host "$ca"
 check "a gathers no IPv4 candidate" only_v6 "$ca"
 
+t0=$(date +%s%N)
 tc_link a node-a b node-b
 check "IPv6-only pair: link up on a" tc_wait_state a node-b up 15
 check "IPv6-only pair: link up on b" tc_wait_state b node-a up 5
+echo "# link setup over IPv6 (query_candidates .. both up): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "selected pair is host" test "$(tc_stat a node-b pair_type)" = host
 ra=$(tc_stat a node-b remote_addr)
 echo "# a -> b path: $(tc_stat a node-b local_addr) -> $ra"
@@ -41,6 +43,7 @@ check "a pings b over the overlay (IPv6)" wait_ping a fd00:254::2 5
 check "b pings a over the overlay (IPv6)" wait_ping b fd00:254::1 5
 check "full-size frames cross (1252-byte ping, DF)" \
   netns_exec a ping -c2 -W2 -q -M do -s 1252 10.254.0.2
+netns_exec a ping -6 -c 20 -i 0.05 -q fd00:254::2 | tail -n 1 | sed 's/^/# ping6 a->b over the overlay, IPv6 underlay: /'
 
 tc_link c node-c a node-a
 check "dual-stack c links to IPv6-only a" tc_wait_state c node-a up 15
