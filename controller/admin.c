@@ -39,6 +39,9 @@ static void handle_status(struct ctl_endpoint *ep, struct ctl_request *req, cons
     st->ip4 = mn->ip4;
     st->ip4_prefix = mn->prefix;
     st->has_ip4 = true;
+    st->ip6 = mn->ip6;
+    st->ip6_prefix = mn->net6.prefix;
+    st->has_ip6 = mn->has_ip6;
     st->overlay_ready = mn->ready;
     snprintf(st->conflict, sizeof st->conflict, "%s", mn->conflict);
     snprintf(st->fingerprint, sizeof st->fingerprint, "%s", mn->fingerprint);
@@ -93,6 +96,10 @@ static void reply_peers(struct ctrl *c, struct ctl_request *req)
     e->has_ip4 = l->has_ip4;
     e->mapped_ip4 = l->mapped_ip4;
     e->has_mapped_ip4 = l->has_mapped;
+    e->ip6 = l->ip6;
+    e->has_ip6 = l->has_ip6;
+    e->mapped_ip6 = l->mapped_ip6;
+    e->has_mapped_ip6 = l->has_mapped6;
     e->pair_type = l->pair_type;
     e->rtt_us = l->rtt_us;
     e->tx_bytes = l->tx_bytes;
@@ -194,6 +201,7 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.fingerprints_refused = r.fpr_refused;
     s.fingerprints_pinned = r.fpr_pinned;
   }
+  s.addr_claims_refused = c->addr_claims_refused;
   for (size_t i = 0; i < c->n_nets; i++) {
     struct neg_counters n;
     negotiate_counters(c->nets[i]->neg, &n);

@@ -28,6 +28,8 @@ static const struct jb_field overlay_f[] = {
   JB_F_STR(T, tap_name, "TapName", 0, 1, "ipop0"),
   JB_F_STR(T, subnet, "Subnet", 0, 9, "10.254.0.0/16"),
   JB_F_IP4(T, address, "Address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_STR(T, subnet6, "Subnet6", 0, 0, ""),
+  JB_F_IP6(T, address6, "Address6", 0, JB_PRESENCE(T, has_address6)),
   JB_F_U32(T, mtu, "Mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
   JB_F_STR_ARR(T, stun, n_stun, "Stun", 0, 3),
   JB_F_OBJ_ARR(T, turn, n_turn, "Turn", 0, &turn_schema),
@@ -152,6 +154,16 @@ bad:
   return IPOP_EINVAL;
 }
 
+int ctrl_overlay_subnet6(const struct ctrl_overlay_cfg *o, struct addr6_subnet *out, char *why,
+                         size_t whylen)
+{
+  if (strcmp(o->subnet6, "none") == 0)
+    return IPOP_ENOENT;
+  if (o->subnet6[0] == '\0')
+    return addr6_ula(o->id, out);
+  return addr6_parse_subnet(o->subnet6, out, why, whylen);
+}
+
 __attribute__((format(printf, 3, 4))) static int fail(struct jb_error *err, const char *path,
                                                       const char *fmt, ...)
 {
@@ -210,6 +222,32 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
     if (!groupaddr_usable(&gs, o->address))
       return fail(err, "Controller.Overlay.Address", "%s is not a host address of the subnet",
                   inet_ntoa(o->address));
+  }
+  struct addr6_subnet s6;
+  char w6[160] = "";
+  int rc6 = ctrl_overlay_subnet6(o, &s6, w6, sizeof w6);
+  if (rc6 && rc6 != IPOP_ENOENT)
+    return fail(err, "Controller.Overlay.Subnet6", "\"%s\": %s", o->subnet6, w6);
+  if ((o->subnet6[0] || o->has_address6) && rc6 == 0 && o->mtu < ADDR6_MIN_MTU)
+    return fail(err, "Controller.Overlay.Mtu", "%u is below IPv6's minimum of %d, but "
+                "Subnet6 or Address6 is set: raise Mtu, or set Subnet6 to \"none\"", o->mtu,
+                ADDR6_MIN_MTU);
+  if (rc6 == 0 && s->mode == CTRL_MODE_SOCIAL && s6.prefix > ADDR6_SOCIAL_PREFIX_MAX)
+    return fail(err, "Controller.Overlay.Subnet6", "\"%s\": SocialVPN needs a /%d../%d (a "
+                "friend's address carries its IPv4 one in the last 32 bits)", o->subnet6,
+                ADDR6_PREFIX_MIN, ADDR6_SOCIAL_PREFIX_MAX);
+  if (o->has_address6) {
+    char a[INET6_ADDRSTRLEN], t[ADDR6_TEXT_LEN];
+    inet_ntop(AF_INET6, &o->address6, a, sizeof a);
+    if (s->mode == CTRL_MODE_SOCIAL)
+      return fail(err, "Controller.Overlay.Address6", "%s: GroupVPN only (SocialVPN uses "
+                  "Subnet6 with Address in its last 32 bits)", a);
+    if (rc6 == IPOP_ENOENT)
+      return fail(err, "Controller.Overlay.Address6", "%s given, but Subnet6 is \"none\"", a);
+    if (!addr6_usable(&s6, &o->address6))
+      return fail(err, "Controller.Overlay.Address6", "%s is not a host address of %s%s", a,
+                  addr6_subnet_text(&s6, t, sizeof t),
+                  o->subnet6[0] ? "" : " (the default Subnet6, derived from Overlay.Id)");
   }
   /* STUN/TURN: host names are fine (resolve.c resolves them), bad syntax is not. */
   for (uint32_t i = 0; i < o->n_stun + o->n_turn; i++) {

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "addr6.h"
 #include "addrpool.h"
 #include "config.h"
 #include "ctl.h"
@@ -47,6 +48,7 @@ enum {
   CTRL_OFFLINE_GRACE_MS = REG_GRACE_MS,
   CTRL_MAX_NETS = 16,               /* overlays at once (tincan's TC_MAX_OVERLAYS) */
   CTRL_LINK_BUCKETS = 1024,         /* hash buckets of a net's links */
+  CTRL_ADDR6_ATTEMPTS = 15,         /* derivation attempts a member's IPv6 address may be */
 };
 
 enum ctrl_mode { CTRL_MODE_GROUP = 0, CTRL_MODE_SOCIAL = 1 };
@@ -65,6 +67,9 @@ struct ctrl_overlay_cfg {
   char subnet[64];                  /* "10.254.0.0/24" */
   struct in_addr address;           /* group: optional (derived); social: optional (first host) */
   bool has_address;
+  char subnet6[ADDR6_TEXT_LEN];     /* "" = a ULA /64 from the id (addr6.h); "none" = no IPv6 */
+  struct in6_addr address6;         /* group: optional (derived) */
+  bool has_address6;
   uint32_t mtu;
   char stun[CTL_MAX_STUN][CTL_HOSTPORT_LEN];
   uint32_t n_stun;
@@ -126,6 +131,10 @@ struct ctrl_config {
 
 /* Load and check the whole file (errors name the key path). */
 int ctrl_config_load(const char *path, struct ctrl_config *cfg, struct jb_error *err);
+/* The overlay's IPv6 subnet: Subnet6, or the ULA of its id; IPOP_ENOENT
+ * for "none"; IPOP_EINVAL (why filled) for a bad Subnet6. */
+int ctrl_overlay_subnet6(const struct ctrl_overlay_cfg *o, struct addr6_subnet *out, char *why,
+                         size_t whylen);
 /* Parse "a.b.c.d/len"; IPOP_EINVAL on bad text or host bits set. */
 int ctrl_parse_subnet(const char *text, struct in_addr *net, uint32_t *prefix);
 /* Parse Http.Listen: "a.b.c.d:port", "[v6]:port" or "localhost:port".
@@ -144,6 +153,12 @@ struct ctrl_link {
   bool has_ip4;
   struct in_addr mapped_ip4;        /* SocialVPN: its address in our subnet */
   bool has_mapped;
+  struct in6_addr ip6;              /* the same for IPv6 (caps "ip6=", or link.ip6) */
+  bool has_ip6;
+  struct in6_addr mapped_ip6;
+  bool has_mapped6;
+  struct in6_addr refused6;         /* GroupVPN: a claim of another node's address */
+  bool has_refused6;                /* (ctrl_ip6_peer_claims ignores it from now on) */
   /* from tincan (events and stats) */
   int link_state;                   /* enum ctl_link_state, -1 = no link */
   int pair_type;
@@ -189,6 +204,11 @@ struct ctrl_net {
   struct in_addr net;
   uint32_t prefix;
   uint32_t addr_attempt;            /* groupaddr derivation attempt */
+  bool has_ip6;                     /* dual stack (ip6.c) */
+  bool fixed_address6;              /* Address6 configured */
+  struct in6_addr ip6;              /* our overlay IPv6 address */
+  struct addr6_subnet net6;
+  uint32_t addr6_attempt;           /* addr6 derivation attempt */
   char conflict[CTL_REASON_LEN];    /* address conflict involving us, "" if none */
 
   struct negotiate *neg;
@@ -242,6 +262,7 @@ struct ctrl {
 
   /* counters */
   uint64_t bad_signals, tincan_errors, links_created, unknown_dest_events;
+  uint64_t addr_claims_refused;     /* group.c: IPv6 addresses claimed from their owner */
 };
 
 #endif

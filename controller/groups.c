@@ -272,6 +272,8 @@ void grp_fill(const struct ctrl_group *g, struct ctl_group *out)
     snprintf(out->tap_name, sizeof out->tap_name, "%s", g->net->tap_name);
     out->address = g->net->ip4;
     out->has_address = true;
+    out->address6 = g->net->ip6;
+    out->has_address6 = g->net->has_ip6;
   }
   for (size_t i = 0; out->n_members < CTL_MAX_GROUP_MEMBERS; i++) {
     const char *jid;
@@ -294,6 +296,10 @@ void grp_fill(const struct ctrl_group *g, struct ctl_group *out)
     if (l && l->has_ip4) {
       m->address = l->ip4;
       m->has_address = true;
+    }
+    if (l && l->has_ip6) {
+      m->address6 = l->ip6;
+      m->has_address6 = true;
     }
   }
 }

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "group.h"
+#include "ip6.h"
 #include "links.h"
 #include "log.h"
 #include "net.h"
@@ -151,9 +152,10 @@ static void act_create_link(struct ctrl_net *n, const struct neg_action *a)
     memcpy(l->mac, a->peer_mac, 6);
     l->ip4 = a->peer_ip4;
     l->has_ip4 = true;
+    ctrl_ip6_peer_claims(l, a->has_peer_ip6 ? &a->peer_ip6 : NULL);
     l->link_state = CTL_LINK_CONNECTING;
     if (!ctrl_net_is_group(n) && p)
-      ctrl_social_on_create_link(n, p, l, a->peer_ip4);
+      ctrl_social_on_create_link(n, p, l, a->peer_ip4, a->has_peer_ip6 ? &a->peer_ip6 : NULL);
   }
   LOG_DEBUG("link", "create_link %s for %s (%.8s), fingerprint %s", n->id, p ? p->jid : "?",
             a->peer_id, a->create->peer_fingerprint);
@@ -323,6 +325,8 @@ void ctrl_net_membership(struct ctrl_net *n)
       l->ip4 = p->caps_ip4;
       l->has_ip4 = true;
     }
+    if (m && n->kind == CTRL_NET_ROSTER)
+      ctrl_ip6_peer_claims(l, (p->flags & REG_N_CAPS_IP6) ? &p->caps_ip6 : NULL);
     if (m && k < CTRL_MAX_PEERS)
       ids[k++] = p->id;
   }
@@ -381,6 +385,7 @@ void ctrl_overlay_ready(struct ctrl_net *n)
     return;
   uint64_t now = ipop_now_ms();
   negotiate_set_local(n->neg, n->mac, n->ip4);
+  negotiate_set_local6(n->neg, n->has_ip6 ? &n->ip6 : NULL);
   negotiate_reset(n->neg, now, &n->acts);
   for (size_t i = 0; i < n->n_links; i++)
     n->links[i]->link_state = -1;
@@ -493,6 +498,7 @@ void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *
     if (!l->member)
       continue;
     if ((ev->has_dst_ip4 && l->has_ip4 && l->ip4.s_addr == ev->dst_ip4.s_addr) ||
+        (ev->has_dst_ip6 && l->has_ip6 && memcmp(&l->ip6, &ev->dst_ip6, 16) == 0) ||
         memcmp(l->mac, ev->dst_mac, 6) == 0)
       hit = l;
   }

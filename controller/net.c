@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "hash.h"
+#include "ip6.h"
 #include "log.h"
 #include "net.h"
 #include "social.h"
@@ -226,6 +227,9 @@ struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const ch
     snprintf(why, whylen, "bad subnet %s", subnet);
     goto fail;
   }
+  rc = ctrl_ip6_init(n, why, whylen);
+  if (rc)
+    goto fail;
   rc = kind == CTRL_NET_SOCIAL ? ctrl_social_init(n, addr, why, whylen)
                                : group_policy(n, addr, why, whylen);
   if (rc)
@@ -235,6 +239,8 @@ struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const ch
   snprintf(nc.node_id, sizeof nc.node_id, "%s", c->node_id);
   snprintf(nc.overlay_id, sizeof nc.overlay_id, "%s", id);
   nc.ip4 = n->ip4;
+  nc.ip6 = n->ip6;
+  nc.has_ip6 = n->has_ip6;
   nc.timeout_ms = c->cfg.ctrl.link_setup_timeout * 1000;
   nc.rnd = policy_rand_os;
   nc.accept = accept_inbound;
@@ -319,10 +325,8 @@ void ctrl_net_recreate(struct ctrl_net *n)
 
 void ctrl_update_caps(struct ctrl *c)
 {
-  struct ctrl_net *mn = ctrl_main_net(c);
-  char caps[64] = "";
-  if (mn)
-    snprintf(caps, sizeof caps, "ip4=%s", inet_ntoa(mn->ip4));
+  char caps[128];
+  ctrl_caps_text(ctrl_main_net(c), caps, sizeof caps);
   if (c->xmpp)
     xmpp_client_set_caps(c->xmpp, caps);
 }

@@ -72,10 +72,15 @@ static void create_answer(int status, const void *result, const char *err, void 
   snprintf(n->fingerprint, sizeof n->fingerprint, "%s", oi->fingerprint);
   n->ready = true;
   n->epoch = ++c->next_epoch;
-  char a[INET_ADDRSTRLEN];
+  char a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN + 8] = "";
   inet_ntop(AF_INET, &n->ip4, a, sizeof a);
-  LOG_INFO("tincan", "overlay %s created: TAP %s, %s/%u, MAC %02x:%02x:%02x:%02x:%02x:%02x",
-           oi->overlay_id, oi->tap_name, a, n->prefix, oi->mac[0], oi->mac[1], oi->mac[2],
+  if (n->has_ip6) {
+    char t[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &n->ip6, t, sizeof t);
+    snprintf(a6, sizeof a6, " and %s/%u", t, n->net6.prefix);
+  }
+  LOG_INFO("tincan", "overlay %s created: TAP %s, %s/%u%s, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+           oi->overlay_id, oi->tap_name, a, n->prefix, a6, oi->mac[0], oi->mac[1], oi->mac[2],
            oi->mac[3], oi->mac[4], oi->mac[5]);
   /* Events to us even if an ipopctl listen registered itself meanwhile. */
   struct ctl_register reg = { .has_address = false };
@@ -122,6 +127,11 @@ static void create_overlay(struct ctrl_net *n)
   co->ip4_prefix = n->prefix;
   co->has_ip4 = true;
   co->ip6_prefix = 64; /* encoded even without an address; must be in range */
+  if (n->has_ip6) {
+    co->ip6 = n->ip6;
+    co->ip6_prefix = n->net6.prefix;
+    co->has_ip6 = true;
+  }
   /* Every overlay uses the configured STUN and TURN servers, host names
    * resolved first (servers.c); pending meanwhile. */
   n->pending = true;

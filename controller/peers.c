@@ -12,6 +12,7 @@
 #include "error.h"
 #include "groups.h"
 #include "identity.h"
+#include "ip6.h"
 #include "links.h"
 #include "log.h"
 #include "net.h"
@@ -295,9 +296,8 @@ int ctrl_xmpp_start(struct ctrl *c, char *why, size_t whylen)
   };
   ctrl_groups_callbacks(&cbs);
   struct ctrl_net *mn = ctrl_main_net(c);
-  char caps[64] = "";
-  if (mn)
-    snprintf(caps, sizeof caps, "ip4=%s", inet_ntoa(mn->ip4));
+  char caps[128];
+  ctrl_caps_text(mn, caps, sizeof caps);
   int rc = xmpp_client_new(c->loop, &c->cfg.ctrl.xmpp, c->node_id, caps, &cbs, c, &c->xmpp, why,
                            whylen);
   if (rc)

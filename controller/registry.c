@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr6.h"
 #include "error.h"
 #include "grow.h"
 #include "hash.h"
@@ -364,6 +365,24 @@ const char *registry_published(const struct registry *r, const char *bare_jid,
   return it ? it->fpr : NULL;
 }
 
+/* The address of `key` in caps text "ip4=A.B.C.D ip6=X ...": words
+ * separated by single spaces, unknown keys skipped.  False if absent or not
+ * an address of family af. */
+static bool caps_value(const char *caps, const char *key, int af, void *out)
+{
+  size_t kl = strlen(key);
+  for (const char *w = caps; w && *w; w = strchr(w, ' ') ? strchr(w, ' ') + 1 : NULL) {
+    size_t wl = strcspn(w, " ");
+    char v[INET6_ADDRSTRLEN];
+    if (wl > kl + 1 && wl - kl - 1 < sizeof v && strncmp(w, key, kl) == 0 && w[kl] == '=') {
+      memcpy(v, w + kl + 1, wl - kl - 1);
+      v[wl - kl - 1] = '\0';
+      return inet_pton(af, v, out) == 1;
+    }
+  }
+  return false;
+}
+
 struct reg_node *registry_presence(struct registry *r, const char *full_jid,
                                    const char *node_id, const char *caps, bool available,
                                    uint64_t now, bool *fresh)
@@ -412,9 +431,17 @@ struct reg_node *registry_presence(struct registry *r, const char *full_jid,
   n->flags &= ~REG_N_UNCONFIRMED;
   set_online(n, was, now);
   struct in_addr a;
-  if (caps && strncmp(caps, "ip4=", 4) == 0 && inet_pton(AF_INET, caps + 4, &a) == 1) {
+  struct in6_addr a6;
+  if (caps_value(caps, "ip4", AF_INET, &a)) {
     n->caps_ip4 = a;
     n->flags |= REG_N_CAPS_IP4;
+  }
+  /* A unicast IPv6 address, or none (an address the node no longer
+   * announces is forgotten). */
+  n->flags &= ~REG_N_CAPS_IP6;
+  if (caps_value(caps, "ip6", AF_INET6, &a6) && addr6_unicast(&a6)) {
+    n->caps_ip6 = a6;
+    n->flags |= REG_N_CAPS_IP6;
   }
   if (!reg__item_of(c, n->id) && (c->pep == REG_PEP_UNKNOWN || (c->pep == REG_PEP_READ && *fresh)))
     reg__want_items(r, c, now);

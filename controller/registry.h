@@ -114,6 +114,7 @@ struct reg_node {
   uint32_t flags;                   /* REG_N_* */
   uint32_t rooms;                   /* bit r: a present occupant of room r */
   struct in_addr caps_ip4;          /* roster GroupVPN: address from caps */
+  struct in6_addr caps_ip6;         /* ... and the IPv6 one ("ip6=") */
   uint64_t online_ms;               /* when it came (back) */
   uint64_t offline_ms;              /* when it went */
   size_t idx;                       /* (position in the node table) */
@@ -122,6 +123,7 @@ struct reg_node {
 #define REG_N_PRESENCE 0x1u         /* presence available */
 #define REG_N_CAPS_IP4 0x2u         /* caps_ip4 is set */
 #define REG_N_UNCONFIRMED 0x4u      /* presence from before a reconnect */
+#define REG_N_CAPS_IP6 0x8u         /* caps_ip6 is set */
 
 /* Online: presence or an occupancy of a room we are in. */
 static inline bool reg_node_online(const struct reg_node *n)

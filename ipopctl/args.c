@@ -242,11 +242,13 @@ static int put_value(const struct cli_command *c, const struct cli_arg *a, json_
     val = json_integer(n);
     break;
   }
-  case ARG_IP4: {
-    struct in_addr ia;
-    if (inet_pton(AF_INET, v, &ia) != 1)
-      return fail(err, len, EXIT_USAGE, "%s \"%s\": expected an IPv4 address such as "
-                  "10.254.0.2", name, v);
+  case ARG_IP4:
+  case ARG_IP6: {
+    struct in6_addr ia;
+    bool v6 = a->type == ARG_IP6;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, v, &ia) != 1)
+      return fail(err, len, EXIT_USAGE, "%s \"%s\": expected an %s address such as %s", name, v,
+                  v6 ? "IPv6" : "IPv4", v6 ? "fd00:a::2" : "10.254.0.2");
     val = json_string(v);
     break;
   }

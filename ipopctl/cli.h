@@ -28,6 +28,7 @@ enum cli_arg_type {
   ARG_ID,         /* overlay/node/peer id: 1..64 of [A-Za-z0-9_.-] */
   ARG_U32,        /* integer in [min, max] */
   ARG_IP4,        /* dotted quad */
+  ARG_IP6,        /* IPv6 address */
   ARG_IP4_NET,    /* ADDR[/PREFIX] -> field and field_prefix */
   ARG_IP6_NET,    /* ADDR[/PREFIX] -> field and field_prefix */
   ARG_CIDR,       /* IPv4 network a.b.c.d/n, host bits zero */

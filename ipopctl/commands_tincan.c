@@ -196,6 +196,9 @@ static const struct cli_arg mapping_a[] = {
   A("--mapped", "IP4", "mapped_ip4", ARG_IP4, ARG_REQUIRED,
     "the address this host sees the peer at"),
   A("--peer-ip4", "IP4", "peer_ip4", ARG_IP4, ARG_REQUIRED, "the peer's own TAP address"),
+  A("--mapped6", "IP6", "mapped_ip6", ARG_IP6, 0,
+    "the IPv6 address this host sees the peer at (with --peer-ip6)"),
+  A("--peer-ip6", "IP6", "peer_ip6", ARG_IP6, 0, "the peer's own TAP IPv6 address"),
 };
 
 const struct cli_command cli_tincan_commands[] = {
@@ -228,7 +231,9 @@ const struct cli_command cli_tincan_commands[] = {
   { "add-mapping", "set_address_mapping", CLI_TINCAN, 0,
     "SocialVPN: show a peer at a local address",
     "On this overlay the peer appears to the local host at --mapped while it really uses "
-    "--peer-ip4 on its own TAP; tincan rewrites addresses both ways and answers ARP.",
+    "--peer-ip4 on its own TAP; tincan rewrites addresses both ways and answers ARP. The "
+    "same for IPv6 with --mapped6 and --peer-ip6 (Neighbor Discovery answered); without "
+    "them the link carries no IPv6.",
     mapping_a, N(mapping_a), NULL, NULL, NULL },
   { "remove-mapping", "remove_address_mapping", CLI_TINCAN, 0, "remove a peer's mapping",
     NULL, link_a, N(link_a), NULL, NULL, NULL },

@@ -70,7 +70,8 @@ void out_status(FILE *f, const struct cli_command *c, const json_t *body, const 
 {
   static const char *const known[] = { "version", "uptime_s", "tincan", "tincan_endpoint",
                                        "mode", "xmpp", "jid", "node_id", "overlay_id",
-                                       "overlay_ready", "ip4", "ip4_prefix", "peers",
+                                       "overlay_ready", "ip4", "ip4_prefix", "ip6",
+                                       "ip6_prefix", "peers",
                                        "links_up", "conflict" };
   char up[64];
   uptime(up, sizeof up, jint(result, "uptime_s"));
@@ -88,6 +89,8 @@ void out_status(FILE *f, const struct cli_command *c, const json_t *body, const 
             json_is_true(json_object_get(result, "overlay_ready")) ? "ready" : "not ready");
     if (jstr(result, "ip4", NULL))
       fprintf(f, ", address %s/%lld", jstr(result, "ip4", "?"), jint(result, "ip4_prefix"));
+    if (jstr(result, "ip6", NULL))
+      fprintf(f, " and %s/%lld", jstr(result, "ip6", "?"), jint(result, "ip6_prefix"));
     fputc('\n', f);
   }
   fprintf(f, "peers:     %lld online, %lld links up\n", jint(result, "peers"),
@@ -122,7 +125,8 @@ void out_candidates(FILE *f, const struct cli_command *c, const json_t *body,
     fprintf(f, "candidate: %s\n", json_string_value(e) ? json_string_value(e) : "?");
 }
 
-/* peers: one row per peer node. */
+/* peers: one row per peer node; a peer with IPv6 addresses gets a second
+ * row under the first with them in the ADDRESS and MAPPED columns. */
 void out_peers(FILE *f, const struct cli_command *c, const json_t *body, const json_t *result)
 {
   const json_t *arr = json_object_get(result, "peers");
@@ -136,6 +140,8 @@ void out_peers(FILE *f, const struct cli_command *c, const json_t *body, const j
             jstr(p, "mapped_ip4", "-"), jstr(p, "negotiation", "-"), jstr(p, "link_state", "-"),
             jstr(p, "pair_type", "-"), jint(p, "rtt_us") / 1000.0, jint(p, "tx_bytes"),
             jint(p, "rx_bytes"));
+    if (jstr(p, "ip6", NULL) || jstr(p, "mapped_ip6", NULL))
+      fprintf(f, "%-36s %-10s %s %s\n", "", "", jstr(p, "ip6", "-"), jstr(p, "mapped_ip6", "-"));
   }
   long long total = jint(result, "total");
   if (total > (long long)json_array_size(arr))
@@ -173,6 +179,8 @@ static void group_rows(FILE *f, const json_t *g)
     fprintf(f, "%-10s %s\n", tap, error);
   else
     fprintf(f, "%s\n", tap);
+  if (jstr(g, "address6", NULL))
+    fprintf(f, "%-16s %-34s %-18s %-6s %-8s %s\n", "", "", "", "", "", jstr(g, "address6", ""));
   size_t i;
   const json_t *m;
   json_array_foreach(json_object_get(g, "members"), i, m) {
@@ -180,6 +188,8 @@ static void group_rows(FILE *f, const json_t *g)
             jstr(m, "node_id", "-"), json_is_true(json_object_get(m, "online")) ? "online"
                                                                                 : "offline",
             jstr(m, "link_state", "-"), jstr(m, "address", "-"));
+    if (jstr(m, "address6", NULL))
+      fprintf(f, "  %-6s %-34s %-10s %-7s %-10s %s\n", "", "", "", "", "", jstr(m, "address6", ""));
   }
 }
 

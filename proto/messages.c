@@ -188,6 +188,8 @@ static const struct jb_field mapping_f[] = {
   JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
   JB_F_IP4(T, mapped_ip4, "mapped_ip4", R),
   JB_F_IP4(T, peer_ip4, "peer_ip4", R),
+  JB_F_IP6(T, mapped_ip6, "mapped_ip6", 0, JB_PRESENCE(T, has_mapped_ip6)),
+  JB_F_IP6(T, peer_ip6, "peer_ip6", 0, JB_PRESENCE(T, has_peer_ip6)),
 };
 const struct jb_schema ctl_address_mapping_schema =
     JB_SCHEMA("set_address_mapping", T, mapping_f);
@@ -230,6 +232,7 @@ static const struct jb_field ev_unknown_f[] = {
   JB_F_MAC(T, src_mac, "src_mac", R),
   JB_F_U32(T, ethertype, "ethertype", R, 0, 0xffff, 0),
   JB_F_IP4(T, dst_ip4, "dst_ip4", 0, JB_PRESENCE(T, has_dst_ip4)),
+  JB_F_IP6(T, dst_ip6, "dst_ip6", 0, JB_PRESENCE(T, has_dst_ip6)),
   JB_F_U32(T, frame_len, "frame_len", 0, 0, 65535, 0),
 };
 const struct jb_schema ctl_ev_unknown_dest_schema =
@@ -250,6 +253,8 @@ static const struct jb_field status_f[] = {
   JB_F_BOOL(T, overlay_ready, "overlay_ready", 0, false),
   JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
   JB_F_U32(T, ip4_prefix, "ip4_prefix", 0, 0, 32, 0),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
+  JB_F_U32(T, ip6_prefix, "ip6_prefix", 0, 0, 128, 0),
   JB_F_U32(T, peers, "peers", 0, 0, UINT32_MAX, 0),
   JB_F_U32(T, links_up, "links_up", 0, 0, UINT32_MAX, 0),
   JB_F_STR(T, conflict, "conflict", 0, 0, NULL),
@@ -270,6 +275,8 @@ static const struct jb_field peer_entry_f[] = {
             JB_PRESENCE(T, has_link_state)),
   JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
   JB_F_IP4(T, mapped_ip4, "mapped_ip4", 0, JB_PRESENCE(T, has_mapped_ip4)),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
+  JB_F_IP6(T, mapped_ip6, "mapped_ip6", 0, JB_PRESENCE(T, has_mapped_ip6)),
   JB_F_ENUM(T, pair_type, "pair_type", 0, ctl_pair_type_names, "none"),
   JB_F_U32(T, rtt_us, "rtt_us", 0, 0, UINT32_MAX, 0),
   JB_F_U64(T, tx_bytes, "tx_bytes", 0, 0, INT64_MAX, 0),
@@ -293,7 +300,7 @@ static const struct jb_field cstats_f[] = {
   C(neg_bad), C(neg_ignored), C(neg_stale), C(neg_glare), C(neg_timeouts), C(neg_links_up),
   C(links_created), C(tincan_errors), C(unknown_dest_events), C(ctl_requests_in),
   C(ctl_auth_rejected), C(identity_conflicts), C(signals_unbound), C(fingerprints_refused),
-  C(fingerprints_pinned),
+  C(fingerprints_pinned), C(addr_claims_refused),
 };
 const struct jb_schema ctl_controller_stats_schema = JB_SCHEMA("stats", T, cstats_f);
 #undef T
@@ -307,6 +314,7 @@ static const struct jb_field group_member_f[] = {
   JB_F_ENUM(T, link_state, "link_state", 0, ctl_link_state_names, NULL,
             JB_PRESENCE(T, has_link_state)),
   JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_IP6(T, address6, "address6", 0, JB_PRESENCE(T, has_address6)),
 };
 const struct jb_schema ctl_group_member_schema = JB_SCHEMA("group member", T, group_member_f);
 #undef T
@@ -322,6 +330,7 @@ static const struct jb_field group_f[] = {
   JB_F_STR(T, overlay_id, "overlay_id", 0, 0, NULL),
   JB_F_STR(T, tap_name, "tap_name", 0, 0, NULL),
   JB_F_IP4(T, address, "address", 0, JB_PRESENCE(T, has_address)),
+  JB_F_IP6(T, address6, "address6", 0, JB_PRESENCE(T, has_address6)),
   JB_F_OBJ_ARR(T, members, n_members, "members", 0, &ctl_group_member_schema),
 };
 const struct jb_schema ctl_group_schema = JB_SCHEMA("group", T, group_f);

@@ -204,12 +204,18 @@ struct ctl_link_stats {
 /* set_address_mapping (SocialVPN): on this overlay, the peer appears to the
  * local host at mapped_ip4 (from the local subnet) while it really uses
  * peer_ip4 on its own TAP.  tincan rewrites addresses both ways and answers
- * ARP for mapped_ip4. */
+ * ARP for mapped_ip4.  The same for IPv6 with mapped_ip6 / peer_ip6 (both
+ * or neither; Neighbor Discovery answered for mapped_ip6); without them the
+ * link carries no IPv6. */
 struct ctl_address_mapping {
   char overlay_id[CTL_ID_LEN];
   char peer_id[CTL_ID_LEN];
   struct in_addr mapped_ip4;
   struct in_addr peer_ip4;
+  struct in6_addr mapped_ip6;
+  bool has_mapped_ip6;
+  struct in6_addr peer_ip6;
+  bool has_peer_ip6;
 };
 
 /* query_process (empty body): the daemon's own CPU time, memory and file
@@ -239,9 +245,9 @@ struct ctl_ev_link_state {
 };
 
 /* unknown_destination: a unicast frame from the TAP whose destination MAC is
- * on no link, or an ARP request from the TAP (dst_ip4 = its target), so the
- * controller can open a link to a member it has none to (rate-limited per
- * destination). */
+ * on no link, or an ARP request from the TAP (dst_ip4 = its target), or a
+ * Neighbor Solicitation (dst_ip6 = its target), so the controller can open
+ * a link to a member it has none to (rate-limited per destination). */
 struct ctl_ev_unknown_dest {
   char overlay_id[CTL_ID_LEN];
   uint8_t dst_mac[6];
@@ -249,6 +255,8 @@ struct ctl_ev_unknown_dest {
   uint32_t ethertype;
   struct in_addr dst_ip4;
   bool has_dst_ip4;
+  struct in6_addr dst_ip6;
+  bool has_dst_ip6;
   uint32_t frame_len;
 };
 
@@ -279,6 +287,9 @@ struct ctl_status {
   struct in_addr ip4;             /* our overlay address */
   uint32_t ip4_prefix;
   bool has_ip4;
+  struct in6_addr ip6;            /* ... and IPv6 one (absent: IPv4 only) */
+  uint32_t ip6_prefix;
+  bool has_ip6;
   uint32_t peers;                 /* peer nodes online and allowed */
   uint32_t links_up;
   char conflict[CTL_REASON_LEN];  /* GroupVPN: our address is also claimed by ... ("" none) */
@@ -299,6 +310,10 @@ struct ctl_peer_entry {
   bool has_ip4;
   struct in_addr mapped_ip4;      /* SocialVPN: its address in our subnet */
   bool has_mapped_ip4;
+  struct in6_addr ip6;            /* the same for IPv6 */
+  bool has_ip6;
+  struct in6_addr mapped_ip6;
+  bool has_mapped_ip6;
   int pair_type;                  /* enum ctl_pair_type */
   uint32_t rtt_us;
   uint64_t tx_bytes, rx_bytes;
@@ -321,6 +336,8 @@ struct ctl_controller_stats {
   uint64_t signals_unbound;       /* from a JID without a node id of its own */
   uint64_t fingerprints_refused;  /* not the pinned / published one */
   uint64_t fingerprints_pinned;   /* pinned on first use */
+  uint64_t addr_claims_refused;   /* GroupVPN: an IPv6 address derived from another
+                                     node's id, claimed by a node it is not derived from */
 };
 
 /* ---- groups over XMPP rooms and blocking (docs/groups.md) -------------- */
@@ -338,6 +355,8 @@ struct ctl_group_member {
   bool has_link_state;
   struct in_addr address;         /* its overlay address, when known */
   bool has_address;
+  struct in6_addr address6;       /* ... and IPv6 one */
+  bool has_address6;
 };
 
 /* GROUP: the answer to group_create and group_join, and `groups` entries. */
@@ -353,6 +372,8 @@ struct ctl_group {
   char tap_name[CTL_IFNAME_LEN];
   struct in_addr address;         /* our overlay address in the group */
   bool has_address;
+  struct in6_addr address6;       /* ... and IPv6 one (the ULA of the overlay id) */
+  bool has_address6;
   struct ctl_group_member members[CTL_MAX_GROUP_MEMBERS];
   uint32_t n_members;
 };

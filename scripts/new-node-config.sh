@@ -26,6 +26,10 @@
 #   --address A                our overlay address (default: GroupVPN
 #                              derived from the node id, SocialVPN the
 #                              subnet's first host)
+#   --subnet6 CIDR|none        IPv6 subnet (default: a ULA /64 derived from the
+#                              overlay id; none = IPv4 only; SocialVPN /96 or
+#                              shorter)
+#   --address6 A               GroupVPN: our IPv6 address (default derived)
 #   --overlay-id ID            same on every node of one network (default ipop)
 #   --tap NAME                 TAP device (default ipop0)
 #   --stun HOST:PORT           STUN server (repeatable)
@@ -77,7 +81,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/common.sh"
 
 mode="" jid="" group="" pwfile="" out="" xhost="" ca="" tlsmode=""
-subnet="" address="" ovid="ipop" tap="ipop0"
+subnet="" address="" subnet6="" address6="" ovid="ipop" tap="ipop0"
 keyfile=/etc/ipop/control.key identity=/var/lib/ipop/tincan-identity.pem
 statedir=/var/lib/ipop-controller tuser=ipop cuser=__default__ tlog="" clog=""
 tctl=127.0.0.1:5800 cctl=127.0.0.1:5801 level=info check=0 force=0
@@ -150,6 +154,8 @@ while [ $# -gt 0 ]; do
     --tls) case $v in starttls|direct) tlsmode=$v ;; *) usage_die "--tls: expected starttls or direct, found '$v'" ;; esac ;;
     --subnet) valid_cidr "$v" || usage_die "--subnet: expected IPv4 CIDR like 10.254.0.0/16, found '$v'"; subnet=$v ;;
     --address) valid_ip4 "$v" || usage_die "--address: expected an IPv4 address, found '$v'"; address=$v ;;
+    --subnet6) [[ $v == none || $v =~ ^[0-9a-fA-F:]+/[0-9]{1,3}$ ]] || usage_die "--subnet6: expected an IPv6 CIDR like fd00:a::/64, or none, found '$v'"; subnet6=$v ;;
+    --address6) [[ $v =~ ^[0-9a-fA-F:]+$ && $v == *:* ]] || usage_die "--address6: expected an IPv6 address, found '$v'"; address6=$v ;;
     --overlay-id) valid_name "$v" || usage_die "--overlay-id: expected 1-64 of [A-Za-z0-9_.-], found '$v'"; ovid=$v ;;
     --tap) [[ $v =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || usage_die "--tap: expected an interface name of at most 15 characters, found '$v'"; tap=$v ;;
     --stun) valid_hostport "$v" || usage_die "--stun: expected HOST:PORT, found '$v'"; stun+=("$v") ;;
@@ -222,6 +228,7 @@ json=$(jq -n \
   --arg jid "$jid" --arg pw "$pwfile" --arg xh "$xh" --argjson xp "$xp" \
   --arg ca "$ca" --arg tls "$tlsmode" --arg tlog "$tlog" --arg clog "$clog" \
   --arg ovid "$ovid" --arg tap "$tap" --arg subnet "$subnet" --arg addr "$address" \
+  --arg subnet6 "$subnet6" --arg addr6 "$address6" \
   --argjson stun "$(printf '%s\n' "${stun[@]}" | jq -R . | jq -sc 'map(select(. != ""))')" \
   --argjson turn "$(printf '%s\n' "${turn[@]}" | jq -sc 'map(select(. != null))' 2>/dev/null || echo '[]')" \
   --argjson names "$(printf '%s\n' "${names[@]}" | jq -sc 'map(select(. != null))' 2>/dev/null || echo '[]')" '
@@ -239,6 +246,7 @@ json=$(jq -n \
                       { Tls: (nonempty("CaFile"; $ca) + nonempty("Mode"; $tls)) } end)),
           Overlay: ({ Id: $ovid, TapName: $tap }
                  + nonempty("Subnet"; $subnet) + nonempty("Address"; $addr)
+                 + nonempty("Subnet6"; $subnet6) + nonempty("Address6"; $addr6)
                  + { Stun: $stun, Turn: $turn }),
           Log: ({ Level: $level } + nonempty("File"; $clog)) }) }')
 

@@ -5,6 +5,17 @@
 #include "error.h"
 
 enum { IP4_SRC = 12, IP4_DST = 16, IP4_CSUM = 10, TCP_CSUM = 16, UDP_CSUM = 6, ICMP_CSUM = 2 };
+enum { IP6_SRC = 8, IP6_DST = 24, ND_NS = 135, ND_NA = 136, ND_OPT_TLLA = 2 };
+
+static bool ip6_addr_ok(const uint8_t *a)
+{
+  static const uint8_t zero[16], v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+  if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+    return false;                     /* multicast, link-local */
+  if (memcmp(a, zero, 15) == 0 && a[15] <= 1)
+    return false;                     /* ::, ::1 */
+  return memcmp(a, v4mapped, 12) != 0;
+}
 
 static bool ip4_addr_ok(uint32_t be)
 {
@@ -62,6 +73,30 @@ int addrmap_set(struct addrmap *m, uint32_t link, uint32_t mapped_ip4, uint32_t 
   return 0;
 }
 
+int addrmap_set6(struct addrmap *m, uint32_t link, const uint8_t *mapped_ip6,
+                 const uint8_t *peer_ip6)
+{
+  struct addrmap_entry *e = m ? entry_by_link(m, link) : NULL;
+  if (!e)
+    return IPOP_ENOENT;
+  if (!mapped_ip6 && !peer_ip6) {
+    e->has_ip6 = false;
+    memset(e->mapped_ip6, 0, 16);
+    memset(e->peer_ip6, 0, 16);
+    return 0;
+  }
+  if (!mapped_ip6 || !peer_ip6 || !ip6_addr_ok(mapped_ip6) || !ip6_addr_ok(peer_ip6))
+    return IPOP_EINVAL;
+  for (uint32_t i = 0; i < m->n; i++)
+    if (m->entries[i].has_ip6 && m->entries[i].link != link &&
+        memcmp(m->entries[i].mapped_ip6, mapped_ip6, 16) == 0)
+      return IPOP_EEXIST;
+  memcpy(e->mapped_ip6, mapped_ip6, 16);
+  memcpy(e->peer_ip6, peer_ip6, 16);
+  e->has_ip6 = true;
+  return 0;
+}
+
 int addrmap_remove(struct addrmap *m, uint32_t link)
 {
   struct addrmap_entry *e = m ? entry_by_link(m, link) : NULL;
@@ -74,15 +109,30 @@ int addrmap_remove(struct addrmap *m, uint32_t link)
 
 int addrmap_route(const struct addrmap *m, const struct frame_info *fi, uint32_t *link)
 {
-  if (!m || !fi || fi->l3 != FRAME_L3_IP4)
+  if (!m || !fi || (fi->l3 != FRAME_L3_IP4 && fi->l3 != FRAME_L3_IP6))
     return IPOP_ENOENT;
   for (uint32_t i = 0; i < m->n; i++) {
-    if (m->entries[i].mapped_ip4 == fi->ip4.dst) {
-      *link = m->entries[i].link;
+    const struct addrmap_entry *e = &m->entries[i];
+    if (fi->l3 == FRAME_L3_IP4 ? e->mapped_ip4 == fi->ip4.dst
+                               : e->has_ip6 && memcmp(e->mapped_ip6, fi->ip6.dst, 16) == 0) {
+      *link = e->link;
       return 0;
     }
   }
   return IPOP_ENOENT;
+}
+
+bool addrmap_source_ok(const struct addrmap_entry *e, const struct frame_info *fi)
+{
+  if (fi->l3 == FRAME_L3_IP4)
+    return fi->ip4.src == e->peer_ip4;
+  if (fi->l3 != FRAME_L3_IP6)
+    return true;
+  const uint8_t *s = fi->ip6.src;
+  static const uint8_t zero[16];
+  if ((s[0] == 0xfe && (s[1] & 0xc0) == 0x80) || memcmp(s, zero, 16) == 0)
+    return true;
+  return e->has_ip6 && memcmp(s, e->peer_ip6, 16) == 0;
 }
 
 /* Replace the address at ip + field (IP4_SRC or IP4_DST) of the IPv4 header
@@ -157,6 +207,128 @@ static bool l4_complete(const struct frame_ip4 *ip)
   return true;
 }
 
+/* ---- IPv6 ------------------------------------------------------------------ */
+
+static uint16_t sum16(const uint8_t *a)
+{
+  return frame_csum_fold(frame_csum_partial(a, 16, 0));
+}
+
+static void csum_fix(uint8_t *field, uint16_t before, uint16_t after)
+{
+  frame_put16(field, frame_csum_update16(frame_get16(field), before, after));
+}
+
+/* The upper-layer protocol behind the IPv6 header at ip (avail bytes) and
+ * its offset, past hop-by-hop, destination options and fragment headers;
+ * *first is false for a later fragment.  False if the chain is cut short
+ * or holds a routing header. */
+static bool ip6_upper(const uint8_t *ip, size_t avail, uint8_t *proto, size_t *off, bool *first)
+{
+  uint8_t nh = ip[6];
+  size_t o = FRAME_IP6_HLEN;
+  *first = true;
+  for (int i = 0; i < 8 && (nh == 0 || nh == 60 || nh == 44 || nh == 43); i++) {
+    if (nh == 43 || o + 8 > avail)
+      return false;
+    uint8_t next = ip[o];
+    if (nh == 44) {
+      *first = *first && (frame_get16(ip + o + 2) & 0xfff8) == 0;
+      o += 8;
+    } else {
+      o += ((size_t)ip[o + 1] + 1) * 8;
+    }
+    nh = next;
+  }
+  if (o > avail || nh == 0 || nh == 60 || nh == 44 || nh == 43)
+    return false;
+  *proto = nh;
+  *off = o;
+  return true;
+}
+
+/* Where the upper-layer checksum of the packet at ip lies (offset from ip),
+ * 0 if it has none that covers the addresses; -1 if the packet cannot be
+ * translated (chain cut short, routing header, upper header incomplete). */
+static long ip6_csum_at(const uint8_t *ip, size_t avail, uint8_t *proto)
+{
+  size_t off;
+  bool first;
+  if (!ip6_upper(ip, avail, proto, &off, &first))
+    return -1;
+  if (!first)
+    return 0;
+  size_t need = *proto == FRAME_IPPROTO_TCP    ? 20
+                : *proto == FRAME_IPPROTO_UDP  ? 8
+                : *proto == FRAME_IPPROTO_ICMP6 ? 4
+                                               : 0;
+  if (avail - off < need)
+    return -1;
+  return need == 0                         ? 0
+         : *proto == FRAME_IPPROTO_TCP     ? (long)(off + TCP_CSUM)
+         : *proto == FRAME_IPPROTO_UDP     ? (long)(off + UDP_CSUM)
+                                           : (long)(off + ICMP_CSUM);
+}
+
+/* Replace the address at ip + field and fix the checksum at ip + csum_at
+ * (0: none).  A UDP checksum of 0 is not valid over IPv6: 0xffff stands
+ * for it. */
+static void ip6_rewrite(uint8_t *ip, unsigned field, const uint8_t *to, long csum_at, bool udp)
+{
+  uint16_t before = sum16(ip + field);
+  memcpy(ip + field, to, 16);
+  if (csum_at <= 0)
+    return;
+  csum_fix(ip + csum_at, before, sum16(ip + field));
+  if (udp && frame_get16(ip + csum_at) == 0)
+    frame_put16(ip + csum_at, 0xffff);
+}
+
+/* An ICMPv6 error (icmp, len bytes) quoting a packet: translate its
+ * `field` address from -> to and fix the ICMPv6 checksum. */
+static bool icmp6_quote_rewrite(uint8_t *icmp, size_t len, unsigned field, const uint8_t *from,
+                                const uint8_t *to)
+{
+  if (icmp[0] < 1 || icmp[0] > 4 || len < 8 + FRAME_IP6_HLEN || (icmp[8] >> 4) != 6 ||
+      memcmp(icmp + 8 + field, from, 16) != 0)
+    return false;
+  uint16_t before = sum16(icmp + 8 + field);
+  memcpy(icmp + 8 + field, to, 16);
+  csum_fix(icmp + ICMP_CSUM, before, sum16(icmp + 8 + field));
+  return true;
+}
+
+static int translate6(struct addrmap *m, const struct addrmap_entry *e, uint8_t *buf,
+                      const struct frame_info *fi, bool egress)
+{
+  const struct frame_ip6 *ip6 = &fi->ip6;
+  if (ip6->nd_type) {
+    m->stats.dropped_nd++;
+    return ADDRMAP_DROP;
+  }
+  const uint8_t *from = egress ? e->mapped_ip6 : e->peer_ip6;
+  const uint8_t *to = egress ? e->peer_ip6 : e->mapped_ip6;
+  if (!e->has_ip6 || memcmp(egress ? ip6->dst : ip6->src, from, 16) != 0) {
+    m->stats.dropped_unmapped++;
+    return ADDRMAP_DROP;
+  }
+  uint8_t *ip = buf + fi->l3_off;
+  size_t avail = FRAME_IP6_HLEN + (size_t)ip6->payload_len;
+  uint8_t proto = 0;
+  long csum_at = ip6_csum_at(ip, avail, &proto);
+  if (csum_at < 0) {
+    m->stats.dropped_malformed++;
+    return ADDRMAP_DROP;
+  }
+  ip6_rewrite(ip, egress ? IP6_DST : IP6_SRC, to, csum_at, proto == FRAME_IPPROTO_UDP);
+  /* An ICMPv6 error right behind the header (the common case). */
+  if (proto == FRAME_IPPROTO_ICMP6 && ip[6] == FRAME_IPPROTO_ICMP6 &&
+      icmp6_quote_rewrite(ip + FRAME_IP6_HLEN, ip6->payload_len, egress ? IP6_SRC : IP6_DST,
+                          from, to))
+    m->stats.icmp_quotes_rewritten++;
+  return ADDRMAP_REWRITTEN;
+}
+
 /* Shared by both directions.  egress: outer destination mapped -> peer,
  * quoted source mapped -> peer.  ingress: outer source peer -> mapped,
  * quoted destination peer -> mapped. */
@@ -166,6 +338,12 @@ static int translate(struct addrmap *m, const struct addrmap_entry *e, uint8_t *
   if (fi->ethertype == FRAME_ETHERTYPE_ARP) {
     m->stats.dropped_arp++;
     return ADDRMAP_DROP;
+  }
+  if (fi->l3 == FRAME_L3_IP6) {
+    int v = translate6(m, e, buf, fi, egress);
+    if (v == ADDRMAP_REWRITTEN)
+      goto rewritten;
+    return v;
   }
   if (fi->l3 != FRAME_L3_IP4)
     return ADDRMAP_PASS;
@@ -188,6 +366,7 @@ static int translate(struct addrmap *m, const struct addrmap_entry *e, uint8_t *
       icmp_quote_rewrite(buf + ip4->l4_off, ip4->l4_len, egress ? IP4_SRC : IP4_DST, from, to))
     m->stats.icmp_quotes_rewritten++;
 
+rewritten:
   if (egress) {
     m->stats.egress_rewritten++;
   } else {
@@ -215,6 +394,25 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
   return e ? translate(m, e, buf, fi, false) : ADDRMAP_PASS;
 }
 
+/* The Ethernet header of a reply from e's mapped MAC to dst (with the
+ * request's VLAN tag, if any); returns where the payload goes. */
+static uint8_t *reply_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
+                          const struct addrmap_entry *e, const struct frame_info *fi,
+                          uint16_t tpid, uint16_t ethertype)
+{
+  uint8_t *p = out;
+  memcpy(p, dst, FRAME_ETH_ALEN);
+  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
+  p += 12;
+  if (fi->has_vlan) {
+    frame_put16(p, tpid);
+    frame_put16(p + 2, fi->vlan_tci);
+    p += FRAME_VLAN_HLEN;
+  }
+  frame_put16(p, ethertype);
+  return p + 2;
+}
+
 int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
                       uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -240,17 +438,7 @@ int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
   uint16_t tpid = frame_get16(fi->dst + 12);
   uint32_t spa = fi->arp.spa, tpa = fi->arp.tpa;
 
-  uint8_t *p = out;
-  memcpy(p, req_src, FRAME_ETH_ALEN);
-  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
-  p += 12;
-  if (fi->has_vlan) {
-    frame_put16(p, tpid);
-    frame_put16(p + 2, fi->vlan_tci);
-    p += FRAME_VLAN_HLEN;
-  }
-  frame_put16(p, FRAME_ETHERTYPE_ARP);
-  p += 2;
+  uint8_t *p = reply_eth(out, req_src, e, fi, tpid, FRAME_ETHERTYPE_ARP);
   frame_put16(p, 1);                 /* Ethernet */
   frame_put16(p + 2, FRAME_ETHERTYPE_IP4);
   p[4] = 6;
@@ -262,5 +450,66 @@ int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
   memcpy(p + 24, &spa, 4);
   *out_len = need;
   m->stats.arp_replies++;
+  return 1;
+}
+
+/* Build the Neighbor Advertisement answering a solicitation for e's
+ * mapped IPv6 address (see addrmap_nd_reply). */
+static size_t nd_build(const struct addrmap_entry *e, const struct frame_info *fi,
+                       const uint8_t req_src_mac[FRAME_ETH_ALEN], const uint8_t req_ip6[16],
+                       uint16_t tpid, uint8_t *out)
+{
+  uint8_t *ip = reply_eth(out, req_src_mac, e, fi, tpid, FRAME_ETHERTYPE_IP6);
+  memset(ip, 0, FRAME_IP6_HLEN + ADDRMAP_NA_LEN);
+  ip[0] = 0x60;
+  frame_put16(ip + 4, ADDRMAP_NA_LEN);
+  ip[6] = FRAME_IPPROTO_ICMP6;
+  ip[7] = 255;
+  memcpy(ip + IP6_SRC, e->mapped_ip6, 16);
+  memcpy(ip + IP6_DST, req_ip6, 16);
+  uint8_t *na = ip + FRAME_IP6_HLEN;
+  na[0] = ND_NA;
+  na[4] = 0x60;                      /* solicited, override */
+  memcpy(na + 8, e->mapped_ip6, 16);
+  na[24] = ND_OPT_TLLA;
+  na[25] = 1;                        /* 8 bytes */
+  memcpy(na + 26, e->mapped_mac, FRAME_ETH_ALEN);
+  /* Pseudo-header: source, destination, upper-layer length, next header. */
+  uint8_t tail[8] = { 0, 0, 0, ADDRMAP_NA_LEN, 0, 0, 0, FRAME_IPPROTO_ICMP6 };
+  uint32_t sum = frame_csum_partial(ip + IP6_SRC, 32, 0);
+  sum = frame_csum_partial(tail, sizeof tail, sum);
+  sum = frame_csum_partial(na, ADDRMAP_NA_LEN, sum);
+  frame_put16(na + ICMP_CSUM, frame_csum_finish(sum));
+  return (size_t)(na + ADDRMAP_NA_LEN - out);
+}
+
+int addrmap_nd_reply(struct addrmap *m, const struct frame_info *fi, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+  if (!m || !fi || !out || !out_len)
+    return IPOP_EINVAL;
+  *out_len = 0;
+  if (fi->l3 != FRAME_L3_IP6 || fi->ip6.nd_type != ND_NS || fi->ip6.hop_limit != 255 ||
+      fi->ip6.payload_len < 24)
+    return 0;
+  const uint8_t *ns = fi->dst + fi->ip6.l4_off;
+  static const uint8_t zero[16];
+  if (ns[1] != 0 || memcmp(fi->ip6.src, zero, 16) == 0)
+    return 0;
+  const struct addrmap_entry *e = NULL;
+  for (uint32_t i = 0; i < m->n && !e; i++)
+    if (m->entries[i].has_ip6 && memcmp(m->entries[i].mapped_ip6, ns + 8, 16) == 0)
+      e = &m->entries[i];
+  if (!e)
+    return 0;
+  size_t need = ADDRMAP_ND_REPLY_LEN + (fi->has_vlan ? FRAME_VLAN_HLEN : 0);
+  if (cap < need)
+    return IPOP_ETOOBIG;
+  /* Copy what we need first: out may be the request's own buffer. */
+  uint8_t req_src[FRAME_ETH_ALEN], req_ip6[16];
+  memcpy(req_src, fi->src, FRAME_ETH_ALEN);
+  memcpy(req_ip6, fi->ip6.src, 16);
+  *out_len = nd_build(e, fi, req_src, req_ip6, frame_get16(fi->dst + 12), out);
+  m->stats.nd_replies++;
   return 1;
 }

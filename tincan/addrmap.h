@@ -40,12 +40,25 @@
  *       are meaningless in the peer's colliding subnet;
  *     ARP: dropped (ARP for mapped addresses is answered locally, see
  *       addrmap_arp_reply; ARP for real addresses would collide);
- *     everything else (IPv6, other ethertypes): passed unchanged.
+ *     IPv6 to mapped_ip6: destination rewritten to peer_ip6; any other
+ *       IPv6 (link-local, multicast, Neighbor Discovery, or the link has
+ *       no IPv6 mapping): dropped;
+ *     everything else (other ethertypes): passed unchanged.
  *   link -> TAP (addrmap_ingress):
- *     IPv4 from peer_ip4: source rewritten to mapped_ip4, Ethernet source
- *       set to the derived MAC of mapped_ip4 and Ethernet destination (if
- *       unicast) to the local TAP MAC; IPv4 from another source: dropped;
+ *     IPv4 from peer_ip4 (IPv6 from peer_ip6): source rewritten to
+ *       mapped_ip4 (mapped_ip6), Ethernet source set to the derived MAC of
+ *       mapped_ip4 and Ethernet destination (if unicast) to the local TAP
+ *       MAC; IPv4 or IPv6 from another source, and Neighbor Discovery:
+ *       dropped;
  *     ARP: dropped; everything else passed unchanged.
+ *   IPv6 checksums: TCP, UDP and ICMPv6 checksums cover the addresses
+ *   (pseudo-header) and are updated incrementally, behind hop-by-hop,
+ *   destination options and fragment headers (a later fragment has no
+ *   upper-layer header); a packet with a routing header is dropped (its
+ *   pseudo-header names the final destination, not the one in the header).
+ *   ICMPv6 errors (types 1-4) quote the offending packet: its source
+ *   (egress) or destination (ingress) is translated the opposite way and
+ *   the ICMPv6 checksum updated; the quoted upper-layer checksum is not.
  *   Checksums: the IPv4 header checksum, and for the first fragment the TCP
  *   and UDP checksums (pseudo-header), are updated incrementally (RFC 1624);
  *   a UDP checksum of 0 (none) stays 0, and a computed 0 is sent as 0xffff.
@@ -69,13 +82,23 @@
  * IPv4 destination (addrmap_route), and frames from the peer carry it as
  * their source after addrmap_ingress, so the switch learns it too.
  *
+ * ---- Neighbor Discovery ---------------------------------------------------
+ * The local host resolves a mapped IPv6 address with a Neighbor
+ * Solicitation (multicast, or unicast to check reachability); tincan
+ * answers with a Neighbor Advertisement (solicited, override) whose target
+ * link-layer address is the same derived MAC as for the link's IPv4
+ * mapping (addrmap_nd_reply).  Duplicate address detection (source ::) is
+ * not answered.  ND never crosses a mapped link: the peer's host resolves
+ * its own mapped addresses through its own tincan.
+ *
  * ---- Per-frame use --------------------------------------------------------
  *   From the TAP (after frame_parse):
- *     if addrmap_arp_reply() returns 1: write the reply to the TAP, done;
+ *     if addrmap_arp_reply() or addrmap_nd_reply() returns 1: write the
+ *       reply to the TAP, done;
  *     if addrmap_route() finds a link: that link only;
  *     else switch_decide();
  *     for each chosen link: addrmap_egress(); send unless ADDRMAP_DROP.
- *     Egress rewrites only IPv4 to the link's mapped_ip4, and such a frame
+ *     Egress rewrites only IP to the link's mapped address, and such a frame
  *     was already routed to that one link by addrmap_route(), so a flooded
  *     frame is never rewritten: one buffer serves every link of a flood.
  *   From a link (after frame_parse): addrmap_ingress(); unless ADDRMAP_DROP,
@@ -105,6 +128,9 @@ enum {
   /* Lookups are linear scans; plenty for a friend list. */
   ADDRMAP_MAX_ENTRIES = 256,
   ADDRMAP_ARP_REPLY_LEN = FRAME_ETH_HLEN + FRAME_ARP_IP4_LEN,   /* 42 (+4 if tagged) */
+  ADDRMAP_NA_LEN = 32,             /* Neighbor Advertisement + target MAC option */
+  ADDRMAP_ND_REPLY_LEN = FRAME_ETH_HLEN + FRAME_IP6_HLEN + ADDRMAP_NA_LEN, /* 86 (+4) */
+  ADDRMAP_REPLY_MAX = ADDRMAP_ND_REPLY_LEN + FRAME_VLAN_HLEN, /* either reply, tagged */
   ADDRMAP_MAC_PREFIX0 = 0x02,
   ADDRMAP_MAC_PREFIX1 = 0x49,
 };
@@ -114,15 +140,19 @@ struct addrmap_entry {
   uint32_t mapped_ip4;             /* network byte order */
   uint32_t peer_ip4;               /* network byte order */
   uint8_t mapped_mac[FRAME_ETH_ALEN];
+  bool has_ip6;                    /* mapped_ip6 and peer_ip6 are set */
+  uint8_t mapped_ip6[16];
+  uint8_t peer_ip6[16];
 };
 
 struct addrmap_stats {
   uint64_t egress_rewritten, ingress_rewritten;
   uint64_t icmp_quotes_rewritten;
-  uint64_t dropped_unmapped;       /* IPv4 not to/from the mapped address */
+  uint64_t dropped_unmapped;       /* IP not to/from the mapped address */
   uint64_t dropped_arp;
-  uint64_t dropped_malformed;      /* L4 header cut short */
-  uint64_t arp_replies;
+  uint64_t dropped_nd;             /* Neighbor Discovery on a mapped link */
+  uint64_t dropped_malformed;      /* L4 header cut short, routing header */
+  uint64_t arp_replies, nd_replies;
 };
 
 struct addrmap {
@@ -147,12 +177,25 @@ int addrmap_init(struct addrmap *m, const uint8_t local_mac[FRAME_ETH_ALEN]);
  * 255.255.255.255, multicast or class E address), IPOP_EEXIST (mapped_ip4
  * already used by another link) or IPOP_ENOMEM (table full). */
 int addrmap_set(struct addrmap *m, uint32_t link, uint32_t mapped_ip4, uint32_t peer_ip4);
+/* The link's IPv6 mapping, after addrmap_set (16-byte addresses; both
+ * NULL removes it).  Returns 0, IPOP_ENOENT (no IPv4 mapping for the
+ * link), IPOP_EINVAL (not a unicast address: ::, loopback, multicast,
+ * link-local, IPv4-mapped; or only one given) or IPOP_EEXIST (mapped_ip6
+ * used by another link). */
+int addrmap_set6(struct addrmap *m, uint32_t link, const uint8_t *mapped_ip6,
+                 const uint8_t *peer_ip6);
 /* Returns 0 or IPOP_ENOENT. */
 int addrmap_remove(struct addrmap *m, uint32_t link);
 const struct addrmap_entry *addrmap_find_link(const struct addrmap *m, uint32_t link);
 void addrmap_mac_for(uint32_t mapped_ip4, uint8_t mac[FRAME_ETH_ALEN]);
 
-/* For a frame from the TAP: 0 and *link if it is IPv4 to a mapped address,
+/* A frame received on e's link may carry this IP source: IPv4 from
+ * peer_ip4; IPv6 from peer_ip6, or from a link-local or unspecified
+ * address (not a claim; addrmap_ingress drops those frames).  Anything
+ * else is a spoofed source. */
+bool addrmap_source_ok(const struct addrmap_entry *e, const struct frame_info *fi);
+
+/* For a frame from the TAP: 0 and *link if it is IP to a mapped address,
  * else IPOP_ENOENT (use the switch). */
 int addrmap_route(const struct addrmap *m, const struct frame_info *fi, uint32_t *link);
 
@@ -169,5 +212,14 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
  * (sender address == target address) are not answered. */
 int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
                       uint8_t *out, size_t cap, size_t *out_len);
+
+/* If fi is a Neighbor Solicitation from the TAP for a mapped IPv6
+ * address, build the Neighbor Advertisement (for the TAP) in out and
+ * return 1; 0 if it is not one; IPOP_ETOOBIG if cap < ADDRMAP_ND_REPLY_LEN
+ * (+4 when tagged).  A solicitation must have hop limit 255 and code 0
+ * (RFC 4861 7.1.1); one from :: (duplicate address detection) is not
+ * answered. */
+int addrmap_nd_reply(struct addrmap *m, const struct frame_info *fi, uint8_t *out, size_t cap,
+                     size_t *out_len);
 
 #endif

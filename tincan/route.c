@@ -12,10 +12,19 @@
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
 
+/* The target of a Neighbor Solicitation (IPv6's ARP request), or NULL. */
+static const uint8_t *ns_target(const struct frame_info *fi)
+{
+  return fi->l3 == FRAME_L3_IP6 && fi->ip6.nd_type == 135 && fi->ip6.payload_len >= 24
+             ? fi->dst + fi->ip6.l4_off + 8
+             : NULL;
+}
+
 /* Tell the controller about a frame no link is known to own: a unicast frame
- * to an unlearned MAC, or an ARP request (the target may be a member with no
- * link yet: tincan does not relay, so only the controller can open one).
- * Rate limited per (MAC, ARP target). */
+ * to an unlearned MAC, or an ARP request or Neighbor Solicitation (the
+ * target may be a member with no link yet: tincan does not relay, so only
+ * the controller can open one).  Rate limited per (MAC, ARP target); a
+ * solicitation's multicast MAC carries the low 24 bits of its target. */
 static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
 {
   struct tc_daemon *d = ov->d;
@@ -52,6 +61,11 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
   } else if (key_ip4) {
     ev.dst_ip4.s_addr = key_ip4;
     ev.has_dst_ip4 = true;
+  }
+  const uint8_t *t6 = ns_target(fi);
+  if (t6) {
+    memcpy(&ev.dst_ip6, t6, 16);
+    ev.has_dst_ip6 = true;
   }
   ev.frame_len = (uint32_t)fi->len;
   ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
@@ -97,7 +111,7 @@ static void to_link(struct tc_overlay *ov, struct tc_link *l, const struct virti
 static void flood(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p, size_t n,
                   const struct frame_info *fi, bool unknown_unicast)
 {
-  /* addrmap never rewrites a flooded frame (only IPv4 to a mapped address,
+  /* addrmap never rewrites a flooded frame (only IP to a mapped address,
    * which addrmap_route sent to its one link), so one buffer serves all. */
   for (struct tc_link *l = ov->links; l; l = l->next)
     if (tc_link_keyed(l) && (!unknown_unicast || (l->flags & TC_LINK_BRIDGE)))
@@ -116,11 +130,13 @@ static void to_slot(struct tc_overlay *ov, uint32_t slot, const struct virtio_ne
 static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
                      size_t n, const struct frame_info *fi)
 {
-  uint8_t reply[ADDRMAP_ARP_REPLY_LEN + 4];
+  uint8_t reply[ADDRMAP_REPLY_MAX];
   size_t rlen;
   uint32_t mapped;
-  /* SocialVPN: ARP for a mapped address is answered here. */
-  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
+  /* SocialVPN: ARP and Neighbor Discovery for a mapped address are
+   * answered here. */
+  if (addrmap_arp_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1 ||
+      addrmap_nd_reply(ov->am, fi, reply, sizeof reply, &rlen) == 1) {
     if (tap_write(ov, NULL, reply, rlen) == 0)
       ov->tap_tx++;
     return;
@@ -135,7 +151,8 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
     return;
   }
   if (dec.unknown_unicast ||
-      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa))
+      (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa) ||
+      ns_target(fi))
     unknown_destination(ov, fi);
   switch (dec.action) {
   case SWITCH_UNICAST:
@@ -154,8 +171,8 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
 
 /* Is the frame's source the link's peer?  Its bound MAC; for a peer that
  * bridges a LAN, any MAC not ours nor bound to another link (learned on
- * the way); and on a SocialVPN-mapped link, IPv4 from its real address
- * only. */
+ * the way); and on a SocialVPN-mapped link, IPv4 and IPv6 from its real
+ * addresses only (addrmap_source_ok). */
 static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct frame_info *fi)
 {
   if (l->flags & TC_LINK_BRIDGE) {
@@ -165,7 +182,7 @@ static bool from_peer(struct tc_overlay *ov, struct tc_link *l, const struct fra
     return false;
   }
   const struct addrmap_entry *m = addrmap_find_link(ov->am, l->slot);
-  return !m || fi->l3 != FRAME_L3_IP4 || fi->ip4.src == m->peer_ip4;
+  return !m || addrmap_source_ok(m, fi);
 }
 
 static void from_link(struct tc_overlay *ov, struct tc_link *l, const struct virtio_net_hdr *vh,

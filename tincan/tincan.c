@@ -462,6 +462,21 @@ static void h_query_link_stats(struct ctl_endpoint *ep, struct ctl_request *req,
   free(s);
 }
 
+/* mapped_ip6 must be where the local host looks for it: a host address of
+ * the overlay's IPv6 subnet (the TAP's on-link prefix), not the TAP's own. */
+static bool mapped6_in_overlay(const struct tc_overlay *ov, const struct in6_addr *a)
+{
+  if (!ov->cfg.has_ip6 || memcmp(a, &ov->cfg.ip6, 16) == 0)
+    return false;
+  uint32_t bits = ov->cfg.ip6_prefix;
+  for (uint32_t i = 0; i < 16; i++, bits = bits > 8 ? bits - 8 : 0) {
+    uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+    if ((a->s6_addr[i] ^ ov->cfg.ip6.s6_addr[i]) & mask)
+      return false;
+  }
+  return true;
+}
+
 static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *req,
                                   const void *body, void *ctx)
 {
@@ -476,6 +491,22 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
     ctl_reply_error(req, IPOP_EFIELD, "mapped_ip4: is this overlay's own TAP address");
     return;
   }
+  if (r->has_mapped_ip6 != r->has_peer_ip6) {
+    ctl_reply_error(req, IPOP_EFIELD, "%s: mapped_ip6 and peer_ip6 go together",
+                    r->has_mapped_ip6 ? "peer_ip6" : "mapped_ip6");
+    return;
+  }
+  if (r->has_mapped_ip6 && !mapped6_in_overlay(ov, &r->mapped_ip6)) {
+    ctl_reply_error(req, IPOP_EFIELD, "mapped_ip6: not a host address of this overlay's IPv6 "
+                    "subnet, or its own TAP address (or the overlay has no IPv6)");
+    return;
+  }
+  /* Replaced as a whole: on a refused IPv6 part the old mapping stays. */
+  const struct addrmap_entry *old = addrmap_find_link(ov->am, l->slot);
+  struct addrmap_entry prev;
+  bool had = old != NULL;
+  if (had)
+    prev = *old;
   int rc = addrmap_set(ov->am, l->slot, r->mapped_ip4.s_addr, r->peer_ip4.s_addr);
   if (rc == IPOP_EEXIST) {
     ctl_reply_error(req, rc, "mapped_ip4: already used for another peer of this overlay");
@@ -489,10 +520,32 @@ static void h_set_address_mapping(struct ctl_endpoint *ep, struct ctl_request *r
     ctl_reply_error(req, rc, "cannot add the mapping: %s", ipop_strerror(rc));
     return;
   }
+  rc = r->has_mapped_ip6 ? addrmap_set6(ov->am, l->slot, r->mapped_ip6.s6_addr, r->peer_ip6.s6_addr)
+                         : addrmap_set6(ov->am, l->slot, NULL, NULL);
+  if (rc) {
+    if (had) {
+      addrmap_set(ov->am, l->slot, prev.mapped_ip4, prev.peer_ip4);
+      addrmap_set6(ov->am, l->slot, prev.has_ip6 ? prev.mapped_ip6 : NULL,
+                   prev.has_ip6 ? prev.peer_ip6 : NULL);
+    } else {
+      addrmap_remove(ov->am, l->slot);
+    }
+    ctl_reply_error(req, rc == IPOP_EEXIST ? rc : IPOP_EFIELD, "%s",
+                    rc == IPOP_EEXIST ? "mapped_ip6: already used for another peer of this overlay"
+                                      : "mapped_ip6/peer_ip6: must be unicast IPv6 addresses "
+                                        "(not link-local, multicast, loopback or IPv4-mapped)");
+    return;
+  }
   char m[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &r->mapped_ip4, m, sizeof m);
   inet_ntop(AF_INET, &r->peer_ip4, p, sizeof p);
-  LOG_INFO("tincan", "link %s/%s: peer %s appears here as %s", r->overlay_id, r->peer_id, p, m);
+  char m6[INET6_ADDRSTRLEN] = "", p6[INET6_ADDRSTRLEN] = "";
+  if (r->has_mapped_ip6) {
+    inet_ntop(AF_INET6, &r->mapped_ip6, m6, sizeof m6);
+    inet_ntop(AF_INET6, &r->peer_ip6, p6, sizeof p6);
+  }
+  LOG_INFO("tincan", "link %s/%s: peer %s appears here as %s%s%s%s%s", r->overlay_id, r->peer_id,
+           p, m, m6[0] ? ", " : "", p6, m6[0] ? " as " : "", m6);
   /* addrmap rewrites addresses with checksum updates, which needs complete
    * frames: no more TSO super-frames or partial checksums on this TAP. */
   if (ov->tap_offload && tc_tap_set_offload(ov->tap_fd, false) == 0)

@@ -439,7 +439,7 @@ int addrpool_release(struct addrpool *p, const char *node_id, char *why, size_t 
 
 int addrpool_hosts_text(const struct addrpool *p, char **text)
 {
-  size_t cap = 128 + p->n * (INET_ADDRSTRLEN + ADDRPOOL_NAME_LEN + 2);
+  size_t cap = 128 + p->n * 2 * (INET6_ADDRSTRLEN + ADDRPOOL_NAME_LEN + 2);
   char *s = malloc(cap);
   if (!s)
     return IPOP_ENOMEM;
@@ -448,8 +448,13 @@ int addrpool_hosts_text(const struct addrpool *p, char **text)
   for (size_t i = 0; i < p->n; i++) {
     char a[INET_ADDRSTRLEN];
     fmt_ip(h(p->v[i].addr), a);
-    used += (size_t)snprintf(s + used, cap - used, "%s\t%s\n", a,
-                             p->v[i].name[0] ? p->v[i].name : p->v[i].node_id);
+    const char *name = p->v[i].name[0] ? p->v[i].name : p->v[i].node_id;
+    used += (size_t)snprintf(s + used, cap - used, "%s\t%s\n", a, name);
+    struct in6_addr a6;
+    char t6[INET6_ADDRSTRLEN];
+    if (p->cfg.has_net6 && addr6_embed4(&p->cfg.net6, p->v[i].addr, &a6) == 0 &&
+        inet_ntop(AF_INET6, &a6, t6, sizeof t6))
+      used += (size_t)snprintf(s + used, cap - used, "%s\t%s\n", t6, name);
   }
   *text = s;
   return 0;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr6.h"
 #include "nodeid.h"
 #include "policy.h"
 
@@ -33,6 +34,8 @@ struct addrpool_config {
   uint32_t prefix;               /* 16..30 */
   struct in_addr local;          /* our own address; 0.0.0.0 = first host */
   char path[4096];               /* state file; "" = not persisted */
+  struct addr6_subnet net6;      /* dual stack: each address also as IPv6 */
+  bool has_net6;                 /* (addr6_embed4) in the hosts file */
 };
 
 struct addrpool_entry {
@@ -75,7 +78,8 @@ const struct addrpool_entry *addrpool_entries(const struct addrpool *p, size_t *
 size_t addrpool_capacity(const struct addrpool *p);
 
 /* Render the hosts file text: a comment line, then "address<TAB>name" for
- * every entry (the node id stands in for a missing name).  Heap string. */
+ * every entry (the node id stands in for a missing name), and with net6
+ * a second line with its IPv6 address.  Heap string. */
 int addrpool_hosts_text(const struct addrpool *p, char **text);
 /* Write it to path atomically (mode 0644). */
 int addrpool_write_hosts(const struct addrpool *p, const char *path, char *why,

@@ -63,6 +63,9 @@ static int cmp_claim(const void *a, const void *b)
   uint32_t ax = ntohl(x->addr.s_addr), ay = ntohl(y->addr.s_addr);
   if (ax != ay)
     return ax < ay ? -1 : 1;
+  int c6 = memcmp(&x->addr6, &y->addr6, sizeof x->addr6);
+  if (c6)
+    return c6;
   return strcmp(x->node_id, y->node_id);
 }
 
@@ -90,9 +93,11 @@ int groupaddr_find_conflicts(const struct groupaddr_claim *claims, size_t n,
   size_t found = 0;
   for (size_t i = 0; i < k;) {
     size_t j = i + 1;
-    while (j < k && v[j].addr.s_addr == v[i].addr.s_addr) {
+    while (j < k && v[j].addr.s_addr == v[i].addr.s_addr &&
+           memcmp(&v[j].addr6, &v[i].addr6, sizeof v[i].addr6) == 0) {
       if (found < max) {
         out[found].addr = v[i].addr;
+        out[found].addr6 = v[i].addr6;
         memcpy(out[found].node_a, v[i].node_id, NODEID_BUF);
         memcpy(out[found].node_b, v[j].node_id, NODEID_BUF);
       }

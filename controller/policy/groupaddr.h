@@ -39,15 +39,19 @@ bool groupaddr_usable(const struct groupaddr_subnet *s, struct in_addr a);
 int groupaddr_derive(const struct groupaddr_subnet *s, const char *node_id, uint32_t attempt,
                      struct in_addr *out);
 
+/* A claim is of one family: addr (IPv4, addr6 left ::) or addr6 (IPv6,
+ * addr left 0.0.0.0); claims conflict when both fields are equal. */
 struct groupaddr_claim {
   char node_id[NODEID_BUF];
   struct in_addr addr;
+  struct in6_addr addr6;
 };
 
 /* One address claimed by two nodes.  With k claimants, k-1 conflicts are
  * reported, each pairing the smallest node id (node_a) with another (node_b). */
 struct groupaddr_conflict {
   struct in_addr addr;
+  struct in6_addr addr6;
   char node_a[NODEID_BUF];
   char node_b[NODEID_BUF];
 };

@@ -132,6 +132,13 @@ void negotiate_set_local(struct negotiate *n, const uint8_t mac[6], struct in_ad
   n->cfg.ip4 = ip4;
 }
 
+void negotiate_set_local6(struct negotiate *n, const struct in6_addr *ip6)
+{
+  n->cfg.has_ip6 = ip6 != NULL;
+  if (ip6)
+    n->cfg.ip6 = *ip6;
+}
+
 uint64_t negotiate_backoff_ms(const struct negotiate_config *cfg, uint32_t attempt,
                               uint32_t r32)
 {
@@ -215,6 +222,8 @@ static void fill_link(const struct negotiate *n, const struct ctl_candidates *c,
   memcpy(l->fingerprint, c->fingerprint, sizeof l->fingerprint);
   memcpy(l->mac, n->cfg.mac, 6);
   l->ip4 = n->cfg.ip4;
+  l->ip6 = n->cfg.ip6;
+  l->has_ip6 = n->cfg.has_ip6;
   memcpy(l->ufrag, c->ufrag, sizeof l->ufrag);
   memcpy(l->pwd, c->pwd, sizeof l->pwd);
   l->n_candidates = c->n_candidates;
@@ -319,6 +328,8 @@ static int create_link(struct negotiate *n, struct peer *p, const struct sigmsg_
   a->create = cl;
   memcpy(a->peer_mac, l->mac, 6);
   a->peer_ip4 = l->ip4;
+  a->peer_ip6 = l->ip6;
+  a->has_peer_ip6 = l->has_ip6;
   memcpy(a->request_id, p->req_id, SIGMSG_REQ_ID_LEN);
   p->agent = true;
   return 0;

@@ -74,6 +74,8 @@ struct neg_action {
   struct ctl_create_link *create; /* heap, freed by negotiate_actions_clear() */
   uint8_t peer_mac[6];
   struct in_addr peer_ip4;
+  struct in6_addr peer_ip6;      /* the peer's IPv6 address, if it sent one */
+  bool has_peer_ip6;
   /* REJECTED */
   int reason;                    /* enum sigmsg_reason */
   /* GIVE_UP */
@@ -113,6 +115,8 @@ struct negotiate_config {
   char overlay_id[CTL_ID_LEN];
   uint8_t mac[6];                /* our TAP MAC and address, sent to peers */
   struct in_addr ip4;
+  struct in6_addr ip6;           /* ... and IPv6 address (has_ip6) */
+  bool has_ip6;
   uint32_t timeout_ms;           /* per step (candidates, response, link up); 60000 */
   uint32_t backoff_base_ms;      /* first retry delay; 2000 */
   uint32_t backoff_max_ms;       /* cap; 300000 */
@@ -142,6 +146,8 @@ void negotiate_free(struct negotiate *n);
 
 /* Our TAP MAC / address changed (e.g. after tincan re-created the overlay). */
 void negotiate_set_local(struct negotiate *n, const uint8_t mac[6], struct in_addr ip4);
+/* Our IPv6 address changed (NULL: none). */
+void negotiate_set_local6(struct negotiate *n, const struct in6_addr *ip6);
 
 /* We want a link to peer (topology add; ondemand true for an on-demand
  * link, which tells the peer to count it against its on-demand slots).

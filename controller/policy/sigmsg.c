@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr6.h"
 #include "error.h"
 
 const char *const sigmsg_type_names[] = { "link_request", "link_response", "link_cancel",
@@ -22,6 +23,7 @@ static const struct jb_field link_f[] = {
   JB_F_STR(T, fingerprint, "fingerprint", R, 1, NULL),
   JB_F_MAC(T, mac, "mac", R),
   JB_F_IP4(T, ip4, "ip4", R),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
   JB_F_STR(T, ufrag, "ufrag", R, 4, NULL),
   JB_F_STR(T, pwd, "pwd", R, 22, NULL),
   JB_F_STR_ARR(T, candidates, n_candidates, "candidates", R, 1),
@@ -156,6 +158,10 @@ static int validate_link(const struct sigmsg_link *l, struct jb_error *err)
   if (a == 0 || a == UINT32_MAX || (a >> 28) == 14 || (a >> 24) == 127)
     return jb_error_set(err, IPOP_EFIELD, "link.ip4",
                 "expected a unicast address (not 0.0.0.0, loopback, multicast or broadcast)");
+  if (l->has_ip6 && !addr6_unicast(&l->ip6))
+    return jb_error_set(err, IPOP_EFIELD, "link.ip6",
+                "expected a unicast address (not ::, loopback, multicast, link-local or "
+                "IPv4-mapped)");
   if (!sigmsg_ice_valid(l->ufrag, 4, CTL_UFRAG_LEN - 1))
     return jb_error_set(err, IPOP_EFIELD, "link.ufrag", "expected 4..%d of [A-Za-z0-9+/]",
                 CTL_UFRAG_LEN - 1);

@@ -49,6 +49,8 @@ struct sigmsg_link {
   char fingerprint[CTL_FPR_LEN];  /* "sha-256 AB:CD:..." (32 bytes) */
   uint8_t mac[6];                 /* sender's TAP MAC */
   struct in_addr ip4;             /* sender's own virtual IPv4 address */
+  struct in6_addr ip6;            /* ... and IPv6 one, if it has one */
+  bool has_ip6;
   char ufrag[CTL_UFRAG_LEN];
   char pwd[CTL_PWD_LEN];
   char candidates[CTL_MAX_CANDS][CTL_CAND_LEN];

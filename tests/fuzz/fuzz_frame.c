@@ -45,8 +45,14 @@ static void harness_init(void)
   CHECK(switch_init(&h->sw, 64, 1000, 0x5eed, local) == 0);
   CHECK(addrmap_init(&h->am, local) == 0);
   /* Colliding subnets: every peer really is 172.31.0.1. */
-  for (uint8_t l = 0; l < 4; l++)
+  for (uint8_t l = 0; l < 4; l++) {
     CHECK(addrmap_set(&h->am, l, ip4(172, 31, 0, (uint8_t)(2 + l)), ip4(172, 31, 0, 1)) == 0);
+    /* ... and fd00:a::1 over IPv6 (links 0..2; link 3 has no IPv6) */
+    uint8_t m6[16] = { 0xfd, 0, 0, 0x0a, [15] = (uint8_t)(2 + l) };
+    uint8_t p6[16] = { 0xfd, 0, 0, 0x0a, [15] = 1 };
+    if (l < 3)
+      CHECK(addrmap_set6(&h->am, l, m6, p6) == 0);
+  }
 }
 
 static void check_parse(const struct frame_info *fi, size_t len)
@@ -69,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct frame_info fi, after;
   struct switch_decision d;
-  uint8_t reply[64];
+  uint8_t reply[ADDRMAP_REPLY_MAX];
   size_t reply_len;
 
   if (!h)
@@ -89,6 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     goto out;
   check_parse(&fi, len);
 
+  if ((ctl & 8) && fi.l3 == FRAME_L3_IP6) {
+    /* steer IPv6 onto the mapped addresses, as for IPv4 below */
+    const struct addrmap_entry *e = addrmap_find_link(&h->am, link);
+    if (e->has_ip6)
+      memcpy(buf + fi.l3_off + (ingress ? 8 : 24), ingress ? e->peer_ip6 : e->mapped_ip6, 16);
+    CHECK(frame_parse(&fi, buf, len) == 0);
+  }
   if ((ctl & 8) && fi.l3 == FRAME_L3_IP4) {
     const struct addrmap_entry *e = addrmap_find_link(&h->am, link);
     uint8_t *ip = buf + fi.l3_off;
@@ -113,6 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       CHECK(frame_parse(&after, reply, reply_len) == 0 && after.l3 == FRAME_L3_ARP);
       goto out;
     }
+    if (addrmap_nd_reply(&h->am, &fi, reply, sizeof(reply), &reply_len) == 1) {
+      CHECK(frame_parse(&after, reply, reply_len) == 0 && after.l3 == FRAME_L3_IP6 &&
+            after.ip6.nd_type == 136);
+      goto out;
+    }
     if (addrmap_route(&h->am, &fi, &l) == 0)
       CHECK(l < 4);
     CHECK(switch_decide(&h->sw, &fi, h->now, &d) == 0);
@@ -122,6 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   if (verdict == ADDRMAP_REWRITTEN) {
     CHECK(frame_parse(&after, buf, len) == 0);
+    if (after.l3 == FRAME_L3_IP6) {
+      CHECK(after.ip6.payload_len == fi.ip6.payload_len);
+      goto out;
+    }
     CHECK(after.l3 == FRAME_L3_IP4 && after.ip4.tot_len == fi.ip4.tot_len);
     if (hdr_ok)
       CHECK(frame_ip4_hdr_csum_ok(&after, buf));

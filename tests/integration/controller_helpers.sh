@@ -19,7 +19,7 @@ CONTROLLER=$IPOP_BUILD_DIR/controller/ipop-controller
 . "$IPOP_SRC_DIR/tests/integration/tincan_helpers.sh"
 
 CT_DOMAIN=xmpp.test
-CT_XMPP_ADDR=198.18.0.1
+CT_XMPP_ADDR=${CT_XMPP_ADDR:-198.18.0.1}   # fd00:198:18::1: an IPv6-only underlay
 CT_XMPP_PORT=5222
 CT_USER=${CT_USER:-nobody}
 CT_XMPP_KIND=${CT_XMPP_KIND:-ejabberd}   # or prosody
@@ -46,9 +46,12 @@ ct_xs() {
     '"$1"
 }
 
+# The prefix length of an underlay address on the public segment.
+ct__plen() { case $1 in *:*) echo 64 ;; *) echo 24 ;; esac; }
+
 ct_xmpp_start() {
   netns_host xs
-  netns_attach xs pub "$CT_XMPP_ADDR/24"
+  netns_attach xs pub "$CT_XMPP_ADDR/$(ct__plen "$CT_XMPP_ADDR")"
   CT_XS_DIR=$NETNS_TMPDIR/xs
   mkdir -p "$CT_XS_DIR"
   chmod 755 "$NETNS_TMPDIR" "$CT_XS_DIR"
@@ -96,7 +99,7 @@ ct_dir() { tc_dir "$1"; }
 ct_node() {
   local h=$1 addr=$2 mode=$3 extra=$4 overlay=${5:-'"Subnet": "10.254.0.0/24"'} d
   netns_host "$h"
-  netns_attach "$h" pub "$addr/24"
+  netns_attach "$h" pub "$addr/$(ct__plen "$addr")"
   ct_config "$h" "$mode" "$extra" "$overlay"
   ct_tincan_start "$h"
 }

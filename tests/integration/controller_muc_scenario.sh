@@ -63,6 +63,14 @@ check "david accepts (invitation from a friend)" wait_until 30 joined david lab
 check "erin accepts (invitation from a friend)" wait_until 30 joined erin lab
 check "david reads the same subnet from the room" test "$(grp david lab subnet)" = "$subnet"
 ct_group_ping_matrix lab 60 carol david erin
+# Dual stack: the group's overlay has IPv6 too (the ULA of its overlay id,
+# addresses derived from the node ids), learnt from the link parameters.
+e6=$(grp erin lab address6)
+check "erin has an IPv6 address in lab ($e6)" sh -c "case '$e6' in fd*:*) ;; *) exit 1;; esac"
+check "carol pings6 erin on lab" wait_ping carol "$e6" 30
+member6() { ct_ctl carol -j group list | jq -e --arg a "$e6" \
+  '[.groups[] | select(.name == "lab") | .members[] | select(.address6 == $a)] | length == 1' >/dev/null; }
+check "carol's group list shows erin's IPv6 address" wait_until 20 member6
 t1=$(date +%s%N)
 echo "# create + 2 invitations -> all 6 pings on lab: $(( (t1 - t0) / 1000000 )) ms"
 for h in carol david erin; do check "$h: 2 links up on lab" wait_until 20 lab_links_are "$h" 2; done

@@ -8,7 +8,9 @@
 # The trigger is the first ARP request for a member without a link: tincan
 # reports every ARP request from its TAP as unknown_destination with dst_ip4
 # = the ARP target, and the kernel's ARP retries reach the member once the
-# on-demand link is up.
+# on-demand link is up.  The same over IPv6, once the ring is back: the
+# first Neighbor Solicitation for a member's IPv6 address (from its caps)
+# opens the link.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
 ct_skip_unless_ready
@@ -47,4 +49,13 @@ echo "# all 30 pairs reached (ring + on-demand): $(( ($(date +%s%N) - t0) / 1000
 for h in "${nodes[@]}"; do printf '%s:%s ' "$h" "$(ct_links_up "$h")"; done | sed 's/^/# links up: /'; echo
 check "n1 opened on-demand links" grep -q "opening an on-demand link" "$(ct_log n1)"
 check "idle on-demand links are trimmed back to the ring" wait_until 120 ring
+
+declare -A addr6
+for h in "${nodes[@]}"; do addr6[$h]=$(ct_status "$h" ip6); done
+od0=$(grep -c "opening an on-demand link" "$(ct_log n1)")
+for b in n2 n3 n4 n5 n6; do
+  check "n1 pings6 $b (${addr6[$b]})" wait_ping n1 "${addr6[$b]}" 30
+done
+check "n1 opened on-demand links for IPv6 traffic" \
+  test "$(grep -c "opening an on-demand link" "$(ct_log n1)")" -gt "$od0"
 ct_finish

@@ -50,6 +50,35 @@ check "address outside the subnet" \
   'Controller\.Overlay\.Address'
 check "SocialVPN needs /16../30" \
   refused "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"10.0.0.0/8\" }" 'Controller\.Overlay\.Subnet'
+# Dual stack (Subnet6, Address6)
+g6() { echo "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Subnet\": \"10.254.0.0/24\", $1 }"; }
+s6() { echo "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\", $1 }"; }
+check "Subnet6 and Address6 valid (group)" valid "$(g6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::5"')"
+check "Subnet6 none is valid" valid "$(g6 '"Subnet6": "none"')"
+check "Subnet6 /96 valid in SocialVPN" valid "$(s6 '"Subnet6": "fd00:1::/96"')"
+check "Address6 in the default (derived) Subnet6 is checked against it" \
+  refused "$(g6 '"Address6": "fd00:1::5"')" 'Controller\.Overlay\.Address6: fd00:1::5 is not a host address of fd[0-9a-f:]*/64 \(the default Subnet6'
+check "malformed Subnet6" refused "$(g6 '"Subnet6": "fd00:1::/6x"')" 'Controller\.Overlay\.Subnet6: "fd00:1::/6x": expected "ADDRESS/PREFIX"'
+check "Subnet6 without prefix" refused "$(g6 '"Subnet6": "fd00:1::"')" 'Controller\.Overlay\.Subnet6'
+check "Subnet6 with host bits" refused "$(g6 '"Subnet6": "fd00:1::1/64"')" 'Controller\.Overlay\.Subnet6: .*host bits'
+check "Subnet6 prefix too short" refused "$(g6 '"Subnet6": "fd00::/32"')" 'Controller\.Overlay\.Subnet6: .*out of range'
+check "Subnet6 multicast" refused "$(g6 '"Subnet6": "ff05::/64"')" 'Controller\.Overlay\.Subnet6: .*unicast'
+check "Subnet6 link-local" refused "$(g6 '"Subnet6": "fe80::/64"')" 'Controller\.Overlay\.Subnet6: .*unicast'
+check "Subnet6 oversized" refused "$(g6 "\"Subnet6\": \"$(printf 'f%.0s' $(seq 1 300))/64\"")" 'Controller\.Overlay\.Subnet6'
+check "Subnet6 not a string" refused "$(g6 '"Subnet6": 64')" 'Controller\.Overlay\.Subnet6'
+check "SocialVPN Subnet6 longer than /96" refused "$(s6 '"Subnet6": "fd00:1::/112"')" 'Controller\.Overlay\.Subnet6: .*SocialVPN needs'
+check "Address6 outside Subnet6" refused "$(g6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:2::5"')" \
+  'Controller\.Overlay\.Address6: fd00:2::5 is not a host address of fd00:1::/64'
+check "Address6 the subnet-router anycast address" \
+  refused "$(g6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::"')" 'Controller\.Overlay\.Address6'
+check "Address6 malformed" refused "$(g6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::g"')" 'Controller\.Overlay\.Address6'
+check "Address6 with Subnet6 none" refused "$(g6 '"Subnet6": "none", "Address6": "fd00:1::5"')" \
+  'Controller\.Overlay\.Address6: .*"none"'
+check "Subnet6 set on an MTU below 1280" refused "$(g6 '"Subnet6": "fd00:1::/64", "Mtu": 1000')" \
+  'Controller\.Overlay\.Mtu: 1000 is below IPv6.s minimum'
+check "default Subnet6 with an MTU below 1280 is valid (IPv4 only)" valid "$(g6 '"Mtu": 1000')"
+check "Address6 in SocialVPN" refused "$(s6 '"Subnet6": "fd00:1::/64", "Address6": "fd00:1::5"')" \
+  'Controller\.Overlay\.Address6: .*GroupVPN only'
 check "a TURN password inline is an unknown key" \
   refused "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Turn\": [{ \"Address\": \"t:3478\", \"User\": \"u\", \"Password\": \"p\" }] }" \
   'Controller\.Overlay\.Turn\[0\]\.Password'

@@ -2,7 +2,11 @@
 # ipop-controller end to end, GroupVPN: ejabberd on the public segment, four
 # nodes n1..n4 in roster group "lab" (ipop-tincan + an unprivileged
 # ipop-controller each, addresses derived from node ids), all on one
-# segment without NAT.  Every node pings every other over the overlay; n5,
+# segment without NAT.  Every node pings every other over the overlay, over
+# IPv4 and over IPv6 (the default Subnet6: a ULA /64 derived from the
+# overlay id, addresses derived from the node ids).  n6, a member that
+# comes last, claims n2's IPv6 address (configured Address6): the claim is
+# refused and counted, n2 keeps its address, n6 reports the conflict.  n5,
 # a contact of n4 outside the group, gets no link.  Prints the link setup
 # time (both controllers online -> first overlay ping).
 set -euo pipefail
@@ -12,8 +16,8 @@ netns_init
 
 netns_segment pub
 ct_xmpp_start
-ct_xmpp_users n1 n2 n3 n4 n5
-ct_xmpp_friends lab n1 n2 n3 n4
+ct_xmpp_users n1 n2 n3 n4 n5 n6
+ct_xmpp_friends lab n1 n2 n3 n4 n6
 ct_xmpp_friends other n4 n5
 
 nodes=(n1 n2 n3 n4)
@@ -66,6 +70,28 @@ case " ${addr[*]} " in
   *) check "n4 does not reach n5" sh -c "! ip netns exec $(netns_ns n4) ping -c1 -W1 -q $a5" ;;
 esac
 
+# Dual stack: every member has an IPv6 address in the overlay's ULA /64,
+# announces it (caps), and is reached at it.
+declare -A addr6
+for h in "${nodes[@]}"; do addr6[$h]=$(ct_status "$h" ip6); done
+echo "# IPv6 addresses: $(for h in "${nodes[@]}"; do printf '%s=%s ' "$h" "${addr6[$h]}"; done)"
+p6=$(ct_status n1 ip6_prefix)
+check "n1 has an IPv6 address in a /64" test "$p6" = 64
+same_prefix() { [ "${addr6[n1]%:*:*:*:*}" = "${addr6[n2]%:*:*:*:*}" ]; }
+check "members share the derived ULA /64 (${addr6[n1]%:*:*:*:*}:...)" same_prefix
+check "the prefix is a ULA (fd00::/8)" sh -c "case '${addr6[n1]}' in fd*) ;; *) exit 1;; esac"
+check "the TAP carries it" sh -c "ip -n $(netns_ns n1) -6 addr show ipop0 | grep -q '${addr6[n1]}/64'"
+for b in n2 n3 n4; do
+  check "n1 pings6 $b (${addr6[$b]})" wait_ping n1 "${addr6[$b]}" 30
+done
+check "n4 pings6 n2" wait_ping n4 "${addr6[n2]}" 30
+peer_has_ip6() {
+  [ "$(ct_ctl n1 -j peers | jq -r --arg a "${addr6[n3]}" '[.peers[] | select(.ip6 == $a)] | length')" = 1 ]
+}
+check "ipopctl peers on n1 shows n3's IPv6 address" wait_until 20 peer_has_ip6
+check "ipopctl status shows both addresses" \
+  sh -c "$(printf '%q ' ip netns exec "$(netns_ns n1)" "$IPOPCTL" -k "$(ct_dir n1)/control.key" -s 127.0.0.1:5801 status) | grep -q 'address ${addr[n1]}/24 and ${addr6[n1]}/64'"
+
 check "status: mode group" test "$(ct_status n1 mode)" = group
 check "status: node id of 32 hex" sh -c "ct=\$(cat $(ct_dir n1)/state/node_id); [ \${#ct} -eq 32 ]"
 n1_peers_up() { [ "$(ct_ctl n1 -j peers | jq '[.peers[] | select(.link_state=="up")] | length')" = 3 ]; }
@@ -73,5 +99,27 @@ check "ipopctl peers lists 3 peers with links up" wait_until 20 n1_peers_up
 ct_ctl n1 peers | sed 's/^/# n1 peers: /'
 ct_ctl n1 links | sed 's/^/# n1 links: /'
 check "controller runs as nobody" sh -c "grep -q '^Uid:.*65534' /proc/${CT_PID[n1]}/status"
+
+# Hostile member: n6 announces n2's IPv6 address (derived from n2's node id).
+ct_node n6 198.18.0.16 group '"Group": "lab"' \
+  '"Subnet": "10.254.0.0/24", "Address6": "'"${addr6[n2]}"'"'
+ct_controller_start n6
+check "n6 online" ct_wait_online n6 30
+refused_on() { [ "$(ct_ctl "$1" -j stats | jq -r '.addr_claims_refused // 0')" -ge 1 ]; }
+check "n1 refuses and counts n6's claim of n2's IPv6 address" wait_until 30 refused_on n1
+check "n2 refuses and counts it too" wait_until 30 refused_on n2
+check "n6 reports the conflict (its Address6 is n2's)" \
+  wait_until 30 sh -c "[ -n \"\$($(printf '%q ' ip netns exec "$(netns_ns n6)" "$IPOPCTL" -k "$(ct_dir n6)/control.key" -s 127.0.0.1:5801 -j status) | jq -r '.conflict // empty')\" ]"
+check "n6's log says to fix its configuration" \
+  wait_file "$(ct_log n6)" "address conflict: ${addr6[n2]} also claimed by n2@.*Address6.*fix the configuration" 10
+check "n2 keeps its IPv6 address" test "$(ct_status n2 ip6)" = "${addr6[n2]}"
+check "n2 reports no conflict" test -z "$(ct_status n2 conflict | sed 's/^null$//')"
+check "n2 logged no yielding" sh -c "! grep -q 'yielding IPv6 address' $(ct_log n2)"
+n6_at_n2_addr() {
+  ct_ctl n1 -j peers | jq -e --arg a "${addr6[n2]}" \
+    '[.peers[] | select(.jid | startswith("n6@")) | select(.ip6 == $a)] | length == 0' >/dev/null
+}
+check "n1's peer table does not show n6 at n2's address" n6_at_n2_addr
+grep -h "claims .*refused" "$(ct_log n1)" | head -n 1 | sed 's/^/# n1: /' || true
 
 ct_finish

@@ -26,5 +26,7 @@ for h in alice1 alice2 bob; do
   for a in $(mapped_all "$h"); do check "$h pings $a" wait_ping "$h" "$a" 30; done
 done
 check "bob's hosts file names alice twice (two nodes)" \
-  test "$(grep -c "alice@$CT_DOMAIN" "$(ct_dir bob)/state/hosts")" = 2
+  test "$(grep -Ec "^[0-9.]+[[:space:]]+alice@$CT_DOMAIN" "$(ct_dir bob)/state/hosts")" = 2
+check "... and twice more at IPv6 addresses" \
+  test "$(grep -Ec "^[0-9a-f:]+[[:space:]]+alice@$CT_DOMAIN" "$(ct_dir bob)/state/hosts")" = 2
 ct_finish

@@ -4,7 +4,10 @@
 # overlay, each at the address its friend's pool gave it; alice and carol
 # get no link; alice's hosts file names bob.  alice and bob use the same
 # subnet and the same local address (issue 5, test 2: address collision),
-# carol another subnet.
+# carol another subnet.  Dual stack: every friend also appears at an IPv6
+# address of the user's own Subnet6 (the friend's IPv4 one in its last 32
+# bits; alice and bob use the same Subnet6 and the same address there too),
+# pings over it, and the hosts file names both.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
 ct_skip_unless_ready
@@ -18,8 +21,10 @@ ct_xmpp_friends f2 bob carol
 ct_xmpp_ready
 echo "# XMPP server: $CT_XMPP_KIND"
 
-ct_node alice 198.18.0.21 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
-ct_node bob 198.18.0.22 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1"'
+ct_node alice 198.18.0.21 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1",
+  "Subnet6": "fd00:a::/64"'
+ct_node bob 198.18.0.22 social "" '"Subnet": "172.31.0.0/24", "Address": "172.31.0.1",
+  "Subnet6": "fd00:a::/64"'
 ct_node carol 198.18.0.23 social '"Names": [{ "Jid": "bob@'"$CT_DOMAIN"'", "Name": "bobby" }]' \
   '"Subnet": "10.30.0.0/24"'
 for h in alice bob carol; do ct_controller_start "$h"; done
@@ -53,6 +58,22 @@ check "alice's hosts file does not name carol" sh -c "! grep -q carol $hosts"
 check "status: mode social" test "$(ct_status alice mode)" = social
 check "carol's hosts file uses the name she configured for bob" \
   grep -Eq "^$cb[[:space:]]+bobby\$" "$(ct_dir carol)/state/hosts"
+# IPv6: mapped6 HOST USER: the IPv6 address HOST gave that friend.
+mapped6() {
+  ct_ctl "$1" -j peers | jq -r --arg j "$2@" \
+    '[.peers[] | select(.jid | startswith($j)) | .mapped_ip6 // empty][0] // empty'
+}
+ab6=$(mapped6 alice bob); ba6=$(mapped6 bob alice); cb6=$(mapped6 carol bob)
+echo "# IPv6: alice sees bob at $ab6; bob sees alice at $ba6; carol sees bob at $cb6"
+check "alice's IPv6 address for bob carries his IPv4 one ($ab6 ~ $ab)" \
+  test "$ab6" = "$(python3 -c "import ipaddress,sys; print(ipaddress.IPv6Address(int(ipaddress.IPv6Address('fd00:a::')) | int(ipaddress.IPv4Address(sys.argv[1]))))" "$ab")"
+check "status: alice's own IPv6 address fd00:a::ac1f:1" test "$(ct_status alice ip6)" = fd00:a::ac1f:1
+check "alice pings6 bob at $ab6" wait_ping alice "$ab6" 30
+check "bob pings6 alice at $ba6 (same address as bob's own)" wait_ping bob "$ba6" 30
+check "carol pings6 bob at $cb6 (her default Subnet6)" wait_ping carol "$cb6" 30
+check "alice's hosts file names bob at $ab6 too" grep -Eq "^$ab6[[:space:]]+bob@$CT_DOMAIN\$" "$hosts"
+check "carol's hosts file names bobby at $cb6" \
+  grep -Eq "^$cb6[[:space:]]+bobby\$" "$(ct_dir carol)/state/hosts"
 sed 's/^/# alice hosts: /' "$hosts"
 ct_ctl bob peers | sed 's/^/# bob peers: /'
 

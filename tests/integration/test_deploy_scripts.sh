@@ -54,6 +54,16 @@ check "social config with names and --check" "${nnc[@]}" --mode social --jid bob
   --subnet 10.20.0.0/24 --name alice@example.org=alice-laptop --ca-file /etc/ssl/certs/ca-certificates.crt \
   --tls direct --out "$W/social.json" --check
 check "social config passes both --check-config" both_accept "$W/social.json"
+check "dual-stack group config (--subnet6, --address6) passes --check-config" \
+  "${nnc[@]}" --mode group --jid dave@example.org --group lab --subnet6 fd00:a::/64 \
+  --address6 fd00:a::7 --out "$W/group6.json" --check
+check "group6: Subnet6 and Address6 written" \
+  test "$(jq -r '.Controller.Overlay.Subnet6 + " " + .Controller.Overlay.Address6' "$W/group6.json")" = "fd00:a::/64 fd00:a::7"
+check "--subnet6 with a bad value names the option" fails_with "--subnet6" \
+  "${nnc[@]}" --mode group --jid dave@example.org --group lab --subnet6 10.0.0.0/8 --out "$W/x.json"
+check "an Address6 outside Subnet6 is refused by --check" fails_with "Address6" \
+  "${nnc[@]}" --mode group --jid dave@example.org --group lab --subnet6 fd00:a::/64 \
+  --address6 fd00:b::7 --out "$W/group6b.json" --check
 check "existing control key kept" test "$(cat "$W/control.key")" = "$key_before"
 check "no overwrite without --force" fails_with "pass --force" \
   "${nnc[@]}" --mode social --jid bob@example.org --out "$W/social.json"

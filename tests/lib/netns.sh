@@ -112,8 +112,15 @@ netns_exec() {
 netns__exists() { [ -e "/run/netns/$1" ]; }
 
 netns__check_underlay() {
-  # ADDR/LEN with ADDR in 198.18.0.0/15.
+  # ADDR/LEN with ADDR in 198.18.0.0/15, or (IPv6) in fd00:198:18::/48 or
+  # fd00:198:19::/48: unique local addresses, never routed off the machine.
   local a=$1 o1 o2 o3 o4 len
+  if [[ $a == *:* ]]; then
+    [[ $a =~ ^fd00:198:1[89]:[0-9a-f:]*/([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 48 ] &&
+      [ "${BASH_REMATCH[1]}" -le 128 ] ||
+      netns_die "underlay address '$a' outside fd00:198:18::/48 and fd00:198:19::/48"
+    return 0
+  fi
   [[ $a =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)/([0-9]+)$ ]] ||
     netns_die "address '$a' is not IPv4 ADDR/LEN"
   o1=${BASH_REMATCH[1]} o2=${BASH_REMATCH[2]} o3=${BASH_REMATCH[3]}
@@ -155,8 +162,23 @@ netns_segment() {
   ip -n "$ns" link set br0 up
 }
 
+# netns__addr NS IFNAME ADDR/LEN: an IPv4 or IPv6 address (IPv6 without
+# duplicate address detection: usable at once).
+netns__addr() {
+  if [[ $3 == *:* ]]; then ip -n "$1" -6 addr add "$3" dev "$2" nodad
+  else ip -n "$1" addr add "$3" dev "$2"; fi
+}
+
+# netns_addr HOST IFNAME ADDR/LEN: one more underlay address on an
+# interface (e.g. IPv6 next to IPv4: a dual-stack host).
+netns_addr() {
+  netns__check_underlay "$3"
+  netns__addr "$(netns_ns "$1")" "$2" "$3"
+}
+
 # netns_attach HOST SEGMENT ADDR/LEN [IFNAME] [MTU]: plug HOST into SEGMENT
-# with a veth named IFNAME (default: the segment's name) carrying ADDR.
+# with a veth named IFNAME (default: the segment's name) carrying ADDR
+# (IPv4 in 198.18.0.0/15, or IPv6 in fd00:198:18::/48: an IPv6-only host).
 netns_attach() {
   local host=$1 seg=$2 addr=$3 ifn=${4:-$2} mtu=${5:-1500}
   netns__check_underlay "$addr"
@@ -168,7 +190,7 @@ netns_attach() {
   port="p${NETNS_IFCOUNT[$sns]}"
   ip link add "$ifn" mtu "$mtu" netns "$hns" type veth peer name "$port" mtu "$mtu" netns "$sns"
   ip -n "$sns" link set "$port" master br0 up
-  ip -n "$hns" addr add "$addr" dev "$ifn"
+  netns__addr "$hns" "$ifn" "$addr"
   ip -n "$hns" link set "$ifn" up
 }
 
@@ -178,8 +200,8 @@ netns_pair() {
   netns__check_underlay "$addra"; netns__check_underlay "$addrb"
   local ans bns; ans=$(netns_ns "$a"); bns=$(netns_ns "$b")
   ip link add "$ifa" mtu "$mtu" netns "$ans" type veth peer name "$ifb" mtu "$mtu" netns "$bns"
-  ip -n "$ans" addr add "$addra" dev "$ifa"; ip -n "$ans" link set "$ifa" up
-  ip -n "$bns" addr add "$addrb" dev "$ifb"; ip -n "$bns" link set "$ifb" up
+  netns__addr "$ans" "$ifa" "$addra"; ip -n "$ans" link set "$ifa" up
+  netns__addr "$bns" "$ifb" "$addrb"; ip -n "$bns" link set "$ifb" up
 }
 
 # netns_route_default HOST GW: default route of HOST via GW.

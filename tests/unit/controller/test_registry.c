@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "error.h"
@@ -499,11 +500,55 @@ static void test_bounded_memory(void **state)
   registry_free(f.r);
 }
 
+/* Presence caps "ip4=A ip6=B": both addresses, word by word; a bad,
+ * non-unicast or missing IPv6 address leaves none (an address no longer
+ * announced is forgotten). */
+static void test_caps(void **state)
+{
+  struct fx f;
+  fx_init(&f, REG_TRUST_TOFU, "");
+  bool fresh;
+  uint64_t t = 1000;
+  struct reg_node *b =
+      registry_presence(f.r, "bob@xmpp.test/r1", NB, "ip4=10.254.0.5 ip6=fd00:1::5", true, t, &fresh);
+  assert_non_null(b);
+  char a[INET6_ADDRSTRLEN];
+  assert_true(b->flags & REG_N_CAPS_IP4);
+  assert_true(b->flags & REG_N_CAPS_IP6);
+  assert_string_equal(inet_ntop(AF_INET, &b->caps_ip4, a, sizeof a), "10.254.0.5");
+  assert_string_equal(inet_ntop(AF_INET6, &b->caps_ip6, a, sizeof a), "fd00:1::5");
+  static const char *const no6[] = {
+    "ip4=10.254.0.5",                       /* no longer announced */
+    "ip4=10.254.0.5 ip6=fe80::1",           /* link-local */
+    "ip4=10.254.0.5 ip6=ff02::1",           /* multicast */
+    "ip4=10.254.0.5 ip6=",                  /* empty */
+    "ip4=10.254.0.5 ip6=fd00::1x",          /* malformed */
+    "ip4=10.254.0.5 xip6=fd00::1",          /* another key */
+    "ip4=10.254.0.5 ip6=fd00:0000:0000:0000:0000:0000:0000:0000:0001", /* too long */
+    "ip4=10.254.0.5  ip6",                  /* no value */
+    "",
+  };
+  for (size_t i = 0; i < sizeof no6 / sizeof no6[0]; i++) {
+    registry_presence(f.r, "bob@xmpp.test/r1", NB, "ip4=1.2.3.4 ip6=fd00:1::5", true, t, &fresh);
+    assert_true(b->flags & REG_N_CAPS_IP6);
+    registry_presence(f.r, "bob@xmpp.test/r1", NB, no6[i], true, t, &fresh);
+    if (b->flags & REG_N_CAPS_IP6)
+      fail_msg("caps \"%s\" left an IPv6 address", no6[i]);
+  }
+  /* unknown words are skipped; order does not matter */
+  registry_presence(f.r, "bob@xmpp.test/r1", NB, "v=2 ip6=fd00:1::7 ip4=10.254.0.9", true, t, &fresh);
+  assert_true(b->flags & REG_N_CAPS_IP6);
+  assert_string_equal(inet_ntop(AF_INET6, &b->caps_ip6, a, sizeof a), "fd00:1::7");
+  assert_string_equal(inet_ntop(AF_INET, &b->caps_ip4, a, sizeof a), "10.254.0.9");
+  registry_free(f.r);
+}
+
 int main(void)
 {
   ipop_log_init("test_registry", IPOP_LOG_ERROR);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conflicts),
+    cmocka_unit_test(test_caps),
     cmocka_unit_test(test_fingerprints),
     cmocka_unit_test(test_pep_reads),
     cmocka_unit_test(test_membership),

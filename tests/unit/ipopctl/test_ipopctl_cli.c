@@ -95,6 +95,10 @@ static void test_tincan_bodies(void **state)
   expect_body("add-mapping --overlay ov --peer p --mapped 10.0.0.9 --peer-ip4 10.0.0.2",
               "{\"mapped_ip4\":\"10.0.0.9\",\"overlay_id\":\"ov\",\"peer_id\":\"p\","
               "\"peer_ip4\":\"10.0.0.2\"}");
+  expect_body("add-mapping --overlay ov --peer p --mapped 10.0.0.9 --peer-ip4 10.0.0.2 "
+              "--mapped6 fd00:a::9 --peer-ip6 fd00:a::1",
+              "{\"mapped_ip4\":\"10.0.0.9\",\"mapped_ip6\":\"fd00:a::9\",\"overlay_id\":\"ov\","
+              "\"peer_id\":\"p\",\"peer_ip4\":\"10.0.0.2\",\"peer_ip6\":\"fd00:a::1\"}");
   expect_body("configure-logging debug --file /tmp/x.log",
               "{\"file\":\"/tmp/x.log\",\"level\":\"debug\"}");
   expect_body("register --address 127.0.0.1:5801", "{\"address\":\"127.0.0.1:5801\"}");
@@ -181,6 +185,10 @@ static void test_usage_errors_name_the_argument(void **state)
   expect_usage("candidates --overlay ov --peer p extra", "unexpected argument \"extra\"");
   expect_usage("add-mapping --overlay ov --peer p --mapped 10.0.0.300 --peer-ip4 10.0.0.2",
                "--mapped");
+  expect_usage("add-mapping --overlay ov --peer p --mapped 10.0.0.9 --peer-ip4 10.0.0.2 "
+               "--mapped6 fd00::g --peer-ip6 fd00:a::1", "--mapped6 \"fd00::g\": expected an IPv6");
+  expect_usage("add-mapping --overlay ov --peer p --mapped 10.0.0.9 --peer-ip4 10.0.0.2 "
+               "--mapped6 fd00:a::9 --peer-ip6 10.0.0.1", "--peer-ip6");
   expect_usage("configure-logging verbose", "expected one of error, warn, info, debug, trace");
   expect_usage("register --address localhost", "--address");
   expect_usage("create-link --role boss", "--role");
@@ -343,6 +351,13 @@ static void test_status_text(void **state)
   assert_non_null(strstr(s, "mode:      none (no Controller.Overlay)"));
   assert_non_null(strstr(s, "CONFLICT:  10.254.0.7 also claimed by b@x"));
   assert_null(strstr(s, "overlay:"));
+  free(s);
+  /* dual stack: both addresses on the overlay line */
+  s = capture(out_result, cmd("status", NULL), "{}",
+              "{\"version\":\"0.1.0\",\"uptime_s\":5,\"overlay_id\":\"lab\",\"ip4\":"
+              "\"10.254.0.7\",\"ip4_prefix\":24,\"ip6\":\"fd00:a::7\",\"ip6_prefix\":64}");
+  assert_non_null(strstr(s, "overlay:   lab (not ready), address 10.254.0.7/24 and fd00:a::7/64\n"));
+  assert_null(strstr(s, "ip6"));
   free(s);
 }
 

@@ -86,8 +86,8 @@ static void test_derive(void **state)
 static void test_conflicts(void **state)
 {
   struct groupaddr_claim c[] = {
-    { N3, a4("10.0.0.5") }, { N1, a4("10.0.0.9") }, { N2, a4("10.0.0.5") },
-    { N4, a4("10.0.0.7") }, { N1, a4("10.0.0.5") }, /* N1 moved to .5 */
+    { N3, a4("10.0.0.5"), IN6ADDR_ANY_INIT }, { N1, a4("10.0.0.9"), IN6ADDR_ANY_INIT }, { N2, a4("10.0.0.5"), IN6ADDR_ANY_INIT },
+    { N4, a4("10.0.0.7"), IN6ADDR_ANY_INIT }, { N1, a4("10.0.0.5"), IN6ADDR_ANY_INIT }, /* N1 moved to .5 */
   };
   struct groupaddr_conflict out[4];
   int n = groupaddr_find_conflicts(c, 5, out, 4);
@@ -108,7 +108,7 @@ static void test_conflicts(void **state)
   assert_int_equal(groupaddr_find_conflicts(c, 2, out, 4), 0);
   assert_int_equal(groupaddr_find_conflicts(NULL, 0, out, 4), 0);
   /* invalid id */
-  struct groupaddr_claim bad[] = { { "zz", a4("10.0.0.1") } };
+  struct groupaddr_claim bad[] = { { "zz", a4("10.0.0.1"), IN6ADDR_ANY_INIT } };
   assert_int_equal(groupaddr_find_conflicts(bad, 1, out, 4), IPOP_EINVAL);
 }
 

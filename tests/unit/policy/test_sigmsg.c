@@ -99,6 +99,18 @@ static void test_roundtrip(void **state)
   assert_int_equal(out.u.resp.result, SIGMSG_ACCEPT);
   assert_true(out.u.resp.has_link);
   assert_string_equal(out.u.resp.link.candidates[1], acc.u.resp.link.candidates[1]);
+  assert_false(out.u.resp.link.has_ip6); /* IPv4 only: no "ip6" member */
+  assert_null(strstr(text, "\"ip6\""));
+  free(text);
+
+  /* dual stack: link.ip6 goes along */
+  inet_pton(AF_INET6, "fd00:1::5", &acc.u.resp.link.ip6);
+  acc.u.resp.link.has_ip6 = true;
+  assert_int_equal(sigmsg_encode(&acc, &type, &text, &err), 0);
+  assert_non_null(strstr(text, "\"ip6\":\"fd00:1::5\""));
+  assert_int_equal(sigmsg_decode(type, text, strlen(text), &out, &err), 0);
+  assert_true(out.u.resp.link.has_ip6);
+  assert_memory_equal(&out.u.resp.link.ip6, &acc.u.resp.link.ip6, 16);
   free(text);
 
   struct sigmsg rej = { .type = SIGMSG_LINK_RESPONSE };
@@ -210,6 +222,13 @@ static void test_bad_fields(void **state)
     { "link", "ip4", json_string("255.255.255.255"), "link.ip4", IPOP_EFIELD },
     { "link", "ip4", json_string("224.0.0.1"), "link.ip4", IPOP_EFIELD },
     { "link", "ip4", json_string("10.0.0.300"), "link.ip4", IPOP_EFIELD },
+    { "link", "ip6", json_string("fe80::1"), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_string("ff02::1"), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_string("::"), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_string("::ffff:10.0.0.1"), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_string("fd00::g"), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_string(repeat('f', 300)), "link.ip6", IPOP_EFIELD },
+    { "link", "ip6", json_integer(6), "link.ip6", IPOP_EFIELD },
     { "link", "ufrag", json_string("abc"), "link.ufrag", IPOP_EFIELD },
     { "link", "ufrag", json_string("ab;cd"), "link.ufrag", IPOP_EFIELD },
     { "link", "pwd", json_string("tooshort"), "link.pwd", IPOP_EFIELD },
