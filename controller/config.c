@@ -22,6 +22,14 @@ static const struct jb_field turn_f[] = {
 static const struct jb_schema turn_schema = JB_SCHEMA("Turn server", T, turn_f);
 #undef T
 
+#define T struct ctrl_peer_relay_cfg
+static const struct jb_field peer_relay_f[] = {
+  JB_F_STR(T, jid, "Jid", JB_REQUIRED, 3, NULL),
+  JB_F_ENUM(T, relay, "Relay", JB_REQUIRED, ctl_relay_policy_names, NULL),
+};
+static const struct jb_schema peer_relay_schema = JB_SCHEMA("PeerRelay entry", T, peer_relay_f);
+#undef T
+
 #define T struct ctrl_overlay_cfg
 static const struct jb_field overlay_f[] = {
   JB_F_STR(T, id, "Id", 0, 1, "ipop"),
@@ -33,6 +41,8 @@ static const struct jb_field overlay_f[] = {
   JB_F_U32(T, mtu, "Mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
   JB_F_STR_ARR(T, stun, n_stun, "Stun", 0, 3),
   JB_F_OBJ_ARR(T, turn, n_turn, "Turn", 0, &turn_schema),
+  JB_F_ENUM(T, relay, "Relay", 0, ctl_relay_policy_names, "auto"),
+  JB_F_OBJ_ARR(T, peer_relay, n_peer_relay, "PeerRelay", 0, &peer_relay_schema),
 };
 static const struct jb_schema overlay_schema = JB_SCHEMA("Overlay", T, overlay_f);
 #undef T
@@ -259,6 +269,18 @@ static int check(struct ctrl_config *cfg, struct jb_error *err)
       snprintf(path, sizeof path, "Controller.Overlay.Turn[%u].Address", i - o->n_stun);
     if (resolve_check(stun ? o->stun[i] : o->turn[i - o->n_stun].address, w, sizeof w))
       return fail(err, path, "%s", w);
+  }
+  if (o->relay == CTL_RELAY_ALWAYS && o->n_turn == 0)
+    return fail(err, "Controller.Overlay.Relay", "%s",
+                "\"always\" needs a TURN server (Controller.Overlay.Turn)");
+  for (uint32_t i = 0; i < o->n_peer_relay; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "Controller.Overlay.PeerRelay[%u].Jid", i);
+    if (strchr(o->peer_relay[i].jid, '/') || !strchr(o->peer_relay[i].jid, '@'))
+      return fail(err, path, "\"%s\" is not a bare JID (user@domain)", o->peer_relay[i].jid);
+    snprintf(path, sizeof path, "Controller.Overlay.PeerRelay[%u].Relay", i);
+    if (o->peer_relay[i].relay == CTL_RELAY_ALWAYS && o->n_turn == 0)
+      return fail(err, path, "%s", "\"always\" needs a TURN server (Controller.Overlay.Turn)");
   }
   for (uint32_t i = 0; i < s->n_names; i++) {
     const char *n = s->names[i].name;

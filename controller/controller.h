@@ -61,6 +61,12 @@ struct ctrl_turn_cfg {
   int transport;                    /* enum ctl_turn_transport */
 };
 
+/* Controller.Overlay.PeerRelay: one peer's relay policy. */
+struct ctrl_peer_relay_cfg {
+  char jid[CTRL_JID_LEN];           /* bare JID */
+  int relay;                        /* enum ctl_relay_policy */
+};
+
 struct ctrl_overlay_cfg {
   char id[CTL_ID_LEN];
   char tap_name[CTL_IFNAME_LEN];
@@ -75,6 +81,9 @@ struct ctrl_overlay_cfg {
   uint32_t n_stun;
   struct ctrl_turn_cfg turn[CTL_MAX_TURN];
   uint32_t n_turn;
+  int relay;                        /* enum ctl_relay_policy: every link's default */
+  struct ctrl_peer_relay_cfg peer_relay[CTRL_MAX_NAMES];
+  uint32_t n_peer_relay;
 };
 
 /* SocialVPN: the name a friend gets in the hosts file instead of its JID. */

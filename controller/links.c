@@ -171,10 +171,16 @@ static void execute(struct ctrl_net *n, struct neg_action *a)
   case NEG_ACT_SEND:
     act_send(n, a);
     break;
-  case NEG_ACT_QUERY_CANDIDATES:
+  case NEG_ACT_QUERY_CANDIDATES: {
+    struct ctl_query_candidates q;
+    memset(&q, 0, sizeof q);
     link_ref(n, a->peer_id, &ref);
-    send_peer_request(n, "query_candidates", a->peer_id, &ref, 15000, candidates_answer);
+    memcpy(q.overlay_id, ref.overlay_id, sizeof q.overlay_id);
+    memcpy(q.peer_id, ref.peer_id, sizeof q.peer_id);
+    q.relay = ctrl_net_relay_policy(n, a->peer_id);
+    send_peer_request(n, "query_candidates", a->peer_id, &q, 15000, candidates_answer);
     break;
+  }
   case NEG_ACT_CREATE_LINK:
     act_create_link(n, a);
     break;

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 #include "hash.h"
 #include "ip6.h"
 #include "log.h"
 #include "net.h"
+#include "registry.h"
 #include "social.h"
 #include "tincan.h"
 
@@ -32,6 +34,16 @@ struct ctrl_net *ctrl_main_net(struct ctrl *c)
 bool ctrl_net_is_group(const struct ctrl_net *n)
 {
   return n->kind != CTRL_NET_SOCIAL;
+}
+
+int ctrl_net_relay_policy(const struct ctrl_net *n, const char *peer_id)
+{
+  const struct ctrl_overlay_cfg *o = &n->c->cfg.ctrl.overlay;
+  const struct reg_node *p = registry_node(n->c->reg, peer_id);
+  for (uint32_t i = 0; p && i < o->n_peer_relay; i++)
+    if (strcasecmp(o->peer_relay[i].jid, p->jid) == 0)
+      return o->peer_relay[i].relay;
+  return o->relay;
 }
 
 struct reg_scope ctrl_net_scope(const struct ctrl_net *n)

@@ -23,6 +23,10 @@ struct ctrl_net *ctrl_net_by_id(struct ctrl *c, const char *id);
 /* The configured overlay (Controller.Overlay) or NULL. */
 struct ctrl_net *ctrl_main_net(struct ctrl *c);
 bool ctrl_net_is_group(const struct ctrl_net *n);
+/* The relay policy (enum ctl_relay_policy) of a link to peer_id: the
+ * peer's Controller.Overlay.PeerRelay entry (by its bare JID), else
+ * Controller.Overlay.Relay. */
+int ctrl_net_relay_policy(const struct ctrl_net *n, const char *peer_id);
 /* The registry's scope of an overlay. */
 struct reg_scope ctrl_net_scope(const struct ctrl_net *n);
 

@@ -172,6 +172,12 @@ static const struct cli_arg create_overlay_a[] = {
 };
 static const struct cli_arg overlay_a[] = { OVERLAY_REQ };
 static const struct cli_arg link_a[] = { OVERLAY_REQ, PEER_REQ };
+static const struct cli_arg candidates_a[] = {
+  OVERLAY_REQ, PEER_REQ,
+  A("--relay", "POLICY", "relay", ARG_ENUM, 0,
+    "auto: a TURN relay only if nothing direct works (default); never; always",
+    .names = ctl_relay_policy_names),
+};
 static const struct cli_arg create_link_a[] = {
   A("--overlay", "ID", "overlay_id", ARG_ID, 0, "overlay id (default: from --remote)"),
   A("--peer", "ID", "peer_id", ARG_ID, 0, "the peer's node id (default: from --remote)"),
@@ -216,7 +222,7 @@ const struct cli_command cli_tincan_commands[] = {
     "Prints what the peer needs for create-link: fingerprint, ICE ufrag and password, "
     "candidates. Creates the link's ICE agent and waits for gathering. Save it with -j and "
     "give the file to create-link --remote on the peer.",
-    link_a, N(link_a), NULL, out_candidates, NULL },
+    candidates_a, N(candidates_a), NULL, out_candidates, NULL },
   { "create-link", "create_link", CLI_TINCAN, 0, "connect a link with the peer's candidates",
     "Starts connectivity checks and DTLS with the peer, whose certificate must match the "
     "fingerprint of its candidate set. The link's own candidates must have been queried "

@@ -7,6 +7,7 @@ const char *const ctl_link_state_names[] = { "new", "connecting", "up", "down", 
 const char *const ctl_pair_type_names[] = { "none", "host", "srflx", "prflx", "relay", NULL };
 const char *const ctl_ice_role_names[] = { "auto", "controlling", "controlled", NULL };
 const char *const ctl_turn_transport_names[] = { "udp", "tcp", "tls", NULL };
+const char *const ctl_relay_policy_names[] = { "auto", "never", "always", NULL };
 const char *const ctl_peer_state_names[] = { "unknown", "up", "unreachable", "refused", NULL };
 const char *const ctl_group_role_names[] = { "owner", "member", NULL };
 const char *const ctl_group_state_names[] = { "creating", "joining", "joined", "left",
@@ -111,6 +112,16 @@ static const struct jb_field link_ref_f[] = {
   JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
 };
 const struct jb_schema ctl_link_ref_schema = JB_SCHEMA("link reference", T, link_ref_f);
+#undef T
+
+#define T struct ctl_query_candidates
+static const struct jb_field query_candidates_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_STR(T, peer_id, "peer_id", R, 1, NULL),
+  JB_F_ENUM(T, relay, "relay", 0, ctl_relay_policy_names, "auto"),
+};
+const struct jb_schema ctl_query_candidates_schema =
+    JB_SCHEMA("query_candidates", T, query_candidates_f);
 #undef T
 
 #define T struct ctl_candidates
@@ -473,7 +484,7 @@ const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "create_overlay", CTL_KIND_REQUEST, &ctl_create_overlay_schema, &ctl_overlay_info_schema },
   { "remove_overlay", CTL_KIND_REQUEST, &ctl_overlay_ref_schema, &ctl_ack_schema },
   { "query_overlay_info", CTL_KIND_REQUEST, &ctl_overlay_ref_schema, &ctl_overlay_info_schema },
-  { "query_candidates", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_candidates_schema },
+  { "query_candidates", CTL_KIND_REQUEST, &ctl_query_candidates_schema, &ctl_candidates_schema },
   { "create_link", CTL_KIND_REQUEST, &ctl_create_link_schema, &ctl_link_stat_schema },
   { "remove_link", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
   { "query_link_stats", CTL_KIND_REQUEST, &ctl_link_stats_query_schema, &ctl_link_stats_schema },

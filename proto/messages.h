@@ -121,10 +121,24 @@ struct ctl_overlay_info {
   uint64_t mac_evicted;           /* learned MACs evicted because the table was full */
 };
 
-/* query_candidates, remove_link: one link of one overlay. */
+/* remove_link (and the link part of query_candidates): one link of one
+ * overlay. */
 struct ctl_link_ref {
   char overlay_id[CTL_ID_LEN];
   char peer_id[CTL_ID_LEN];
+};
+
+/* Which paths a link may use: a TURN relay only if nothing direct works
+ * (auto), never (no relay candidate gathered or accepted), or always (all
+ * traffic through the relay, e.g. to hide addresses from the peer). */
+enum ctl_relay_policy { CTL_RELAY_AUTO, CTL_RELAY_NEVER, CTL_RELAY_ALWAYS };
+
+/* query_candidates: creates the link's ICE agent (gathering) if it does not
+ * exist yet; relay applies to that new agent. */
+struct ctl_query_candidates {
+  char overlay_id[CTL_ID_LEN];
+  char peer_id[CTL_ID_LEN];
+  int relay;                      /* enum ctl_relay_policy, default auto */
 };
 
 /* Answer to query_candidates: what the peer needs for create_link.
@@ -483,7 +497,7 @@ const struct ctl_msg_desc *ctl_msg_find(const struct ctl_msg_desc *table,
 extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_configure_logging_schema, ctl_turn_server_schema,
     ctl_create_overlay_schema, ctl_overlay_ref_schema, ctl_overlay_info_schema,
-    ctl_link_ref_schema, ctl_candidates_schema, ctl_create_link_schema,
+    ctl_link_ref_schema, ctl_query_candidates_schema, ctl_candidates_schema, ctl_create_link_schema,
     ctl_link_stats_query_schema, ctl_link_stat_schema, ctl_link_stats_schema,
     ctl_address_mapping_schema, ctl_ack_schema, ctl_process_info_schema, ctl_ev_link_state_schema,
     ctl_ev_unknown_dest_schema, ctl_status_schema, ctl_empty_schema,
@@ -498,6 +512,7 @@ extern const char *const ctl_link_state_names[];
 extern const char *const ctl_pair_type_names[];
 extern const char *const ctl_ice_role_names[];
 extern const char *const ctl_turn_transport_names[];
+extern const char *const ctl_relay_policy_names[];
 extern const char *const ctl_peer_state_names[];
 extern const char *const ctl_group_role_names[];
 extern const char *const ctl_group_state_names[];

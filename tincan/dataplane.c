@@ -253,22 +253,22 @@ void tc_dp_inner(struct tc_dp *dp, uint8_t *p, size_t n, uint64_t now_ms)
   }
 }
 
-void tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms)
+bool tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms)
 {
   if (tc_rec_is_record(p, n)) {
     if (!tc_session_keyed(dp->sess)) { /* the peer finished the handshake first */
       dp->st.drops++;
-      return;
+      return false;
     }
     uint8_t *plain = dp->ctx->plain;
     int r = tc_session_open(dp->sess, plain, sizeof dp->ctx->plain, p, n, now_ms);
     if (r < 0) {
       ipop_log_rl(&rl_bad, IPOP_LOG_DEBUG, "tincan", "record dropped: %s", ipop_strerror(r));
-      return;
+      return false;
     }
     dp->last_rx_ms = now_ms;
     tc_dp_inner(dp, plain, (size_t)r, now_ms);
-    return;
+    return true;
   }
   if (tc_dtls_is_record(p, n)) {
     /* Handshake retransmissions and alerts (authenticated by DTLS). */
@@ -276,9 +276,10 @@ void tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms)
       tc_session_dtls_input(dp->sess, p, n);
     else
       dp->st.drops++;
-    return;
+    return false;
   }
   if (n >= 20 && p[0] < 4)
-    return; /* STUN from the peer's ICE agent (keepalives) */
+    return false; /* STUN from the peer's ICE agent (keepalives) */
   dp->st.drops++;
+  return false;
 }

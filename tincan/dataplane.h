@@ -86,8 +86,10 @@ int tc_dp_send_frame(struct tc_dp *dp, const struct virtio_net_hdr *vh, uint8_t 
 void tc_dp_send_msg(struct tc_dp *dp, const uint8_t *m, size_t n);
 void tc_dp_send_ping(struct tc_dp *dp, uint64_t now_us);
 /* One datagram from the path: a record (opened, dispatched by kind), a
- * DTLS datagram (to the session), STUN (ignored), or garbage (counted). */
-void tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms);
+ * DTLS datagram (to the session), STUN (ignored), or garbage (counted).
+ * True if it was a record that authenticated (and was no replay): the
+ * path may then trust the datagram's source address (roaming, path.h). */
+bool tc_dp_input(struct tc_dp *dp, const uint8_t *p, size_t n, uint64_t now_ms);
 /* The plaintext of an authenticated record, dispatched by its kind byte
  * (also the fuzzing entry point of the post-authentication path). */
 void tc_dp_inner(struct tc_dp *dp, uint8_t *p, size_t n, uint64_t now_ms);

@@ -99,7 +99,9 @@ static void path_recv(void *arg, const uint8_t *p, size_t n)
     return;
   }
   uint64_t now = ipop_now_ms();
-  tc_dp_input(&l->dp, p, n, now);
+  bool authentic = tc_dp_input(&l->dp, p, n, now);
+  if (authentic && tc_path_rx_moved(&l->path))
+    tc_path_roam(&l->path); /* the peer's address changed: follow it */
   if (l->state == TC_LINK_DOWN && l->dp.last_rx_ms == now)
     set_state(l, TC_LINK_UP, "path recovered");
 }
@@ -229,7 +231,7 @@ static bool is_tap_name(void *ctx, const char *ifname)
   return false;
 }
 
-int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **out,
+int tc_link_create(struct tc_overlay *ov, const char *peer_id, int relay, struct tc_link **out,
                    char *why, size_t whylen)
 {
   struct tc_daemon *d = ov->d;
@@ -253,7 +255,8 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
     .loop = d->loop, .gctx = d->gctx, .gloop = &d->gloop, .io = &d->dp->io,
     .controlling = strcmp(ov->cfg.node_id, peer_id) < 0,
     .stun = (const char(*)[CTL_HOSTPORT_LEN])ov->cfg.stun, .n_stun = ov->cfg.n_stun,
-    .turn = ov->cfg.turn, .n_turn = ov->cfg.n_turn,
+    .turn = ov->cfg.turn, .n_turn = relay == CTL_RELAY_NEVER ? 0 : ov->cfg.n_turn,
+    .relay = relay,
     .skip_ifname = is_tap_name, .skip_ctx = d,
   };
   int rc = tc_path_init(&l->path, &pc, &path_ops, l, why, whylen);
@@ -270,10 +273,10 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **
   ov->n_links++;
   ov->slot[l->slot] = l;
   *out = l;
-  LOG_INFO("tincan", "link %s/%s: gathering (%s, stun %s, turn %s)", ov->cfg.overlay_id,
-           peer_id, l->path.controlling ? "controlling" : "controlled",
+  LOG_INFO("tincan", "link %s/%s: gathering (%s, stun %s, turn %s, relay %s)",
+           ov->cfg.overlay_id, peer_id, l->path.controlling ? "controlling" : "controlled",
            l->path.stun_used[0] ? l->path.stun_used : "none",
-           l->path.turn_used[0] ? l->path.turn_used : "none");
+           l->path.turn_used[0] ? l->path.turn_used : "none", ctl_relay_policy_names[relay]);
   return 0;
 }
 

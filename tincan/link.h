@@ -57,8 +57,9 @@ struct tc_link {
   uint64_t created_ms, connect_start_ms, up_since_ms, last_ping_ms;
 };
 
-/* Create a link and start gathering; it is added to ov->links. */
-int tc_link_create(struct tc_overlay *ov, const char *peer_id, struct tc_link **out,
+/* Create a link and start gathering; it is added to ov->links.  relay:
+ * enum ctl_relay_policy for its path. */
+int tc_link_create(struct tc_overlay *ov, const char *peer_id, int relay, struct tc_link **out,
                    char *why, size_t whylen);
 /* Answer req with the candidate set once gathering is done (or at once). */
 void tc_link_want_candidates(struct tc_link *l, struct ctl_request *req);

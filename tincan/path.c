@@ -15,6 +15,7 @@
 #include "error.h"
 #include "log.h"
 #include "secret.h"
+#include "stun.h"
 #include "validate.h"
 
 struct tc_path_txq {
@@ -153,6 +154,7 @@ int tc_path_init(struct tc_path *p, const struct tc_path_config *cfg,
   p->gctx = cfg->gctx;
   p->loop = cfg->loop;
   p->controlling = cfg->controlling;
+  p->relay = cfg->relay;
   p->ops = ops;
   p->arg = arg;
   p->agent = nice_agent_new_full(cfg->gctx, NICE_COMPATIBILITY_RFC5245,
@@ -170,6 +172,9 @@ int tc_path_init(struct tc_path *p, const struct tc_path_config *cfg,
    * every gathering and keep allocations we never use. */
   g_object_set(p->agent, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", p->controlling,
                "stun-initial-timeout", 500, "stun-max-retransmissions", 5, NULL);
+  /* relay "always": libnice offers and checks relayed candidates only. */
+  if (p->relay == CTL_RELAY_ALWAYS)
+    g_object_set(p->agent, "force-relay", TRUE, NULL);
   /* With no address added libnice would use every interface, TAPs
    * included: refuse instead. */
   if (add_local_addresses(p, cfg) == 0) {
@@ -263,6 +268,10 @@ int tc_path_connect(struct tc_path *p, const struct ctl_create_link *r, char *wh
         nice_candidate_free(nc);
       g_slist_free_full(rc, (GDestroyNotify)nice_candidate_free);
       return IPOP_EFIELD;
+    }
+    if (p->relay == CTL_RELAY_NEVER && nc->type == NICE_CANDIDATE_TYPE_RELAYED) {
+      nice_candidate_free(nc); /* relay "never": no pair through a relay */
+      continue;
     }
     rc = g_slist_append(rc, nc);
   }
@@ -367,7 +376,8 @@ void tc_path_stat(struct tc_path *p, int *pair_type, char *local, char *remote, 
 void tc_path_send(struct tc_path *p, const uint8_t *d, size_t n)
 {
   if (p->mode == TC_PATH_SOCKET) {
-    if (send(p->fd, d, n, MSG_DONTWAIT) < 0)
+    const struct sockaddr *to = (const struct sockaddr *)&p->peer;
+    if (sendto(p->fd, d, n, MSG_DONTWAIT, to, tc_addr_len(to)) < 0)
       p->drops++;
   } else if (p->mode == TC_PATH_ICE) {
     if (nice_agent_send(p->agent, p->stream, 1, (guint)n, (const gchar *)d) < 0)
@@ -397,10 +407,11 @@ enum { GSO_MAX_SEGS = 65000 / TC_PATH_DGRAM_MAX };
 /* Build the messages for q: with gso, runs of full-size datagrams
  * (contiguous in q->buf, since each row is exactly TC_PATH_DGRAM_MAX long)
  * plus the one after them become one message; returns the count. */
-static unsigned build_msgs(struct tc_path_txq *q, bool gso, struct mmsghdr *m,
-                           struct iovec *iov, unsigned *covers,
-                           uint8_t (*ctrl)[CMSG_SPACE(sizeof(uint16_t))])
+static unsigned build_msgs(struct tc_path *p, bool gso, struct mmsghdr *m, struct iovec *iov,
+                           unsigned *covers)
 {
+  struct tc_path_txq *q = p->txq;
+  uint8_t(*ctrl)[CMSG_SPACE(sizeof(uint16_t))] = p->io->tx_ctrl;
   unsigned nm = 0;
   for (unsigned i = 0; i < q->n;) {
     unsigned j = i;
@@ -413,6 +424,8 @@ static unsigned build_msgs(struct tc_path_txq *q, bool gso, struct mmsghdr *m,
     iov[nm].iov_len = bytes;
     m[nm].msg_hdr.msg_iov = &iov[nm];
     m[nm].msg_hdr.msg_iovlen = 1;
+    m[nm].msg_hdr.msg_name = &p->peer;
+    m[nm].msg_hdr.msg_namelen = tc_addr_len((const struct sockaddr *)&p->peer);
     if (j > i) {
       struct cmsghdr *c = (struct cmsghdr *)ctrl[nm];
       m[nm].msg_hdr.msg_control = c;
@@ -444,7 +457,7 @@ static unsigned gso_off(struct tc_path *p, unsigned done, const unsigned *covers
   memmove(q->buf, q->buf[skip], (size_t)(q->n - skip) * sizeof q->buf[0]);
   memmove(q->len, q->len + skip, (size_t)(q->n - skip) * sizeof q->len[0]);
   q->n -= skip;
-  return build_msgs(q, false, m, iov, cov2, p->io->tx_ctrl);
+  return build_msgs(p, false, m, iov, cov2);
 }
 
 void tc_path_flush(struct tc_path *p)
@@ -455,7 +468,7 @@ void tc_path_flush(struct tc_path *p)
   struct mmsghdr m[TC_PATH_BATCH];
   struct iovec iov[TC_PATH_BATCH];
   unsigned covers[TC_PATH_BATCH];
-  unsigned nm = build_msgs(q, !(p->flags & TC_PATH_NO_GSO), m, iov, covers, p->io->tx_ctrl);
+  unsigned nm = build_msgs(p, !(p->flags & TC_PATH_NO_GSO), m, iov, covers);
   unsigned done = 0;
   while (done < nm) {
     int r = sendmmsg(p->fd, m + done, nm - done, MSG_DONTWAIT);
@@ -520,16 +533,21 @@ static void poll_cb(uv_poll_t *h, int status, int events)
       m[i].msg_hdr.msg_iovlen = 1;
       m[i].msg_hdr.msg_control = io->rx_ctrl[i];
       m[i].msg_hdr.msg_controllen = sizeof io->rx_ctrl[i];
+      m[i].msg_hdr.msg_name = &io->rx_name[i];
+      m[i].msg_hdr.msg_namelen = sizeof io->rx_name[i];
     }
     int r = recvmmsg(p->fd, m, TC_PATH_RX_MSGS, MSG_DONTWAIT, NULL);
     if (r <= 0)
-      break; /* EAGAIN, or an ICMP error reported on the connected socket */
+      break; /* EAGAIN */
     for (int i = 0; i < r && p->mode == TC_PATH_SOCKET; i++) {
       if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
         p->drops++;
         continue;
       }
+      const struct sockaddr *from = (const struct sockaddr *)&io->rx_name[i];
+      p->rx_from = tc_addr_eq(from, (const struct sockaddr *)&p->peer) ? NULL : &io->rx_name[i];
       rx_one(p, io->rx[i], m[i].msg_len, &m[i].msg_hdr);
+      p->rx_from = NULL;
     }
     if (r < TC_PATH_RX_MSGS)
       break;
@@ -556,8 +574,9 @@ static void release_agent(struct tc_path *p)
   p->agent = NULL;
 }
 
-/* The dup of the selected socket, connected to the peer, non-blocking;
- * -1 if ICE has not settled on a direct pair. */
+/* The dup of the selected socket, non-blocking, with the peer's address in
+ * p->peer; -1 if ICE has not settled on a direct pair.  Not connect()ed:
+ * the peer may roam (path.h). */
 static int selected_socket(struct tc_path *p)
 {
   /* Only once ICE has settled on both sides (READY: nominated), so that
@@ -578,15 +597,26 @@ static int selected_socket(struct tc_path *p)
   g_object_unref(gs);
   if (fd < 0)
     return -1;
-  socklen_t plen = peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-  /* connect: the kernel now drops datagrams from anyone but the peer. */
-  if (connect(fd, (struct sockaddr *)&peer, plen) != 0 ||
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
     close(fd);
     return -1;
   }
+  p->peer = peer;
   return fd;
+}
+
+void tc_path_roam(struct tc_path *p)
+{
+  if (p->mode != TC_PATH_SOCKET || !p->rx_from)
+    return;
+  char was[CTL_HOSTPORT_LEN];
+  snprintf(was, sizeof was, "%s", p->remote_addr);
+  p->peer = *p->rx_from;
+  p->rx_from = NULL;
+  p->roams++;
+  tc_addr_text((const struct sockaddr *)&p->peer, p->remote_addr, sizeof p->remote_addr);
+  LOG_INFO("tincan", "path %s: the peer moved from %s to %s (authenticated record), following",
+           p->local_addr, was, p->remote_addr);
 }
 
 bool tc_path_takeover(struct tc_path *p)

@@ -3,9 +3,15 @@
  * host candidates on real interfaces only, one STUN and one TURN server
  * picked per link).  Once the link is up on a direct pair (host, srflx,
  * prflx) and ICE has settled (READY), the selected UDP socket is taken over
- * from libnice: dup'ed, connect()ed to the peer, watched with a uv_poll,
- * read with recvmmsg + UDP GRO and written with sendmmsg + UDP GSO, and the
+ * from libnice: dup'ed, watched with a uv_poll, read with recvmmsg + UDP
+ * GRO and written with sendmmsg + UDP GSO to the peer's address, and the
  * agent is freed.  Relayed pairs stay on libnice.
+ *
+ * Roaming: the socket is not connect()ed, so datagrams from a new source
+ * address reach us (the peer's NAT rebound, or it moved).  The path only
+ * notes such a source (tc_path_rx_moved); the link adopts it with
+ * tc_path_roam once the datagram opened as a record of the session (the
+ * AEAD and the replay window vouch for it), as WireGuard does.
  *
  *   ICE ----(tc_path_takeover: direct pair, READY)----> SOCKET
  *    \--------------------- tc_path_close -----------------> CLOSED
@@ -55,6 +61,7 @@ enum {
  * the dataplane context, dataplane.h). */
 struct tc_path_io {
   uint8_t rx[TC_PATH_RX_MSGS][TC_PATH_RX_BUF];
+  struct sockaddr_storage rx_name[TC_PATH_RX_MSGS];
   uint8_t rx_ctrl[TC_PATH_RX_MSGS][CMSG_SPACE(sizeof(int))];
   uint8_t tx_ctrl[TC_PATH_BATCH][CMSG_SPACE(sizeof(uint16_t))];
 };
@@ -77,6 +84,7 @@ struct tc_path_config {
   uint32_t n_stun;
   const struct ctl_turn_server *turn;
   uint32_t n_turn;
+  int relay;                        /* enum ctl_relay_policy */
   /* Interfaces never used for host candidates (our TAPs). */
   bool (*skip_ifname)(void *ctx, const char *ifname);
   void *skip_ctx;
@@ -88,6 +96,7 @@ struct tc_path {
   enum tc_path_mode mode;
   unsigned flags;
   bool controlling;
+  int relay;                        /* enum ctl_relay_policy */
   NiceAgent *agent;
   guint stream;
   gulong sig_gather, sig_state;
@@ -99,6 +108,9 @@ struct tc_path {
   GMainContext *gctx;
   uv_loop_t *loop;
   int pair_type;                    /* enum ctl_pair_type, kept at take-over */
+  struct sockaddr_storage peer;     /* SOCKET mode: where datagrams go */
+  const struct sockaddr_storage *rx_from; /* source of the datagram being delivered, if not peer */
+  uint64_t roams;                   /* times the peer's address changed */
   char local_addr[CTL_HOSTPORT_LEN], remote_addr[CTL_HOSTPORT_LEN];
   char stun_used[CTL_HOSTPORT_LEN], turn_used[CTL_HOSTPORT_LEN];
   uint64_t drops;                   /* datagrams the kernel or libnice refused */
@@ -136,6 +148,15 @@ uint8_t *tc_path_tx_slot(struct tc_path *p);
 void tc_path_tx_commit(struct tc_path *p, size_t n);
 /* Send what is queued. */
 void tc_path_flush(struct tc_path *p);
+
+/* Inside ops->recv: did the datagram come from another address than the
+ * peer's?  Then, once it authenticated, tc_path_roam sends there from now
+ * on (SOCKET mode). */
+static inline bool tc_path_rx_moved(const struct tc_path *p)
+{
+  return p->rx_from != NULL;
+}
+void tc_path_roam(struct tc_path *p);
 
 /* Pair type and addresses for the stats. */
 void tc_path_stat(struct tc_path *p, int *pair_type, char *local, char *remote, size_t len);

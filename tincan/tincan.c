@@ -299,10 +299,13 @@ static void h_query_overlay_info(struct ctl_endpoint *ep, struct ctl_request *re
 static void h_query_candidates(struct ctl_endpoint *ep, struct ctl_request *req,
                                const void *body, void *ctx)
 {
-  const struct ctl_link_ref *r = body;
+  const struct ctl_query_candidates *q = body;
+  struct ctl_link_ref ref, *r = &ref;
   struct tc_daemon *d = ctx;
   char why[WHYLEN];
   (void)ep;
+  memcpy(ref.overlay_id, q->overlay_id, sizeof ref.overlay_id);
+  memcpy(ref.peer_id, q->peer_id, sizeof ref.peer_id);
   if (tc_validate_link_ref(r, why, sizeof why)) {
     ctl_reply_error(req, IPOP_EFIELD, "%s", why);
     return;
@@ -323,7 +326,13 @@ static void h_query_candidates(struct ctl_endpoint *ep, struct ctl_request *req,
                       TC_MAX_LINKS_PER_OVERLAY);
       return;
     }
-    int rc = tc_link_create(ov, r->peer_id, &l, why, sizeof why);
+    if (q->relay == CTL_RELAY_ALWAYS && ov->cfg.n_turn == 0) {
+      ctl_reply_error(req, IPOP_EFIELD,
+                      "relay: \"always\" needs a TURN server, and overlay %s has none",
+                      r->overlay_id);
+      return;
+    }
+    int rc = tc_link_create(ov, r->peer_id, q->relay, &l, why, sizeof why);
     if (rc) {
       ctl_reply_error(req, rc, "%s", why);
       return;

@@ -68,9 +68,11 @@ tc_overlay() {
     ${TC_OVERLAY_EXTRA:-}}"
 }
 
-# tc_candidates HOST PEER_ID: the candidate set for a link to PEER_ID.
+# tc_candidates HOST PEER_ID [RELAY]: the candidate set for a link to
+# PEER_ID (RELAY: the link's relay policy, auto|never|always).
 tc_candidates() {
-  tc_call "$1" query_candidates "{\"overlay_id\":\"$TC_OVERLAY\",\"peer_id\":\"$2\"}"
+  tc_call "$1" query_candidates \
+    "{\"overlay_id\":\"$TC_OVERLAY\",\"peer_id\":\"$2\"${3:+,\"relay\":\"$3\"}}"
 }
 
 # tc_create_link HOST PEER_ID CANDIDATE_SET_JSON [FINGERPRINT_OVERRIDE]

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# ipop-tincan: path choice and roaming (issue 13), on one test bed:
+#   a   behind a cone NAT router ra (198.18.0.1, later also 198.18.0.3)
+#   b   routed: directly on the public segment (198.18.0.20)
+#   srv coturn (198.18.0.100), with a default route like an Internet host
+#   x   an attacker on the public segment (198.18.0.66)
+# Checks:
+#   relay "always": a offers relayed candidates only, the pair is relayed;
+#   relay "never": a offers no relayed candidate and ignores b's; with the
+#     direct path blocked the link fails instead of using the relay;
+#   roaming: with ping running, ra's NAT moves a to a new public address
+#     (SNAT to 198.18.0.3, conntrack flushed); b follows a's authenticated
+#     records to it, the link never goes down, ping goes on; garbage and a
+#     record-looking datagram from x do not move b.
+set -euo pipefail
+. "$(dirname "$0")/tincan_helpers.sh"
+. "$IPOP_SRC_DIR/tests/lib/coturn.sh"
+tc_skip_unless_ready
+coturn_available || { echo "skip: coturn not installed"; exit 77; }
+command -v conntrack >/dev/null || { echo "skip: conntrack not installed"; exit 77; }
+netns_init
+
+netns_segment pub
+netns_host srv; netns_attach srv pub 198.18.0.100/24
+netns_exec srv ip route add default via 198.18.0.254
+coturn_start turn srv 198.18.0.100
+coturn_wait turn 10
+netns_segment la
+netns_router ra cone pub 198.18.0.1/24 la 198.19.1.1/24
+netns_host a; netns_attach a la 198.19.1.10/24; netns_route_default a 198.19.1.1
+netns_host b; netns_attach b pub 198.18.0.20/24
+netns_host x; netns_attach x pub 198.18.0.66/24
+tc_start a; tc_start b
+tc_listen a; tc_listen b
+
+turn="{\"address\":\"198.18.0.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\"}"
+TC_OVERLAY_EXTRA=",\"stun\":[\"198.18.0.100:3478\"],\"turn\":[$turn]"
+tc_overlay a node-a 10.254.0.1 >/dev/null
+tc_overlay b node-b 10.254.0.2 >/dev/null
+relink() { # RELAY_OF_A
+  tc_call a remove_link '{"overlay_id":"ov","peer_id":"node-b"}' >/dev/null 2>&1 || true
+  tc_call b remove_link '{"overlay_id":"ov","peer_id":"node-a"}' >/dev/null 2>&1 || true
+  ca=$(tc_candidates a node-b "$1")
+  cb=$(tc_candidates b node-a)
+  tc_create_link a node-b "$cb" >/dev/null
+  tc_create_link b node-a "$ca" >/dev/null
+}
+
+# --- relay "always" ---------------------------------------------------------
+relink always
+types=$(jq -r '.candidates[]' <<<"$ca" | awk '{print $8}' | sort -u | tr '\n' ' ')
+echo "# always: a offers: $types"
+check "always: a offers relayed candidates only" test "$types" = "relay "
+check "always: link up" tc_wait_state a node-b up 30
+check "always: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
+check "always: ping crosses" wait_ping a 10.254.0.2 10
+out=$(tc_call a query_candidates '{"overlay_id":"ov","peer_id":"nobody","relay":"bogus"}' 2>&1 || true)
+check "a bad relay value names the field" grep -q 'relay' <<<"$out"
+
+# --- relay "never" ----------------------------------------------------------
+relink never
+no_relay() { ! jq -r '.candidates[]' <<<"$ca" | grep -q 'typ relay'; }
+check "never: a offers no relayed candidate" no_relay
+check "never: b does (so a must ignore them)" grep -q 'typ relay' <<<"$cb"
+check "never: link up" tc_wait_state a node-b up 30
+check "never: pair is not relayed" test "$(tc_stat a node-b pair_type)" != relay
+# Direct UDP between a and b blocked at a's router (TURN still reachable):
+netns_exec ra iptables -w -I FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+relink never
+check "never + direct blocked: the link fails instead of relaying" tc_wait_state a node-b failed 40
+relink auto
+check "auto + direct blocked: the link comes up relayed" tc_wait_state a node-b up 30
+check "auto + direct blocked: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
+netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+
+# --- roaming: a's NAT rebinds to a new public address ----------------------
+relink auto
+check "roam: link up" tc_wait_state a node-b up 30
+check "roam: pair is direct" test "$(tc_stat a node-b pair_type)" != relay
+check "roam: ping crosses" wait_ping a 10.254.0.2 5
+before=$(tc_stat b node-a remote_addr)
+blocal=$(tc_stat b node-a local_addr)
+echo "# roam: b sees a at $before, b's socket $blocal"
+# An attacker sends garbage and a record-looking datagram to b's socket.
+netns_exec x python3 - "${blocal%:*}" "${blocal##*:}" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (b"garbage", bytes([0x17, 0xfe, 0xfd]) + os.urandom(60), bytes([0x80]) + os.urandom(80)):
+    for _ in range(20):
+        s.sendto(d, (sys.argv[1], int(sys.argv[2])))
+PY
+check "roam: datagrams from x do not move b" test "$(tc_stat b node-a remote_addr)" = "$before"
+down_before=$(grep -c '"state":"down"' "$(tc_events b)" || true)
+netns_exec a sh -c 'exec ping -i 0.1 -w 30 10.254.0.2' >"$NETNS_TMPDIR/roam-ping.txt" 2>&1 &
+pingpid=$!
+netns_defer kill "$pingpid"
+wait_until 5 sh -c "grep -q 'bytes from' $NETNS_TMPDIR/roam-ping.txt"
+netns_exec ra ip addr add 198.18.0.3/24 dev wan
+netns_exec ra iptables -w -t nat -F POSTROUTING
+netns_exec ra iptables -w -t nat -A POSTROUTING -o wan -j SNAT --to-source 198.18.0.3
+netns_exec ra conntrack -F >/dev/null 2>&1 || true
+moved() { case $(tc_stat b node-a remote_addr) in 198.18.0.3:*) return 0;; esac; return 1; }
+check "roam: b follows a to 198.18.0.3" wait_until 15 moved
+echo "# roam: b now sends to $(tc_stat b node-a remote_addr)"
+check "roam: b logged the move" wait_file "$(tc_log b)" 'the peer moved from .* to 198.18.0.3' 5
+n0=$(grep -c 'bytes from' "$NETNS_TMPDIR/roam-ping.txt" || true)
+check "roam: ping goes on after the move" wait_until 10 \
+  sh -c "[ \$(grep -c 'bytes from' $NETNS_TMPDIR/roam-ping.txt) -gt $((n0 + 10)) ]"
+check "roam: the link never went down" \
+  test "$(grep -c '"state":"down"' "$(tc_events b)" || true)" = "$down_before"
+check "roam: link up on both sides" sh -c "[ $(tc_stat a node-b state) = up ] && [ $(tc_stat b node-a state) = up ]"
+kill "$pingpid" 2>/dev/null || true
+tc_finish
