@@ -178,6 +178,7 @@ struct ctrl_link {
   uint64_t rate_ms, rate_bytes;     /* tx + rx bytes at rate_ms ... */
   uint64_t bytes_per_s;             /* ... and the throughput since the one before */
   uint64_t up_ms;                   /* when the link came up */
+  char reason[CTL_REASON_LEN];      /* tincan's last down/failed reason */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */
 };

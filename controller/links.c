@@ -195,11 +195,19 @@ static void execute(struct ctrl_net *n, struct neg_action *a)
   case NEG_ACT_LINK_UP:
     act_link_up(n, a);
     break;
-  case NEG_ACT_GIVE_UP:
-    LOG_WARN("link", "gave up linking to %.8s on %s: %s", a->peer_id, n->id, a->why);
+  case NEG_ACT_GIVE_UP: {
+    /* "... last: link failed" says little: add tincan's reason (ICE, the
+     * candidates, the TURN server's error; docs/troubleshooting.md). */
+    size_t wl = strlen(a->why);
+    bool tincan = (wl >= 11 && strcmp(a->why + wl - 11, "link failed") == 0) ||
+                  (wl >= 14 && strcmp(a->why + wl - 14, "link went down") == 0);
+    bool why = tincan && l && l->reason[0];
+    LOG_WARN("link", "gave up linking to %.8s on %s: %s%s%s", a->peer_id, n->id, a->why,
+             why ? ": " : "", why ? l->reason : "");
     if (n->topo)
       topology_on_rejected(n->topo, a->peer_id);
     break;
+  }
   case NEG_ACT_REJECTED:
     LOG_INFO("link", "%.8s refused our link request on %s: %s", a->peer_id, n->id,
              sigmsg_reason_names[a->reason]);
@@ -481,9 +489,12 @@ void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
   const struct reg_node *p = registry_node(n->c->reg, ev->peer_id);
   if (l)
     l->link_state = ev->state;
-  if (ev->state == CTL_LINK_DOWN || ev->state == CTL_LINK_FAILED)
+  if (ev->state == CTL_LINK_DOWN || ev->state == CTL_LINK_FAILED) {
     LOG_INFO("link", "link to %.8s on %s is %s: %s", ev->peer_id, n->id,
              ctl_link_state_names[ev->state], ev->reason);
+    if (l)
+      snprintf(l->reason, sizeof l->reason, "%s", ev->reason);
+  }
   if (!n->neg)
     return;
   negotiate_on_link_state(n->neg, ev->peer_id, ev->state, ipop_now_ms(), &n->acts);

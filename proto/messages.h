@@ -29,6 +29,9 @@ enum {
   CTL_MAX_TURN = 8,
   CTL_MAX_LINKS_REPORTED = 64,
   CTL_REASON_LEN = 256,
+  CTL_MAX_DIAG_LINKS = 16,  /* links with candidates/reason in one stats answer */
+  CTL_MAX_DIAG_CANDS = 8,
+  CTL_DIAG_LEN = 64,        /* "relay [v6]:port (udp)" */
   CTL_ECHO_LEN = 1024,
   CTL_PATH_LEN = 256,
   CTL_MTU_MIN = 576,
@@ -208,6 +211,16 @@ struct ctl_link_stat {
   bool bridge;
   uint64_t spoofed;               /* frames dropped: source MAC/address not the peer's */
   uint64_t rekeys;                /* key rotations completed (new epochs) */
+  /* Paths (docs/troubleshooting.md).  reason and the candidates are
+   * filled for a link that is not up (at most CTL_MAX_DIAG_LINKS per
+   * answer) or when one link is asked for. */
+  int relay;                      /* enum ctl_relay_policy */
+  uint64_t roams;                 /* the peer's address changed under the link */
+  char reason[CTL_REASON_LEN];    /* why it is not up: ICE, DTLS, TURN (server's code) */
+  char local_candidates[CTL_MAX_DIAG_CANDS][CTL_DIAG_LEN]; /* "host 198.19.1.10:40000" */
+  uint32_t n_local_candidates;
+  char remote_candidates[CTL_MAX_DIAG_CANDS][CTL_DIAG_LEN];
+  uint32_t n_remote_candidates;
 };
 
 struct ctl_link_stats {

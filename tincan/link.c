@@ -138,6 +138,90 @@ static void answer_candidates(struct tc_link *l)
   free(c);
 }
 
+/* A path problem that does not change the link's state (the link may
+ * still work without a relay): logged, sent as an event, kept for the
+ * stats. */
+static void note(struct tc_link *l, const char *why)
+{
+  LOG_WARN("tincan", "link %s/%s: %s", l->ov->cfg.overlay_id, l->peer_id, why);
+  snprintf(l->note, sizeof l->note, "%s", why);
+  char keep[CTL_REASON_LEN];
+  memcpy(keep, l->reason, sizeof keep);
+  snprintf(l->reason, sizeof l->reason, "%s", why);
+  send_event(l);
+  memcpy(l->reason, keep, sizeof keep);
+}
+
+static void probe_closed(uv_handle_t *h)
+{
+  struct tc_link *l = h->data;
+  l->probe_closing--;
+  if (l->state == TC_LINK_DEAD && --l->handles_closing == 0)
+    free(l);
+}
+
+static void probe_done(void *arg, const char *result)
+{
+  struct tc_link *l = arg;
+  char why[CTL_REASON_LEN];
+  l->probing = false;
+  l->probe_closing += tc_turnprobe_close(&l->probe, probe_closed, l);
+  if (l->probe_ice) {
+    snprintf(why, sizeof why, "%s; turn %s: %s", l->probe_what, l->path.turn_used, result);
+    if (l->state == TC_LINK_CONNECTING || l->state == TC_LINK_NEW)
+      set_state(l, TC_LINK_FAILED, why);
+  } else {
+    snprintf(why, sizeof why, "turn: no relayed candidate from %s: %s", l->path.turn_used,
+             result);
+    note(l, why);
+  }
+}
+
+/* Ask the TURN server (turnprobe.h); false if there is none or the probe
+ * cannot start. */
+static bool probe_start(struct tc_link *l, bool ice)
+{
+  if (l->probing || l->probe_closing || !l->path.turn)
+    return l->probing;
+  struct sockaddr_storage peers[TC_PROBE_PEERS];
+  unsigned n = ice ? tc_path_remote_addrs(&l->path, peers, TC_PROBE_PEERS) : 0;
+  if (tc_turnprobe_start(&l->probe, l->ov->d->loop, l->path.turn, peers, n, probe_done, l))
+    return false;
+  l->probing = true;
+  l->probe_ice = ice;
+  return true;
+}
+
+/* ICE failed or timed out: log the candidates, ask the TURN server what
+ * it thinks, then fail the link with both (or at once without TURN). */
+static void path_failed(struct tc_link *l, const char *what)
+{
+  if (l->probing)
+    return; /* already explaining */
+  struct ctl_link_stat *s = calloc(1, sizeof *s);
+  char loc[512] = "", rem[512] = "";
+  if (s) {
+    tc_path_candidates(&l->path, s);
+    for (uint32_t i = 0; i < s->n_local_candidates; i++)
+      snprintf(loc + strlen(loc), sizeof loc - strlen(loc), "%s%s", i ? ", " : "",
+               s->local_candidates[i]);
+    for (uint32_t i = 0; i < s->n_remote_candidates; i++)
+      snprintf(rem + strlen(rem), sizeof rem - strlen(rem), "%s%s", i ? ", " : "",
+               s->remote_candidates[i]);
+    snprintf(l->probe_what, sizeof l->probe_what,
+             "%s (no pair of %u local x %u remote candidates answered)", what,
+             s->n_local_candidates, s->n_remote_candidates);
+    free(s);
+  } else {
+    snprintf(l->probe_what, sizeof l->probe_what, "%s", what);
+  }
+  LOG_INFO("tincan", "link %s/%s: %s; local candidates: %s; remote candidates: %s",
+           l->ov->cfg.overlay_id, l->peer_id, what, loc[0] ? loc : "none",
+           rem[0] ? rem : "none");
+  if (l->relay == CTL_RELAY_NEVER || !probe_start(l, true))
+    set_state(l, TC_LINK_FAILED, l->probe_what);
+}
+
 static void path_gathered(void *arg)
 {
   struct tc_link *l = arg;
@@ -146,13 +230,8 @@ static void path_gathered(void *arg)
   answer_candidates(l);
   char why[CTL_REASON_LEN];
   tc_path_turn_problem(&l->path, why, sizeof why);
-  if (why[0]) {
-    LOG_WARN("tincan", "link %s/%s: %s", l->ov->cfg.overlay_id, l->peer_id, why);
-    /* The link may still work without a relay: report, keep the state. */
-    snprintf(l->reason, sizeof l->reason, "%s", why);
-    send_event(l);
-    l->reason[0] = '\0';
-  }
+  if (why[0] && !probe_start(l, false))
+    note(l, why);
 }
 
 static void path_ice_state(void *arg, NiceComponentState st)
@@ -172,7 +251,7 @@ static void path_ice_state(void *arg, NiceComponentState st)
     uv_timer_start(&l->tick, tick_cb, 0, TC_TICK_MS); /* take-over, outside this callback */
   } else if (st == NICE_COMPONENT_STATE_FAILED) {
     if (l->state == TC_LINK_CONNECTING || l->state == TC_LINK_NEW)
-      set_state(l, TC_LINK_FAILED, "ice failed");
+      path_failed(l, "ice failed");
     else if (l->state == TC_LINK_UP)
       set_state(l, TC_LINK_DOWN, "ice failed");
   }
@@ -212,10 +291,12 @@ static void tick_cb(uv_timer_t *t)
   int n = tc_session_tick(&l->sess, now, m, sizeof m); /* may fail the link */
   if (n > 0)
     tc_dp_send_msg(&l->dp, m, (size_t)n);
-  if (l->state == TC_LINK_CONNECTING && now - l->connect_start_ms > TC_CONNECT_DEADLINE_MS)
-    set_state(l, TC_LINK_FAILED,
-              l->sess.dtls.state == TC_DTLS_HANDSHAKE ? "dtls handshake timed out"
-                                                      : "ice timed out");
+  if (l->state == TC_LINK_CONNECTING && now - l->connect_start_ms > TC_CONNECT_DEADLINE_MS) {
+    if (l->sess.dtls.state == TC_DTLS_HANDSHAKE)
+      set_state(l, TC_LINK_FAILED, "dtls handshake timed out");
+    else
+      path_failed(l, "ice timed out");
+  }
   if (tc_link_keyed(l))
     keyed_tick(l, now);
 }
@@ -250,6 +331,7 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, int relay, struct
   l->slot = slot;
   snprintf(l->peer_id, sizeof l->peer_id, "%s", peer_id);
   l->state = TC_LINK_NEW;
+  l->relay = relay;
   l->created_ms = ipop_now_ms();
   struct tc_path_config pc = {
     .loop = d->loop, .gctx = d->gctx, .gloop = &d->gloop, .io = &d->dp->io,
@@ -362,6 +444,14 @@ void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
   s->bridge = (l->flags & TC_LINK_BRIDGE) != 0;
   s->spoofed = l->spoofed;
   s->rekeys = tc_session_rekeys(&l->sess);
+  s->relay = l->relay;
+  s->roams = l->path.roams;
+}
+
+void tc_link_stat_paths(struct tc_link *l, struct ctl_link_stat *s)
+{
+  snprintf(s->reason, sizeof s->reason, "%s", l->reason[0] ? l->reason : l->note);
+  tc_path_candidates(&l->path, s);
 }
 
 static void link_closed(uv_handle_t *h)
@@ -394,7 +484,10 @@ void tc_link_destroy(struct tc_link *l)
   }
   tc_dp_free(&l->dp);
   tc_session_free(&l->sess);
-  l->handles_closing = 1 + tc_path_close(&l->path, link_closed, l);
+  l->handles_closing = 1 + tc_path_close(&l->path, link_closed, l) + l->probe_closing;
+  if (l->probing)
+    l->handles_closing += tc_turnprobe_close(&l->probe, link_closed, l);
+  l->probing = false;
   uv_timer_stop(&l->tick);
   uv_close((uv_handle_t *)&l->tick, link_closed);
 }

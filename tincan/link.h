@@ -20,6 +20,7 @@
 #include "path.h"
 #include "session.h"
 #include "tincan.h"
+#include "turnprobe.h"
 
 /* The link's one state.  The first five are what the control protocol
  * reports (enum ctl_link_state, same values). */
@@ -52,6 +53,13 @@ struct tc_link {
   struct tc_session sess;
   struct tc_dp dp;
   struct ctl_request *pending;    /* query_candidates waiting for gathering */
+  int relay;                      /* enum ctl_relay_policy */
+  char note[CTL_REASON_LEN];      /* the last path problem (TURN), for the stats */
+  struct tc_turnprobe probe;      /* asks the TURN server why (turnprobe.h) */
+  bool probing;                   /* probe running: its handles are live */
+  bool probe_ice;                 /* ... for an ICE failure (else: gathering) */
+  char probe_what[CTL_REASON_LEN]; /* ICE failure being explained */
+  int probe_closing;              /* probe handles whose close is pending */
   uv_timer_t tick;
   int handles_closing;            /* libuv handles whose close is pending */
   uint64_t created_ms, connect_start_ms, up_since_ms, last_ping_ms;
@@ -77,6 +85,8 @@ static inline bool tc_link_keyed(const struct tc_link *l)
 /* Send what the link queued during a burst. */
 void tc_link_flush(struct tc_link *l);
 void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s);
+/* The path part of the stats: why the link is not up, the candidates. */
+void tc_link_stat_paths(struct tc_link *l, struct ctl_link_stat *s);
 void tc_link_destroy(struct tc_link *l);
 struct tc_link *tc_link_find(struct tc_overlay *ov, const char *peer_id);
 

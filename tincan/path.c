@@ -136,9 +136,11 @@ static void set_servers(struct tc_path *p, const struct tc_path_config *cfg)
                          : t->transport == CTL_TURN_TLS ? NICE_RELAY_TYPE_TURN_TLS
                                                         : NICE_RELAY_TYPE_TURN_UDP;
       if (nice_agent_set_relay_info(p->agent, p->stream, 1, host, port, t->user, t->password,
-                                    rt))
+                                    rt)) {
+        p->turn = t;
         snprintf(p->turn_used, sizeof p->turn_used, "%s (%s)", t->address,
                  ctl_turn_transport_names[t->transport]);
+      }
     }
   }
 }
@@ -369,6 +371,45 @@ void tc_path_stat(struct tc_path *p, int *pair_type, char *local, char *remote, 
     *pair_type = CTL_PAIR_NONE;
     local[0] = remote[0] = '\0';
   }
+}
+
+static const char *const cand_names[] = {"host", "srflx", "prflx", "relay"};
+
+static void cand_list(GSList *cands, char (*out)[CTL_DIAG_LEN], uint32_t *n)
+{
+  for (GSList *i = cands; i && *n < CTL_MAX_DIAG_CANDS; i = i->next) {
+    const NiceCandidate *c = i->data;
+    char a[CTL_HOSTPORT_LEN];
+    addr_text(&c->addr, a, sizeof a);
+    snprintf(out[(*n)++], CTL_DIAG_LEN, "%s %s",
+             c->type <= NICE_CANDIDATE_TYPE_RELAYED ? cand_names[c->type] : "?", a);
+  }
+  g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+}
+
+void tc_path_candidates(struct tc_path *p, struct ctl_link_stat *s)
+{
+  if (p->mode != TC_PATH_ICE)
+    return;
+  cand_list(nice_agent_get_local_candidates(p->agent, p->stream, 1), s->local_candidates,
+            &s->n_local_candidates);
+  cand_list(nice_agent_get_remote_candidates(p->agent, p->stream, 1), s->remote_candidates,
+            &s->n_remote_candidates);
+}
+
+unsigned tc_path_remote_addrs(struct tc_path *p, struct sockaddr_storage *out, unsigned max)
+{
+  unsigned n = 0;
+  if (p->mode != TC_PATH_ICE)
+    return 0;
+  GSList *cands = nice_agent_get_remote_candidates(p->agent, p->stream, 1);
+  for (GSList *i = cands; i && n < max; i = i->next) {
+    memset(&out[n], 0, sizeof out[n]);
+    nice_address_copy_to_sockaddr(&((NiceCandidate *)i->data)->addr, (struct sockaddr *)&out[n]);
+    n++;
+  }
+  g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+  return n;
 }
 
 /* ---- sending -------------------------------------------------------------- */

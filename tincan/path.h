@@ -113,6 +113,7 @@ struct tc_path {
   uint64_t roams;                   /* times the peer's address changed */
   char local_addr[CTL_HOSTPORT_LEN], remote_addr[CTL_HOSTPORT_LEN];
   char stun_used[CTL_HOSTPORT_LEN], turn_used[CTL_HOSTPORT_LEN];
+  const struct ctl_turn_server *turn; /* the one picked (the overlay's), NULL if none */
   uint64_t drops;                   /* datagrams the kernel or libnice refused */
   const struct tc_path_ops *ops;
   void *arg;
@@ -157,6 +158,11 @@ static inline bool tc_path_rx_moved(const struct tc_path *p)
   return p->rx_from != NULL;
 }
 void tc_path_roam(struct tc_path *p);
+
+/* Our and the peer's candidates, "type address" (ICE mode only). */
+void tc_path_candidates(struct tc_path *p, struct ctl_link_stat *s);
+/* The peer's candidate addresses (ICE mode): how many, at most max. */
+unsigned tc_path_remote_addrs(struct tc_path *p, struct sockaddr_storage *out, unsigned max);
 
 /* Pair type and addresses for the stats. */
 void tc_path_stat(struct tc_path *p, int *pair_type, char *local, char *remote, size_t len);

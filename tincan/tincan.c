@@ -425,6 +425,7 @@ static void h_remove_link(struct ctl_endpoint *ep, struct ctl_request *req,
 static void collect_stats(struct tc_daemon *d, const char *overlay_id, const char *peer_id,
                           struct ctl_link_stats *out)
 {
+  unsigned diag = 0; /* links with reasons and candidates: the answer must fit a datagram */
   memset(out, 0, sizeof *out);
   for (struct tc_overlay *o = d->overlays; o; o = o->next) {
     if (overlay_id && strcmp(o->cfg.overlay_id, overlay_id) != 0)
@@ -434,7 +435,12 @@ static void collect_stats(struct tc_daemon *d, const char *overlay_id, const cha
         continue;
       if (out->n_links >= CTL_MAX_LINKS_REPORTED)
         return;
-      tc_link_stat(l, &out->links[out->n_links++]);
+      struct ctl_link_stat *s = &out->links[out->n_links++];
+      tc_link_stat(l, s);
+      if ((peer_id || l->state != TC_LINK_UP) && diag < CTL_MAX_DIAG_LINKS) {
+        tc_link_stat_paths(l, s);
+        diag++;
+      }
     }
   }
 }

@@ -71,6 +71,30 @@ check "never + direct blocked: the link fails instead of relaying" tc_wait_state
 relink auto
 check "auto + direct blocked: the link comes up relayed" tc_wait_state a node-b up 30
 check "auto + direct blocked: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
+
+# --- a failed ICE run names the TURN server's error -------------------------
+# Direct still blocked, and both ends with a wrong TURN password: nothing
+# can work; a's link fails with the candidates and the server's 401.
+badturn="{\"address\":\"198.18.0.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"wrong\"}"
+for h in a b; do
+  n=$([ $h = a ] && echo node-a || echo node-b); ip=$([ $h = a ] && echo 10.253.0.1 || echo 10.253.0.2)
+  TC_OVERLAY=bad TC_OVERLAY_EXTRA=",\"turn\":[$badturn]" tc_overlay $h $n $ip "" ipop9 >/dev/null
+done
+TC_OVERLAY=bad
+tc_link a node-a b node-b
+check "failed ICE: the link fails" tc_wait_state a node-b failed 40
+TC_OVERLAY=ov
+st=$(tc_call a query_link_stats '{"overlay_id":"bad","peer_id":"node-b"}')
+echo "# failed ICE: reason: $(jq -r '.links[0].reason' <<<"$st")"
+check "failed ICE: links names the TURN server's 401" \
+  grep -q 'ice .*turn 198.18.0.100:3478 (udp): allocation refused: 401' <<<"$(jq -r '.links[0].reason' <<<"$st")"
+check "failed ICE: links lists our candidates" \
+  grep -q 'host 198.19.1.10' <<<"$(jq -r '.links[0].local_candidates[]' <<<"$st")"
+check "failed ICE: links lists the peer's candidates" \
+  grep -q 'host 198.18.0.20' <<<"$(jq -r '.links[0].remote_candidates[]' <<<"$st")"
+check "failed ICE: the log says it at info level" \
+  grep -Eq 'info +tincan: link bad/node-b: ice .*local candidates: host 198.19.1.10' "$(tc_log a)"
+for h in a b; do tc_call $h remove_overlay '{"overlay_id":"bad"}' >/dev/null; done
 netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
 
 # --- roaming: a's NAT rebinds to a new public address ----------------------

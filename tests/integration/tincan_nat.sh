@@ -64,7 +64,7 @@ if [ "$mode" = symmetric ]; then
   TC_OVERLAY=bad TC_OVERLAY_EXTRA=",\"turn\":[$badturn]" tc_overlay a node-a 10.253.0.1 "" ipop9 >/dev/null
   TC_OVERLAY=bad tc_candidates a node-b >"$NETNS_TMPDIR/bad.json" || true
   check "wrong TURN password: event names it" \
-    wait_file "$(tc_events a)" '"reason":"turn: no relayed candidate.*wrong username/password' 10
+    wait_file "$(tc_events a)" '"reason":"turn: no relayed candidate from 198.18.0.100:3478 \(udp\): allocation refused: 401 .*wrong username or password' 10
   check "wrong TURN password: no relay candidate" sh -c "! grep -q 'typ relay' $NETNS_TMPDIR/bad.json"
   tc_call a remove_overlay '{"overlay_id":"bad"}' >/dev/null
 
