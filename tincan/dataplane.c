@@ -239,14 +239,20 @@ void tc_dp_inner(struct tc_dp *dp, uint8_t *p, size_t n, uint64_t now_ms)
   case TC_DP_PONG:
     if (n == 9) {
       uint64_t sent = ipop_get_be64(p + 1), now = now_us();
-      if (sent <= now && now - sent < 60u * 1000000u)
+      if (sent <= now && now - sent < 60u * 1000000u) {
         dp->rtt_us = (uint32_t)(now - sent);
+        dp->pongs++;
+      }
     }
     return;
   case TC_REKEY_INIT:
   case TC_REKEY_RESP:
   case TC_REKEY_DONE:
     rekey_in(dp, p, n, now_ms);
+    return;
+  case TC_DP_PATHS:
+    if (dp->ctx->path_msg)
+      dp->ctx->path_msg(dp->owner, p, n);
     return;
   default:
     return; /* from a newer peer */

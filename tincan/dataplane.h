@@ -12,6 +12,7 @@
  *   TC_DP_PING   timestamp (BE 64, µs), answered by
  *   TC_DP_PONG   the same timestamp: keepalive and RTT
  *   5, 6, 7      rekey INIT, RESP, DONE (rekey.h), for the session
+ *   TC_DP_PATHS  an in-band path offer or answer (paths.h), for the link
  *
  * Unknown kinds are ignored (newer peers).  Frames that come out go to the
  * context's deliver callback (the router); nothing here looks inside them
@@ -34,6 +35,7 @@ enum {
   TC_DP_FRAG = 2,
   TC_DP_PING = 3,
   TC_DP_PONG = 4,
+  TC_DP_PATHS = 8,
   TC_DP_FRAG_HDR = 13,
   TC_DP_REASM_SLOTS = 4,          /* split frames being reassembled per link */
   /* largest reassembled content: vnet header + a 64 KiB IP packet + L2 */
@@ -52,6 +54,7 @@ struct tc_dp_ctx {
   uint8_t seal[TC_PATH_DGRAM_MAX];          /* a record for a non-batching path */
   uint8_t tap[TC_DP_TAP_BUF];               /* a TAP read (router) */
   tc_dp_deliver_fn deliver;                 /* frames from links */
+  void (*path_msg)(void *owner, const uint8_t *m, size_t n); /* TC_DP_PATHS, NULL: ignored */
 };
 
 struct tc_dp_stats {
@@ -71,6 +74,7 @@ struct tc_dp {
   uint32_t frag_id;
   uint32_t rtt_us;
   uint64_t last_rx_ms;            /* last authenticated record */
+  uint64_t pongs;                 /* answers to our pings */
   struct tc_dp_stats st;
 };
 

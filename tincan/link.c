@@ -11,6 +11,7 @@
 static struct ipop_ratelimit rl_drop = IPOP_RATELIMIT_INIT(5000, 5);
 
 static void tick_cb(uv_timer_t *t);
+static void link_closed(uv_handle_t *h);
 
 static const struct ctl_msg_desc *msg(const char *name)
 {
@@ -58,7 +59,7 @@ static uint64_t now_us(void)
 static void sess_send(void *arg, const uint8_t *p, size_t n)
 {
   struct tc_link *l = arg;
-  tc_path_send(&l->path, p, n);
+  tc_path_send(l->tx, p, n);
 }
 
 static void sess_keyed(void *arg)
@@ -87,7 +88,7 @@ static const struct tc_session_ops sess_ops = {
 
 /* ---- the path's callbacks --------------------------------------------------- */
 
-static void path_recv(void *arg, const uint8_t *p, size_t n)
+static void path_recv(void *arg, struct tc_path *path, const uint8_t *p, size_t n)
 {
   struct tc_link *l = arg;
   if (l->state == TC_LINK_DEAD)
@@ -99,9 +100,16 @@ static void path_recv(void *arg, const uint8_t *p, size_t n)
     return;
   }
   uint64_t now = ipop_now_ms();
+  /* Answers (pongs, rekey replies) go back by the path the request came
+   * by: a pong then says that this path works both ways (paths.h). */
+  uint64_t pongs = l->dp.pongs;
+  l->dp.path = path;
   bool authentic = tc_dp_input(&l->dp, p, n, now);
-  if (authentic && tc_path_rx_moved(&l->path))
-    tc_path_roam(&l->path); /* the peer's address changed: follow it */
+  l->dp.path = l->tx;
+  if (authentic && tc_path_rx_moved(path))
+    tc_path_roam(path); /* the peer's address changed: follow it */
+  if (l->dp.pongs != pongs)
+    path->last_pong_ms = now;
   if (l->state == TC_LINK_DOWN && l->dp.last_rx_ms == now)
     set_state(l, TC_LINK_UP, "path recovered");
 }
@@ -109,6 +117,14 @@ static void path_recv(void *arg, const uint8_t *p, size_t n)
 static void path_burst_end(void *arg)
 {
   tc_link_flush(arg);
+}
+
+/* A TC_DP_PATHS record (dataplane context's path_msg). */
+void tc_link_paths_msg(void *owner, const uint8_t *m, size_t n)
+{
+  struct tc_link *l = owner;
+  if (l->state != TC_LINK_DEAD)
+    tc_paths_msg(l, m, n, ipop_now_ms());
 }
 
 static void answer_candidates(struct tc_link *l)
@@ -222,11 +238,15 @@ static void path_failed(struct tc_link *l, const char *what)
     set_state(l, TC_LINK_FAILED, l->probe_what);
 }
 
-static void path_gathered(void *arg)
+static void path_gathered(void *arg, struct tc_path *path)
 {
   struct tc_link *l = arg;
   if (l->state == TC_LINK_DEAD)
     return;
+  if (tc_link_keyed(l)) {
+    tc_paths_gathered(l, path); /* a path made in-band */
+    return;
+  }
   answer_candidates(l);
   char why[CTL_REASON_LEN];
   tc_path_turn_problem(&l->path, why, sizeof why);
@@ -234,11 +254,18 @@ static void path_gathered(void *arg)
     note(l, why);
 }
 
-static void path_ice_state(void *arg, NiceComponentState st)
+static void path_ice_state(void *arg, struct tc_path *path, NiceComponentState st)
 {
   struct tc_link *l = arg;
   if (l->state == TC_LINK_DEAD)
     return;
+  if (path != &l->path || (tc_link_keyed(l) && l->tx != &l->path)) {
+    /* A path made in-band (or slot 0 while another carries the records). */
+    if (st == NICE_COMPONENT_STATE_READY)
+      uv_timer_start(&l->tick, tick_cb, 0, TC_TICK_MS); /* take-over, outside this callback */
+    tc_paths_ice_state(l, path, st);
+    return;
+  }
   LOG_DEBUG("tincan", "link %s/%s: ice %s", l->ov->cfg.overlay_id, l->peer_id,
             nice_component_state_to_string(st));
   bool connected = st == NICE_COMPONENT_STATE_CONNECTED || st == NICE_COMPONENT_STATE_READY;
@@ -255,6 +282,8 @@ static void path_ice_state(void *arg, NiceComponentState st)
     else if (l->state == TC_LINK_UP)
       set_state(l, TC_LINK_DOWN, "ice failed");
   }
+  if (tc_link_keyed(l))
+    tc_paths_ice_state(l, path, st);
 }
 
 static const struct tc_path_ops path_ops = {
@@ -268,13 +297,21 @@ static const struct tc_path_ops path_ops = {
 
 static void keyed_tick(struct tc_link *l, uint64_t now)
 {
-  if (l->path.mode == TC_PATH_ICE && l->state == TC_LINK_UP && tc_path_takeover(&l->path))
-    LOG_INFO("tincan", "link %s/%s: dataplane on the selected socket (%s -> %s), ICE agent freed",
-             l->ov->cfg.overlay_id, l->peer_id, l->path.local_addr, l->path.remote_addr);
+  for (unsigned i = 0; i < 2 && l->state == TC_LINK_UP; i++) {
+    struct tc_path *p = tc_paths_slot(l, i);
+    if (p->mode != TC_PATH_ICE || tc_path_ice_state(p) != NICE_COMPONENT_STATE_READY)
+      continue;
+    tc_path_enlarge_buffers(p);
+    if (tc_path_takeover(p))
+      LOG_INFO("tincan", "link %s/%s: slot %u on the selected socket (%s -> %s), ICE agent freed",
+               l->ov->cfg.overlay_id, l->peer_id, i, p->local_addr, p->remote_addr);
+  }
+  uint64_t us = now_us();
   if (now - l->last_ping_ms >= TC_KEEPALIVE_MS) {
     l->last_ping_ms = now;
-    tc_dp_send_ping(&l->dp, now_us());
+    tc_dp_send_ping(&l->dp, us);
   }
+  tc_paths_tick(l, now, us);
   if (l->state == TC_LINK_UP && now - l->dp.last_rx_ms > TC_DEAD_MS)
     set_state(l, TC_LINK_DOWN, "keepalive timeout (no authenticated traffic for 5 s)");
 }
@@ -346,6 +383,14 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, int relay, struct
     free(l);
     return rc;
   }
+  l->alt.mode = TC_PATH_CLOSED;
+  l->alt.fd = -1;
+  l->tx = &l->path;
+  l->pcfg = pc;
+  l->pcfg.n_turn = ov->cfg.n_turn; /* paths made later choose their own policy */
+  l->pops = &path_ops;
+  l->handle_closed = link_closed;
+  l->initiator = strcmp(ov->cfg.node_id, peer_id) < 0;
   tc_dp_init(&l->dp, d->dp, &l->sess, &l->path, l);
   uv_timer_init(d->loop, &l->tick);
   l->tick.data = l;
@@ -422,6 +467,7 @@ int tc_link_send_frame(struct tc_link *l, const struct virtio_net_hdr *vh, uint8
 void tc_link_flush(struct tc_link *l)
 {
   tc_path_flush(&l->path);
+  tc_path_flush(&l->alt);
 }
 
 void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
@@ -431,13 +477,13 @@ void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
   snprintf(s->peer_id, sizeof s->peer_id, "%s", l->peer_id);
   s->state = l->state == TC_LINK_DEAD ? CTL_LINK_FAILED : (int)l->state;
   s->role = l->path.controlling ? CTL_ROLE_CONTROLLING : CTL_ROLE_CONTROLLED;
-  tc_path_stat(&l->path, &s->pair_type, s->local_addr, s->remote_addr, sizeof s->local_addr);
+  tc_path_stat(l->tx, &s->pair_type, s->local_addr, s->remote_addr, sizeof s->local_addr);
   s->rtt_us = l->dp.rtt_us;
   s->tx_bytes = l->dp.st.tx_bytes;
   s->rx_bytes = l->dp.st.rx_bytes;
   s->tx_packets = l->dp.st.tx_packets;
   s->rx_packets = l->dp.st.rx_packets;
-  s->drops = l->dp.st.drops + l->sess.bad_records + l->path.drops;
+  s->drops = l->dp.st.drops + l->sess.bad_records + l->path.drops + l->alt.drops;
   s->up_ms = l->up_since_ms ? ipop_now_ms() - l->up_since_ms : 0;
   memcpy(s->peer_mac, l->peer_mac, 6);
   s->has_peer_mac = (l->flags & TC_LINK_HAS_PEER_MAC) != 0;
@@ -445,7 +491,7 @@ void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
   s->spoofed = l->spoofed;
   s->rekeys = tc_session_rekeys(&l->sess);
   s->relay = l->relay;
-  s->roams = l->path.roams;
+  s->roams = l->path.roams + l->alt.roams;
 }
 
 void tc_link_stat_paths(struct tc_link *l, struct ctl_link_stat *s)
@@ -484,7 +530,7 @@ void tc_link_destroy(struct tc_link *l)
   }
   tc_dp_free(&l->dp);
   tc_session_free(&l->sess);
-  l->handles_closing = 1 + tc_path_close(&l->path, link_closed, l) + l->probe_closing;
+  l->handles_closing = 1 + tc_paths_close(l, link_closed) + l->probe_closing;
   if (l->probing)
     l->handles_closing += tc_turnprobe_close(&l->probe, link_closed, l);
   l->probing = false;

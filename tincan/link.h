@@ -18,6 +18,7 @@
 
 #include "dataplane.h"
 #include "path.h"
+#include "paths.h"
 #include "session.h"
 #include "tincan.h"
 #include "turnprobe.h"
@@ -49,7 +50,14 @@ struct tc_link {
   uint8_t peer_mac[6];            /* source MAC of the peer's frames */
   unsigned flags;
   uint64_t spoofed;               /* frames refused: source not the peer's (route.c) */
-  struct tc_path path;
+  struct tc_path path;            /* slot 0: set up by the controller */
+  struct tc_path alt;             /* slot 1: set up in-band (paths.h) */
+  struct tc_path *tx;             /* the path records leave by: path or alt */
+  struct tc_paths pm;             /* which path, and the in-band setup (paths.h) */
+  struct tc_path_config pcfg;     /* for paths made later */
+  const struct tc_path_ops *pops;
+  uv_close_cb handle_closed;      /* counts handles closing once the link is dead */
+  bool initiator;                 /* our node id sorts first: we offer new paths */
   struct tc_session sess;
   struct tc_dp dp;
   struct ctl_request *pending;    /* query_candidates waiting for gathering */
@@ -82,6 +90,9 @@ static inline bool tc_link_keyed(const struct tc_link *l)
 {
   return l->state == TC_LINK_UP || l->state == TC_LINK_DOWN;
 }
+/* A TC_DP_PATHS record for the link `owner` (the dataplane context's
+ * path_msg). */
+void tc_link_paths_msg(void *owner, const uint8_t *m, size_t n);
 /* Send what the link queued during a burst. */
 void tc_link_flush(struct tc_link *l);
 void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s);

@@ -31,7 +31,7 @@ static void nice_recv(NiceAgent *agent, guint stream, guint comp, guint len, gch
 {
   struct tc_path *p = data;
   (void)agent; (void)stream; (void)comp;
-  p->ops->recv(p->arg, (const uint8_t *)buf, len);
+  p->ops->recv(p->arg, p, (const uint8_t *)buf, len);
 }
 
 static void nice_gathering_done(NiceAgent *agent, guint stream, gpointer data)
@@ -41,14 +41,14 @@ static void nice_gathering_done(NiceAgent *agent, guint stream, gpointer data)
   if (p->flags & TC_PATH_GATHERED)
     return;
   p->flags |= TC_PATH_GATHERED;
-  p->ops->gathered(p->arg);
+  p->ops->gathered(p->arg, p);
 }
 
 static void nice_state(NiceAgent *agent, guint stream, guint comp, guint state, gpointer data)
 {
   struct tc_path *p = data;
   (void)agent; (void)stream; (void)comp;
-  p->ops->ice_state(p->arg, (NiceComponentState)state);
+  p->ops->ice_state(p->arg, p, (NiceComponentState)state);
 }
 
 /* ---- creation ----------------------------------------------------------- */
@@ -551,7 +551,7 @@ static void rx_one(struct tc_path *p, const uint8_t *d, size_t n, const struct m
         seg = (size_t)v;
     }
   for (size_t off = 0; off < n && p->mode == TC_PATH_SOCKET; off += seg)
-    p->ops->recv(p->arg, d + off, n - off < seg ? n - off : seg);
+    p->ops->recv(p->arg, p, d + off, n - off < seg ? n - off : seg);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events)

@@ -66,11 +66,13 @@ struct tc_path_io {
   uint8_t tx_ctrl[TC_PATH_BATCH][CMSG_SPACE(sizeof(uint16_t))];
 };
 
+/* path: which of the owner's paths calls (a link may have two, paths.h). */
+struct tc_path;
 struct tc_path_ops {
-  void (*recv)(void *arg, const uint8_t *p, size_t n);  /* one datagram */
+  void (*recv)(void *arg, struct tc_path *path, const uint8_t *p, size_t n); /* one datagram */
   void (*burst_end)(void *arg);                         /* after a socket read burst */
-  void (*gathered)(void *arg);                          /* candidates complete */
-  void (*ice_state)(void *arg, NiceComponentState st);
+  void (*gathered)(void *arg, struct tc_path *path);    /* candidates complete */
+  void (*ice_state)(void *arg, struct tc_path *path, NiceComponentState st);
 };
 
 /* What a path needs from its overlay and daemon. */
@@ -111,6 +113,7 @@ struct tc_path {
   struct sockaddr_storage peer;     /* SOCKET mode: where datagrams go */
   const struct sockaddr_storage *rx_from; /* source of the datagram being delivered, if not peer */
   uint64_t roams;                   /* times the peer's address changed */
+  uint64_t last_pong_ms;            /* the owner's: last answer to a ping sent by this path */
   char local_addr[CTL_HOSTPORT_LEN], remote_addr[CTL_HOSTPORT_LEN];
   char stun_used[CTL_HOSTPORT_LEN], turn_used[CTL_HOSTPORT_LEN];
   const struct ctl_turn_server *turn; /* the one picked (the overlay's), NULL if none */

@@ -657,6 +657,7 @@ int tc_daemon_init(struct tc_daemon *d)
   if (!d->dp)
     return IPOP_ENOMEM;
   d->dp->deliver = tc_route_deliver;
+  d->dp->path_msg = tc_link_paths_msg;
   if (!d->rekey_interval_ms)
     d->rekey_interval_ms = TC_REKEY_DEFAULT_INTERVAL_S * 1000u;
   uv_timer_init(d->loop, &d->stats_timer);

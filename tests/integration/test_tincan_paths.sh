@@ -95,6 +95,45 @@ check "failed ICE: links lists the peer's candidates" \
 check "failed ICE: the log says it at info level" \
   grep -Eq 'info +tincan: link bad/node-b: ice .*local candidates: host 198.19.1.10' "$(tc_log a)"
 for h in a b; do tc_call $h remove_overlay '{"overlay_id":"bad"}' >/dev/null; done
+
+# --- one session over changing paths: upgrade, relay loss, fallback ---------
+# The relayed link of "auto + direct blocked" is still up, with ping
+# running.  Unblocking direct UDP upgrades it in place; stopping coturn
+# under the now direct link costs nothing; once coturn is back the standby
+# relay is made again, and blocking direct UDP again falls back to it.  No
+# new DTLS handshake, no "down" event, all along.
+is_relay() { [ "$(tc_stat "$1" "node-$2" pair_type)" = relay ]; }
+not_relay() { ! is_relay "$@"; }
+dtls_ups() { grep -c 'dtls up' "$(tc_log a)" || true; }
+downs() { grep -c '"state":"down"' "$(tc_events a)" || true; }
+dtls0=$(dtls_ups); down0=$(downs)
+netns_exec a sh -c 'exec ping -i 0.2 -w 240 10.254.0.2' >"$NETNS_TMPDIR/paths-ping.txt" 2>&1 &
+ppid=$!
+netns_defer kill "$ppid"
+pings() { grep -c 'bytes from' "$NETNS_TMPDIR/paths-ping.txt" || true; }
+more_pings() { local n0=$1; [ "$(pings)" -gt $((n0 + 10)) ]; }
+check "session: ping crosses the relay" wait_until 10 more_pings 0
+t0=$(date +%s%N)
+netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+check "upgrade: a's records leave by a direct path" wait_until 60 not_relay a b
+echo "# upgrade: direct after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check "upgrade: b's too" wait_until 20 not_relay b a
+check "upgrade: ping goes on" wait_until 10 more_pings "$(pings)"
+coturn_stop turn
+check "relay lost: ping goes on over the direct path" wait_until 10 more_pings "$(pings)"
+coturn_start turn srv 198.18.0.100
+coturn_wait turn 10
+r0=$(grep -c 'relayed path ready in slot' "$(tc_log a)" || true)
+more_ready() { [ "$(grep -c 'relayed path ready in slot' "$(tc_log a)" || true)" -gt "$r0" ]; }
+check "relay back: the standby relay is made again" wait_until 90 more_ready
+netns_exec ra iptables -w -I FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+t0=$(date +%s%N)
+check "fallback: a's records leave by the relay" wait_until 15 is_relay a b
+echo "# fallback: relay after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check "fallback: ping goes on" wait_until 15 more_pings "$(pings)"
+check "session: no new DTLS handshake" test "$(dtls_ups)" = "$dtls0"
+check "session: the link never went down" test "$(downs)" = "$down0"
+kill "$ppid" 2>/dev/null || true
 netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
 
 # --- roaming: a's NAT rebinds to a new public address ----------------------

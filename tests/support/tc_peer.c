@@ -59,6 +59,9 @@ int tc_peer_init(struct tc_peer *t, uint32_t mtu, bool bridge)
   snprintf(l->peer_id, sizeof l->peer_id, "peer");
   l->path.mode = TC_PATH_CLOSED;
   l->path.fd = -1;
+  l->alt.mode = TC_PATH_CLOSED;
+  l->alt.fd = -1;
+  l->tx = &l->path;
   if (keyed(&l->sess, &t->id_local, &t->id_peer, false, l) != 0 ||
       keyed(&t->peer, &t->id_peer, &t->id_local, true, t) != 0)
     return -1;
