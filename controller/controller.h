@@ -42,6 +42,7 @@ enum {
   CTRL_JID_LEN = 512,             /* full JIDs we keep (longer ones are ignored) */
   CTRL_GROUP_LEN = 256,
   CTRL_MAX_NAMES = 64,            /* Controller.Names entries */
+  CTRL_DOWN_GRACE_MS = 20000,     /* a link down this long is negotiated anew */
   /* A peer whose presence went away keeps an up link this long: an XMPP
    * server restart must not cut the overlay.  A link that goes down while
    * the peer is offline is dropped at once. */

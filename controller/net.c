@@ -254,6 +254,7 @@ struct ctrl_net *ctrl_net_new(struct ctrl *c, int kind, const char *id, const ch
   nc.ip6 = n->ip6;
   nc.has_ip6 = n->has_ip6;
   nc.timeout_ms = c->cfg.ctrl.link_setup_timeout * 1000;
+  nc.down_grace_ms = CTRL_DOWN_GRACE_MS;
   nc.rnd = policy_rand_os;
   nc.accept = accept_inbound;
   nc.verify = verify_fpr;

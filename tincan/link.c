@@ -303,8 +303,9 @@ static void keyed_tick(struct tc_link *l, uint64_t now)
       continue;
     tc_path_enlarge_buffers(p);
     if (tc_path_takeover(p))
-      LOG_INFO("tincan", "link %s/%s: slot %u on the selected socket (%s -> %s), ICE agent freed",
-               l->ov->cfg.overlay_id, l->peer_id, i, p->local_addr, p->remote_addr);
+      LOG_INFO("tincan", "link %s/%s: dataplane on the selected socket (%s -> %s, slot %u), "
+               "ICE agent freed", l->ov->cfg.overlay_id, l->peer_id, p->local_addr,
+               p->remote_addr, i);
   }
   uint64_t us = now_us();
   if (now - l->last_ping_ms >= TC_KEEPALIVE_MS) {

@@ -766,6 +766,10 @@ int negotiate_on_link_state(struct negotiate *n, const char *peer_id, int state,
     return IPOP_ENOENT;
   switch (state) {
   case CTL_LINK_UP:
+    if (p->state == NEG_UP && p->deadline) {
+      p->deadline = 0; /* back within the grace: tincan recovered the path */
+      return 0;
+    }
     if (p->state != NEG_CONNECTING)
       return IPOP_ESTATE;
     p->state = NEG_UP;
@@ -778,6 +782,11 @@ int negotiate_on_link_state(struct negotiate *n, const char *peer_id, int state,
   case CTL_LINK_FAILED:
     if (p->state != NEG_CONNECTING && p->state != NEG_UP)
       return IPOP_ESTATE;
+    if (state == CTL_LINK_DOWN && p->state == NEG_UP && n->cfg.down_grace_ms) {
+      if (!p->deadline)
+        p->deadline = now_ms + n->cfg.down_grace_ms; /* negotiate_tick decides */
+      return 0;
+    }
     send_cancel(n, p, SIGMSG_R_FAILED, out);
     fail_attempt(n, p, now_ms, IPOP_ECONNREFUSED,
                  state == CTL_LINK_DOWN ? "link went down" : "link failed", out);
@@ -828,6 +837,10 @@ void negotiate_tick(struct negotiate *n, uint64_t now_ms, struct neg_actions *ou
       fail_attempt(n, p, now_ms, IPOP_ETIMEDOUT, what[p->state], out);
       break;
     }
+    case NEG_UP: /* down for the whole grace */
+      send_cancel(n, p, SIGMSG_R_FAILED, out);
+      fail_attempt(n, p, now_ms, IPOP_ECONNREFUSED, "link went down", out);
+      break;
     case NEG_BACKOFF:
       if (p->wanted) {
         start_attempt(n, p, now_ms, out);

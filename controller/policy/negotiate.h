@@ -122,6 +122,9 @@ struct negotiate_config {
   uint32_t backoff_max_ms;       /* cap; 300000 */
   uint32_t jitter_pct;           /* +0..jitter_pct % added to each delay; 25 */
   uint32_t max_attempts;         /* failures in a row before GIVE_UP (0: never); 8 */
+  uint32_t down_grace_ms;        /* a link "down" this long before it counts as failed:
+                                    tincan recovers paths itself (fallback to the
+                                    relay, roaming, a healed cut); 0: at once */
   uint32_t bad_limit;            /* bad messages from one peer before it is ignored; 8 */
   uint32_t ignore_ms;            /* how long it is ignored; 600000 */
   uint32_t max_peers;            /* peer records; 4096 */

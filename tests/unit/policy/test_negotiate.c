@@ -582,6 +582,49 @@ static void up_pair(struct node *a, struct node *b)
   assert_int_equal(state_of(b, a->id), NEG_UP);
 }
 
+static void grace_10s(struct negotiate_config *c)
+{
+  c->down_grace_ms = 10000;
+}
+
+/* With down_grace_ms, a link that goes down and comes back up within the
+ * grace (tincan recovered its path) is left alone; one that stays down is
+ * negotiated anew when the grace ends. */
+static void test_link_down_grace(void **state)
+{
+  (void)state;
+  struct node a, b;
+  node_init(&a, "A", ID_A, 0, grace_10s);
+  node_init(&b, "B", ID_B, 1, grace_10s);
+  up_pair(&a, &b);
+  now += 1000;
+  do_link_state(&a, ID_B, CTL_LINK_DOWN);
+  assert_int_equal(a.n_remove, 0);
+  assert_int_equal(a.sent[SIGMSG_LINK_CANCEL], 0);
+  assert_int_equal(state_of(&a, ID_B), NEG_UP);
+  now += 5000;
+  do_tick(&a);
+  do_link_state(&a, ID_B, CTL_LINK_UP); /* recovered */
+  assert_int_equal(state_of(&a, ID_B), NEG_UP);
+  now += 20000;
+  do_tick(&a);
+  assert_int_equal(a.n_remove, 0);
+  /* Down for good: the grace ends, then as without one. */
+  do_link_state(&a, ID_B, CTL_LINK_DOWN);
+  now += 9000;
+  do_tick(&a);
+  assert_int_equal(a.n_remove, 0);
+  now += 1001;
+  do_tick(&a);
+  assert_int_equal(a.n_remove, 1);
+  assert_int_equal(a.sent[SIGMSG_LINK_CANCEL], 1);
+  assert_int_equal(state_of(&a, ID_B), NEG_BACKOFF);
+  pump();
+  assert_int_equal(b.n_remove, 1);
+  node_fini(&a);
+  node_fini(&b);
+}
+
 static void test_link_down_renegotiates(void **state)
 {
   struct node a, b;
@@ -1319,6 +1362,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_glare, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
     cmocka_unit_test_setup_teardown(test_link_down_renegotiates, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_link_down_grace, setup, teardown),
     cmocka_unit_test_setup_teardown(test_connecting_timeout_and_responder, setup, teardown),
     cmocka_unit_test_setup_teardown(test_duplicate_and_restart, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tincan_restart_and_errors, setup, teardown),
