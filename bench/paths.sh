@@ -72,27 +72,13 @@ print("%.0f %.3f" % (mbps, 100.0 * e["sum_sent"].get("retransmits", 0) / segs))'
 phase_nat() {
   . "$IPOP_SRC_DIR/tests/integration/tincan_helpers.sh"
   . "$IPOP_SRC_DIR/tests/lib/coturn.sh"
+  . "$IPOP_SRC_DIR/tests/integration/paths_bed.sh"
   netns_init
-  netns_segment pub
-  netns_host srv; netns_attach srv pub 198.18.0.100/24
-  netns_exec srv ip route add default via 198.18.0.254
-  coturn_start turn srv 198.18.0.100
-  coturn_wait turn 10
-  netns_segment la
-  netns_router ra cone pub 198.18.0.1/24 la 198.19.1.1/24
-  netns_host a; netns_attach a la 198.19.1.10/24; netns_route_default a 198.19.1.1
-  netns_host b; netns_attach b pub 198.18.0.20/24
-  tc_start a; tc_start b
-  local turn="{\"address\":\"198.18.0.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\"}"
-  TC_OVERLAY_EXTRA=",\"stun\":[\"198.18.0.100:3478\"],\"turn\":[$turn]"
-  tc_overlay a node-a 10.254.0.1 >/dev/null
-  tc_overlay b node-b 10.254.0.2 >/dev/null
+  paths_bed
   netns_spawn b "$NETNS_TMPDIR/iperf3.log" iperf3 -s -p 5301
-  block() { netns_exec ra iptables -w -I FORWARD -d 198.18.0.20 -m comment --comment bench -j DROP; }
-  unblock() { netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment bench -j DROP; }
   is_relay() { [ "$(tc_stat a node-b pair_type)" = relay ]; }
   not_relay() { ! is_relay; }
-  block
+  paths_block
   tc_link a node-a b node-b
   tc_wait_state a node-b up 30
   wait_ping a 10.254.0.2 10
@@ -103,7 +89,7 @@ phase_nat() {
   wait_until 5 sh -c "grep -q 'bytes from' $pf"
 
   s0=$(date +%s.%N); t0=$(date +%s%N)
-  unblock
+  paths_unblock
   wait_until 90 not_relay && echo "paths_upgrade_ms $(ms_since "$t0")" || echo "paths_upgrade_ms timeout"
   sleep 2
   echo "paths_upgrade_gap_ms $(gap "$pf" "$s0")"
@@ -116,7 +102,7 @@ phase_nat() {
   wait_until 60 grep -q 'relayed path ready\|records now leave by slot 1' "$(tc_log a)" || true
   sleep 3
   s0=$(date +%s.%N); t0=$(date +%s%N)
-  block
+  paths_block
   wait_until 30 is_relay && echo "paths_fallback_ms $(ms_since "$t0")" || echo "paths_fallback_ms timeout"
   sleep 3
   echo "paths_fallback_gap_ms $(gap "$pf" "$s0")"
@@ -125,7 +111,7 @@ phase_nat() {
   echo "paths_relay_tcp1_mbps $mbps"; echo "paths_relay_retrans_pct $rt"
   local relay=$mbps
 
-  unblock
+  paths_unblock
   wait_until 90 not_relay || true
   sleep 3
   s0=$(date +%s.%N)
@@ -136,10 +122,7 @@ phase_nat() {
   coturn_wait turn 10
 
   s0=$(date +%s.%N)
-  netns_exec ra ip addr add 198.18.0.3/24 dev wan
-  netns_exec ra iptables -w -t nat -F POSTROUTING
-  netns_exec ra iptables -w -t nat -A POSTROUTING -o wan -j SNAT --to-source 198.18.0.3
-  netns_exec ra conntrack -F >/dev/null 2>&1 || true
+  paths_rebind
   sleep 8
   echo "paths_rebind_gap_ms $(gap "$pf" "$s0")"
 
@@ -152,6 +135,9 @@ phase_nat() {
   more() { [ "$(grep -c 'bytes from' "$pf" || true)" -gt "$n0" ]; }
   wait_until 90 more && echo "paths_cut_recovery_ms $(ms_since "$t0")" || echo "paths_cut_recovery_ms timeout"
   kill "$ppid" 2>/dev/null || true
+  # What the path manager did, for reading the numbers above.
+  grep -h 'records now leave\|path ready\|not ready\|peer moved' "$(tc_log a)" |
+    sed 's/^ipop-tincan\[[0-9]*\]: /# a: /' || true
   python3 -c "print('ratio_relay_vs_direct_tcp1 %.2f' % ($relay / max($direct, 1)))"
 }
 

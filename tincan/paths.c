@@ -200,6 +200,10 @@ static void take_offer(struct tc_link *l, unsigned slot, int relay, uint32_t gen
   }
   if ((int32_t)(gen - l->pm.gen) <= 0 && l->pm.gen)
     return; /* older than one we took */
+  if (l->pm.gen && now - l->pm.setup_ms < TC_PATHS_OFFER_GAP_MS) {
+    l->pm.bad_msgs++; /* faster than any honest initiator: no agent churn */
+    return;
+  }
   if (p == l->tx) {
     /* The initiator no longer sends by this slot: move first, if we can. */
     struct tc_path *o = other(l);

@@ -50,6 +50,7 @@ enum {
   TC_PATHS_RETRY_MAX_MS = 10000,
   TC_PATHS_RESEND_MS = 1000,        /* offer retransmission */
   TC_PATHS_GRACE_MS = 5000,         /* a new path has this long to deliver */
+  TC_PATHS_OFFER_GAP_MS = 1000,     /* answerer: at most one new offer taken per */
   TC_PATHS_TEXT = 1200,             /* credentials and candidates of a message */
 };
 

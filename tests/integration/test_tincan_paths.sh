@@ -20,23 +20,12 @@ coturn_available || { echo "skip: coturn not installed"; exit 77; }
 command -v conntrack >/dev/null || { echo "skip: conntrack not installed"; exit 77; }
 netns_init
 
-netns_segment pub
-netns_host srv; netns_attach srv pub 198.18.0.100/24
-netns_exec srv ip route add default via 198.18.0.254
-coturn_start turn srv 198.18.0.100
-coturn_wait turn 10
-netns_segment la
-netns_router ra cone pub 198.18.0.1/24 la 198.19.1.1/24
-netns_host a; netns_attach a la 198.19.1.10/24; netns_route_default a 198.19.1.1
-netns_host b; netns_attach b pub 198.18.0.20/24
+. "$(dirname "$0")/paths_bed.sh"
+paths_bed
 netns_host x; netns_attach x pub 198.18.0.66/24
-tc_start a; tc_start b
 tc_listen a; tc_listen b
+turn=$PATHS_TURN
 
-turn="{\"address\":\"198.18.0.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\"}"
-TC_OVERLAY_EXTRA=",\"stun\":[\"198.18.0.100:3478\"],\"turn\":[$turn]"
-tc_overlay a node-a 10.254.0.1 >/dev/null
-tc_overlay b node-b 10.254.0.2 >/dev/null
 relink() { # RELAY_OF_A
   tc_call a remove_link '{"overlay_id":"ov","peer_id":"node-b"}' >/dev/null 2>&1 || true
   tc_call b remove_link '{"overlay_id":"ov","peer_id":"node-a"}' >/dev/null 2>&1 || true
@@ -65,7 +54,7 @@ check "never: b does (so a must ignore them)" grep -q 'typ relay' <<<"$cb"
 check "never: link up" tc_wait_state a node-b up 30
 check "never: pair is not relayed" test "$(tc_stat a node-b pair_type)" != relay
 # Direct UDP between a and b blocked at a's router (TURN still reachable):
-netns_exec ra iptables -w -I FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+paths_block
 relink never
 check "never + direct blocked: the link fails instead of relaying" tc_wait_state a node-b failed 40
 relink auto
@@ -114,7 +103,7 @@ pings() { grep -c 'bytes from' "$NETNS_TMPDIR/paths-ping.txt" || true; }
 more_pings() { local n0=$1; [ "$(pings)" -gt $((n0 + 10)) ]; }
 check "session: ping crosses the relay" wait_until 10 more_pings 0
 t0=$(date +%s%N)
-netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+paths_unblock
 check "upgrade: a's records leave by a direct path" wait_until 60 not_relay a b
 echo "# upgrade: direct after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "upgrade: b's too" wait_until 20 not_relay b a
@@ -126,7 +115,7 @@ coturn_wait turn 10
 r0=$(grep -c 'relayed path ready in slot' "$(tc_log a)" || true)
 more_ready() { [ "$(grep -c 'relayed path ready in slot' "$(tc_log a)" || true)" -gt "$r0" ]; }
 check "relay back: the standby relay is made again" wait_until 90 more_ready
-netns_exec ra iptables -w -I FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+paths_block
 t0=$(date +%s%N)
 check "fallback: a's records leave by the relay" wait_until 15 is_relay a b
 echo "# fallback: relay after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
@@ -134,7 +123,7 @@ check "fallback: ping goes on" wait_until 15 more_pings "$(pings)"
 check "session: no new DTLS handshake" test "$(dtls_ups)" = "$dtls0"
 check "session: the link never went down" test "$(downs)" = "$down0"
 kill "$ppid" 2>/dev/null || true
-netns_exec ra iptables -w -D FORWARD -d 198.18.0.20 -m comment --comment paths-block -j DROP
+paths_unblock
 
 # --- roaming: a's NAT rebinds to a new public address ----------------------
 relink auto
@@ -158,10 +147,7 @@ netns_exec a sh -c 'exec ping -i 0.1 -w 30 10.254.0.2' >"$NETNS_TMPDIR/roam-ping
 pingpid=$!
 netns_defer kill "$pingpid"
 wait_until 5 sh -c "grep -q 'bytes from' $NETNS_TMPDIR/roam-ping.txt"
-netns_exec ra ip addr add 198.18.0.3/24 dev wan
-netns_exec ra iptables -w -t nat -F POSTROUTING
-netns_exec ra iptables -w -t nat -A POSTROUTING -o wan -j SNAT --to-source 198.18.0.3
-netns_exec ra conntrack -F >/dev/null 2>&1 || true
+paths_rebind
 moved() { case $(tc_stat b node-a remote_addr) in 198.18.0.3:*) return 0;; esac; return 1; }
 check "roam: b follows a to 198.18.0.3" wait_until 15 moved
 echo "# roam: b now sends to $(tc_stat b node-a remote_addr)"
