@@ -373,6 +373,13 @@ void tc_paths_tick(struct tc_link *l, uint64_t now, uint64_t now_us)
     o = other(l);
   }
   probe_other(l, now, now_us);
+  /* A pong overdue on tx: ping it every tick (250 ms) until one comes, so
+   * that "quiet" means several lost pings, not one or two lost under load. */
+  if (l->tx->last_pong_ms && now - l->tx->last_pong_ms > TC_PATHS_SUSPECT_MS &&
+      now - l->pm.suspect_ms >= TC_TICK_MS) {
+    l->pm.suspect_ms = now;
+    tc_dp_send_ping(&l->dp, now_us);
+  }
   /* In-band setup: resend the offer; give up after a while; done once the
    * new path works. */
   if (l->pm.flags & TC_PATHS_SETUP) {

@@ -14,9 +14,10 @@
  *   - standby: while records leave by a direct path and a TURN server is
  *     configured (relay "auto"), keep a relay-only path READY in the other
  *     slot;
- *   - fallback: when nothing authenticated arrived by tx for
- *     TC_PATHS_SILENT_MS while the other path delivers, tx moves there (and
- *     back when the first path delivers again: a healed path cut).
+ *   - fallback: when no ping sent by tx was answered for TC_PATHS_SILENT_MS
+ *     (tx is pinged every tick once a pong is TC_PATHS_SUSPECT_MS overdue)
+ *     while the other path answers, tx moves there (and back to a direct
+ *     path when it answers again: a healed path cut).
  * Each side pings its non-tx path every second too, and a pong goes back
  * by the path its ping came by: a path whose pings were answered lately
  * works both ways (a one-way block is seen), and a standby is known to
@@ -43,8 +44,9 @@ enum {
   TC_PATHS_OFFER = 1,
   TC_PATHS_ANSWER = 2,
   TC_PATHS_HDR = 8,
-  TC_PATHS_SILENT_MS = 2000,        /* tx quiet this long: fall back */
-  TC_PATHS_ALIVE_MS = 2500,         /* a path delivered within this: it works */
+  TC_PATHS_SUSPECT_MS = 1200,       /* no pong on tx this long: ping it every tick */
+  TC_PATHS_SILENT_MS = 2500,        /* no pong on tx this long (~6 pings): fall back */
+  TC_PATHS_ALIVE_MS = 2500,         /* a pong by a path within this: it works */
   TC_PATHS_SETUP_MS = 20000,        /* an in-band setup must be READY by then */
   TC_PATHS_RETRY_MS = 5000,         /* first retry after a failed setup */
   TC_PATHS_RETRY_MAX_MS = 10000,
@@ -68,7 +70,7 @@ struct tc_paths {
   uint8_t slot;                     /* slot being set up */
   uint8_t want;                     /* its relay policy (never: direct, always: relay) */
   uint32_t gen;                     /* generation of the last offer (sent or taken) */
-  uint64_t setup_ms, resend_ms, next_try_ms, probe_ms, ready_ms;
+  uint64_t setup_ms, resend_ms, next_try_ms, probe_ms, ready_ms, suspect_ms;
   uint32_t retry_ms;
   uint8_t msg[TC_PATHS_HDR + TC_PATHS_TEXT]; /* our last offer/answer, for resending */
   size_t msg_len;
