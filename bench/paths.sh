@@ -136,8 +136,11 @@ phase_nat() {
   wait_until 90 more && echo "paths_cut_recovery_ms $(ms_since "$t0")" || echo "paths_cut_recovery_ms timeout"
   kill "$ppid" 2>/dev/null || true
   # What the path manager did, for reading the numbers above.
-  grep -h 'records now leave\|path ready\|not ready\|peer moved' "$(tc_log a)" |
-    sed 's/^ipop-tincan\[[0-9]*\]: /# a: /' || true
+  local h
+  for h in a b; do
+    grep -h 'records now leave\|path ready\|not ready\|peer moved' "$(tc_log $h)" |
+      sed "s/^ipop-tincan\[[0-9]*\]: /# $h: /" || true
+  done
   python3 -c "print('ratio_relay_vs_direct_tcp1 %.2f' % ($relay / max($direct, 1)))"
 }
 
