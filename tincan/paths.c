@@ -337,7 +337,7 @@ static void plan(struct tc_link *l, uint64_t now)
   if (tx_relayed) {
     /* Upgrade: a direct path, unless the other slot already is one that
      * works. */
-    if (!(o->mode == TC_PATH_SOCKET && alive(o, now)))
+    if (!(usable(o) && !relayed(o) && alive(o, now)))
       start_setup(l, tc_paths_index(l, o), CTL_RELAY_NEVER, now);
   } else if (l->pcfg.n_turn && !(usable(o) && relayed(o) && alive(o, now))) {
     /* Standby: a relayed path next to the direct one. */
@@ -368,7 +368,7 @@ void tc_paths_tick(struct tc_link *l, uint64_t now, uint64_t now_us)
   if (usable(o) && alive(o, now)) {
     if (tx_quiet)
       set_tx(l, o, "the other path went quiet");
-    else if (o->mode == TC_PATH_SOCKET && relayed(l->tx))
+    else if (!relayed(o) && relayed(l->tx))
       set_tx(l, o, "direct path works: upgrade");
     o = other(l);
   }
