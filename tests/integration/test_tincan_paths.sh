@@ -3,6 +3,7 @@
 #   a   behind a cone NAT router ra (198.18.0.1, later also 198.18.0.3)
 #   b   routed: directly on the public segment (198.18.0.20)
 #   srv coturn (198.18.0.100), with a default route like an Internet host
+#   c   next to a behind ra (198.19.1.11)
 #   x   an attacker on the public segment (198.18.0.66)
 # Checks:
 #   relay "always": a offers relayed candidates only, the pair is relayed;
@@ -11,7 +12,9 @@
 #   roaming: with ping running, ra's NAT moves a to a new public address
 #     (SNAT to 198.18.0.3, conntrack flushed); b follows a's authenticated
 #     records to it, the link never goes down, ping goes on; garbage and a
-#     record-looking datagram from x do not move b.
+#     record-looking datagram from x do not move b;
+#   same LAN: a and c link over their host candidates, not the relay;
+#   one session over changing paths: upgrade, relay loss, fallback.
 set -euo pipefail
 . "$(dirname "$0")/tincan_helpers.sh"
 . "$IPOP_SRC_DIR/tests/lib/coturn.sh"
@@ -124,6 +127,23 @@ check "session: no new DTLS handshake" test "$(dtls_ups)" = "$dtls0"
 check "session: the link never went down" test "$(downs)" = "$down0"
 kill "$ppid" 2>/dev/null || true
 paths_unblock
+
+# --- same LAN: host candidates win ------------------------------------------
+# c sits next to a behind ra; with STUN and TURN configured, ICE's type
+# preference (host > srflx > relay) and regular nomination pick the pair of
+# host candidates, and the path manager then keeps the relay as standby
+# without moving the records.
+netns_host c; netns_attach c la 198.19.1.11/24; netns_route_default c 198.19.1.1
+tc_start c
+TC_OVERLAY_EXTRA=",\"stun\":[\"198.18.0.100:3478\"],\"turn\":[$turn]" tc_overlay c node-c 10.254.0.3 >/dev/null
+tc_link a node-a c node-c
+check "same LAN: link up" tc_wait_state a node-c up 30
+check "same LAN: the pair is host to host" test "$(tc_stat a node-c pair_type)" = host
+check "same LAN: ping crosses" wait_ping a 10.254.0.3 5
+check "same LAN: still host after the standby is made" \
+  wait_until 20 sh -c "grep -q 'link ov/node-c: relayed path ready' $(tc_log a)"
+check "same LAN: records still leave by the host pair" test "$(tc_stat a node-c pair_type)" = host
+tc_call a remove_link '{"overlay_id":"ov","peer_id":"node-c"}' >/dev/null
 
 # --- roaming: a's NAT rebinds to a new public address ----------------------
 relink auto
