@@ -190,6 +190,7 @@ static void handle_counters(struct ctl_endpoint *ep, struct ctl_request *req, co
     s.signals_in = x.signals_in;
     s.signals_out = x.signals_out;
     s.signals_bad = x.bad_signals;
+    s.xmpp_stanzas_skipped = x.stanzas_skipped;
   }
   if (c->reg) {
     /* Not allowed by roster or room, or from a blocked JID. */

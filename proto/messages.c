@@ -316,7 +316,7 @@ static const struct jb_field cstats_f[] = {
   C(neg_bad), C(neg_ignored), C(neg_stale), C(neg_glare), C(neg_timeouts), C(neg_links_up),
   C(links_created), C(tincan_errors), C(unknown_dest_events), C(ctl_requests_in),
   C(ctl_auth_rejected), C(identity_conflicts), C(signals_unbound), C(fingerprints_refused),
-  C(fingerprints_pinned), C(addr_claims_refused),
+  C(fingerprints_pinned), C(addr_claims_refused), C(xmpp_stanzas_skipped),
 };
 const struct jb_schema ctl_controller_stats_schema = JB_SCHEMA("stats", T, cstats_f);
 #undef T

@@ -365,6 +365,7 @@ struct ctl_controller_stats {
   uint64_t fingerprints_pinned;   /* pinned on first use */
   uint64_t addr_claims_refused;   /* GroupVPN: an IPv6 address derived from another
                                      node's id, claimed by a node it is not derived from */
+  uint64_t xmpp_stanzas_skipped;  /* beyond a limit inside one stanza */
 };
 
 /* ---- groups over XMPP rooms and blocking (docs/groups.md) -------------- */

@@ -3,6 +3,12 @@
 # build directory and run each one for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 20, or $IPOP_FUZZ_TIME)
+#   scripts/fuzz.sh --long [--jobs N]         deep run: each target until it
+#                                             has run 10 M inputs (no time
+#                                             limit; $IPOP_FUZZ_RUNS changes
+#                                             the count), N targets at a time
+#                                             (default 1), at nice 19.  Not
+#                                             for CI: hours on 2 cores.
 #
 # Environment:
 #   IPOP_FUZZ_BUILD_DIR  build directory (default: <repo>/build-fuzz)
@@ -22,7 +28,23 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=${IPOP_SRC_DIR:-$here}
 build=${IPOP_FUZZ_BUILD_DIR:-$here/build-fuzz}
+long=0
+jobs=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --long) long=1; shift ;;
+    --jobs) jobs=${2:-}; shift 2 ;;
+    *) break ;;
+  esac
+done
 secs=${1:-${IPOP_FUZZ_TIME:-20}}
+if [ $long = 1 ]; then
+  secs=${1:-0}                       # 0: no time limit
+  : "${IPOP_FUZZ_RUNS:=10000000}"
+fi
+case $jobs in
+  ''|*[!0-9]*|0) echo "usage: $0 [--long] [--jobs N] [seconds-per-target]" >&2; exit 2 ;;
+esac
 
 case $secs in
   ''|*[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;;
@@ -57,42 +79,74 @@ if ! CC=clang cmake -S "$src" -B "$build" -DIPOP_FUZZ=ON -DIPOP_TESTS=ON \
   exit 1
 fi
 status=0
+built=
 for t in $targets; do
   # Built one by one: a target that does not compile fails alone.
-  if ! make -C "$build" -j"$(nproc)" "$t" >>"$log" 2>&1; then
+  if ! make -C "$build" -j2 "$t" >>"$log" 2>&1; then
     echo "$t: FAILED (build error, see $log)"
     grep -E 'error' "$log" | tail -n 5 | sed 's/^/    /'
     status=1
     continue
   fi
+  built="$built $t"
+done
+
+# run_one TARGET: one summary line; non-zero on a crash.
+run_one() {
+  local t=$1
+  local bin
   bin=$(find "$build" -type f -name "$t" -perm -u+x | head -n 1)
   if [ -z "$bin" ]; then
     echo "$t: FAILED (not built)"
-    status=1
-    continue
+    return 1
   fi
-  seeds=$src/tests/fuzz/corpus/${t#fuzz_}
-  work=$build/corpus-$t
+  local seeds=$src/tests/fuzz/corpus/${t#fuzz_}
+  local work=$build/corpus-$t
   rm -rf "$work"
   mkdir -p "$work"
   [ -d "$seeds" ] && cp "$seeds"/* "$work"/ 2>/dev/null
-  out=$build/$t.log
+  local out=$build/$t.log
   rm -f "$build/$t-"*   # reproducers of earlier runs
-  runs=()
+  local runs=()
   [ -n "${IPOP_FUZZ_RUNS:-}" ] && runs=(-runs="$IPOP_FUZZ_RUNS")
-  (cd "$build" && "$bin" -max_total_time="$secs" "${runs[@]}" -print_final_stats=1 \
+  local nice=()
+  [ $long = 1 ] && nice=(nice -n 19)
+  (cd "$build" && "${nice[@]}" "$bin" -max_total_time="$secs" "${runs[@]}" -print_final_stats=1 \
      -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$build/$t-" "$work") >"$out" 2>&1
-  rc=$?
+  local rc=$?
+  local execs rate ninputs cov
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out" | tail -n 1)
   ninputs=$(find "$work" -type f | wc -l)
+  # libFuzzer's last status line: edges covered (cov) and features (ft).
+  cov=$(grep -E '^#[0-9]+' "$out" | grep -oE 'cov: [0-9]+ ft: [0-9]+' | tail -n 1)
   if [ $rc -eq 0 ]; then
-    echo "$t: ok, ${execs:-?} execs (limit $secs s${IPOP_FUZZ_RUNS:+ or $IPOP_FUZZ_RUNS runs}, ${rate:-?}/s), corpus $ninputs inputs"
+    echo "$t: ok, ${execs:-?} execs (limit $secs s${IPOP_FUZZ_RUNS:+ or $IPOP_FUZZ_RUNS runs}, ${rate:-?}/s), ${cov:-cov ?}, corpus $ninputs inputs"
   else
+    local artifact
     artifact=$(ls -t "$build/$t-"* 2>/dev/null | head -n 1)
     echo "$t: CRASH (exit $rc) after ${execs:-?} execs; reproducer ${artifact:-none}; log $out"
     grep -m 3 -E 'ERROR|SUMMARY|abort|deadly' "$out" | sed 's/^/    /'
-    status=1
+    return 1
+  fi
+}
+
+# --jobs N: N targets at a time; each leaves its exit code in a file.
+for t in $built; do
+  if [ "$jobs" -gt 1 ]; then
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+      wait -n
+    done
+    (run_one "$t"; echo $? >"$build/$t.rc") &
+  else
+    run_one "$t" || status=1
   fi
 done
+wait
+if [ "$jobs" -gt 1 ]; then
+  for t in $built; do
+    [ "$(cat "$build/$t.rc" 2>/dev/null)" = 0 ] || status=1
+    rm -f "$build/$t.rc"
+  done
+fi
 exit $status

@@ -18,6 +18,7 @@
 static int on_stanza(void *ctx, struct xmpp_stanza *st);
 static int on_stream_open(void *ctx, const struct xmpp_stanza *root);
 static void on_stream_close(void *ctx);
+static int on_skipped(void *ctx, struct xmpp_stanza *shell, const char *why);
 
 /* ------------------------------------------------------------- sending */
 
@@ -25,6 +26,7 @@ const struct xmpp_parser_cbs xmpp__parser_cbs = {
   .stream_open = on_stream_open,
   .stanza = on_stanza,
   .stream_close = on_stream_close,
+  .skipped = on_skipped,
 };
 
 void xmpp__send_presence(struct conn *k)
@@ -561,3 +563,42 @@ static int route_stanza(struct conn *k, struct xmpp_stanza *st)
   return 0;
 }
 
+
+/* A stanza beyond a limit inside it (stanza.h) costs only itself: it is
+ * counted and logged with its sender, the stream stays.  A request gets a
+ * policy-violation error; an answer to one of ours is taken as an error
+ * answer, so that nothing waits for it (the roster, a PEP read...). */
+static int on_skipped(void *ctx, struct xmpp_stanza *shell, const char *why)
+{
+  struct conn *k = ctx;
+  struct xmpp_client *c = k->c;
+  if (k->dead)
+    return 1;
+  const char *from = xmpp_stanza_attr(shell, "from");
+  c->counters.stanzas_skipped++;
+  ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
+              "skipped a <%s/> from %s: %s (the stream stays)", shell->name,
+              !from ? "the server" : xmpp__jid_ok(from) ? from : "(bad JID)",
+              why);
+  const char *type = xmpp_stanza_attr(shell, "type");
+  if (strcmp(shell->ns, XMPP_NS_CLIENT) != 0 ||
+      strcmp(shell->name, "iq") != 0 || !type || !xmpp_stanza_attr(shell, "id"))
+    return 0;
+  if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0) {
+    xmpp__send_iq_error(k, shell, "modify", "policy-violation");
+    return k->action != ACT_NONE;
+  }
+  if (strcmp(type, "result") != 0 && strcmp(type, "error") != 0)
+    return 0;
+  struct xmpp_stanza *err = xmpp_stanza_new("error", XMPP_NS_CLIENT);
+  struct xmpp_stanza *cond = xmpp_stanza_new("policy-violation", NS_STANZAS);
+  if (!err || !cond || xmpp_stanza_set_attr(err, "type", "modify") != 0 ||
+      xmpp_stanza_set_attr(shell, "type", "error") != 0) {
+    xmpp_stanza_free(err);
+    xmpp_stanza_free(cond);
+    return 0;
+  }
+  xmpp_stanza_add_child(err, cond);
+  xmpp_stanza_add_child(shell, err);
+  return on_stanza(ctx, shell);
+}

@@ -149,6 +149,60 @@ struct xmpp_stanza *xmpp_stanza_child_ns(const struct xmpp_stanza *s,
   return NULL;
 }
 
+struct xmpp_stanza *xmpp_stanza_new(const char *name, const char *ns)
+{
+  struct xmpp_stanza *s = calloc(1, sizeof(*s));
+  if (!s)
+    return NULL;
+  s->name = strdup(name);
+  s->ns = strdup(ns);
+  if (!s->name || !s->ns) {
+    xmpp_stanza_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+int xmpp_stanza_set_attr(struct xmpp_stanza *s, const char *name,
+                         const char *value)
+{
+  char *v = strdup(value);
+  if (!v)
+    return -1;
+  for (size_t i = 0; i < s->nattrs; i++)
+    if (strcmp(s->attrs[i].name, name) == 0) {
+      free(s->attrs[i].value);
+      s->attrs[i].value = v;
+      return 0;
+    }
+  char *n = strdup(name);
+  struct xmpp_attr *a = realloc(s->attrs, (s->nattrs + 1) * sizeof(*a));
+  if (!n || !a) {
+    free(n);
+    free(v);
+    if (a)
+      s->attrs = a;
+    return -1;
+  }
+  s->attrs = a;
+  a[s->nattrs].name = n;
+  a[s->nattrs].value = v;
+  s->nattrs++;
+  return 0;
+}
+
+void xmpp_stanza_add_child(struct xmpp_stanza *parent,
+                           struct xmpp_stanza *child)
+{
+  child->parent = parent;
+  if (parent->last_child)
+    parent->last_child->next = child;
+  else
+    parent->children = child;
+  parent->last_child = child;
+  parent->nchildren++;
+}
+
 void xmpp_stanza_serialize(const struct xmpp_stanza *s, struct sbuf *out,
                            const char *parent_ns)
 {
@@ -186,8 +240,11 @@ struct xmpp_parser {
   unsigned depth;              /* 0 outside root, 1 inside <stream:stream> */
   struct xmpp_stanza *cur;     /* innermost open element of the stanza */
   struct xmpp_stanza *top;     /* stanza being built */
-  size_t cur_bytes;            /* bytes held by top */
+  size_t cur_bytes;            /* bytes of the stanza (about as on the wire) */
+  size_t tree_bytes;           /* memory held by top */
   const char *error;           /* stream error condition, sticky */
+  const char *skip;            /* why the stanza being read is skipped */
+  char skip_why[96];
   bool stopped;                /* a callback asked to stop */
   bool closed;                 /* </stream:stream> seen */
 };
@@ -214,10 +271,41 @@ static char *dups(const xmlChar *s)
   return dupn(s ? s : (const xmlChar *)"", s ? strlen((const char *)s) : 0);
 }
 
+/* The attributes a skipped stanza keeps (its shell): enough to know who
+ * sent it and to answer an iq. */
+static bool routing_attr(const xmlChar *name, const xmlChar *prefix)
+{
+  static const char *const keep[] = { "from", "to", "id", "type" };
+  if (prefix)
+    return false;
+  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+    if (strcmp((const char *)name, keep[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Bytes an element costs against max_stanza: what it holds in memory
+ * when kept (kept), about what its start tag took on the wire when
+ * skipped. */
+static size_t elem_cost(const xmlChar *localname, const xmlChar *uri,
+                        int nb_attributes, const xmlChar **attributes,
+                        bool kept)
+{
+  size_t n = strlen((const char *)localname) +
+             (kept ? sizeof(struct xmpp_stanza) + (uri ? strlen((const char *)uri) : 0) : 2);
+  for (int i = 0; i < nb_attributes; i++) {
+    const xmlChar **a = attributes + 5 * i;
+    n += (kept ? sizeof(struct xmpp_attr) : 4) + strlen((const char *)a[0]) +
+         (a[1] ? strlen((const char *)a[1]) + 1 : 0) + (size_t)(a[4] - a[3]);
+  }
+  return n;
+}
+
 static struct xmpp_stanza *make_elem(struct xmpp_parser *p,
                                      const xmlChar *localname,
                                      const xmlChar *uri, int nb_attributes,
-                                     const xmlChar **attributes)
+                                     const xmlChar **attributes,
+                                     bool routing_only)
 {
   struct xmpp_stanza *e = calloc(1, sizeof(*e));
   if (!e)
@@ -226,7 +314,6 @@ static struct xmpp_stanza *make_elem(struct xmpp_parser *p,
   e->ns = dups(uri);
   if (!e->name || !e->ns)
     goto oom;
-  p->cur_bytes += sizeof(*e) + strlen(e->name) + strlen(e->ns);
   if (nb_attributes > 0) {
     e->attrs = calloc((size_t)nb_attributes, sizeof(*e->attrs));
     if (!e->attrs)
@@ -235,6 +322,8 @@ static struct xmpp_stanza *make_elem(struct xmpp_parser *p,
   for (int i = 0; i < nb_attributes; i++) {
     const xmlChar **a = attributes + 5 * i;
     size_t vlen = (size_t)(a[4] - a[3]);
+    if (routing_only && !routing_attr(a[0], a[1]))
+      continue;
     struct xmpp_attr *at = &e->attrs[e->nattrs];
     if (a[1]) {
       size_t n = strlen((const char *)a[1]) + 1 + strlen((const char *)a[0]);
@@ -248,12 +337,52 @@ static struct xmpp_stanza *make_elem(struct xmpp_parser *p,
     e->nattrs++;
     if (!at->name || !at->value)
       goto oom;
-    p->cur_bytes += sizeof(*at) + strlen(at->name) + vlen;
   }
   return e;
 oom:
   xmpp_stanza_free(e);
   return NULL;
+}
+
+/* Start skipping the stanza being read: keep only its top element with
+ * its routing attributes (the shell), free the rest.  The stanza is then
+ * read to its end without being stored, and reported to cbs.skipped. */
+static void skip_stanza(struct xmpp_parser *p, const char *what,
+                        const char *elem, unsigned long limit)
+{
+  snprintf(p->skip_why, sizeof(p->skip_why), "%s of <%.32s/> over the limit of %lu",
+           what, elem, limit);
+  p->skip = p->skip_why;
+  p->cur = NULL;
+  struct xmpp_stanza *t = p->top;
+  if (!t)
+    return;
+  xmpp_stanza_free(t->children);
+  t->children = t->last_child = NULL;
+  t->nchildren = 0;
+  free(t->text);
+  t->text = NULL;
+  t->text_len = 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < t->nattrs; i++) {
+    struct xmpp_attr *a = &t->attrs[i];
+    if (routing_attr((const xmlChar *)a->name, NULL)) {
+      t->attrs[kept++] = *a;
+    } else {
+      free(a->name);
+      free(a->value);
+    }
+  }
+  t->nattrs = kept;
+}
+
+/* Every byte of a stanza counts, kept or skipped: a stanza over
+ * max_stanza breaks the stream. */
+static void skip_bytes(struct xmpp_parser *p, size_t n)
+{
+  p->cur_bytes += n;
+  if (p->cur_bytes > p->max_stanza)
+    fail(p, "policy-violation");
 }
 
 static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
@@ -273,9 +402,10 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
       fail(p, "not-well-formed");
       return;
     }
-  if (nb_attributes > XMPP_ATTRS_MAX ||
-      nb_namespaces > XMPP_ATTRS_MAX) {
-    fail(p, "policy-violation");
+  bool wide = nb_attributes > XMPP_ATTRS_MAX ||
+              nb_namespaces > XMPP_ATTRS_MAX;
+  if (p->depth == 0 && wide) {
+    fail(p, "policy-violation");  /* the stream root itself */
     return;
   }
   if (p->depth == 0) {
@@ -284,9 +414,8 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
       fail(p, "invalid-namespace");
       return;
     }
-    p->cur_bytes = 0;
     struct xmpp_stanza *root = make_elem(p, localname, uri, nb_attributes,
-                                         attributes);
+                                         attributes, false);
     if (!root) {
       fail(p, "resource-constraint");
       return;
@@ -294,37 +423,43 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
     p->depth = 1;
     int r = p->cbs.stream_open ? p->cbs.stream_open(p->ctx, root) : 0;
     xmpp_stanza_free(root);
-    p->cur_bytes = 0;
     if (r) {
       p->stopped = true;
       xmlStopParser(p->ctxt);
     }
     return;
   }
-  if (p->depth - 1 >= p->max_depth) {
-    fail(p, "policy-violation");
+  p->depth++;
+  skip_bytes(p, elem_cost(localname, uri, nb_attributes, attributes, false));
+  if (p->error || p->skip)
     return;
-  }
+  bool top = p->depth == 2;
+  size_t mem = elem_cost(localname, uri, nb_attributes, attributes, true);
+  if (!top && p->depth - 2 >= p->max_depth)
+    skip_stanza(p, "nesting", (const char *)localname,
+                (unsigned long)p->max_depth);
+  else if (wide)
+    skip_stanza(p, "attributes", (const char *)localname, XMPP_ATTRS_MAX);
+  else if (!top && p->cur->nchildren >= XMPP_CHILDREN_MAX)
+    skip_stanza(p, "children", p->cur->name, XMPP_CHILDREN_MAX);
+  else if (!top && p->tree_bytes + mem > p->max_stanza)
+    skip_stanza(p, "memory", p->top->name, p->max_stanza);
+  if (p->skip && !top)
+    return;
+  p->tree_bytes += mem;
+  /* A top element that is itself too wide becomes the shell at once. */
   struct xmpp_stanza *e = make_elem(p, localname, uri, nb_attributes,
-                                    attributes);
+                                    attributes, p->skip != NULL);
   if (!e) {
     fail(p, "resource-constraint");
     return;
   }
-  if (p->cur) {
-    e->parent = p->cur;
-    if (p->cur->last_child)
-      p->cur->last_child->next = e;
-    else
-      p->cur->children = e;
-    p->cur->last_child = e;
-  } else {
+  if (top) {
     p->top = e;
+  } else {
+    xmpp_stanza_add_child(p->cur, e);
   }
-  p->cur = e;
-  p->depth++;
-  if (p->cur_bytes > p->max_stanza)
-    fail(p, "policy-violation");
+  p->cur = p->skip ? NULL : e;
 }
 
 static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix,
@@ -346,10 +481,16 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix,
   p->cur = p->cur ? p->cur->parent : NULL;
   if (p->depth == 1 && p->top) {
     struct xmpp_stanza *st = p->top;
+    const char *skip = p->skip;
     p->top = NULL;
     p->cur = NULL;
-    p->cur_bytes = 0;
-    int r = p->cbs.stanza ? p->cbs.stanza(p->ctx, st) : 0;
+    p->skip = NULL;
+    p->cur_bytes = p->tree_bytes = 0;
+    int r = 0;
+    if (skip)
+      r = p->cbs.skipped ? p->cbs.skipped(p->ctx, st, skip) : 0;
+    else if (p->cbs.stanza)
+      r = p->cbs.stanza(p->ctx, st);
     xmpp_stanza_free(st);
     if (r) {
       p->stopped = true;
@@ -361,14 +502,21 @@ static void on_end(void *ud, const xmlChar *localname, const xmlChar *prefix,
 static void on_chars(void *ud, const xmlChar *ch, int len)
 {
   struct xmpp_parser *p = ud;
-  if (p->error || p->stopped || !p->cur || len <= 0)
+  if (p->error || p->stopped || len <= 0 || !p->top)
+    return;  /* whitespace between stanzas is not kept */
+  skip_bytes(p, (size_t)len);
+  if (p->error || p->skip || !p->cur)
     return;
   struct xmpp_stanza *e = p->cur;
-  p->cur_bytes += (size_t)len;
-  if (p->cur_bytes > p->max_stanza) {
-    fail(p, "policy-violation");
+  if (e->text_len + (size_t)len > XMPP_TEXT_MAX) {
+    skip_stanza(p, "text", e->name, XMPP_TEXT_MAX);
     return;
   }
+  if (p->tree_bytes + (size_t)len > p->max_stanza) {
+    skip_stanza(p, "memory", p->top->name, p->max_stanza);
+    return;
+  }
+  p->tree_bytes += (size_t)len;
   char *n = realloc(e->text, e->text_len + (size_t)len + 1);
   if (!n) {
     fail(p, "resource-constraint");

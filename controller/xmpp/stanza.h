@@ -40,6 +40,7 @@ struct xmpp_stanza {
   struct xmpp_attr *attrs;
   size_t nattrs;
   struct xmpp_stanza *children, *last_child, *next, *parent;
+  size_t nchildren;
   char *text;                   /* concatenated direct text content */
   size_t text_len;
 };
@@ -57,6 +58,14 @@ struct xmpp_stanza *xmpp_stanza_child_ns(const struct xmpp_stanza *s,
 void xmpp_stanza_serialize(const struct xmpp_stanza *s, struct sbuf *out,
                            const char *parent_ns);
 
+/* Building trees by hand (answers made up for skipped stanzas): NULL or
+ * -1 when out of memory; a child is owned by its parent once added. */
+struct xmpp_stanza *xmpp_stanza_new(const char *name, const char *ns);
+int xmpp_stanza_set_attr(struct xmpp_stanza *s, const char *name,
+                         const char *value);
+void xmpp_stanza_add_child(struct xmpp_stanza *parent,
+                           struct xmpp_stanza *child);
+
 /* ---- stream parser ---- */
 struct xmpp_parser_cbs {
   /* Root <stream:stream> opened; attrs of the root element. */
@@ -66,6 +75,13 @@ struct xmpp_parser_cbs {
    * STARTTLS): the parser then refuses further input. */
   int (*stanza)(void *ctx, struct xmpp_stanza *st);
   void (*stream_close)(void *ctx);
+  /* A stanza that went beyond a limit inside it (depth, attributes per
+   * element, children per element, text per element) was read to its end
+   * and dropped.  shell: its top-level element with only the attributes
+   * from, to, id and type, no children and no text; why says which limit
+   * it broke.  The parser frees shell after the call; the return value
+   * means what it means for stanza(). */
+  int (*skipped)(void *ctx, struct xmpp_stanza *shell, const char *why);
 };
 
 struct xmpp_parser;
@@ -77,7 +93,13 @@ void xmpp_parser_free(struct xmpp_parser *p);
 /* Returns 0; 1 if a callback asked to stop; or IPOP_EPARSE with
  * xmpp_parser_error() naming the RFC 6120 stream error condition
  * ("not-well-formed", "restricted-xml", "policy-violation",
- * "invalid-namespace", "bad-format"). */
+ * "invalid-namespace", "resource-constraint").  Only what breaks the
+ * stream fails it: XML that is not well-formed, DTDs, entities, comments
+ * and processing instructions, a stanza over max_stanza bytes (counted
+ * as held in memory, skipped parts included, plus a token libxml2 still
+ * buffers), too many attributes on the stream root.  A limit inside one
+ * stanza (max_depth, XMPP_ATTRS_MAX, XMPP_CHILDREN_MAX, XMPP_TEXT_MAX)
+ * skips that stanza: cbs->skipped. */
 int xmpp_parser_feed(struct xmpp_parser *p, const char *data, size_t len);
 const char *xmpp_parser_error(const struct xmpp_parser *p);
 

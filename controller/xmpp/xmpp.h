@@ -40,6 +40,13 @@ enum {
   XMPP_STANZA_MAX_DEFAULT = 256 * 1024,
   XMPP_DEPTH_MAX_DEFAULT = 64,
   XMPP_ATTRS_MAX = 64,             /* attributes (and ns declarations) per element */
+  /* Children of one element and text of one element: twice the longest
+   * list we report (roster, members, block list: the excess is counted)
+   * and four times the longest text we use (a signal payload).  A stanza
+   * beyond one of these, or MaxDepth or XMPP_ATTRS_MAX, is skipped and
+   * counted (stanzas_skipped); the stream stays. */
+  XMPP_CHILDREN_MAX = 8192,
+  XMPP_TEXT_MAX = 64 * 1024,
   XMPP_ROSTER_MAX = 4096,          /* roster items reported per full read */
   XMPP_ACCEPT_MAX = 64,            /* AcceptFrom entries */
   XMPP_BACKOFF_BASE_MS = 1000,
@@ -226,6 +233,9 @@ struct xmpp_counters {
                                   and blocking pushes ignored */
   /* issue #11 */
   uint64_t pep_dropped;        /* malformed PEP events and items ignored */
+  /* issue #16 */
+  uint64_t stanzas_skipped;    /* stanzas beyond a limit inside one stanza
+                                  (depth, attributes, children, text) */
 };
 
 /* Returns a random 32-bit value; replaceable for tests. */

@@ -34,7 +34,7 @@ struct probe {
   struct xmpp_client *c;
   uv_pipe_t in;
   uv_signal_t sigterm, sigint;
-  char line[65536];
+  char line[256 * 1024];  /* hostile-stanza tests send 100 KB lines */
   size_t len;
   bool quitting;
 };
@@ -239,8 +239,9 @@ static void print_counters(struct probe *p)
 {
   struct xmpp_counters k;
   xmpp_client_counters(p->c, &k);
-  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
+  emit(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event",
                  "counters", "muc_dropped", (json_int_t)k.muc_dropped,
+                 "stanzas_skipped", (json_int_t)k.stanzas_skipped,
                  "pep_dropped", (json_int_t)k.pep_dropped,
                  "reconnects", (json_int_t)k.reconnects,
                  "bad_signals", (json_int_t)k.bad_signals,

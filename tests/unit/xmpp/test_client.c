@@ -295,6 +295,61 @@ static void test_iq_and_subscriptions(void **state)
   fx_teardown(&f);
 }
 
+/* One hostile stanza costs only itself: beyond a limit inside it, it is
+ * skipped and counted, the sender named in the log; presence already
+ * reported is not withdrawn, the stream goes on; a request among them is
+ * answered with policy-violation, an answer to ours taken as an error. */
+static void test_hostile_stanza(void **state)
+{
+  struct fixture f;
+  fx_setup(&f, "", XMPP_SUB_IGNORE);
+  assert_int_equal(feed(&f, push_bob), 0);
+  assert_int_equal(feed(&f, "<presence from='bob@xmpp.test/ipop-2'><node xmlns="
+                            "'urn:ipop:node:1' id='node-b'/></presence>"), 0);
+  struct sbuf h;
+  sbuf_init(&h);
+  /* 2,000 deep, 10,000 attributes, 9,000 children, 100 KB of text. */
+  sbuf_adds(&h, "<message from='bob@xmpp.test/ipop-2' type='headline'>");
+  for (int i = 0; i < 2000; i++)
+    sbuf_adds(&h, "<x>");
+  for (int i = 0; i < 2000; i++)
+    sbuf_adds(&h, "</x>");
+  sbuf_adds(&h, "</message><presence from='bob@xmpp.test/ipop-2' type='unavailable'");
+  for (int i = 0; i < 10000; i++)
+    sbuf_printf(&h, " a%d='v'", i);
+  sbuf_adds(&h, "/><message from='bob@xmpp.test/ipop-2'><x>");
+  for (int i = 0; i < 9000; i++)
+    sbuf_adds(&h, "<i/>");
+  sbuf_adds(&h, "</x></message><message from='bob@xmpp.test/ipop-2'><body>");
+  for (int i = 0; i < 100000; i++)
+    sbuf_adds(&h, "b");
+  sbuf_adds(&h, "</body></message>");
+  /* A request: answered with an error, not left waiting. */
+  sbuf_adds(&h, "<iq type='get' id='q1' from='bob@xmpp.test/ipop-2'><query xmlns='urn:x'>");
+  for (int i = 0; i < 100; i++)
+    sbuf_adds(&h, "<a>");
+  for (int i = 0; i < 100; i++)
+    sbuf_adds(&h, "</a>");
+  sbuf_adds(&h, "</query></iq>");
+  sbuf_adds(&h, "<message from='bob@xmpp.test/ipop-2' type='headline'>"
+                "<signal xmlns='urn:ipop:signal:1' type='offer' id='9'>{}"
+                "</signal></message>");
+  assert_int_equal(feed(&f, h.data), 0);
+  sbuf_free(&h);
+  assert_string_equal(f.ev.log.data, "signal bob@xmpp.test/ipop-2 offer 9 {}\n");
+  assert_string_equal(f.out.data, "<iq type='error' id='q1' to='bob@xmpp.test/ipop-2'>"
+                      "<error type='modify'><policy-violation xmlns='urn:ietf:"
+                      "params:xml:ns:xmpp-stanzas'/></error></iq>");
+  assert_int_equal(f.ev.last_state, XMPP_STATE_ONLINE);
+  assert_string_equal(xmpp_client_jid(f.c), ME);
+  struct xmpp_counters k;
+  xmpp_client_counters(f.c, &k);
+  assert_int_equal(k.stanzas_skipped, 5);
+  assert_int_equal(k.reconnects, 0);
+  assert_int_equal(k.stream_errors, 0);
+  fx_teardown(&f);
+}
+
 static void test_stream_errors(void **state)
 {
   struct fixture f;
@@ -320,10 +375,12 @@ static void test_stream_errors(void **state)
   assert_string_equal(f.ev.last_reason, "bad XML from server: restricted-xml");
   fx_teardown(&f);
 
+  /* A stanza over MaxStanzaSize (skipped parts count too) is the stream's. */
   fx_setup(&f, "", XMPP_SUB_IGNORE);
   struct sbuf deep;
   sbuf_init(&deep);
-  for (int i = 0; i < 2000; i++)
+  sbuf_adds(&deep, "<message from='bob@xmpp.test/ipop-2'>");
+  for (int i = 0; i < 100000; i++)
     sbuf_adds(&deep, "<x>");
   assert_int_equal(feed(&f, deep.data), IPOP_EPARSE);
   assert_non_null(strstr(f.out.data, "<policy-violation "));
@@ -504,6 +561,7 @@ int main(void)
     cmocka_unit_test(test_roster_items),
     cmocka_unit_test(test_iq_and_subscriptions),
     cmocka_unit_test(test_stream_errors),
+    cmocka_unit_test(test_hostile_stanza),
     cmocka_unit_test(test_stop_from_callback),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_config_schema),

@@ -1,6 +1,7 @@
 /* Stream parser: identical stanzas however the input is split; malformed,
- * oversized, too deep, too wide and DTD/entity-laden input rejected with
- * the RFC 6120 stream error condition (leaks are caught by the ASan build). */
+ * oversized and DTD/entity-laden input rejected with the RFC 6120 stream
+ * error condition; a stanza too deep, too wide or with too much text
+ * skipped alone (leaks are caught by the ASan build). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "error.h"
 #include "stanza.h"
+#include "xmpp.h"
 
 #define HDR "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " \
             "xmlns:stream='http://etherx.jabber.org/streams' id='s1' " \
@@ -19,7 +21,7 @@
 
 struct collect {
   struct sbuf out;     /* serialized stanzas, one per line */
-  int opens, closes, stanzas;
+  int opens, closes, stanzas, skipped;
   int stop_after;      /* return 1 from this stanza on (0: never) */
 };
 
@@ -47,7 +49,18 @@ static void c_close(void *ctx)
   sbuf_adds(&c->out, "CLOSE\n");
 }
 
-static const struct xmpp_parser_cbs cbs = { c_open, c_stanza, c_close };
+static int c_skipped(void *ctx, struct xmpp_stanza *shell, const char *why)
+{
+  struct collect *c = ctx;
+  c->skipped++;
+  sbuf_adds(&c->out, "SKIP ");
+  xmpp_stanza_serialize(shell, &c->out, XMPP_NS_CLIENT);
+  sbuf_printf(&c->out, " %s\n", why);
+  return 0;
+}
+
+static const struct xmpp_parser_cbs cbs = { c_open, c_stanza, c_close,
+                                            c_skipped };
 
 static const char stream[] =
     HDR
@@ -214,44 +227,216 @@ static void test_limits(void **state)
   buf[12 + big] = '\0';
   expect_error(buf, strlen(buf), "policy-violation", 256 * 1024, 64);
   free(buf);
+}
 
-  /* Depth: 64 levels pass, 65 do not. */
-  char deep[2048] = "", tail[2048] = "";
-  for (int i = 0; i < 64; i++) {
-    strcat(deep, "<a>");
-    strcat(tail, "</a>");
+/* Feed HDR + body + "<iq id='after'/>" in one piece and again in pieces
+ * of 7 bytes; expect no error, want in the transcript (a SKIP line), and
+ * the stanza after it delivered. */
+static void expect_skip(const char *body, size_t len, const char *want,
+                        size_t max_stanza, unsigned depth)
+{
+  char *ref = NULL;
+  for (size_t piece = 0; piece <= 7; piece += 7) {
+    struct collect c = { 0 };
+    sbuf_init(&c.out);
+    struct xmpp_parser *p = xmpp_parser_new(&cbs, &c, max_stanza, depth);
+    assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
+    int r = 0;
+    if (piece)
+      for (size_t i = 0; i < len && r == 0; i += piece)
+        r = xmpp_parser_feed(p, body + i, len - i < piece ? len - i : piece);
+    else
+      r = xmpp_parser_feed(p, body, len);
+    if (r == 0)
+      r = xmpp_parser_feed(p, "<iq id='after'/>", 16);
+    if (r != 0)
+      fail_msg("body %.60s: got %d %s, want a skip", body, r,
+               xmpp_parser_error(p));
+    assert_int_equal(c.skipped, 1);
+    if (!strstr(c.out.data, want))
+      fail_msg("body %.60s: %s lacks %s", body, c.out.data, want);
+    assert_non_null(strstr(c.out.data, "<iq id='after'/>\n"));
+    if (ref)
+      assert_string_equal(c.out.data, ref);  /* however it was split */
+    else
+      ref = strdup(c.out.data);
+    xmpp_parser_free(p);
+    sbuf_free(&c.out);
   }
+  free(ref);
+}
+
+/* Nest levels of <a>; inner text inside the innermost. */
+static char *nested(const char *top, int levels, const char *inner)
+{
+  struct sbuf b;
+  sbuf_init(&b);
+  sbuf_adds(&b, top);
+  for (int i = 0; i < levels; i++)
+    sbuf_adds(&b, "<a>");
+  sbuf_adds(&b, inner);
+  for (int i = 0; i < levels; i++)
+    sbuf_adds(&b, "</a>");
+  sbuf_adds(&b, "</message>");
+  return b.data;
+}
+
+static void test_skip(void **state)
+{
+  /* Depth: 64 levels pass (the stanza and 63 inside), 65 are skipped;
+   * 2,000 and 10,000 too (libxml2 gives up at 256 unless told not to). */
+  char *d = nested("<message from='bob@xmpp.test/r1' id='m1' x='y'>", 63, "t");
   struct collect c = { 0 };
   sbuf_init(&c.out);
   struct xmpp_parser *p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
   assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, deep, strlen(deep)), 0);
-  assert_int_equal(xmpp_parser_feed(p, tail, strlen(tail)), 0);
+  assert_int_equal(xmpp_parser_feed(p, d, strlen(d)), 0);
   assert_int_equal(c.stanzas, 1);
+  assert_int_equal(c.skipped, 0);
   xmpp_parser_free(p);
   sbuf_free(&c.out);
-  strcat(deep, "<a>");
-  expect_error_s(deep, "policy-violation");
+  free(d);
+  const int deep[] = { 64, 2000, 10000 };
+  for (int i = 0; i < 3; i++) {
+    d = nested("<message from='bob@xmpp.test/r1' id='m1' x='y'>", deep[i], "t");
+    expect_skip(d, strlen(d), "SKIP <message from='bob@xmpp.test/r1' id='m1'/> "
+                "nesting of <a/> over the limit of 64\n", 256 * 1024, 64);
+    free(d);
+  }
   /* A configured smaller depth. */
-  expect_error("<a><b><c><d><e/></d></c></b></a>", 32, "policy-violation",
-               1024, 4);
+  expect_skip("<a><b><c><d><e/></d></c></b></a>", 32,
+              "SKIP <a/> nesting of <e/> over the limit of 4", 1024, 4);
 
-  /* Attributes: 64 pass, 65 do not. */
-  char attrs[4096] = "<message";
-  for (int i = 0; i < 64; i++)
-    sprintf(attrs + strlen(attrs), " a%d='x'", i);
-  char ok[4200];
-  sprintf(ok, "%s/>", attrs);
+  /* Attributes: 64 pass, 65 and 10,000 (128 KB) are skipped, on the
+   * stanza itself (only its routing attributes kept) or inside it. */
+  struct sbuf a;
+  sbuf_init(&a);
+  sbuf_adds(&a, "<message type='chat' from='eve@xmpp.test/x'");
+  for (int i = 0; i < 62; i++)
+    sbuf_printf(&a, " a%d='x'", i);
+  sbuf_adds(&a, "/>");
   memset(&c, 0, sizeof(c));
   sbuf_init(&c.out);
   p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
   assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, ok, strlen(ok)), 0);
+  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
   assert_int_equal(c.stanzas, 1);
   xmpp_parser_free(p);
   sbuf_free(&c.out);
-  strcat(attrs, " a64='x'/>");
-  expect_error_s(attrs, "policy-violation");
+  a.len -= 2;
+  sbuf_adds(&a, " a62='x'/>");
+  expect_skip(a.data, a.len, "SKIP <message type='chat' from='eve@xmpp.test/x'/> "
+              "attributes of <message/> over the limit of 64\n", 256 * 1024, 64);
+  a.len -= 2;
+  for (int i = 63; i < 10000; i++)
+    sbuf_printf(&a, " a%d='x'", i);
+  sbuf_adds(&a, "/>");
+  assert_true(a.len > 90000);
+  expect_skip(a.data, a.len, "attributes of <message/> over", 256 * 1024, 64);
+  sbuf_reset(&a);
+  sbuf_adds(&a, "<iq type='set' id='q'><query xmlns='urn:x'><item");
+  for (int i = 0; i < 10000; i++)
+    sbuf_printf(&a, " a%d='x'", i);
+  sbuf_adds(&a, "/></query></iq>");
+  expect_skip(a.data, a.len, "SKIP <iq type='set' id='q'/> attributes of <item/> "
+              "over the limit of 64\n", 256 * 1024, 64);
+  sbuf_free(&a);
+  /* The stream root with too many attributes is the stream's fault. */
+  sbuf_init(&a);
+  sbuf_adds(&a, "<stream:stream xmlns='jabber:client' xmlns:stream='"
+                XMPP_NS_STREAM "'");
+  for (int i = 0; i < 65; i++)
+    sbuf_printf(&a, " a%d='x'", i);
+  sbuf_adds(&a, ">");
+  memset(&c, 0, sizeof(c));
+  sbuf_init(&c.out);
+  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
+  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), IPOP_EPARSE);
+  assert_string_equal(xmpp_parser_error(p), "policy-violation");
+  xmpp_parser_free(p);
+  sbuf_free(&c.out);
+  sbuf_free(&a);
+
+  /* Children: XMPP_CHILDREN_MAX pass, one more is skipped. */
+  sbuf_init(&a);
+  sbuf_adds(&a, "<iq type='result' id='r' from='xmpp.test'><query xmlns='urn:x'>");
+  for (int i = 0; i < XMPP_CHILDREN_MAX; i++)
+    sbuf_adds(&a, "<i/>");
+  memset(&c, 0, sizeof(c));
+  sbuf_init(&c.out);
+  p = xmpp_parser_new(&cbs, &c, 1024 * 1024, 64);
+  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
+  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
+  assert_int_equal(xmpp_parser_feed(p, "</query></iq>", 13), 0);
+  assert_int_equal(c.stanzas, 1);
+  xmpp_parser_free(p);
+  sbuf_free(&c.out);
+  sbuf_adds(&a, "<i/></query></iq>");
+  expect_skip(a.data, a.len, "SKIP <iq type='result' id='r' from='xmpp.test'/> "
+              "children of <query/> over the limit of 8192\n", 1024 * 1024, 64);
+  sbuf_free(&a);
+
+  /* A tree that would hold more than max_stanza bytes of memory (small
+   * elements cost more in memory than on the wire): skipped too. */
+  sbuf_init(&a);
+  sbuf_adds(&a, "<iq type='result' id='r'><query xmlns='urn:x'>");
+  for (int i = 0; i < 5000; i++)
+    sbuf_adds(&a, "<i/>");
+  sbuf_adds(&a, "</query></iq>");
+  expect_skip(a.data, a.len, "SKIP <iq type='result' id='r'/> memory of <iq/> "
+              "over the limit of 262144\n", 256 * 1024, 64);
+  sbuf_free(&a);
+
+  /* Text: XMPP_TEXT_MAX bytes in one element pass (even split in CDATA
+   * and entities), one more is skipped. */
+  sbuf_init(&a);
+  sbuf_adds(&a, "<message from='eve@xmpp.test/x'><body>&amp;<![CDATA[x]]>");
+  for (int i = 2; i < XMPP_TEXT_MAX; i++)
+    sbuf_adds(&a, "b");
+  memset(&c, 0, sizeof(c));
+  sbuf_init(&c.out);
+  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
+  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
+  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
+  assert_int_equal(xmpp_parser_feed(p, "</body></message>", 17), 0);
+  assert_int_equal(c.stanzas, 1);
+  xmpp_parser_free(p);
+  sbuf_free(&c.out);
+  sbuf_adds(&a, "b</body></message>");
+  expect_skip(a.data, a.len, "SKIP <message from='eve@xmpp.test/x'/> text of "
+              "<body/> over the limit of 65536\n", 256 * 1024, 64);
+  sbuf_free(&a);
+
+  /* Skipped bytes still count: a stanza over max_stanza breaks the
+   * stream, skipped or not; so does a start tag that never ends. */
+  sbuf_init(&a);
+  sbuf_adds(&a, "<message><body>");
+  for (int i = 0; i < 300 * 1024; i++)
+    sbuf_adds(&a, "b");
+  sbuf_adds(&a, "</body></message>");
+  expect_error(a.data, a.len, "policy-violation", 256 * 1024, 64);
+  sbuf_free(&a);
+  d = nested("<message>", 100000, "");
+  expect_error(d, strlen(d), "policy-violation", 256 * 1024, 64);
+  free(d);
+
+  /* Two hostile stanzas in a row, then a good one: each costs itself. */
+  d = nested("<message from='a@x/1'>", 100, "");
+  sbuf_init(&a);
+  sbuf_adds(&a, d);
+  sbuf_adds(&a, d);
+  memset(&c, 0, sizeof(c));
+  sbuf_init(&c.out);
+  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
+  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
+  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
+  assert_int_equal(xmpp_parser_feed(p, "<presence/>", 11), 0);
+  assert_int_equal(c.skipped, 2);
+  assert_int_equal(c.stanzas, 1);
+  xmpp_parser_free(p);
+  sbuf_free(&c.out);
+  sbuf_free(&a);
+  free(d);
 }
 
 static void test_root(void **state)
@@ -348,6 +533,7 @@ int main(void)
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_restricted),
     cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_skip),
     cmocka_unit_test(test_root),
     cmocka_unit_test(test_mutations),
   };

@@ -325,6 +325,21 @@ static void test_fetch(void **state)
                             "</pubsub></iq>"), 0);
   assert_string_equal(logs(&f), "pep list carol@xmpp.test\npep error dave@xmpp.test (forbidden)\n"
                       "pep error erin@xmpp.test (bad-answer)\n");
+  /* an answer beyond a limit inside one stanza (here 100 deep) is
+   * skipped: the fetch ends as refused, the stream stays */
+  assert_int_equal(xmpp_pep_fetch(f.c, "bob@xmpp.test"), 0);
+  struct sbuf h;
+  sbuf_init(&h);
+  sbuf_adds(&h, "<iq type='result' id='ipop6' from='bob@xmpp.test'><pubsub xmlns="
+                "'http://jabber.org/protocol/pubsub'>");
+  for (int i = 0; i < 100; i++)
+    sbuf_adds(&h, "<x>");
+  for (int i = 0; i < 100; i++)
+    sbuf_adds(&h, "</x>");
+  sbuf_adds(&h, "</pubsub></iq>");
+  assert_int_equal(feed(&f, h.data), 0);
+  sbuf_free(&h);
+  assert_string_equal(logs(&f), "pep error bob@xmpp.test (policy-violation)\n");
   /* the connection goes while a fetch waits */
   assert_int_equal(xmpp_pep_fetch(f.c, "bob@xmpp.test"), 0);
   assert_int_equal(feed(&f, "</stream:stream>"), IPOP_EIO);
