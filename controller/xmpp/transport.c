@@ -18,6 +18,7 @@
 #include "client_internal.h"
 #include "error.h"
 #include "log.h"
+#include "srv.h"
 
 #define M "xmpp"
 
@@ -515,16 +516,6 @@ static void add_addrs(struct conn *k, const char *host, uint16_t port)
   freeaddrinfo(res);
 }
 
-struct srv { uint16_t prio, weight, port; char target[256]; };
-
-static int srv_cmp(const void *a, const void *b)
-{
-  const struct srv *x = a, *y = b;
-  if (x->prio != y->prio)
-    return x->prio - y->prio;
-  return y->weight - x->weight;
-}
-
 /* Runs on the libuv threadpool: touches only k's resolver fields. */
 static void resolve_work(uv_work_t *w)
 {
@@ -542,37 +533,16 @@ static void resolve_work(uv_work_t *w)
       n = res_nquery(&rs, q, ns_c_in, ns_t_srv, ans, sizeof(ans));
       res_nclose(&rs);
     }
-    ns_msg msg;
-    struct srv srvs[8];
-    size_t ns = 0;
-    if (n > 0 && ns_initparse(ans, n, &msg) == 0) {
-      int cnt = ns_msg_count(msg, ns_s_an);
-      for (int i = 0; i < cnt && ns < 8; i++) {
-        ns_rr rr;
-        if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_srv
-            || ns_rr_rdlen(rr) < 7)
-          continue;
-        const unsigned char *rd = ns_rr_rdata(rr);
-        struct srv *s = &srvs[ns];
-        s->prio = ns_get16(rd);
-        s->weight = ns_get16(rd + 2);
-        s->port = ns_get16(rd + 4);
-        if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6, s->target,
-                      sizeof(s->target)) < 0)
-          continue;
-        ns++;
-      }
-    }
-    if (ns == 1 && strcmp(srvs[0].target, ".") == 0) {
+    struct xmpp_srv srvs[8];
+    int ns = n > 0 ? xmpp_srv_parse(ans, n, srvs, 8) : 0;
+    if (ns < 0) {
       k->resolve_err = UV_EAI_NONAME;  /* service explicitly not offered */
       return;
     }
-    if (ns > 0) {
-      qsort(srvs, ns, sizeof(srvs[0]), srv_cmp);
-      for (size_t i = 0; i < ns; i++)
-        add_addrs(k, srvs[i].target, srvs[i].port);
+    for (int i = 0; i < ns; i++)
+      add_addrs(k, srvs[i].target, srvs[i].port);
+    if (ns > 0)
       return;
-    }
     /* No SRV records: fall back to the domain itself (RFC 6120 3.2.2). */
   }
   add_addrs(k, k->host, k->port);

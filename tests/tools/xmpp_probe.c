@@ -4,6 +4,9 @@
  *   {"cmd":"send","to":"u@d/r","type":"offer","id":"1","payload":"{...}"}
  *   {"cmd":"counters"}   {"cmd":"caps","caps":"x"}   {"cmd":"quit"}
  *   {"cmd":"raw","xml":"<message .../>"}   (hostile-peer tests)
+ *   {"cmd":"deep"|"wide"|"many"|"text","to":FULLJID,"depth"|"n":N}
+ *                           one stanza N deep, with N attributes on one
+ *                           element, N children of one, N bytes of text
  *   {"cmd":"deep","to":"u@d/r","depth":200}  (a message nested that deep)
  * Groups and blocking (muc.h), each answered by {"event":"called",...}:
  *   {"cmd":"service","service":"conference.d"}  {"cmd":"discover"}
@@ -34,7 +37,7 @@ struct probe {
   struct xmpp_client *c;
   uv_pipe_t in;
   uv_signal_t sigterm, sigint;
-  char line[256 * 1024];  /* hostile-stanza tests send 100 KB lines */
+  char line[65536];
   size_t len;
   bool quitting;
 };
@@ -287,8 +290,10 @@ static void command(struct probe *p, const char *line)
   } else if (strcmp(cmd, "deep") == 0) {
     const char *to = json_string_value(json_object_get(o, "to"));
     json_int_t depth = json_integer_value(json_object_get(o, "depth"));
+    json_int_t count = json_integer_value(json_object_get(o, "count"));
     int r = IPOP_EINVAL;
-    if (to && strlen(to) < 1024 && depth > 0 && depth <= 100000) {
+    for (json_int_t c = 0; c < (count > 0 ? count : 1) && c < 10000 &&
+         to && strlen(to) < 1024 && depth > 0 && depth <= 100000; c++) {
       size_t cap = 2048 + (size_t)depth * 8;
       char *buf = malloc(cap);
       if (buf) {
@@ -301,6 +306,38 @@ static void command(struct probe *p, const char *line)
         r = xmpp__client_send_raw(p->c, buf, n);
         free(buf);
       }
+    }
+    emit(json_pack("{s:s, s:i}", "event", "sent_raw", "result", r));
+  } else if (strcmp(cmd, "wide") == 0 || strcmp(cmd, "many") == 0 ||
+             strcmp(cmd, "text") == 0) {
+    /* One hostile stanza: n attributes on one element, n children of one
+     * element, or n bytes of text in a body. */
+    const char *to = json_string_value(json_object_get(o, "to"));
+    json_int_t n = json_integer_value(json_object_get(o, "n"));
+    int r = IPOP_EINVAL;
+    if (to && strlen(to) < 1024 && n > 0 && n <= 1000000) {
+      struct sbuf b;
+      sbuf_init(&b);
+      sbuf_printf(&b, "<message to='%s' type='headline'>", to);
+      if (strcmp(cmd, "wide") == 0) {
+        sbuf_adds(&b, "<x");
+        for (json_int_t i = 0; i < n; i++)
+          sbuf_printf(&b, " a%lld='v'", (long long)i);
+        sbuf_adds(&b, "/>");
+      } else if (strcmp(cmd, "many") == 0) {
+        sbuf_adds(&b, "<x>");
+        for (json_int_t i = 0; i < n; i++)
+          sbuf_adds(&b, "<i/>");
+        sbuf_adds(&b, "</x>");
+      } else {
+        sbuf_adds(&b, "<body>");
+        for (json_int_t i = 0; i < n; i++)
+          sbuf_adds(&b, "b");
+        sbuf_adds(&b, "</body>");
+      }
+      sbuf_adds(&b, "</message>");
+      r = b.oom ? IPOP_ENOMEM : xmpp__client_send_raw(p->c, b.data, b.len);
+      sbuf_free(&b);
     }
     emit(json_pack("{s:s, s:i}", "event", "sent_raw", "result", r));
   } else if (strcmp(cmd, "counters") == 0) {
