@@ -5,7 +5,12 @@ Logs in, announces an IPOP node id in presence, waits for the victim
 node's presence, then sends it malformed and oversized signaling messages
 and a flood of requests.  Prints one line per step; exits 0 when done.
 
-usage: controller_hostile.py JID PASSWORD HOST PORT CAFILE VICTIM_BARE_JID
+usage: controller_hostile.py JID PASSWORD HOST PORT CAFILE VICTIM_BARE_JID [--battery DEPTH]
+
+--battery DEPTH: instead, the hostile-stanza battery (issue 16): stanzas
+each beyond a limit inside one stanza (DEPTH levels, 10,000 attributes,
+9,000 children, 100 KB of text, a burst of 500, a deep request), then one
+over the servers' stanza size limit.
 """
 import json
 import logging
@@ -13,10 +18,15 @@ import sys
 import xml.etree.ElementTree as ET
 
 import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
 
 NS_NODE = "urn:ipop:node:1"
 NS_SIGNAL = "urn:ipop:signal:1"
 MY_NODE = "6d616c6c6f7279000000000000000000"
+
+
+def say(*a):
+    print(*a, flush=True)
 
 
 def link(n_cands=1, cand="candidate:1 1 udp 2130706431 198.18.0.66 40000 typ host"):
@@ -48,7 +58,11 @@ class Hostile(slixmpp.ClientXMPP):
         self.victim_full = str(pres["from"])
         self.victim_node = node.get("id")
         print("victim", self.victim_full, self.victim_node, flush=True)
-        self.loop.create_task(self.attack())
+        if "--battery" in sys.argv:
+            depth = int(sys.argv[sys.argv.index("--battery") + 1])
+            self.loop.create_task(self.battery(depth))
+        else:
+            self.loop.create_task(self.attack())
 
     def signal(self, typ, payload, sid="1"):
         m = self.make_message(mto=self.victim_full, mtype="headline")
@@ -91,22 +105,61 @@ class Hostile(slixmpp.ClientXMPP):
         for i in range(200):
             self.signal("link_request", self.req(request_id="flood%04d" % i))
         print("sent: flood of 200 requests", flush=True)
-        if "--deep-xml" in sys.argv:
-            # 200 nested elements: past the client's MaxDepth (64), below what
-            # ejabberd relays safely (~2000).  The victim's XMPP client closes
-            # the stream and reconnects; its links must not notice.
-            self.send_raw('<message type="headline" to="%s"><signal xmlns="%s" type="link_request">'
-                          % (self.victim_full, NS_SIGNAL) + "<a>" * 200 + "</a>" * 200
-                          + "</signal></message>")
-            print("sent: 200-deep XML", flush=True)
         # A ping to ourselves: once answered, the server has relayed all of the above.
         await self.plugin["xep_0199"].ping(jid=self.boundjid.full, timeout=10)
         print("done", flush=True)
         self.disconnect()
 
+    async def battery(self, depth):
+        """Stanzas each beyond a limit inside one stanza of the victim's
+        client (depth 64, 64 attributes, 8192 children, 64 KiB of text)
+        but under the servers' and the client's stanza size limit (256
+        KiB): each must cost itself only.  Then one over the servers'
+        limit, which the server refuses (it closes our stream)."""
+        to = self.victim_full
+        msg = '<message type="headline" to="%s">%%s</message>' % to
+        self.send_raw(msg % ('<signal xmlns="%s" type="link_request">' % NS_SIGNAL
+                             + "<a>" * depth + "</a>" * depth + "</signal>"))
+        say("sent: %d-deep signal" % depth)
+        self.send_raw(msg % ("<x" + "".join(' a%d="v"' % i for i in range(10000)) + "/>"))
+        say("sent: 10000 attributes")
+        self.send_raw(msg % ("<x>" + "<i/>" * 9000 + "</x>"))
+        say("sent: 9000 children")
+        self.send_raw(msg % ("<body>" + "b" * 100000 + "</body>"))
+        say("sent: 100 KB body")
+        self.send_raw('<presence to="%s">' % to + "<a>" * 100 + "</a>" * 100 + "</presence>")
+        say("sent: 100-deep directed presence")
+        for _ in range(500):
+            self.send_raw(msg % ("<a>" * 100 + "</a>" * 100))
+        say("sent: burst of 500 100-deep messages")
+        # A request: the victim answers it with policy-violation.
+        iq = self.make_iq_get(ito=to)
+        q = ET.Element("{urn:x:hostile}query")
+        e = q
+        for _ in range(100):
+            e = ET.SubElement(e, "{urn:x:hostile}a")
+        iq.append(q)
+        try:
+            await iq.send(timeout=10)
+            say("iq answered: result")
+        except IqError as err:
+            # slixmpp knows RFC 3920's conditions only: read the element.
+            conds = [c.tag.split("}")[-1] for c in err.iq.xml.iter()
+                     if c.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}")]
+            say("iq answered: error %s" % " ".join(conds))
+        except IqTimeout:
+            say("iq answered: nothing (timeout)")
+        await self.plugin["xep_0199"].ping(jid=self.boundjid.full, timeout=10)
+        say("battery relayed")
+        # Over the servers' stanza size limit: refused by the server.
+        self.send_raw(msg % ("<body>" + "b" * (1024 * 1024) + "</body>"))
+        say("sent: 1 MiB body")
+        self.loop.call_later(3, self.disconnect)
+        say("done")
+
 
 def main():
-    jid, pw, host, port, ca, victim = sys.argv[1:7]  # then optional --deep-xml
+    jid, pw, host, port, ca, victim = sys.argv[1:7]  # then optional --battery DEPTH
     logging.basicConfig(level=logging.ERROR)
     x = Hostile(jid, pw, victim)
     x.ca_certs = ca
