@@ -266,6 +266,22 @@ static void expect_skip(const char *body, size_t len, const char *want,
   free(ref);
 }
 
+/* Feed HDR + head + tail: exactly one stanza, delivered, none skipped. */
+static void expect_pass(const char *head, size_t len, const char *tail,
+                        size_t max_stanza)
+{
+  struct collect c = { 0 };
+  sbuf_init(&c.out);
+  struct xmpp_parser *p = xmpp_parser_new(&cbs, &c, max_stanza, 64);
+  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
+  assert_int_equal(xmpp_parser_feed(p, head, len), 0);
+  assert_int_equal(xmpp_parser_feed(p, tail, strlen(tail)), 0);
+  assert_int_equal(c.stanzas, 1);
+  assert_int_equal(c.skipped, 0);
+  xmpp_parser_free(p);
+  sbuf_free(&c.out);
+}
+
 /* Nest levels of <a>; inner text inside the innermost. */
 static char *nested(const char *top, int levels, const char *inner)
 {
@@ -286,15 +302,7 @@ static void test_skip(void **state)
   /* Depth: 64 levels pass (the stanza and 63 inside), 65 are skipped;
    * 2,000 and 10,000 too (libxml2 gives up at 256 unless told not to). */
   char *d = nested("<message from='bob@xmpp.test/r1' id='m1' x='y'>", 63, "t");
-  struct collect c = { 0 };
-  sbuf_init(&c.out);
-  struct xmpp_parser *p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
-  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, d, strlen(d)), 0);
-  assert_int_equal(c.stanzas, 1);
-  assert_int_equal(c.skipped, 0);
-  xmpp_parser_free(p);
-  sbuf_free(&c.out);
+  expect_pass(d, strlen(d), "", 256 * 1024);
   free(d);
   const int deep[] = { 64, 2000, 10000 };
   for (int i = 0; i < 3; i++) {
@@ -315,14 +323,7 @@ static void test_skip(void **state)
   for (int i = 0; i < 62; i++)
     sbuf_printf(&a, " a%d='x'", i);
   sbuf_adds(&a, "/>");
-  memset(&c, 0, sizeof(c));
-  sbuf_init(&c.out);
-  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
-  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
-  assert_int_equal(c.stanzas, 1);
-  xmpp_parser_free(p);
-  sbuf_free(&c.out);
+  expect_pass(a.data, a.len, "", 256 * 1024);
   a.len -= 2;
   sbuf_adds(&a, " a62='x'/>");
   expect_skip(a.data, a.len, "SKIP <message type='chat' from='eve@xmpp.test/x'/> "
@@ -348,9 +349,9 @@ static void test_skip(void **state)
   for (int i = 0; i < 65; i++)
     sbuf_printf(&a, " a%d='x'", i);
   sbuf_adds(&a, ">");
-  memset(&c, 0, sizeof(c));
+  struct collect c = { 0 };
   sbuf_init(&c.out);
-  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
+  struct xmpp_parser *p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
   assert_int_equal(xmpp_parser_feed(p, a.data, a.len), IPOP_EPARSE);
   assert_string_equal(xmpp_parser_error(p), "policy-violation");
   xmpp_parser_free(p);
@@ -362,15 +363,7 @@ static void test_skip(void **state)
   sbuf_adds(&a, "<iq type='result' id='r' from='xmpp.test'><query xmlns='urn:x'>");
   for (int i = 0; i < XMPP_CHILDREN_MAX; i++)
     sbuf_adds(&a, "<i/>");
-  memset(&c, 0, sizeof(c));
-  sbuf_init(&c.out);
-  p = xmpp_parser_new(&cbs, &c, 1024 * 1024, 64);
-  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
-  assert_int_equal(xmpp_parser_feed(p, "</query></iq>", 13), 0);
-  assert_int_equal(c.stanzas, 1);
-  xmpp_parser_free(p);
-  sbuf_free(&c.out);
+  expect_pass(a.data, a.len, "</query></iq>", 1024 * 1024);
   sbuf_adds(&a, "<i/></query></iq>");
   expect_skip(a.data, a.len, "SKIP <iq type='result' id='r' from='xmpp.test'/> "
               "children of <query/> over the limit of 8192\n", 1024 * 1024, 64);
@@ -393,15 +386,7 @@ static void test_skip(void **state)
   sbuf_adds(&a, "<message from='eve@xmpp.test/x'><body>&amp;<![CDATA[x]]>");
   for (int i = 2; i < XMPP_TEXT_MAX; i++)
     sbuf_adds(&a, "b");
-  memset(&c, 0, sizeof(c));
-  sbuf_init(&c.out);
-  p = xmpp_parser_new(&cbs, &c, 256 * 1024, 64);
-  assert_int_equal(xmpp_parser_feed(p, HDR, strlen(HDR)), 0);
-  assert_int_equal(xmpp_parser_feed(p, a.data, a.len), 0);
-  assert_int_equal(xmpp_parser_feed(p, "</body></message>", 17), 0);
-  assert_int_equal(c.stanzas, 1);
-  xmpp_parser_free(p);
-  sbuf_free(&c.out);
+  expect_pass(a.data, a.len, "</body></message>", 256 * 1024);
   sbuf_adds(&a, "b</body></message>");
   expect_skip(a.data, a.len, "SKIP <message from='eve@xmpp.test/x'/> text of "
               "<body/> over the limit of 65536\n", 256 * 1024, 64);
