@@ -367,9 +367,13 @@ int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
     c->conns_alive--;
     return IPOP_ENOMEM;
   }
-  snprintf(c->full_jid, sizeof(c->full_jid), "%s", full_jid);
   c->conn = k;
   c->started = true;
+  if (!full_jid) {
+    k->phase = P_FEATURES;  /* authenticated, waiting for the features */
+    return 0;
+  }
+  snprintf(c->full_jid, sizeof(c->full_jid), "%s", full_jid);
   xmpp__go_online(k);
   return 0;
 }

@@ -7,8 +7,10 @@
 #include "xmpp.h"
 
 /* Give c a fake connection whose output is appended to capture, bound as
- * full_jid, past roster retrieval (phase online, state ONLINE).  The test
- * then feeds a stream header and stanzas with xmpp__client_test_feed. */
+ * full_jid, past roster retrieval (phase online, state ONLINE); full_jid
+ * NULL: just authenticated, waiting for the stream features (then bind,
+ * session, roster).  The test then feeds a stream header and stanzas with
+ * xmpp__client_test_feed. */
 int xmpp__client_test_attach(struct xmpp_client *c, struct sbuf *capture,
                              const char *full_jid);
 /* Feed server bytes; returns 0, or the IPOP_E* that closed the fake

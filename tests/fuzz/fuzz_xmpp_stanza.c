@@ -5,10 +5,13 @@
  * requests, iq answers).  The input follows a stream header on a client
  * with a fake connection (xmpp_internal.h); a few requests of ours are
  * pending first, so that forged answers to them are exercised too.
+ * Or the session starts just after authentication, and the input brings
+ * the stream features, the bind and session answers and the roster.
  * Stanzas beyond the limits inside one stanza are skipped (stanza.h);
  * the answers made up for skipped ones go through the same handlers.
  * Nothing may crash, leak or hang; the callbacks check the invariants the
  * library promises (validated JIDs and bounded texts). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,13 +96,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cfg.max_stanza = 64 * 1024;
   /* An input that does not start with '<' begins with a control byte:
    * bit 0 sets MaxDepth to 4 (so that skipped stanzas, and the answers
-   * made up for them, are reached often), bits 1..7 say where to split
-   * the rest in two feeds. */
+   * made up for them, are reached often); bit 1 starts the session just
+   * after authentication (features, bind, session, roster come from the
+   * input); bits 2..7 say where to split the rest in two feeds. */
   size_t cut = size;
+  bool login = false;
   if (size && data[0] != '<') {
     if (data[0] & 1)
       cfg.max_depth = 4;
-    cut = (size - 1) * (data[0] >> 1) / 127;
+    login = data[0] & 2;
+    cut = (size - 1) * (data[0] >> 2) / 63;
     data++;
     size--;
   }
@@ -108,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct sbuf out;
   sbuf_init(&out);
   if (xmpp__client_new_nopw(&loop, &cfg, "a0000000000000000000000000000000", &cbs, NULL, &c) ||
-      xmpp__client_test_attach(c, &out, "alice@xmpp.test/ipop-1") != 0)
+      xmpp__client_test_attach(c, &out, login ? NULL : "alice@xmpp.test/ipop-1") != 0)
     abort();
   /* Requests whose answers the input may forge: ipop1 blocklist (sent at
    * login), then a publish, a PEP fetch, a room join and room info. */

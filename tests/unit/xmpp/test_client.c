@@ -350,6 +350,47 @@ static void test_hostile_stanza(void **state)
   fx_teardown(&f);
 }
 
+/* Login after authentication: features, bind, roster.  A roster answer
+ * beyond a limit inside it is skipped and taken as an error answer: the
+ * client goes online with an empty roster instead of waiting. */
+static void test_login_skipped_roster(void **state)
+{
+  struct fixture f;
+  memset(&f, 0, sizeof(f));
+  assert_int_equal(uv_loop_init(&f.loop), 0);
+  jb_defaults(&xmpp_config_schema, &f.cfg);
+  strcpy(f.cfg.jid, "alice@xmpp.test");
+  sbuf_init(&f.out);
+  sbuf_init(&f.ev.log);
+  assert_int_equal(xmpp__client_new_nopw(&f.loop, &f.cfg, "node-a", &cbs, &f.ev, &f.c), 0);
+  assert_int_equal(xmpp__client_test_attach(f.c, &f.out, NULL), 0);
+  assert_int_equal(xmpp__client_test_feed(f.c, HDR, strlen(HDR)), 0);
+  assert_int_equal(feed(&f, "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
+                            "xmpp-bind'/></stream:features>"), 0);
+  assert_non_null(strstr(f.out.data, "<iq type='set' id='bind1'>"));
+  assert_int_equal(feed(&f, "<iq type='result' id='bind1'><bind xmlns='urn:ietf:"
+                            "params:xml:ns:xmpp-bind'><jid>" ME "</jid></bind></iq>"), 0);
+  assert_non_null(strstr(f.out.data, "<iq type='get' id='roster1'>"));
+  struct sbuf r;
+  sbuf_init(&r);
+  sbuf_adds(&r, "<iq type='result' id='roster1'><query xmlns='jabber:iq:roster'>"
+                "<item jid='bob@xmpp.test' subscription='both'><group>");
+  for (int i = 0; i < 70; i++)
+    sbuf_adds(&r, "<x>");
+  for (int i = 0; i < 70; i++)
+    sbuf_adds(&r, "</x>");
+  sbuf_adds(&r, "</group></item></query></iq>");
+  assert_int_equal(feed(&f, r.data), 0);
+  sbuf_free(&r);
+  assert_int_equal(f.ev.last_state, XMPP_STATE_ONLINE);
+  assert_null(strstr(f.ev.log.data, "roster bob"));
+  assert_string_equal(xmpp_client_jid(f.c), ME);
+  struct xmpp_counters k;
+  xmpp_client_counters(f.c, &k);
+  assert_int_equal(k.stanzas_skipped, 1);
+  fx_teardown(&f);
+}
+
 static void test_stream_errors(void **state)
 {
   struct fixture f;
@@ -562,6 +603,7 @@ int main(void)
     cmocka_unit_test(test_iq_and_subscriptions),
     cmocka_unit_test(test_stream_errors),
     cmocka_unit_test(test_hostile_stanza),
+    cmocka_unit_test(test_login_skipped_roster),
     cmocka_unit_test(test_stop_from_callback),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_config_schema),
