@@ -37,7 +37,8 @@ int xmpp_srv_parse(const unsigned char *ans, int len, struct xmpp_srv *out,
       continue;
     n++;
   }
-  if (n == 1 && strcmp(out[0].target, ".") == 0)
+  /* glibc expands the root name to "" (others to "."). */
+  if (n == 1 && (!out[0].target[0] || strcmp(out[0].target, ".") == 0))
     return -1;
   qsort(out, n, sizeof(out[0]), srv_cmp);
   return (int)n;
