@@ -153,6 +153,7 @@ static int client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
            cfg->domain[0] ? cfg->domain : c->domain);
   struct ipop_ratelimit rl = IPOP_RATELIMIT_INIT(10000, 5);
   c->rl_drop = rl;
+  c->rl_skip = rl;
   c->rl_muc = rl;
   xmpp_backoff_init(&c->backoff, XMPP_BACKOFF_BASE_MS, XMPP_BACKOFF_MAX_MS,
                     NULL, NULL);

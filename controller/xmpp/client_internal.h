@@ -184,6 +184,7 @@ struct xmpp_client {
   size_t nfailed;
   struct xmpp_counters counters;
   struct ipop_ratelimit rl_drop;
+  struct ipop_ratelimit rl_skip;  /* skipped stanzas (session.c) */
   int last_close_code;
   struct iq_pending *pending; /* requests awaiting their answer (iq.c) */
   size_t npending;

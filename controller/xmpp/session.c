@@ -576,7 +576,7 @@ static int on_skipped(void *ctx, struct xmpp_stanza *shell, const char *why)
     return 1;
   const char *from = xmpp_stanza_attr(shell, "from");
   c->counters.stanzas_skipped++;
-  ipop_log_rl(&c->rl_drop, IPOP_LOG_WARN, M,
+  ipop_log_rl(&c->rl_skip, IPOP_LOG_WARN, M,
               "skipped a <%s/> from %s: %s (the stream stays)", shell->name,
               !from ? "the server" : xmpp__jid_ok(from) ? from : "(bad JID)",
               why);
