@@ -301,8 +301,7 @@ static size_t elem_cost(const xmlChar *localname, const xmlChar *uri,
   return n;
 }
 
-static struct xmpp_stanza *make_elem(struct xmpp_parser *p,
-                                     const xmlChar *localname,
+static struct xmpp_stanza *make_elem(const xmlChar *localname,
                                      const xmlChar *uri, int nb_attributes,
                                      const xmlChar **attributes,
                                      bool routing_only)
@@ -378,7 +377,7 @@ static void skip_stanza(struct xmpp_parser *p, const char *what,
 
 /* Every byte of a stanza counts, kept or skipped: a stanza over
  * max_stanza breaks the stream. */
-static void skip_bytes(struct xmpp_parser *p, size_t n)
+static void count_bytes(struct xmpp_parser *p, size_t n)
 {
   p->cur_bytes += n;
   if (p->cur_bytes > p->max_stanza)
@@ -414,7 +413,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
       fail(p, "invalid-namespace");
       return;
     }
-    struct xmpp_stanza *root = make_elem(p, localname, uri, nb_attributes,
+    struct xmpp_stanza *root = make_elem(localname, uri, nb_attributes,
                                          attributes, false);
     if (!root) {
       fail(p, "resource-constraint");
@@ -430,7 +429,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
     return;
   }
   p->depth++;
-  skip_bytes(p, elem_cost(localname, uri, nb_attributes, attributes, false));
+  count_bytes(p, elem_cost(localname, uri, nb_attributes, attributes, false));
   if (p->error || p->skip)
     return;
   bool top = p->depth == 2;
@@ -448,7 +447,7 @@ static void on_start(void *ud, const xmlChar *localname, const xmlChar *prefix,
     return;
   p->tree_bytes += mem;
   /* A top element that is itself too wide becomes the shell at once. */
-  struct xmpp_stanza *e = make_elem(p, localname, uri, nb_attributes,
+  struct xmpp_stanza *e = make_elem(localname, uri, nb_attributes,
                                     attributes, p->skip != NULL);
   if (!e) {
     fail(p, "resource-constraint");
@@ -504,7 +503,7 @@ static void on_chars(void *ud, const xmlChar *ch, int len)
   struct xmpp_parser *p = ud;
   if (p->error || p->stopped || len <= 0 || !p->top)
     return;  /* whitespace between stanzas is not kept */
-  skip_bytes(p, (size_t)len);
+  count_bytes(p, (size_t)len);
   if (p->error || p->skip || !p->cur)
     return;
   struct xmpp_stanza *e = p->cur;
