@@ -47,17 +47,17 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
     goto out;
   }
   if ((e = write_all(fd, data, len)) != 0) {
-    ipop_why(why, whylen, "cannot write %s: %s", tmp, strerror(e));
+    ipop_why(why, whylen, "cannot write %s (unchanged): %s", path, strerror(e));
     goto out;
   }
   if (fchmod(fd, mode) || fsync(fd)) {
-    ipop_why(why, whylen, "cannot sync %s: %s", tmp, strerror(errno));
+    ipop_why(why, whylen, "cannot sync %s (unchanged): %s", path, strerror(errno));
     goto out;
   }
   e = close(fd);
   fd = -1;
   if (e) {
-    ipop_why(why, whylen, "cannot close %s: %s", tmp, strerror(errno));
+    ipop_why(why, whylen, "cannot close %s (unchanged): %s", path, strerror(errno));
     goto out;
   }
   if (replace ? rename(tmp, path) : link(tmp, path)) {

@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "fileio.h"
+#include "statefile.h"
 #include "hash.h"
 #include "groups.h"
 #include "links.h"
@@ -323,32 +323,52 @@ void grp_save(struct ctrl *c)
   json_decref(root);
   char path[CTL_PATH_LEN + 32], w[POLICY_WHY_LEN];
   snprintf(path, sizeof path, "%s/%s", c->cfg.ctrl.state_dir, GRP_FILE);
-  if (!text || ipop_file_write_atomic(path, text, strlen(text), 0600, w, sizeof w) != 0)
+  if (!text || ipop_state_write(path, text, strlen(text), 0600, w, sizeof w) != 0)
     LOG_WARN("group", "cannot save %s: %s", path, text ? w : "out of memory");
   free(text);
 }
 
+/* ipop_state_parse_fn: groups.json (or its .bak) must be a {"groups": [...]}
+ * object; the entries are taken by grp_load. */
+static int grp_parse(void *ctx, const char *path, char *text, size_t len, mode_t mode,
+                     char *why, size_t whylen)
+{
+  json_t **out = ctx;
+  (void)mode;
+  json_error_t je;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    ipop_why(why, whylen, "%s: malformed JSON at line %d: %s", path, je.line, je.text);
+    return IPOP_EPARSE;
+  }
+  if (!json_is_array(json_object_get(root, "groups"))) {
+    ipop_why(why, whylen, "%s: no \"groups\" array", path);
+    json_decref(root);
+    return IPOP_EFIELD;
+  }
+  *out = root;
+  return 0;
+}
+
 /* Groups remembered from the last run: records and overlays at once (the
- * links come back as soon as the rooms are rejoined). */
+ * links come back as soon as the rooms are rejoined).  A damaged file with
+ * no good last copy is moved aside (groups.json.bad) so that the next save
+ * neither loses it nor keeps it as the last copy. */
 static void grp_load(struct ctrl *c)
 {
-  char path[CTL_PATH_LEN + 32], w[POLICY_WHY_LEN];
+  char path[CTL_PATH_LEN + 32], w[POLICY_WHY_LEN * 2], w2[POLICY_WHY_LEN];
   snprintf(path, sizeof path, "%s/%s", c->cfg.ctrl.state_dir, GRP_FILE);
-  char *text = NULL;
-  size_t len = 0;
-  int rc = ipop_file_read(path, GRP_FILE_MAX, &text, &len, NULL, w, sizeof w);
+  json_t *root = NULL;
+  int rc = ipop_state_load(path, GRP_FILE_MAX, grp_parse, &root, w, sizeof w);
   if (rc == IPOP_ENOENT)
     return;
-  json_error_t je;
-  json_t *root = rc ? NULL : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-  free(text);
-  json_t *arr = root ? json_object_get(root, "groups") : NULL;
-  if (!json_is_array(arr)) {
-    LOG_WARN("group", "%s: %s; no groups rejoined", path,
-             rc ? w : root ? "no \"groups\" array" : je.text);
-    json_decref(root);
+  if (rc) {
+    LOG_ERROR("group", "%s; no groups rejoined%s", w,
+              ipop_state_set_aside(path, w2, sizeof w2) == 0 ? " (the file is kept as "
+                                                               "groups.json.bad)" : "");
     return;
   }
+  json_t *arr = json_object_get(root, "groups");
   size_t i;
   json_t *e;
   json_array_foreach(arr, i, e) {

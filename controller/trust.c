@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 
 #include "error.h"
 #include "grow.h"
-#include "fileio.h"
 #include "sigmsg.h"
+#include "statefile.h"
 
 struct trust {
   char path[CTL_PATH_LEN];          /* "" = memory only */
@@ -207,27 +208,62 @@ static int parse_line(char *line, struct trust_pin *p)
   return 0;
 }
 
-static int load(struct trust *t, char *why, size_t whylen)
+/* The first line of the file since the "# end" line (below) exists; files
+ * that start with the older header need no end line. */
+#define TRUST_HEADER "# ipop-controller known_nodes v2: pinned DTLS fingerprints of friend " \
+                     "nodes (docs/security.md)"
+#define TRUST_END "# end: "
+
+/* A file that starts with TRUST_HEADER ends with "# end: N pins" (N the
+ * pins above it): a file cut short at a line boundary would otherwise drop
+ * pins silently.  Checks text before it is cut into lines. */
+static int check_end(const char *path, const char *text, size_t len, size_t *want,
+                     char *why, size_t whylen)
 {
-  char *text = NULL;
-  size_t len = 0;
-  mode_t mode = 0;
-  int rc = ipop_file_read(t->path, TRUST_FILE_MAX, &text, &len, &mode, why, whylen);
-  if (rc == IPOP_ENOENT)
+  *want = SIZE_MAX;
+  size_t hl = strlen(TRUST_HEADER);
+  if (len < hl || memcmp(text, TRUST_HEADER, hl) != 0 || (text[hl] != '\n' && text[hl]))
     return 0;
-  if (rc)
-    return rc;
+  size_t end = len;
+  while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == ' '))
+    end--;
+  size_t start = end;
+  while (start > 0 && text[start - 1] != '\n')
+    start--;
+  char line[64];
+  size_t n = end - start < sizeof line - 1 ? end - start : sizeof line - 1;
+  memcpy(line, text + start, n);
+  line[n] = '\0';
+  unsigned long long count;
+  char tail[8];
+  if (strncmp(line, TRUST_END, strlen(TRUST_END)) != 0 ||
+      sscanf(line + strlen(TRUST_END), "%llu pins%7s", &count, tail) != 1) {
+    snprintf(why, whylen, "%s is truncated: it does not end with its \"%sN pins\" line",
+             path, TRUST_END);
+    return IPOP_EPARSE;
+  }
+  *want = (size_t)count;
+  return 0;
+}
+
+/* ipop_state_parse_fn: one copy of the file (PATH or PATH.bak) into t. */
+static int parse(void *ctx, const char *path, char *text, size_t len, mode_t mode, char *why,
+                 size_t whylen)
+{
+  struct trust *t = ctx;
   if (mode & 022) {
     snprintf(why, whylen, "%s may be written by group or others (mode %03o): chmod 600 it",
-             t->path, (unsigned)(mode & 0777));
-    free(text);
+             path, (unsigned)(mode & 0777));
     return IPOP_EPERM;
   }
   if (memchr(text, '\0', len)) {
-    snprintf(why, whylen, "%s holds NUL bytes: not a known_nodes file", t->path);
-    free(text);
+    snprintf(why, whylen, "%s holds NUL bytes: not a known_nodes file", path);
     return IPOP_EPARSE;
   }
+  size_t want;
+  int rc = check_end(path, text, len, &want, why, whylen);
+  if (rc)
+    return rc;
   unsigned lineno = 0;
   for (char *line = text, *next; line && *line; line = next) {
     next = strchr(line, '\n');
@@ -239,31 +275,44 @@ static int load(struct trust *t, char *why, size_t whylen)
     if (!*line || *line == '#')
       continue;
     struct trust_pin p;
+    rc = IPOP_EPARSE;
     if (parse_line(line, &p) != 0) {
       snprintf(why, whylen, "%s, line %u: not \"JID NODE-ID sha-256 FINGERPRINT FIRST "
                "LAST\" with a bare JID in lower case, a 32-hex-digit node id and a "
                "fingerprint of 32 hex bytes; fix or delete the line",
-               t->path, lineno);
-      free(text);
-      return IPOP_EPARSE;
+               path, lineno);
+      goto fail;
     }
     if (find(t, p.jid, p.node_id)) {
       snprintf(why, whylen, "%s, line %u: %s %s is pinned twice; delete one line",
-               t->path, lineno, p.jid, p.node_id);
-      free(text);
-      return IPOP_EPARSE;
+               path, lineno, p.jid, p.node_id);
+      goto fail;
     }
     if (trust_pinned_count(t) >= TRUST_MAX)
       break;
     struct trust_pin *q = add(t, p.jid, p.node_id);
     if (!q) {
-      free(text);
-      return IPOP_ENOMEM;
+      rc = IPOP_ENOMEM;
+      goto fail;
     }
     *q = p;
   }
-  free(text);
+  if (want != SIZE_MAX && want != t->n) {
+    snprintf(why, whylen, "%s holds %zu pins but its end line says %zu: damaged", path, t->n,
+             want);
+    rc = IPOP_EPARSE;
+    goto fail;
+  }
   return 0;
+fail:
+  t->n = 0;
+  return rc;
+}
+
+static int load(struct trust *t, char *why, size_t whylen)
+{
+  int rc = ipop_state_load(t->path, TRUST_FILE_MAX, parse, t, why, whylen);
+  return rc == IPOP_ENOENT ? 0 : rc; /* absent: nothing pinned yet */
 }
 
 int trust_open(struct trust **out, const char *path, char *why, size_t whylen)
@@ -306,16 +355,20 @@ int trust_save(struct trust *t, char *why, size_t whylen)
   if (!text)
     return IPOP_ENOMEM;
   size_t len = (size_t)snprintf(text, cap,
-                                "# ipop-controller: pinned DTLS fingerprints of friend nodes "
-                                "(docs/security.md)\n"
-                                "# JID NODE-ID FINGERPRINT FIRST-SEEN LAST-SEEN\n");
+                                TRUST_HEADER "\n"
+                                "# JID NODE-ID FINGERPRINT FIRST-SEEN LAST-SEEN\n"),
+         pins = 0;
   for (size_t i = 0; i < t->n && len < cap; i++) {
     const struct trust_pin *p = &t->v[i];
-    if (p->fpr[0])
+    if (p->fpr[0]) {
       len += (size_t)snprintf(text + len, cap - len, "%s %s %s %" PRIu64 " %" PRIu64 "\n",
                               p->jid, p->node_id, p->fpr, p->first_s, p->last_s);
+      pins++;
+    }
   }
-  int rc = len < cap ? ipop_file_write_atomic(t->path, text, len, 0600, why, whylen)
+  if (len < cap)
+    len += (size_t)snprintf(text + len, cap - len, TRUST_END "%zu pins\n", pins);
+  int rc = len < cap ? ipop_state_write(t->path, text, len, 0600, why, whylen)
                      : IPOP_EINTERNAL;
   free(text);
   return rc;

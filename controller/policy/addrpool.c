@@ -9,6 +9,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "jbind.h"
+#include "statefile.h"
 
 struct addrpool {
   struct addrpool_config cfg;
@@ -140,7 +141,7 @@ static int save(const struct addrpool *p, char *why, size_t whylen)
   text = withnl;
   text[len] = '\n';
   text[len + 1] = '\0';
-  rc = ipop_file_write_atomic(p->cfg.path, text, len + 1, 0644, why, whylen);
+  rc = ipop_state_write(p->cfg.path, text, len + 1, 0644, why, whylen);
 out:
   free(text);
   json_decref(peers);
@@ -148,19 +149,15 @@ out:
   return rc;
 }
 
-static int load(struct addrpool *p, char *why, size_t whylen)
+/* ipop_state_parse_fn: one copy of the file (PATH or PATH.bak) into p. */
+static int parse(void *ctx, const char *path, char *buf, size_t len, mode_t mode, char *why,
+                 size_t whylen)
 {
-  char *buf;
-  size_t len;
-  int rc = ipop_file_read(p->cfg.path, ADDRPOOL_FILE_MAX, &buf, &len, NULL, why, whylen);
-  if (rc == IPOP_ENOENT)
-    return 0; /* first start */
-  if (rc)
-    return rc;
-  const char *path = p->cfg.path;
+  struct addrpool *p = ctx;
+  (void)mode;
+  int rc;
   json_error_t jerr;
   json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-  free(buf);
   if (!root) {
     ipop_why(why, whylen, "%s: malformed JSON at line %d: %s", path, jerr.line, jerr.text);
     return IPOP_EPARSE;
@@ -265,6 +262,12 @@ out:
   if (rc)
     p->n = 0;
   return rc;
+}
+
+static int load(struct addrpool *p, char *why, size_t whylen)
+{
+  int rc = ipop_state_load(p->cfg.path, ADDRPOOL_FILE_MAX, parse, p, why, whylen);
+  return rc == IPOP_ENOENT ? 0 : rc; /* absent: first start */
 }
 
 /* ---- API ------------------------------------------------------------------- */

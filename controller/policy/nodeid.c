@@ -7,6 +7,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "secret.h"
+#include "statefile.h"
 
 bool nodeid_valid(const char *id)
 {
@@ -32,6 +33,24 @@ static int id_path(const char *state_dir, char *path, size_t n)
   return 0;
 }
 
+/* ipop_state_parse_fn: one copy of node_id (PATH or PATH.bak) into ctx. */
+static int parse_id(void *ctx, const char *path, char *buf, size_t len, mode_t mode, char *why,
+                    size_t whylen)
+{
+  char *out = ctx;
+  (void)mode;
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (strlen(buf) != len || !nodeid_valid(buf)) {
+    ipop_why(why, whylen,
+                "%s is corrupt: expected 32 lowercase hex characters (delete it and %s.bak "
+                "to get a new node id)", path, NODEID_FILE);
+    return IPOP_EPARSE;
+  }
+  memcpy(out, buf, NODEID_BUF);
+  return 0;
+}
+
 int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t whylen)
 {
   char path[4096];
@@ -41,26 +60,9 @@ int nodeid_load(const char *state_dir, char out[NODEID_BUF], char *why, size_t w
     ipop_why(why, whylen, "bad state directory");
     return rc;
   }
-  char *buf;
-  size_t len;
   /* A little slack for a stray newline; anything bigger is not ours. */
-  rc = ipop_file_read(path, 64, &buf, &len, NULL, why, whylen);
-  if (rc == IPOP_ETOOBIG)
-    rc = IPOP_EPARSE;
-  if (rc)
-    return rc;
-  if (len > 0 && buf[len - 1] == '\n')
-    buf[--len] = '\0';
-  if (strlen(buf) != len || !nodeid_valid(buf)) {
-    ipop_why(why, whylen,
-                "%s is corrupt: expected 32 lowercase hex characters (delete it to get a "
-                "new node id)", path);
-    free(buf);
-    return IPOP_EPARSE;
-  }
-  memcpy(out, buf, NODEID_BUF);
-  free(buf);
-  return 0;
+  rc = ipop_state_load(path, 64, parse_id, out, why, whylen);
+  return rc == IPOP_ETOOBIG ? IPOP_EPARSE : rc;
 }
 
 int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_ctx,
@@ -90,6 +92,7 @@ int nodeid_load_or_create(const char *state_dir, policy_rand_fn rnd, void *rnd_c
     return nodeid_load(state_dir, out, why, whylen);
   if (rc)
     return rc;
+  ipop_state_keep(path, 64); /* node_id.bak: the id survives damage to node_id */
   memcpy(out, text, NODEID_HEX_LEN);
   out[NODEID_HEX_LEN] = '\0';
   if (created)
