@@ -257,6 +257,7 @@ if bad:
 print("soak: ok: nothing grows without bound")
 PY
 verdict=$?
-soak_log "events: $(cut -f2 "$SOAK_OUT/events.tsv" | sed 's/ [^ ]*$//; s/ n[0-9].*//' | sort | uniq -c | tr -s ' \n' ' ')"
+soak_log "churn: $(cut -f2 "$SOAK_OUT/events.tsv" | sed -E 's/^(restart|path cut|XMPP server restart).*/\1/' |
+  sort | uniq -c | awk '{n = $1; $1 = ""; printf "%s%s x%s", sep, $0, n; sep = ","}')"
 echo "soak_ping_loss_pct_mean $(awk -F'\t' '$2 == "ping.loss_pct" {s += $3; n++} END {printf "%.1f", n ? s / n : 0}' "$SOAK_OUT/samples.tsv")"
 [ "$verdict" = 0 ] && [ "$crashed" = 0 ]
