@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 
 #define WHY(...) do { if (why) snprintf(why, whylen, __VA_ARGS__); } while (0)
 
@@ -114,6 +115,8 @@ void tc_identity_free(struct tc_identity *id)
   memset(id, 0, sizeof *id);
 }
 
+/* A new identity, written atomically (common/fileio.c: a crash leaves no
+ * file or a whole one, never half a key) and never over an existing file. */
 static int identity_create(struct tc_identity *id, const char *path, uid_t owner,
                            gid_t group, char *why, size_t whylen)
 {
@@ -122,38 +125,30 @@ static int identity_create(struct tc_identity *id, const char *path, uid_t owner
     WHY("cannot generate an ECDSA P-256 identity");
     return rc;
   }
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    WHY("cannot create identity file %s: %s", path, strerror(errno));
-    tc_identity_free(id);
-    return IPOP_ESYS;
-  }
-  if ((owner != (uid_t)-1 || group != (gid_t)-1) && fchown(fd, owner, group) != 0) {
-    WHY("cannot chown identity file %s: %s", path, strerror(errno));
-    rc = IPOP_ESYS;
-  }
-  FILE *f = rc ? NULL : fdopen(fd, "w");
-  if (!rc && !f) {
-    rc = IPOP_ESYS;
-    WHY("fdopen %s: %s", path, strerror(errno));
-  }
-  if (f) {
-    if (PEM_write_PrivateKey(f, id->key, NULL, NULL, 0, NULL, NULL) != 1 ||
-        PEM_write_X509(f, id->cert) != 1) {
-      rc = IPOP_ECRYPTO;
-      WHY("cannot write identity file %s", path);
-    }
-    if (fclose(f) != 0 && !rc) {
-      rc = IPOP_ESYS;
-      WHY("writing %s: %s", path, strerror(errno));
-    }
+  BIO *b = BIO_new(BIO_s_mem());
+  char *pem = NULL;
+  long n = 0;
+  if (!b || PEM_write_bio_PrivateKey(b, id->key, NULL, NULL, 0, NULL, NULL) != 1 ||
+      PEM_write_bio_X509(b, id->cert) != 1 || (n = BIO_get_mem_data(b, &pem)) <= 0) {
+    WHY("cannot encode the identity for %s", path);
+    rc = IPOP_ECRYPTO;
   } else {
-    close(fd);
+    char w[512];
+    rc = ipop_file_create_atomic(path, pem, (size_t)n, 0600, w, sizeof w);
+    if (rc)
+      WHY("identity file: %s", w);
+    else if ((owner != (uid_t)-1 || group != (gid_t)-1) &&
+             fchownat(AT_FDCWD, path, owner, group, AT_SYMLINK_NOFOLLOW) != 0) {
+      WHY("cannot chown identity file %s: %s", path, strerror(errno));
+      unlink(path);
+      rc = IPOP_ESYS;
+    }
   }
-  if (rc) {
-    unlink(path);
+  if (pem)
+    OPENSSL_cleanse(pem, (size_t)n);
+  BIO_free(b);
+  if (rc)
     tc_identity_free(id);
-  }
   return rc;
 }
 
