@@ -3,9 +3,11 @@
  * (addrpool.c), node_id (nodeid.c)).
  *
  *   - kill -9 at random points of a writer that rewrites the file in a
- *     loop (a forked child: the same code as the daemon), 1,000 times per
- *     kind: afterwards the file is the old or the new generation, never a
- *     mix, and loads without falling back to the last copy;
+ *     loop (a forked child: the same code as the daemon), 500 times per
+ *     kind (1,000 in all; at most DEADLINE_S seconds per kind on a loaded
+ *     machine, and at least MIN_ROUNDS): afterwards the file is the old or
+ *     the new generation, never a mix, and loads without falling back to
+ *     the last copy;
  *   - a damaged file falls back to PATH.bak with the damage kept as
  *     PATH.bad; damaged without a good copy is an error naming the file;
  *   - ENOSPC from a tiny tmpfs in this process's own mount namespace (root
@@ -39,7 +41,9 @@
 #include "nodeid.h"
 #include "trust.h"
 
-#define ROUNDS 1000
+#define ROUNDS 500
+#define MIN_ROUNDS 100
+#define DEADLINE_S 50
 static struct pt_rng rng;
 #define PINS 64
 #define FA "sha-256 AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA"
@@ -199,10 +203,11 @@ static long pool_check(const char *path)
   return top;
 }
 
-/* ROUNDS times: start the writer, kill -9 it after a random 0-4 ms, then
- * the file must hold the last generation the writer reported or the one
- * after (renamed into place, killed before it could report), load without
- * falling back to PATH.bak, and leave no temporary file behind. */
+/* ROUNDS times (or until DEADLINE_S): start the writer, kill -9 it after a
+ * random 0-4 ms; then the file must hold the last generation the writer
+ * reported or the one after (renamed into place, killed before it could
+ * report), load without falling back to PATH.bak, and leave no temporary
+ * file behind. */
 static void kill_loop(const char *dir, const char *path, writer_fn writer, check_fn check)
 {
   unsigned seed = (unsigned)time(NULL);
@@ -212,6 +217,12 @@ static void kill_loop(const char *dir, const char *path, writer_fn writer, check
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int r = 0; r < ROUNDS; r++) {
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (t1.tv_sec - t0.tv_sec >= DEADLINE_S) {
+      print_message("deadline: %d rounds in %d s\n", r, DEADLINE_S);
+      assert_true(r >= MIN_ROUNDS);
+      break;
+    }
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
