@@ -20,7 +20,7 @@
 # Suppressions: scripts/valgrind.supp (third-party noise only, each one
 # commented).  Needs root, ejabberd, valgrind; ~4-5 minutes on 2 loaded
 # cores (a daemon under memcheck runs 20-50 times slower).  Exit 77 when
-# something it needs is missing.  CI runs it as tests/integration/test_valgrind.sh.
+# something it needs is missing.  Not a CI step (4-5 minutes): run it by hand.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$HERE/.." && pwd)}
