@@ -102,6 +102,20 @@ static const struct jb_field overlay_info_f[] = {
   JB_F_U32(T, n_links, "n_links", 0, 0, UINT32_MAX, 0),
   JB_F_U32(T, mac_entries, "mac_entries", 0, 0, UINT32_MAX, 0),
   JB_F_U64(T, mac_evicted, "mac_evicted", 0, 0, INT64_MAX, 0),
+  JB_F_BOOL(T, forwarding, "forwarding", 0, false),
+  JB_F_U32(T, routes, "routes", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, routed_out, "routed_out", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, routed_in, "routed_in", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, routed_in_hops, "routed_in_hops", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, forwarded, "forwarded", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_hop_limit, "fwd_hop_limit", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_bad_header, "fwd_bad_header", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_origin, "fwd_origin", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_reverse_path, "fwd_reverse_path", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_no_route, "fwd_no_route", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_loop, "fwd_loop", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, fwd_refused, "fwd_refused", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, arp_answered, "arp_answered", 0, 0, INT64_MAX, 0),
 };
 const struct jb_schema ctl_overlay_info_schema = JB_SCHEMA("overlay info", T, overlay_info_f);
 #undef T
@@ -222,6 +236,28 @@ static const struct jb_field process_f[] = {
   JB_F_U64(T, start_time_s, "start_time_s", 0, 0, INT64_MAX, 0),
 };
 const struct jb_schema ctl_process_info_schema = JB_SCHEMA("process info", T, process_f);
+#undef T
+
+#define T struct ctl_route
+static const struct jb_field route_f[] = {
+  JB_F_STR(T, node_id, "node_id", R, 1, NULL),
+  JB_F_MAC(T, mac, "mac", R),
+  JB_F_IP4(T, ip4, "ip4", 0, JB_PRESENCE(T, has_ip4)),
+  JB_F_IP6(T, ip6, "ip6", 0, JB_PRESENCE(T, has_ip6)),
+  JB_F_STR_ARR(T, via, n_via, "via", 0, 1),
+  JB_F_STR_ARR(T, from, n_from, "from", 0, 1),
+};
+const struct jb_schema ctl_route_schema = JB_SCHEMA("route", T, route_f);
+#undef T
+
+#define T struct ctl_set_routes
+static const struct jb_field set_routes_f[] = {
+  JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
+  JB_F_BOOL(T, forwarding, "forwarding", 0, true),
+  JB_F_BOOL(T, replace, "replace", 0, true),
+  JB_F_OBJ_ARR(T, routes, n_routes, "routes", 0, &ctl_route_schema),
+};
+const struct jb_schema ctl_set_routes_schema = JB_SCHEMA("set_routes", T, set_routes_f);
 #undef T
 
 #define T struct ctl_ack
@@ -496,6 +532,7 @@ const struct ctl_msg_desc ctl_tincan_messages[] = {
   { "set_address_mapping", CTL_KIND_REQUEST, &ctl_address_mapping_schema, &ctl_ack_schema },
   { "remove_address_mapping", CTL_KIND_REQUEST, &ctl_link_ref_schema, &ctl_ack_schema },
   { "query_process", CTL_KIND_REQUEST, &ctl_empty_schema, &ctl_process_info_schema },
+  { "set_routes", CTL_KIND_REQUEST, &ctl_set_routes_schema, &ctl_ack_schema },
   { "link_state", CTL_KIND_EVENT, &ctl_ev_link_state_schema, NULL },
   { "unknown_destination", CTL_KIND_EVENT, &ctl_ev_unknown_dest_schema, NULL },
   { "stats", CTL_KIND_EVENT, &ctl_link_stats_schema, NULL },

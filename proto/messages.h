@@ -45,6 +45,9 @@ enum {
   CTL_MAX_INVITATIONS = 16, /* pending invitations reported */
   CTL_MAX_BLOCKED = 64,     /* blocked JIDs reported */
   CTL_MAX_KNOWN = 64,       /* known_nodes entries reported */
+  CTL_MAX_ROUTES = 64,      /* set_routes entries per message */
+  CTL_ROUTE_VIA = 4,        /* next hops per route, in preference order */
+  CTL_ROUTE_FROM = 8,       /* links a node's forwarded frames may arrive on */
 };
 
 /* ---- requests to ipop-tincan ------------------------------------------ */
@@ -122,6 +125,21 @@ struct ctl_overlay_info {
   uint32_t n_links;
   uint32_t mac_entries;           /* MACs in the switch (bound + learned) */
   uint64_t mac_evicted;           /* learned MACs evicted because the table was full */
+  /* forwarding (set_routes; docs/topology.md "Forwarding") */
+  bool forwarding;                /* we carry other members' frames */
+  uint32_t routes;                /* nodes in the forwarding table */
+  uint64_t routed_out;            /* our frames sent with an overlay header */
+  uint64_t routed_in;             /* frames with an overlay header for us */
+  uint64_t routed_in_hops;        /* sum of their hop counts (mean = / routed_in) */
+  uint64_t forwarded;             /* frames we carried for others */
+  uint64_t fwd_hop_limit;         /* dropped: hop limit ran out */
+  uint64_t fwd_bad_header;        /* dropped: hop limit out of range, own or equal ids */
+  uint64_t fwd_origin;            /* dropped: source node unknown or MAC not its own */
+  uint64_t fwd_reverse_path;      /* dropped: source node not expected over that link */
+  uint64_t fwd_no_route;          /* dropped: destination unknown, no usable next hop */
+  uint64_t fwd_loop;              /* dropped: next hop is the link it came in on */
+  uint64_t fwd_refused;           /* dropped: forwarding is off here */
+  uint64_t arp_answered;          /* ARP requests for members answered locally */
 };
 
 /* remove_link (and the link part of query_candidates): one link of one
@@ -253,6 +271,33 @@ struct ctl_process_info {
   uint64_t rss_bytes, vsize_bytes;
   uint32_t open_fds, max_fds;
   uint64_t start_time_s;          /* since the Unix epoch */
+};
+
+/* One node of a GroupVPN forwarding table (set_routes). */
+struct ctl_route {
+  char node_id[CTL_ID_LEN];       /* 32 hex: the member's node id */
+  uint8_t mac[6];                 /* its TAP MAC */
+  struct in_addr ip4;             /* its overlay address: ARP answered locally */
+  bool has_ip4;
+  struct in6_addr ip6;
+  bool has_ip6;
+  char via[CTL_ROUTE_VIA][CTL_ID_LEN]; /* next-hop links (peer ids), best first; */
+  uint32_t n_via;                 /*   the first one up carries the frame */
+  char from[CTL_ROUTE_FROM][CTL_ID_LEN]; /* links its frames may arrive on when */
+  uint32_t n_from;                /*   forwarded (reverse-path check) */
+};
+
+/* set_routes: the overlay's forwarding table, from the controller.  replace
+ * (default true) starts a new table; false adds to the one being sent
+ * (tables above CTL_MAX_ROUTES go in several messages).  forwarding: carry
+ * other members' frames (default true).  All or nothing: a bad entry
+ * changes nothing.  Answered with ctl_ack. */
+struct ctl_set_routes {
+  char overlay_id[CTL_ID_LEN];
+  bool forwarding;
+  bool replace;
+  struct ctl_route routes[CTL_MAX_ROUTES];
+  uint32_t n_routes;
 };
 
 /* Generic answer carrying only a confirmation text. */
@@ -519,7 +564,7 @@ extern const struct jb_schema ctl_echo_schema, ctl_register_schema,
     ctl_group_member_schema, ctl_group_schema, ctl_invitation_schema, ctl_groups_schema,
     ctl_group_create_schema, ctl_group_join_schema, ctl_group_ref_schema,
     ctl_group_member_ref_schema, ctl_jid_schema, ctl_jid_list_schema, ctl_known_node_schema,
-    ctl_known_schema, ctl_trust_schema;
+    ctl_known_schema, ctl_trust_schema, ctl_route_schema, ctl_set_routes_schema;
 
 extern const char *const ctl_log_level_names[];
 extern const char *const ctl_link_state_names[];

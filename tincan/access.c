@@ -41,6 +41,7 @@ static const struct {
   { "set_address_mapping", TC_PERM_CONTROLLER },
   { "remove_address_mapping", TC_PERM_CONTROLLER },
   { "query_process", TC_PERM_ANY },
+  { "set_routes", TC_PERM_CONTROLLER },
 };
 
 int tc_access_class(const char *name)

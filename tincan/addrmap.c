@@ -394,15 +394,15 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
   return e ? translate(m, e, buf, fi, false) : ADDRMAP_PASS;
 }
 
-/* The Ethernet header of a reply from e's mapped MAC to dst (with the
+/* The Ethernet header of a reply from src (a mapped MAC, a member's) to dst (with the
  * request's VLAN tag, if any); returns where the payload goes. */
 static uint8_t *reply_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
-                          const struct addrmap_entry *e, const struct frame_info *fi,
+                          const uint8_t src[FRAME_ETH_ALEN], const struct frame_info *fi,
                           uint16_t tpid, uint16_t ethertype)
 {
   uint8_t *p = out;
   memcpy(p, dst, FRAME_ETH_ALEN);
-  memcpy(p + 6, e->mapped_mac, FRAME_ETH_ALEN);
+  memcpy(p + 6, src, FRAME_ETH_ALEN);
   p += 12;
   if (fi->has_vlan) {
     frame_put16(p, tpid);
@@ -427,30 +427,40 @@ int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
       e = &m->entries[i];
   if (!e)
     return 0;
+  int rc = addrmap_build_arp_reply(fi, e->mapped_mac, out, cap, out_len);
+  if (rc)
+    return rc;
+  m->stats.arp_replies++;
+  return 1;
+}
+
+int addrmap_build_arp_reply(const struct frame_info *fi, const uint8_t mac[6], uint8_t *out,
+                            size_t cap, size_t *out_len)
+{
   size_t need = ADDRMAP_ARP_REPLY_LEN + (fi->has_vlan ? FRAME_VLAN_HLEN : 0);
   if (cap < need)
     return IPOP_ETOOBIG;
 
   /* Copy what we need first: out may be the request's own buffer. */
-  uint8_t req_src[FRAME_ETH_ALEN], req_sha[FRAME_ETH_ALEN];
+  uint8_t req_src[FRAME_ETH_ALEN], req_sha[FRAME_ETH_ALEN], ans[FRAME_ETH_ALEN];
   memcpy(req_src, fi->src, FRAME_ETH_ALEN);
   memcpy(req_sha, fi->arp.sha, FRAME_ETH_ALEN);
+  memcpy(ans, mac, FRAME_ETH_ALEN);
   uint16_t tpid = frame_get16(fi->dst + 12);
   uint32_t spa = fi->arp.spa, tpa = fi->arp.tpa;
 
-  uint8_t *p = reply_eth(out, req_src, e, fi, tpid, FRAME_ETHERTYPE_ARP);
+  uint8_t *p = reply_eth(out, req_src, ans, fi, tpid, FRAME_ETHERTYPE_ARP);
   frame_put16(p, 1);                 /* Ethernet */
   frame_put16(p + 2, FRAME_ETHERTYPE_IP4);
   p[4] = 6;
   p[5] = 4;
   frame_put16(p + 6, FRAME_ARP_REPLY);
-  memcpy(p + 8, e->mapped_mac, FRAME_ETH_ALEN);
+  memcpy(p + 8, ans, FRAME_ETH_ALEN);
   memcpy(p + 14, &tpa, 4);
   memcpy(p + 18, req_sha, FRAME_ETH_ALEN);
   memcpy(p + 24, &spa, 4);
   *out_len = need;
-  m->stats.arp_replies++;
-  return 1;
+  return 0;
 }
 
 /* Build the Neighbor Advertisement answering a solicitation for e's
@@ -459,7 +469,7 @@ static size_t nd_build(const struct addrmap_entry *e, const struct frame_info *f
                        const uint8_t req_src_mac[FRAME_ETH_ALEN], const uint8_t req_ip6[16],
                        uint16_t tpid, uint8_t *out)
 {
-  uint8_t *ip = reply_eth(out, req_src_mac, e, fi, tpid, FRAME_ETHERTYPE_IP6);
+  uint8_t *ip = reply_eth(out, req_src_mac, e->mapped_mac, fi, tpid, FRAME_ETHERTYPE_IP6);
   memset(ip, 0, FRAME_IP6_HLEN + ADDRMAP_NA_LEN);
   ip[0] = 0x60;
   frame_put16(ip + 4, ADDRMAP_NA_LEN);

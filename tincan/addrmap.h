@@ -212,6 +212,10 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
  * (sender address == target address) are not answered. */
 int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
                       uint8_t *out, size_t cap, size_t *out_len);
+/* The reply to the ARP request fi saying its target is at mac (also used
+ * for GroupVPN members, fwd.h).  0, or IPOP_ETOOBIG as above. */
+int addrmap_build_arp_reply(const struct frame_info *fi, const uint8_t mac[6], uint8_t *out,
+                            size_t cap, size_t *out_len);
 
 /* If fi is a Neighbor Solicitation from the TAP for a mapped IPv6
  * address, build the Neighbor Advertisement (for the TAP) in out and

@@ -111,6 +111,22 @@ int tc_dp_send_frame(struct tc_dp *dp, const struct virtio_net_hdr *vh, uint8_t 
   return 0;
 }
 
+int tc_dp_send_routed(struct tc_dp *dp, const uint8_t *hdr, size_t hn, const uint8_t *p,
+                      size_t n)
+{
+  if (!tc_session_keyed(dp->sess)) {
+    dp->st.drops++;
+    return IPOP_ESTATE;
+  }
+  if (hn + n + TC_REC_OVERHEAD > TC_PATH_DGRAM_MAX) {
+    dp->st.drops++;
+    return IPOP_ETOOBIG;
+  }
+  dp->st.tx_packets++;
+  dp->st.tx_bytes += n;
+  return seal_out(dp, hdr, hn, p, n);
+}
+
 void tc_dp_send_msg(struct tc_dp *dp, const uint8_t *m, size_t n)
 {
   if (!tc_session_keyed(dp->sess))
@@ -231,6 +247,16 @@ void tc_dp_inner(struct tc_dp *dp, uint8_t *p, size_t n, uint64_t now_ms)
     return;
   case TC_DP_FRAG:
     frag_in(dp, p, n);
+    return;
+  case TC_DP_ROUTED:
+    if (n < 1 + TC_DP_ROUTED_HDR + 14 || !dp->ctx->deliver_routed) {
+      dp->st.drops++;
+      return;
+    }
+    dp->st.rx_packets++;
+    dp->st.rx_bytes += n - 1 - TC_DP_ROUTED_HDR;
+    dp->ctx->deliver_routed(dp->owner, p + 1, p + 1 + TC_DP_ROUTED_HDR,
+                            n - 1 - TC_DP_ROUTED_HDR);
     return;
   case TC_DP_PING:
     if (n == 9)

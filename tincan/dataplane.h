@@ -13,6 +13,8 @@
  *   TC_DP_PONG   the same timestamp: keepalive and RTT
  *   5, 6, 7      rekey INIT, RESP, DONE (rekey.h), for the session
  *   TC_DP_PATHS  an in-band path offer or answer (paths.h), for the link
+ *   TC_DP_ROUTED overlay header (fwd.h) + an Ethernet frame, checksums
+ *                complete: a frame between two members, carried by us
  *
  * Unknown kinds are ignored (newer peers).  Frames that come out go to the
  * context's deliver callback (the router); nothing here looks inside them
@@ -36,6 +38,8 @@ enum {
   TC_DP_PING = 3,
   TC_DP_PONG = 4,
   TC_DP_PATHS = 8,
+  TC_DP_ROUTED = 9,
+  TC_DP_ROUTED_HDR = 33,          /* hop limit, source and destination ids (fwd.h) */
   TC_DP_FRAG_HDR = 13,
   TC_DP_REASM_SLOTS = 4,          /* split frames being reassembled per link */
   /* largest reassembled content: vnet header + a 64 KiB IP packet + L2 */
@@ -55,6 +59,8 @@ struct tc_dp_ctx {
   uint8_t tap[TC_DP_TAP_BUF];               /* a TAP read (router) */
   tc_dp_deliver_fn deliver;                 /* frames from links */
   void (*path_msg)(void *owner, const uint8_t *m, size_t n); /* TC_DP_PATHS, NULL: ignored */
+  /* frames with an overlay header (fwd.h): hdr = hop limit, source, destination */
+  void (*deliver_routed)(void *owner, uint8_t *hdr, uint8_t *frame, size_t n);
 };
 
 struct tc_dp_stats {
@@ -86,6 +92,11 @@ void tc_dp_free(struct tc_dp *dp);
  * frame).  p must have TC_VNET_LEN writable bytes before it (headroom).
  * IPOP_ESTATE while the session has no keys. */
 int tc_dp_send_frame(struct tc_dp *dp, const struct virtio_net_hdr *vh, uint8_t *p, size_t n);
+/* Seal and send one complete frame behind an overlay header (hdr: the
+ * record kind TC_DP_ROUTED, then the header; fwd.h).  IPOP_ETOOBIG if
+ * the two do not fit in one datagram. */
+int tc_dp_send_routed(struct tc_dp *dp, const uint8_t *hdr, size_t hn, const uint8_t *p,
+                      size_t n);
 /* Seal and send one control message (kind byte first) now. */
 void tc_dp_send_msg(struct tc_dp *dp, const uint8_t *m, size_t n);
 void tc_dp_send_ping(struct tc_dp *dp, uint64_t now_us);

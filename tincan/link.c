@@ -114,9 +114,15 @@ static void path_recv(void *arg, struct tc_path *path, const uint8_t *p, size_t 
     set_state(l, TC_LINK_UP, "path recovered");
 }
 
+/* A burst from one link may have queued frames it forwards on others
+ * (fwd.h): flush them all (an empty queue costs nothing). */
 static void path_burst_end(void *arg)
 {
-  tc_link_flush(arg);
+  struct tc_link *l = arg;
+  tc_link_flush(l);
+  for (struct tc_link *o = l->ov->links; o; o = o->next)
+    if (o != l)
+      tc_link_flush(o);
 }
 
 /* A TC_DP_PATHS record (dataplane context's path_msg). */
@@ -465,6 +471,15 @@ int tc_link_send_frame(struct tc_link *l, const struct virtio_net_hdr *vh, uint8
   return rc;
 }
 
+int tc_link_send_routed(struct tc_link *l, const uint8_t *hdr, const uint8_t *p, size_t n)
+{
+  if (!tc_link_keyed(l)) {
+    l->dp.st.drops++;
+    return IPOP_ESTATE;
+  }
+  return tc_dp_send_routed(&l->dp, hdr, 1 + TC_DP_ROUTED_HDR, p, n);
+}
+
 void tc_link_flush(struct tc_link *l)
 {
   tc_path_flush(&l->path);
@@ -524,6 +539,7 @@ void tc_link_destroy(struct tc_link *l)
       switch_remove_link(ov->sw, l->slot);
     if (ov->am)
       addrmap_remove(ov->am, l->slot);
+    tc_fwd_link_gone(&ov->fwd, l->slot);
   }
   if (l->pending) {
     ctl_reply_error(l->pending, IPOP_ENOENT, "link removed");

@@ -93,6 +93,9 @@ static inline bool tc_link_keyed(const struct tc_link *l)
 /* A TC_DP_PATHS record for the link `owner` (the dataplane context's
  * path_msg). */
 void tc_link_paths_msg(void *owner, const uint8_t *m, size_t n);
+/* A frame of ours or one we carry, behind its overlay header (hdr: record
+ * kind and header, fwd.h); complete frames only.  Sent only UP or DOWN. */
+int tc_link_send_routed(struct tc_link *l, const uint8_t *hdr, const uint8_t *p, size_t n);
 /* Send what the link queued during a burst. */
 void tc_link_flush(struct tc_link *l);
 void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s);

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "frame.h"
+#include "fwd.h"
 #include "vnet.h"
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
@@ -22,8 +23,8 @@ static const uint8_t *ns_target(const struct frame_info *fi)
 
 /* Tell the controller about a frame no link is known to own: a unicast frame
  * to an unlearned MAC, or an ARP request or Neighbor Solicitation (the
- * target may be a member with no link yet: tincan does not relay, so only
- * the controller can open one).  Rate limited per (MAC, ARP target); a
+ * target may be a member with no link yet: only the controller can open
+ * one, or route to it: fwd.h).  Rate limited per (MAC, ARP target); a
  * solicitation's multicast MAC carries the low 24 bits of its target. */
 static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
 {
@@ -127,6 +128,34 @@ static void to_slot(struct tc_overlay *ov, uint32_t slot, const struct virtio_ne
     ov->tap_drops++;
 }
 
+static bool link_usable(void *ctx, uint32_t slot)
+{
+  struct tc_overlay *ov = ctx;
+  return slot < TC_MAX_LINKS_PER_OVERLAY && ov->slot[slot] && tc_link_keyed(ov->slot[slot]);
+}
+
+/* A unicast frame from the TAP to a member we have no link to: behind an
+ * overlay header to the table's first usable next hop.  False if the MAC
+ * is no member's (the switch's unknown-unicast rule applies). */
+static bool to_member(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
+                      size_t n, const struct frame_info *fi)
+{
+  const struct tc_fwd_node *node = tc_fwd_by_mac(&ov->fwd, fi->dst);
+  if (!node)
+    return false;
+  uint32_t next = tc_fwd_next_hop(node, link_usable, ov);
+  if (next == TC_FWD_NONE || (vh && vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)) {
+    ov->fwd.st.no_route++;
+    ov->tap_drops++;
+    return true;
+  }
+  uint8_t hdr[1 + TC_FWD_HDR];
+  tc_fwd_header(&ov->fwd, node, hdr);
+  if (tc_link_send_routed(ov->slot[next], hdr, p, n) == 0)
+    ov->fwd.st.routed_out++;
+  return true;
+}
+
 static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
                      size_t n, const struct frame_info *fi)
 {
@@ -145,11 +174,21 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
     to_slot(ov, mapped, vh, p, n, fi);
     return;
   }
+  /* GroupVPN: ARP for a member's address is answered from the table. */
+  const uint8_t *member_mac = ov->fwd.n ? tc_fwd_arp_target(&ov->fwd, fi) : NULL;
+  if (member_mac) {
+    if (addrmap_build_arp_reply(fi, member_mac, reply, sizeof reply, &rlen) == 0 &&
+        tap_write(ov, NULL, reply, rlen) == 0)
+      ov->tap_tx++;
+    return;
+  }
   struct switch_decision dec;
   if (switch_decide(ov->sw, fi, ipop_now_ms(), &dec) != 0) {
     ov->bad_frames++;
     return;
   }
+  if (dec.unknown_unicast && ov->fwd.n && to_member(ov, vh, p, n, fi))
+    return;
   if (dec.unknown_unicast ||
       (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa) ||
       ns_target(fi))
@@ -235,6 +274,49 @@ void tc_route(struct tc_overlay *ov, struct tc_link *from, const struct virtio_n
     from_link(ov, from, vh, p, n, &fi);
   else
     from_tap(ov, vh, p, n, &fi);
+}
+
+/* A frame with an overlay header from link l: for us (to the TAP), or
+ * carried on to the next hop the table names; fwd.h checks its origin. */
+void tc_route_routed(struct tc_link *l, uint8_t *hdr, uint8_t *p, size_t n)
+{
+  struct tc_overlay *ov = l->ov;
+  struct frame_info fi;
+  if (n > ov->cfg.mtu + 14u + 4u || frame_parse(&fi, p, n) != 0) {
+    ov->bad_frames++;
+    l->dp.st.drops++;
+    return;
+  }
+  uint8_t peer[TC_FWD_ID];
+  struct tc_fwd_arrival a = { l->slot, tc_fwd_parse_id(l->peer_id, peer) == 0 ? peer : NULL };
+  uint64_t spoof = ov->fwd.st.origin + ov->fwd.st.reverse_path;
+  uint32_t next = TC_FWD_NONE;
+  switch (tc_fwd_check(&ov->fwd, &a, hdr, &fi, ov->cfg.mac, link_usable, ov, &next)) {
+  case TC_FWD_LOCAL:
+    if (tap_write(ov, NULL, p, n) == 0)
+      ov->tap_tx++;
+    else
+      ov->tap_drops++;
+    return;
+  case TC_FWD_FORWARD: {
+    uint8_t out[1 + TC_FWD_HDR];
+    out[0] = TC_DP_ROUTED;
+    memcpy(out + 1, hdr, TC_FWD_HDR);
+    tc_link_send_routed(ov->slot[next], out, p, n);
+    return;
+  }
+  case TC_FWD_DROP:
+    if (ov->fwd.st.origin + ov->fwd.st.reverse_path != spoof)
+      l->spoofed++;
+    else
+      l->dp.st.drops++;
+    return;
+  }
+}
+
+void tc_route_routed_deliver(void *owner, uint8_t *hdr, uint8_t *frame, size_t n)
+{
+  tc_route_routed(owner, hdr, frame, n);
 }
 
 void tc_route_deliver(void *owner, const struct virtio_net_hdr *vh, uint8_t *frame, size_t n)

@@ -46,6 +46,21 @@ static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
   i->n_links = o->n_links;
   i->mac_entries = o->sw->count;
   i->mac_evicted = o->sw->stats.evicted;
+  const struct tc_fwd_stats *f = &o->fwd.st;
+  i->forwarding = o->fwd.forwarding;
+  i->routes = o->fwd.n;
+  i->routed_out = f->routed_out;
+  i->routed_in = f->routed_in;
+  i->routed_in_hops = f->routed_in_hops;
+  i->forwarded = f->forwarded;
+  i->fwd_hop_limit = f->hop_limit;
+  i->fwd_bad_header = f->bad_header;
+  i->fwd_origin = f->origin;
+  i->fwd_reverse_path = f->reverse_path;
+  i->fwd_no_route = f->no_route;
+  i->fwd_loop = f->loop;
+  i->fwd_refused = f->refused;
+  i->arp_answered = f->arp_answered;
 }
 
 /* An overlay's unknown-id error, naming the field. */
@@ -147,6 +162,7 @@ static void overlay_closed(uv_handle_t *h)
   tc_tap_close(ov->tap_fd);
   free(ov->sw);
   free(ov->am);
+  tc_fwd_free(&ov->fwd);
   free(ov);
 }
 
@@ -590,12 +606,57 @@ static void h_remove_address_mapping(struct ctl_endpoint *ep, struct ctl_request
     return;
   }
   LOG_INFO("tincan", "link %s/%s: address mapping removed", r->overlay_id, r->peer_id);
-  if (!ov->tap_offload && ov->am->n == 0 && tc_tap_set_offload(ov->tap_fd, true) == 0)
+  if (!ov->tap_offload && ov->am->n == 0 && ov->fwd.n == 0 &&
+      tc_tap_set_offload(ov->tap_fd, true) == 0)
     ov->tap_offload = true;
   struct ctl_ack ack;
   memset(&ack, 0, sizeof ack);
   snprintf(ack.message, sizeof ack.message, "%s/%s: mapping removed", r->overlay_id,
            r->peer_id);
+  ctl_reply(req, &ack);
+}
+
+/* set_routes' view of the overlay's links: a peer id's slot and bound MAC. */
+static uint32_t fwd_link_of(void *ctx, const char *peer_id, const uint8_t **mac)
+{
+  struct tc_link *l = tc_link_find(ctx, peer_id);
+  if (!l)
+    return TC_FWD_NONE;
+  if (mac)
+    *mac = (l->flags & TC_LINK_HAS_PEER_MAC) ? l->peer_mac : NULL;
+  return l->slot;
+}
+
+/* The forwarding table (fwd.h): every entry checked, all or nothing.  An
+ * overlay that may forward or be forwarded to takes complete frames only
+ * (no TSO super-frames: the overlay header goes on each frame). */
+static void h_set_routes(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
+                         void *ctx)
+{
+  const struct ctl_set_routes *r = body;
+  struct tc_daemon *d = ctx;
+  (void)ep;
+  struct tc_overlay *ov = overlay_find(d, r->overlay_id);
+  if (!ov) {
+    NO_OVERLAY(req, r->overlay_id);
+    return;
+  }
+  char why[256];
+  int rc = tc_fwd_install(&ov->fwd, r, ov->cfg.node_id, ov->cfg.mac,
+                          ov->cfg.has_ip4 ? ov->cfg.ip4.s_addr : 0, fwd_link_of, ov, why,
+                          sizeof why);
+  if (rc) {
+    ctl_reply_error(req, rc, "%s", why);
+    return;
+  }
+  if (ov->fwd.n && ov->tap_offload && tc_tap_set_offload(ov->tap_fd, false) == 0)
+    ov->tap_offload = false;
+  LOG_DEBUG("tincan", "overlay %s: %u routes, forwarding %s", r->overlay_id, ov->fwd.n,
+            ov->fwd.forwarding ? "on" : "off");
+  struct ctl_ack ack;
+  memset(&ack, 0, sizeof ack);
+  snprintf(ack.message, sizeof ack.message, "%s: %u routes, forwarding %s", r->overlay_id,
+           ov->fwd.n, ov->fwd.forwarding ? "on" : "off");
   ctl_reply(req, &ack);
 }
 
@@ -614,6 +675,7 @@ const struct ctl_handler tc_handlers[] = {
   { "set_address_mapping", h_set_address_mapping },
   { "remove_address_mapping", h_remove_address_mapping },
   { "query_process", h_query_process },
+  { "set_routes", h_set_routes },
 };
 const unsigned tc_handlers_count = sizeof tc_handlers / sizeof tc_handlers[0];
 
@@ -658,6 +720,7 @@ int tc_daemon_init(struct tc_daemon *d)
     return IPOP_ENOMEM;
   d->dp->deliver = tc_route_deliver;
   d->dp->path_msg = tc_link_paths_msg;
+  d->dp->deliver_routed = tc_route_routed_deliver;
   if (!d->rekey_interval_ms)
     d->rekey_interval_ms = TC_REKEY_DEFAULT_INTERVAL_S * 1000u;
   uv_timer_init(d->loop, &d->stats_timer);

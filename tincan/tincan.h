@@ -27,6 +27,7 @@
 #include "log.h"
 #include "messages.h"
 #include "addrmap.h"
+#include "fwd.h"
 #include "path.h"
 #include "record.h"
 #include "switch.h"
@@ -72,6 +73,7 @@ struct tc_overlay {
   struct tc_link *slot[TC_MAX_LINKS_PER_OVERLAY];
   struct switch_table *sw;        /* learning table, ~140 KiB */
   struct addrmap *am;             /* SocialVPN per-link IPv4 mapping */
+  struct tc_fwd fwd;              /* GroupVPN forwarding table (set_routes) */
   bool dead;
   uint64_t tap_rx, tap_tx, tap_drops, bad_frames;
   struct tc_unknown_slot unknown[TC_UNKNOWN_DEST_SLOTS];

@@ -48,6 +48,7 @@ int tc_peer_init(struct tc_peer *t, uint32_t mtu, bool bridge)
   if (!t->d.dp || !t->ov.sw || !t->ov.am)
     return -1;
   t->d.dp->deliver = tc_route_deliver;
+  t->d.dp->deliver_routed = tc_route_routed_deliver;
   t->ov.d = &t->d;
   t->ov.tap_fd = sv[0];
   t->ov.cfg.mtu = mtu;
