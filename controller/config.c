@@ -11,6 +11,7 @@
 
 const char *const ctrl_mode_names[] = { "group", "social", NULL };
 const char *const ctrl_accept_invites_names[] = { "friends", "list", "none", NULL };
+const char *const ctrl_onoff_names[] = { "on", "off", NULL };
 
 #define T struct ctrl_turn_cfg
 static const struct jb_field turn_f[] = {
@@ -43,6 +44,7 @@ static const struct jb_field overlay_f[] = {
   JB_F_OBJ_ARR(T, turn, n_turn, "Turn", 0, &turn_schema),
   JB_F_ENUM(T, relay, "Relay", 0, ctl_relay_policy_names, "auto"),
   JB_F_OBJ_ARR(T, peer_relay, n_peer_relay, "PeerRelay", 0, &peer_relay_schema),
+  JB_F_ENUM(T, forwarding, "Forwarding", 0, ctrl_onoff_names, "on"),
 };
 static const struct jb_schema overlay_schema = JB_SCHEMA("Overlay", T, overlay_f);
 #undef T
@@ -62,6 +64,7 @@ static const struct jb_field groups_f[] = {
   JB_F_STR_ARR(T, accept_from, n_accept_from, "AcceptFrom", 0, 3),
   JB_F_STR(T, tap_prefix, "TapPrefix", 0, 1, "ipopg"),
   JB_F_U32(T, mtu, "Mtu", 0, CTL_MTU_MIN, CTL_MTU_MAX, 1280),
+  JB_F_ENUM(T, forwarding, "Forwarding", 0, ctrl_onoff_names, "on"),
 };
 static const struct jb_schema groups_schema = JB_SCHEMA("Groups", T, groups_f);
 #undef T

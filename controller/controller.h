@@ -32,6 +32,7 @@
 #include "nodeid.h"
 #include "registry.h"
 #include "topology.h"
+#include "routing.h"
 #include "xmpp.h"
 
 enum {
@@ -85,7 +86,12 @@ struct ctrl_overlay_cfg {
   int relay;                        /* enum ctl_relay_policy: every link's default */
   struct ctrl_peer_relay_cfg peer_relay[CTRL_MAX_NAMES];
   uint32_t n_peer_relay;
+  int forwarding;                   /* enum ctrl_onoff: carry other members' frames */
 };
+
+/* "on" | "off" settings. */
+enum ctrl_onoff { CTRL_ON = 0, CTRL_OFF = 1 };
+extern const char *const ctrl_onoff_names[];
 
 /* SocialVPN: the name a friend gets in the hosts file instead of its JID. */
 struct ctrl_name_cfg {
@@ -104,6 +110,7 @@ struct ctrl_groups_cfg {
   uint32_t n_accept_from;
   char tap_prefix[CTL_IFNAME_LEN];  /* TAP = prefix + index */
   uint32_t mtu;
+  int forwarding;                   /* enum ctrl_onoff, for every room group */
 };
 
 /* Controller.Http (http.c): /metrics and the overlay map. */
@@ -224,6 +231,10 @@ struct ctrl_net {
 
   struct negotiate *neg;
   struct topology *topo;            /* GroupVPN (roster and MUC) */
+  struct routing *rt;               /* GroupVPN forwarding (routes.c) */
+  bool rt_installed;                /* tincan has a non-empty table */
+  uint64_t rt_sum, rt_nb_sum;       /* last table / neighbour set (to skip repeats) */
+  uint64_t rt_bad;                  /* routes signals refused */
   struct addrpool *pool;            /* SocialVPN */
   struct neg_actions acts;
   uv_timer_t neg_timer;
@@ -240,7 +251,8 @@ struct ctrl {
   char node_id[NODEID_BUF];
   struct ctl_endpoint *ep;
   struct sockaddr_storage tincan_addr, ctrl_addr;
-  uv_timer_t heartbeat, plan_timer;
+  uv_timer_t heartbeat, plan_timer, routes_timer;
+  bool routes_soon;                 /* routes_timer runs in ROUTES_SOON_MS */
   uv_signal_t sigint, sigterm;
   uint64_t started_ms;
   bool stopping;

@@ -13,6 +13,7 @@
 #include "links.h"
 #include "log.h"
 #include "net.h"
+#include "routes.h"
 #include "social.h"
 #include "tincan.h"
 
@@ -230,6 +231,7 @@ void ctrl_run_actions(struct ctrl_net *n)
 {
   /* Executing an action may append new ones (a request that fails at once
    * feeds negotiate_on_tincan_error): take the list, then loop. */
+  bool acted = n->acts.n > 0;
   while (n->acts.n) {
     struct neg_actions batch = n->acts;
     memset(&n->acts, 0, sizeof n->acts);
@@ -237,6 +239,8 @@ void ctrl_run_actions(struct ctrl_net *n)
       execute(n, &batch.v[i]);
     negotiate_actions_free(&batch);
   }
+  if (acted && n->rt)
+    ctrl_routes_kick(n->c); /* links came up or went */
   if (n->c->stopping || !n->neg || n->dead)
     return;
   uint64_t dl = negotiate_next_deadline(n->neg), now = ipop_now_ms();
@@ -351,6 +355,7 @@ void ctrl_net_membership(struct ctrl_net *n)
   ctrl_run_actions(n);
   ctrl_group_check_conflicts(n);
   ctrl_plan(n);
+  ctrl_routes_kick(c);
 }
 
 /* Is the bare JID that bare JID, or on that domain? */
@@ -499,6 +504,7 @@ void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
     return;
   negotiate_on_link_state(n->neg, ev->peer_id, ev->state, ipop_now_ms(), &n->acts);
   ctrl_run_actions(n);
+  ctrl_routes_kick(n->c);
   if (p && !reg_node_online(p) && l && l->member)
     ctrl_net_membership(n); /* an offline peer's link went down: let it go */
 }

@@ -20,6 +20,7 @@
 #include "net.h"
 #include "overlay.h"
 #include "peers.h"
+#include "routes.h"
 #include "secret.h"
 #include "servers.h"
 #include "tincan.h"
@@ -65,6 +66,7 @@ static void on_signal(uv_signal_t *s, int signum)
   ctrl_http_stop(c);
   close_timer(&c->heartbeat);
   close_timer(&c->plan_timer);
+  close_timer(&c->routes_timer);
   for (size_t i = 0; i < c->n_nets; i++)
     close_timer(&c->nets[i]->neg_timer);
   uv_close((uv_handle_t *)&c->sigint, NULL);
@@ -110,6 +112,9 @@ static int start_overlay(struct ctrl *c, char *why, size_t whylen)
   c->plan_timer.data = c;
   uint64_t pi = (uint64_t)s->plan_interval * 1000;
   uv_timer_start(&c->plan_timer, ctrl_plan_timer_cb, pi, pi);
+  uv_timer_init(c->loop, &c->routes_timer);
+  c->routes_timer.data = c;
+  uv_timer_start(&c->routes_timer, ctrl_routes_timer_cb, ROUTES_REFRESH_MS, 0);
   return ctrl_groups_init(c, why, whylen);
 }
 

@@ -184,9 +184,18 @@ static int group_policy(struct ctrl_net *n, const struct in_addr *addr, char *wh
   tc.ondemand_idle_ms = s->ondemand_idle * 1000;
   tc.rnd = policy_rand_os;
   rc = topology_create(&n->topo, &tc, c->node_id);
-  if (rc)
+  if (rc) {
     snprintf(why, whylen, "topology: %s", ipop_strerror(rc));
-  return rc;
+    return rc;
+  }
+  rc = routing_create(&n->rt, c->node_id);
+  if (rc) {
+    snprintf(why, whylen, "routing: %s", ipop_strerror(rc));
+    return rc;
+  }
+  int fwd = n->kind == CTRL_NET_MUC ? s->groups.forwarding : s->overlay.forwarding;
+  routing_set_forwarding(n->rt, fwd == CTRL_ON);
+  return 0;
 }
 
 static void net_free(struct ctrl_net *n)
@@ -195,6 +204,7 @@ static void net_free(struct ctrl_net *n)
     negotiate_free(n->neg);
   if (n->topo)
     topology_free(n->topo);
+  routing_free(n->rt);
   if (n->pool)
     addrpool_free(n->pool);
   negotiate_actions_free(&n->acts);

@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "links.h"
 #include "log.h"
+#include "groupaddr.h"
 #include "net.h"
 #include "overlay.h"
 #include "peers.h"
@@ -132,6 +133,9 @@ static void create_overlay(struct ctrl_net *n)
     co->ip6_prefix = n->net6.prefix;
     co->has_ip6 = true;
   }
+  /* GroupVPN: a MAC every member can compute (forwarding tables name
+   * members we have no link to; docs/topology.md "Forwarding"). */
+  co->has_mac = ctrl_net_is_group(n) && groupaddr_mac(n->id, c->node_id, co->mac) == 0;
   /* Every overlay uses the configured STUN and TURN servers, host names
    * resolved first (servers.c); pending meanwhile. */
   n->pending = true;

@@ -18,6 +18,8 @@
 #include "net.h"
 #include "pep.h"
 #include "peers.h"
+#include "routemsg.h"
+#include "routes.h"
 
 static struct ipop_ratelimit rl_bad_signal = IPOP_RATELIMIT_INIT(10000, 5);
 static struct ipop_ratelimit rl_refused = IPOP_RATELIMIT_INIT(10000, 20);
@@ -174,6 +176,10 @@ static bool deliver(struct ctrl *c, struct ctrl_net *n, const struct xmpp_signal
     return true;
   default:
     break;
+  }
+  if (strcmp(s->type, ROUTEMSG_TYPE) == 0) {
+    ctrl_routes_on_signal(n, p->id, s->payload, s->payload_len);
+    return true;
   }
   struct jb_error err = { 0 };
   int rc = negotiate_on_signal(n->neg, p->id, s->type, s->payload, s->payload_len,

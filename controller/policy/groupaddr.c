@@ -57,6 +57,21 @@ int groupaddr_derive(const struct groupaddr_subnet *s, const char *node_id, uint
   return IPOP_EBUSY;
 }
 
+int groupaddr_mac(const char *overlay_id, const char *node_id, uint8_t mac[6])
+{
+  if (!nodeid_valid(node_id))
+    return IPOP_EINVAL;
+  char text[160];
+  int len = snprintf(text, sizeof text, "ipop-groupmac:%s:%s", overlay_id, node_id);
+  if (len < 0 || (size_t)len >= sizeof text)
+    return IPOP_EINVAL;
+  uint8_t md[SHA256_DIGEST_LENGTH];
+  SHA256((const uint8_t *)text, (size_t)len, md);
+  mac[0] = 0x02; /* locally administered, unicast */
+  memcpy(mac + 1, md, 5);
+  return 0;
+}
+
 static int cmp_claim(const void *a, const void *b)
 {
   const struct groupaddr_claim *x = a, *y = b;

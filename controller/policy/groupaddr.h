@@ -59,6 +59,12 @@ struct groupaddr_conflict {
 /* Fill out[0..max) with conflicts, ordered by address then node_b; returns
  * the total number found (may exceed max) or IPOP_E*.  A node id claiming two
  * addresses keeps its last claim (an announcement replaces the previous). */
+/* The TAP MAC of node_id on a GroupVPN overlay: 02 and the first 5 bytes
+ * of SHA-256("ipop-groupmac:" overlay_id ":" node_id).  Every member
+ * computes every other's, so a forwarding table names members it has no
+ * link to (docs/topology.md "Forwarding").  IPOP_EINVAL for a bad id. */
+int groupaddr_mac(const char *overlay_id, const char *node_id, uint8_t mac[6]);
+
 int groupaddr_find_conflicts(const struct groupaddr_claim *claims, size_t n,
                              struct groupaddr_conflict *out, size_t max);
 

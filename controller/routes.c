@@ -1,0 +1,255 @@
+/* GroupVPN forwarding: routing state to neighbours and to tincan (routes.h). */
+#include "routes.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "groupaddr.h"
+#include "hash.h"
+#include "log.h"
+#include "net.h"
+#include "registry.h"
+#include "routemsg.h"
+#include "tincan.h"
+#include "xmpp.h"
+
+static struct ipop_ratelimit rl_bad = IPOP_RATELIMIT_INIT(10000, 5);
+static struct ipop_ratelimit rl_tincan = IPOP_RATELIMIT_INIT(10000, 3);
+
+/* A change detector over what we send: two FNV-1a streams. */
+struct sum {
+  uint32_t a, b;
+};
+
+static void sum_add(struct sum *s, const void *p, size_t n)
+{
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) {
+    s->a = ipop_fnv1a_add(s->a, b[i]);
+    s->b = ipop_fnv1a_add(s->b, (uint8_t)(b[i] ^ 0x5a));
+  }
+}
+
+static uint64_t sum_value(const struct sum *s)
+{
+  return (uint64_t)s->a << 32 | s->b;
+}
+
+void ctrl_routes_kick(struct ctrl *c)
+{
+  if (c->routes_soon || c->stopping || !c->routes_timer.data)
+    return;
+  c->routes_soon = true;
+  uv_timer_start(&c->routes_timer, ctrl_routes_timer_cb, ROUTES_SOON_MS, 0);
+}
+
+/* Members and neighbours (members whose link is up) into the routing
+ * state; returns a sum of the neighbour set. */
+static uint64_t sync_links(struct ctrl_net *n)
+{
+  const char **ids = calloc(n->n_links ? n->n_links : 1, sizeof *ids);
+  size_t k = 0;
+  if (!ids)
+    return 0;
+  for (size_t i = 0; i < n->n_links; i++)
+    if (n->links[i]->member)
+      ids[k++] = n->links[i]->peer;
+  routing_set_members(n->rt, ids, k);
+  free(ids);
+  for (size_t i = routing_neighbour_count(n->rt); i-- > 0;) {
+    const char *id = routing_neighbour_at(n->rt, i);
+    const struct ctrl_link *l = ctrl_link_find(n, id);
+    if (!l || !l->member || l->link_state != CTL_LINK_UP)
+      routing_link_down(n->rt, id);
+  }
+  struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
+  for (size_t i = 0; i < n->n_links; i++) {
+    const struct ctrl_link *l = n->links[i];
+    if (l->member && l->link_state == CTL_LINK_UP && routing_link_up(n->rt, l->peer) == 0)
+      sum_add(&s, l->peer, strlen(l->peer));
+  }
+  return sum_value(&s);
+}
+
+/* Our vector to each neighbour, over XMPP to the JID that speaks for it. */
+static void send_vectors(struct ctrl_net *n)
+{
+  struct ctrl *c = n->c;
+  struct routemsg *m = malloc(sizeof *m);
+  if (!m || !c->xmpp) {
+    free(m);
+    return;
+  }
+  for (size_t i = 0; i < routing_neighbour_count(n->rt); i++) {
+    const char *peer = routing_neighbour_at(n->rt, i);
+    const struct reg_node *p = registry_node(c->reg, peer);
+    if (!p || !p->jid[0] || registry_blocked(c->reg, p->jid))
+      continue;
+    struct routing_adv *v;
+    int nv = routing_vector_for(n->rt, peer, &v);
+    if (nv < 0)
+      continue;
+    memset(m, 0, sizeof *m);
+    snprintf(m->from, sizeof m->from, "%s", c->node_id);
+    snprintf(m->to, sizeof m->to, "%s", peer);
+    snprintf(m->overlay_id, sizeof m->overlay_id, "%s", n->id);
+    m->forwarding = routing_forwarding(n->rt);
+    m->n_routes = (uint32_t)nv > ROUTEMSG_MAX ? ROUTEMSG_MAX : (uint32_t)nv;
+    memcpy(m->routes, v, m->n_routes * sizeof *v);
+    free(v);
+    char *json = NULL;
+    struct jb_error err = { 0 };
+    if (routemsg_encode(m, &json, &err) == 0) {
+      int rc = xmpp_client_send_signal(c->xmpp, p->jid, ROUTEMSG_TYPE, "routes", json,
+                                       strlen(json));
+      if (rc)
+        LOG_DEBUG("routes", "to %s: %s", p->jid, ipop_strerror(rc));
+    }
+    free(json);
+  }
+  free(m);
+}
+
+/* A member's MAC (the one its link is bound to, else derived) and address
+ * (announced, else derived). */
+static void member_entry(const struct ctrl_net *n, const char *id, struct ctl_route *e)
+{
+  static const uint8_t zero[6];
+  const struct ctrl_link *l = ctrl_link_find(n, id);
+  snprintf(e->node_id, sizeof e->node_id, "%s", id);
+  if (l && memcmp(l->mac, zero, 6) != 0)
+    memcpy(e->mac, l->mac, 6);
+  else
+    groupaddr_mac(n->id, id, e->mac);
+  struct groupaddr_subnet gs = { .net = n->net, .prefix = n->prefix };
+  if (l && l->has_ip4) {
+    e->ip4 = l->ip4;
+    e->has_ip4 = true;
+  } else {
+    e->has_ip4 = groupaddr_derive(&gs, id, 0, &e->ip4) == 0;
+  }
+  if (e->has_ip4 && e->ip4.s_addr == n->ip4.s_addr)
+    e->has_ip4 = false; /* an address conflict: group.c reports it */
+}
+
+static void table_answer(int status, const void *result, const char *err, void *ctx)
+{
+  struct ctrl_net_ref *ref = ctx;
+  struct ctrl_net *n = ctrl_net_alive(ref, 0);
+  (void)result;
+  free(ref);
+  if (!status || !n)
+    return;
+  n->rt_sum = 0; /* sent again at the next change or refresh */
+  ipop_log_rl(&rl_tincan, IPOP_LOG_WARN, "routes", "set_routes %s: %s", n->id,
+              err ? err : ipop_strerror(status));
+}
+
+/* The table to tincan, in messages of CTL_MAX_ROUTES, when it changed.
+ * A group whose every member has a link up needs none (and keeps its TAP
+ * offloads): an empty table then. */
+static void push_table(struct ctrl_net *n, bool refresh)
+{
+  size_t nm = routing_member_count(n->rt), direct = 0;
+  struct ctl_route *all = calloc(nm ? nm : 1, sizeof *all);
+  if (!all)
+    return;
+  for (size_t i = 0; i < nm; i++) {
+    struct routing_route rt;
+    routing_route(n->rt, i, &rt);
+    direct += rt.hops == 1;
+    struct ctl_route *e = &all[i];
+    member_entry(n, rt.id, e);
+    for (uint32_t k = 0; k < rt.n_via && rt.hops < ROUTING_INF; k++) {
+      if (k < CTL_ROUTE_VIA)
+        snprintf(e->via[e->n_via++], CTL_ID_LEN, "%s", rt.via[k]);
+      if (k < CTL_ROUTE_FROM)
+        snprintf(e->from[e->n_from++], CTL_ID_LEN, "%s", rt.via[k]);
+    }
+  }
+  bool want = direct < nm;
+  struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
+  bool fwd = routing_forwarding(n->rt);
+  sum_add(&s, &fwd, sizeof fwd);
+  if (want)
+    sum_add(&s, all, nm * sizeof *all);
+  if ((!want && !n->rt_installed) || (sum_value(&s) == n->rt_sum && !refresh)) {
+    free(all);
+    return;
+  }
+  struct ctl_set_routes *m = calloc(1, sizeof *m);
+  size_t i = 0;
+  bool ok = m != NULL;
+  for (bool first = true; ok && (first || i < nm); first = false) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->overlay_id, sizeof m->overlay_id, "%s", n->id);
+    m->forwarding = fwd;
+    m->replace = first;
+    for (; want && i < nm && m->n_routes < CTL_MAX_ROUTES; i++)
+      m->routes[m->n_routes++] = all[i];
+    struct ctrl_net_ref *ref = malloc(sizeof *ref);
+    if (ref)
+      ctrl_net_ref(ref, n);
+    ok = ref && ctrl_tincan_send(n->c, "set_routes", m, 5000, table_answer, ref) == 0;
+    if (!ok)
+      free(ref);
+    if (!want)
+      break;
+  }
+  n->rt_sum = ok ? sum_value(&s) : 0;
+  n->rt_installed = ok ? want : n->rt_installed;
+  free(m);
+  free(all);
+}
+
+static void service(struct ctrl_net *n, bool refresh)
+{
+  uint64_t nb = sync_links(n);
+  int changed = routing_compute(n->rt);
+  if (changed == 1 || nb != n->rt_nb_sum || refresh)
+    send_vectors(n);
+  n->rt_nb_sum = nb;
+  push_table(n, refresh);
+}
+
+void ctrl_routes_timer_cb(uv_timer_t *t)
+{
+  struct ctrl *c = t->data;
+  bool refresh = !c->routes_soon;
+  c->routes_soon = false;
+  for (size_t i = 0; i < c->n_nets; i++)
+    if (c->nets[i]->rt && c->nets[i]->ready)
+      service(c->nets[i], refresh);
+  if (!c->stopping)
+    uv_timer_start(t, ctrl_routes_timer_cb, ROUTES_REFRESH_MS, 0);
+}
+
+void ctrl_routes_on_signal(struct ctrl_net *n, const char *peer_id, const char *payload,
+                           size_t len)
+{
+  if (!n->rt)
+    return;
+  struct routemsg *m = malloc(sizeof *m);
+  if (!m)
+    return;
+  struct jb_error err = { 0 };
+  int rc = routemsg_decode(payload, len, m, &err);
+  if (rc == 0 && (strcmp(m->from, peer_id) != 0 || strcmp(m->to, n->c->node_id) != 0 ||
+                  strcmp(m->overlay_id, n->id) != 0))
+    rc = jb_error_set(&err, IPOP_EFIELD, "from", "not the sender, not us or not this overlay");
+  if (rc == 0)
+    rc = routing_on_vector(n->rt, peer_id, m->forwarding, m->routes, m->n_routes);
+  if (rc == 0)
+    ctrl_routes_kick(n->c);
+  else if (rc == IPOP_ENOENT)
+    LOG_DEBUG("routes", "from %.8s on %s: no link up to it (yet)", peer_id, n->id);
+  else {
+    n->rt_bad++;
+    ipop_log_rl(&rl_bad, IPOP_LOG_WARN, "routes", "from %.8s on %s refused: %s", peer_id, n->id,
+                err.msg[0] ? err.msg : ipop_strerror(rc));
+  }
+  free(m);
+}

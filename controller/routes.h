@@ -1,0 +1,25 @@
+/* GroupVPN forwarding (docs/topology.md "Forwarding"): the distance vector
+ * of each group overlay (policy/routing.h) fed with the links that are up
+ * and the vectors neighbours send in "routes" signals; our vector goes to
+ * each neighbour when it changes and every ROUTES_REFRESH_MS; the routes go
+ * to tincan as set_routes (member MACs and addresses, next hops,
+ * reverse-path sets).  One timer for all overlays coalesces bursts.  n->rt
+ * itself is made and freed with the overlay (net.c). */
+#ifndef IPOP_CONTROLLER_ROUTES_H
+#define IPOP_CONTROLLER_ROUTES_H
+
+#include "controller.h"
+
+enum {
+  ROUTES_SOON_MS = 100,         /* after a change */
+  ROUTES_REFRESH_MS = 10000,    /* vectors sent again, table checked */
+};
+
+/* Something changed (a link, the member set): recompute soon. */
+void ctrl_routes_kick(struct ctrl *c);
+void ctrl_routes_timer_cb(uv_timer_t *t);
+/* A "routes" signal from node peer_id (the registry vouched for its JID). */
+void ctrl_routes_on_signal(struct ctrl_net *n, const char *peer_id, const char *payload,
+                           size_t len);
+
+#endif
