@@ -91,6 +91,8 @@ static const struct jb_field section_f[] = {
   JB_F_OBJ_ARR(T, names, n_names, "Names", 0, &name_schema),
   JB_F_U32(T, plan_interval, "PlanInterval", 0, 1, 3600, 30),
   JB_F_U32(T, ondemand_idle, "OnDemandIdle", 0, 10, 86400, 300),
+  JB_F_U64(T, heavy_pair_bytes, "HeavyPairBytes", 0, 1, INT64_MAX, 1048576),
+  JB_F_U32(T, heavy_pair_window, "HeavyPairWindow", 0, 1, 3600, 10),
   JB_F_OBJ(T, groups, "Groups", 0, &groups_schema, JB_PRESENCE(T, has_groups)),
   JB_F_ENUM(T, trust, "Trust", 0, reg_trust_names, "tofu"),
   JB_F_OBJ(T, http, "Http", 0, &http_schema),

@@ -135,6 +135,8 @@ struct ctrl_section {
   uint32_t n_names;
   uint32_t plan_interval;           /* seconds between topology plans */
   uint32_t ondemand_idle;           /* seconds before an idle on-demand link goes */
+  uint64_t heavy_pair_bytes;        /* routed bytes within ... */
+  uint32_t heavy_pair_window;       /* ... seconds that open a direct link */
   struct ctrl_groups_cfg groups;
   bool has_groups;
   int trust;                        /* enum reg_trust_mode */
@@ -187,6 +189,7 @@ struct ctrl_link {
   uint64_t bytes_per_s;             /* ... and the throughput since the one before */
   uint64_t up_ms;                   /* when the link came up */
   char reason[CTL_REASON_LEN];      /* tincan's last down/failed reason */
+  uint64_t heavy_base, heavy_ms;    /* routed bytes to it at the window's start, and when */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */
 };

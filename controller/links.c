@@ -10,6 +10,7 @@
 #include "error.h"
 #include "group.h"
 #include "ip6.h"
+#include "groupaddr.h"
 #include "links.h"
 #include "log.h"
 #include "net.h"
@@ -509,6 +510,26 @@ void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
     ctrl_net_membership(n); /* an offline peer's link went down: let it go */
 }
 
+/* A member we reach through others (tincan forwards): a direct link only
+ * once Controller.HeavyPairBytes went to it within HeavyPairWindow
+ * (docs/topology.md "Heavy pairs"). */
+static bool heavy(struct ctrl_net *n, struct ctrl_link *l, uint64_t routed)
+{
+  const struct ctrl_section *s = &n->c->cfg.ctrl;
+  uint64_t now = ipop_now_ms();
+  if (!l)
+    return false;
+  if (routed < l->heavy_base || now - l->heavy_ms > (uint64_t)s->heavy_pair_window * 1000) {
+    l->heavy_base = routed;
+    l->heavy_ms = now;
+  }
+  if (routed - l->heavy_base < s->heavy_pair_bytes)
+    return false;
+  l->heavy_base = routed;
+  l->heavy_ms = now;
+  return true;
+}
+
 void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *ev)
 {
   struct ctrl *c = n->c;
@@ -520,15 +541,21 @@ void ctrl_on_unknown_dest(struct ctrl_net *n, const struct ctl_ev_unknown_dest *
     const struct ctrl_link *l = n->links[i];
     if (!l->member)
       continue;
+    uint8_t derived[6];
     if ((ev->has_dst_ip4 && l->has_ip4 && l->ip4.s_addr == ev->dst_ip4.s_addr) ||
         (ev->has_dst_ip6 && l->has_ip6 && memcmp(&l->ip6, &ev->dst_ip6, 16) == 0) ||
-        memcmp(l->mac, ev->dst_mac, 6) == 0)
+        memcmp(l->mac, ev->dst_mac, 6) == 0 ||
+        (ev->has_routed_bytes && groupaddr_mac(n->id, l->peer, derived) == 0 &&
+         memcmp(derived, ev->dst_mac, 6) == 0))
       hit = l;
   }
+  if (hit && ev->has_routed_bytes && !heavy(n, ctrl_link_find(n, hit->peer), ev->routed_bytes))
+    return; /* forwarded, and light: no link needed */
   if (hit && topology_on_unknown_dest(n->topo, hit->peer, ipop_now_ms()) == 1) {
     const struct reg_node *p = registry_node(c->reg, hit->peer);
-    LOG_INFO("topology", "traffic for %s (%.8s) on %s: opening an on-demand link",
-             p ? p->jid : "?", hit->peer, n->id);
+    LOG_INFO("topology", "%s for %s (%.8s) on %s: opening an on-demand link",
+             ev->has_routed_bytes ? "heavy forwarded traffic" : "traffic", p ? p->jid : "?",
+             hit->peer, n->id);
     ctrl_plan(n);
   }
 }

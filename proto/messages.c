@@ -286,6 +286,8 @@ static const struct jb_field ev_unknown_f[] = {
   JB_F_IP4(T, dst_ip4, "dst_ip4", 0, JB_PRESENCE(T, has_dst_ip4)),
   JB_F_IP6(T, dst_ip6, "dst_ip6", 0, JB_PRESENCE(T, has_dst_ip6)),
   JB_F_U32(T, frame_len, "frame_len", 0, 0, 65535, 0),
+  JB_F_U64(T, routed_bytes, "routed_bytes", 0, 0, INT64_MAX, 0,
+           JB_PRESENCE(T, has_routed_bytes)),
 };
 const struct jb_schema ctl_ev_unknown_dest_schema =
     JB_SCHEMA("unknown_destination", T, ev_unknown_f);

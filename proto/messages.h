@@ -319,7 +319,9 @@ struct ctl_ev_link_state {
 /* unknown_destination: a unicast frame from the TAP whose destination MAC is
  * on no link, or an ARP request from the TAP (dst_ip4 = its target), or a
  * Neighbor Solicitation (dst_ip6 = its target), so the controller can open
- * a link to a member it has none to (rate-limited per destination). */
+ * a link to a member it has none to (rate-limited per destination); with
+ * routed_bytes, a frame to a member that went through the forwarding
+ * table. */
 struct ctl_ev_unknown_dest {
   char overlay_id[CTL_ID_LEN];
   uint8_t dst_mac[6];
@@ -330,6 +332,11 @@ struct ctl_ev_unknown_dest {
   struct in6_addr dst_ip6;
   bool has_dst_ip6;
   uint32_t frame_len;
+  /* GroupVPN forwarding: the destination is a member we route to (no
+   * link); bytes sent to it that way so far, for the controller's
+   * heavy-pair threshold (docs/topology.md "Heavy pairs") */
+  uint64_t routed_bytes;
+  bool has_routed_bytes;
 };
 
 /* stats: periodic link statistics (same body as the query answer). */

@@ -243,12 +243,12 @@ const struct tc_fwd_node *tc_fwd_by_id(const struct tc_fwd *f, const uint8_t id[
   return NULL;
 }
 
-const struct tc_fwd_node *tc_fwd_by_mac(const struct tc_fwd *f, const uint8_t mac[6])
+struct tc_fwd_node *tc_fwd_by_mac(const struct tc_fwd *f, const uint8_t mac[6])
 {
   size_t lo = 0, hi = f->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    const struct tc_fwd_node *e = &f->nodes[f->by_mac[mid]];
+    struct tc_fwd_node *e = &f->nodes[f->by_mac[mid]];
     int c = memcmp(e->mac, mac, 6);
     if (c == 0)
       return e;

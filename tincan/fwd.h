@@ -48,6 +48,7 @@ struct tc_fwd_node {
   uint8_t n_via, n_from;
   uint32_t via[CTL_ROUTE_VIA];  /* link slots, best first */
   uint32_t from[CTL_ROUTE_FROM];
+  uint64_t tx_bytes;            /* our frames sent to it through the table */
 };
 
 struct tc_fwd_stats {
@@ -98,7 +99,7 @@ void tc_fwd_free(struct tc_fwd *f);
 /* A link slot is gone: no route names it any more. */
 void tc_fwd_link_gone(struct tc_fwd *f, uint32_t slot);
 
-const struct tc_fwd_node *tc_fwd_by_mac(const struct tc_fwd *f, const uint8_t mac[6]);
+struct tc_fwd_node *tc_fwd_by_mac(const struct tc_fwd *f, const uint8_t mac[6]);
 const struct tc_fwd_node *tc_fwd_by_id(const struct tc_fwd *f, const uint8_t id[TC_FWD_ID]);
 /* The first usable next hop toward node, or TC_FWD_NONE. */
 uint32_t tc_fwd_next_hop(const struct tc_fwd_node *node, tc_fwd_usable_fn usable, void *ctx);

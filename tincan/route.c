@@ -25,8 +25,11 @@ static const uint8_t *ns_target(const struct frame_info *fi)
  * to an unlearned MAC, or an ARP request or Neighbor Solicitation (the
  * target may be a member with no link yet: only the controller can open
  * one, or route to it: fwd.h).  Rate limited per (MAC, ARP target); a
- * solicitation's multicast MAC carries the low 24 bits of its target. */
-static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi)
+ * solicitation's multicast MAC carries the low 24 bits of its target.
+ * routed: a member's frame that the forwarding table carried (its bytes go
+ * to the controller's heavy-pair threshold). */
+static void unknown_destination(struct tc_overlay *ov, const struct frame_info *fi,
+                                const struct tc_fwd_node *routed)
 {
   struct tc_daemon *d = ov->d;
   uint64_t now = ipop_now_ms();
@@ -69,6 +72,10 @@ static void unknown_destination(struct tc_overlay *ov, const struct frame_info *
     ev.has_dst_ip6 = true;
   }
   ev.frame_len = (uint32_t)fi->len;
+  if (routed) {
+    ev.routed_bytes = routed->tx_bytes;
+    ev.has_routed_bytes = true;
+  }
   ctl_event_send(d->ep, (const struct sockaddr *)&d->controller,
                  ctl_msg_find(ctl_tincan_messages, ctl_tincan_messages_count,
                               "unknown_destination"),
@@ -140,7 +147,7 @@ static bool link_usable(void *ctx, uint32_t slot)
 static bool to_member(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
                       size_t n, const struct frame_info *fi)
 {
-  const struct tc_fwd_node *node = tc_fwd_by_mac(&ov->fwd, fi->dst);
+  struct tc_fwd_node *node = tc_fwd_by_mac(&ov->fwd, fi->dst);
   if (!node)
     return false;
   uint32_t next = tc_fwd_next_hop(node, link_usable, ov);
@@ -151,8 +158,11 @@ static bool to_member(struct tc_overlay *ov, const struct virtio_net_hdr *vh, ui
   }
   uint8_t hdr[1 + TC_FWD_HDR];
   tc_fwd_header(&ov->fwd, node, hdr);
-  if (tc_link_send_routed(ov->slot[next], hdr, p, n) == 0)
+  if (tc_link_send_routed(ov->slot[next], hdr, p, n) == 0) {
     ov->fwd.st.routed_out++;
+    node->tx_bytes += n;
+  }
+  unknown_destination(ov, fi, node); /* heavy pairs get a link (rate-limited) */
   return true;
 }
 
@@ -192,7 +202,7 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
   if (dec.unknown_unicast ||
       (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa) ||
       ns_target(fi))
-    unknown_destination(ov, fi);
+    unknown_destination(ov, fi, NULL);
   switch (dec.action) {
   case SWITCH_UNICAST:
     to_slot(ov, dec.link, vh, p, n, fi);
