@@ -104,6 +104,7 @@ static const struct jb_field overlay_info_f[] = {
   JB_F_U64(T, mac_evicted, "mac_evicted", 0, 0, INT64_MAX, 0),
   JB_F_BOOL(T, forwarding, "forwarding", 0, false),
   JB_F_U32(T, routes, "routes", 0, 0, UINT32_MAX, 0),
+  JB_F_U32(T, routes_reachable, "routes_reachable", 0, 0, UINT32_MAX, 0),
   JB_F_U64(T, routed_out, "routed_out", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, routed_in, "routed_in", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, routed_in_hops, "routed_in_hops", 0, 0, INT64_MAX, 0),

@@ -128,6 +128,7 @@ struct ctl_overlay_info {
   /* forwarding (set_routes; docs/topology.md "Forwarding") */
   bool forwarding;                /* we carry other members' frames */
   uint32_t routes;                /* nodes in the forwarding table */
+  uint32_t routes_reachable;      /* ... with a next hop */
   uint64_t routed_out;            /* our frames sent with an overlay header */
   uint64_t routed_in;             /* frames with an overlay header for us */
   uint64_t routed_in_hops;        /* sum of their hop counts (mean = / routed_in) */

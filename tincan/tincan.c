@@ -49,6 +49,8 @@ static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
   const struct tc_fwd_stats *f = &o->fwd.st;
   i->forwarding = o->fwd.forwarding;
   i->routes = o->fwd.n;
+  for (uint32_t k = 0; k < o->fwd.n; k++)
+    i->routes_reachable += o->fwd.nodes[k].n_via > 0;
   i->routed_out = f->routed_out;
   i->routed_in = f->routed_in;
   i->routed_in_hops = f->routed_in_hops;
