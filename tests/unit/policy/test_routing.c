@@ -23,6 +23,7 @@
 
 #include "error.h"
 #include "policy_test.h"
+#include "routemsg.h"
 #include "routing.h"
 #include "topology.h"
 
@@ -309,6 +310,105 @@ static void hostile_vectors(void **state)
   sim_fini(&s);
 }
 
+/* ---- the routes signal ------------------------------------------------------ */
+
+static int decode(const char *json, struct jb_error *err)
+{
+  static struct routemsg m;
+  memset(err, 0, sizeof *err);
+  return routemsg_decode(json, strlen(json), &m, err);
+}
+
+static void routes_signal(void **state)
+{
+  (void)state;
+  static struct routemsg m, back;
+  memset(&m, 0, sizeof m);
+  char a[NODEID_BUF], b[NODEID_BUF], c[NODEID_BUF];
+  id_of(1, a), id_of(2, b), id_of(3, c);
+  snprintf(m.from, sizeof m.from, "%s", a);
+  snprintf(m.to, sizeof m.to, "%s", b);
+  snprintf(m.overlay_id, sizeof m.overlay_id, "lab");
+  m.forwarding = true;
+  snprintf(m.routes[0].id, NODEID_BUF, "%s", a);
+  snprintf(m.routes[1].id, NODEID_BUF, "%s", c);
+  m.routes[1].hops = 3;
+  m.n_routes = 2;
+  char *json;
+  struct jb_error err = { 0 };
+  assert_int_equal(routemsg_encode(&m, &json, &err), 0);
+  assert_int_equal(routemsg_decode(json, strlen(json), &back, &err), 0);
+  assert_int_equal(back.n_routes, 2);
+  assert_int_equal(back.routes[1].hops, 3);
+  assert_true(back.forwarding);
+  free(json);
+
+  char buf[1024];
+#define HEAD "{\"v\":1,\"from\":\"%s\",\"to\":\"%s\",\"overlay_id\":\"lab\",\"forwarding\":true,"
+  /* malformed, truncated, not an object */
+  assert_int_equal(decode("{\"v\":1,", &err), IPOP_EPARSE);
+  assert_int_equal(decode("[]", &err), IPOP_EFIELD);
+  assert_int_equal(decode("", &err), IPOP_EPARSE);
+  /* an unknown key, a wrong version */
+  snprintf(buf, sizeof buf, HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0}],\"x\":1}", a, b, a);
+  assert_int_equal(decode(buf, &err), IPOP_EUNKNOWN);
+  snprintf(buf, sizeof buf,
+           "{\"v\":2,\"from\":\"%s\",\"to\":\"%s\",\"overlay_id\":\"lab\",\"forwarding\":true,"
+           "\"routes\":[{\"id\":\"%s\",\"hops\":0}]}", a, b, a);
+  assert_int_not_equal(decode(buf, &err), 0);
+  /* the sender not first, or claiming 0 hops for another node */
+  snprintf(buf, sizeof buf, HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":1}]}", a, b, c);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+  assert_non_null(strstr(err.msg, "routes[0]"));
+  snprintf(buf, sizeof buf,
+           HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0},{\"id\":\"%s\",\"hops\":0}]}", a, b, a, c);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+  assert_non_null(strstr(err.msg, "routes[1]"));
+  /* hop count 16 (unreachable is left out, never sent), a bad id, a
+   * duplicate, to = from */
+  snprintf(buf, sizeof buf,
+           HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0},{\"id\":\"%s\",\"hops\":16}]}", a, b, a, c);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+  snprintf(buf, sizeof buf,
+           HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0},{\"id\":\"NOTHEX\",\"hops\":2}]}", a, b, a);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+  snprintf(buf, sizeof buf,
+           HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0},{\"id\":\"%s\",\"hops\":2},"
+           "{\"id\":\"%s\",\"hops\":3}]}", a, b, a, c, c);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+  assert_non_null(strstr(err.msg, "twice"));
+  snprintf(buf, sizeof buf, HEAD "\"routes\":[{\"id\":\"%s\",\"hops\":0}]}", a, a, a);
+  assert_int_equal(decode(buf, &err), IPOP_EFIELD);
+#undef HEAD
+  /* oversized: more entries than ROUTEMSG_MAX, more bytes than a signal,
+   * nested too deep */
+  size_t cap = 64 * 1024;
+  char *big = malloc(cap);
+  size_t n = (size_t)snprintf(big, cap, "{\"v\":1,\"from\":\"%s\",\"to\":\"%s\",\"overlay_id\":\"lab\","
+                              "\"forwarding\":true,\"routes\":[{\"id\":\"%s\",\"hops\":0}", a, b, a);
+  for (int i = 0; i < ROUTEMSG_MAX; i++) {
+    char x[NODEID_BUF];
+    id_of(100 + i, x);
+    n += (size_t)snprintf(big + n, cap - n, ",{\"id\":\"%s\",\"hops\":1}", x);
+  }
+  snprintf(big + n, cap - n, "]}");
+  assert_int_equal(decode(big, &err), IPOP_ETOOBIG);
+  memset(big, '[', 100);
+  big[100] = '\0';
+  assert_int_equal(decode(big, &err), IPOP_ETOOBIG);
+  free(big);
+  /* encoding more than ROUTEMSG_MAX keeps the first ROUTEMSG_MAX */
+  for (uint32_t i = 1; i < ROUTEMSG_MAX; i++) {
+    id_of(1000 + (int)i, m.routes[i].id);
+    m.routes[i].hops = 2;
+  }
+  m.n_routes = ROUTEMSG_MAX + 5;
+  assert_int_equal(routemsg_encode(&m, &json, &err), 0);
+  assert_int_equal(routemsg_decode(json, strlen(json), &back, &err), 0);
+  assert_int_equal(back.n_routes, ROUTEMSG_MAX);
+  free(json);
+}
+
 /* ---- 1,000 members ---------------------------------------------------------- */
 
 enum { SIM_N = 1000, SIM_SAMPLE = 20000 };
@@ -457,6 +557,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(line_and_refuser),
     cmocka_unit_test(hostile_vectors),
+    cmocka_unit_test(routes_signal),
     cmocka_unit_test(thousand_members),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
