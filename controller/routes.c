@@ -151,7 +151,7 @@ static void table_answer(int status, const void *result, const char *err, void *
 /* The table to tincan, in messages of CTL_MAX_ROUTES, when it changed.
  * A group whose every member has a link up needs none (and keeps its TAP
  * offloads): an empty table then. */
-static void push_table(struct ctrl_net *n, bool refresh)
+static void push_table(struct ctrl_net *n, bool mesh, bool refresh)
 {
   size_t nm = routing_member_count(n->rt), direct = 0;
   struct ctl_route *all = calloc(nm ? nm : 1, sizeof *all);
@@ -170,7 +170,7 @@ static void push_table(struct ctrl_net *n, bool refresh)
         snprintf(e->from[e->n_from++], CTL_ID_LEN, "%s", rt.via[k]);
     }
   }
-  bool want = direct < nm;
+  bool want = !mesh && direct < nm;
   struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
   bool fwd = routing_forwarding(n->rt);
   sum_add(&s, &fwd, sizeof fwd);
@@ -205,14 +205,17 @@ static void push_table(struct ctrl_net *n, bool refresh)
   free(all);
 }
 
+/* A group small enough for a full mesh (members <= LinkBudget) neither
+ * sends vectors nor installs a table: every pair gets its own link. */
 static void service(struct ctrl_net *n, bool refresh)
 {
   uint64_t nb = sync_links(n);
+  bool mesh = routing_member_count(n->rt) <= n->c->cfg.ctrl.link_budget;
   int changed = routing_compute(n->rt);
-  if (changed == 1 || nb != n->rt_nb_sum || refresh)
+  if (!mesh && (changed == 1 || nb != n->rt_nb_sum || refresh))
     send_vectors(n);
-  n->rt_nb_sum = nb;
-  push_table(n, refresh);
+  n->rt_nb_sum = mesh ? 0 : nb;
+  push_table(n, mesh, refresh);
 }
 
 void ctrl_routes_timer_cb(uv_timer_t *t)
