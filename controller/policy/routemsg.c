@@ -82,19 +82,10 @@ static int check(const struct wire *w, struct jb_error *err)
 int routemsg_decode(const char *payload, size_t len, struct routemsg *out, struct jb_error *err)
 {
   memset(out, 0, sizeof *out);
-  if (!payload || len == 0)
-    return jb_error_set(err, IPOP_EPARSE, "", "empty payload");
-  if (len > SIGMSG_MAX_PAYLOAD)
-    return jb_error_set(err, IPOP_ETOOBIG, "", "payload of %zu bytes exceeds the limit of %d",
-                        len, SIGMSG_MAX_PAYLOAD);
-  if (jb_check_depth(payload, len, SIGMSG_MAX_DEPTH))
-    return jb_error_set(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
-                        SIGMSG_MAX_DEPTH);
-  json_error_t jerr;
-  json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root)
-    return jb_error_set(err, IPOP_EPARSE, "", "malformed JSON at byte %d: %s", jerr.position,
-                        jerr.text);
+  json_t *root;
+  int prc = sigmsg_payload_parse(payload, len, &root, err);
+  if (prc)
+    return prc;
   struct wire *w = malloc(sizeof *w);
   int rc = w ? jb_decode(&wire_schema, root, w, NULL, err)
              : jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
@@ -136,19 +127,5 @@ int routemsg_encode(const struct routemsg *m, char **json, struct jb_error *err)
   int rc = check(w, err);
   json_t *obj = rc ? NULL : jb_encode(&wire_schema, w);
   free(w);
-  if (rc)
-    return rc;
-  if (!obj)
-    return jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
-  *json = json_dumps(obj, JSON_COMPACT);
-  json_decref(obj);
-  if (!*json)
-    return jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
-  if (strlen(*json) > SIGMSG_MAX_PAYLOAD) {
-    free(*json);
-    *json = NULL;
-    return jb_error_set(err, IPOP_ETOOBIG, "", "encoded payload exceeds %d bytes",
-                        SIGMSG_MAX_PAYLOAD);
-  }
-  return 0;
+  return rc ? rc : sigmsg_payload_dump(obj, json, err);
 }

@@ -15,7 +15,7 @@
 enum { ROUTING_MAX_NEIGHBOURS = 256, NB_NONE = UINT16_MAX };
 
 struct neighbour {
-  char id[NODEID_BUF];
+  char id[NODEID_BUF];          /* first: find_sorted() */
   long member;                  /* its member index */
   bool forwarding;
   uint8_t *hops;                /* per member; ROUTING_INF: not offered */
@@ -68,12 +68,15 @@ bool routing_forwarding(const struct routing *r)
   return r->forwarding;
 }
 
-static long find_id(const char (*ids)[NODEID_BUF], size_t n, const char *id)
+/* Binary search for id in n sorted elements of size stride that begin with
+ * an id (member ids, neighbours).  Index or -1. */
+static long find_sorted(const void *base, size_t n, size_t stride, const char *id)
 {
+  const char *b = base;
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = strcmp(ids[mid], id);
+    int c = strcmp(b + mid * stride, id);
     if (c == 0)
       return (long)mid;
     if (c < 0)
@@ -82,6 +85,11 @@ static long find_id(const char (*ids)[NODEID_BUF], size_t n, const char *id)
       hi = mid;
   }
   return -1;
+}
+
+static long find_id(const char (*ids)[NODEID_BUF], size_t n, const char *id)
+{
+  return find_sorted(ids, n, NODEID_BUF, id);
 }
 
 long routing_member_index(const struct routing *r, const char *id)
@@ -91,17 +99,7 @@ long routing_member_index(const struct routing *r, const char *id)
 
 static long nb_index(const struct routing *r, const char *id)
 {
-  for (size_t lo = 0, hi = r->n_nb; lo < hi;) {
-    size_t mid = (lo + hi) / 2;
-    int c = strcmp(r->nb[mid].id, id);
-    if (c == 0)
-      return (long)mid;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
+  return find_sorted(r->nb, r->n_nb, sizeof *r->nb, id);
 }
 
 static int cmp_id(const void *a, const void *b)

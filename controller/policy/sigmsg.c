@@ -245,19 +245,10 @@ int sigmsg_decode(const char *type, const char *payload, size_t len, struct sigm
       t = i;
   if (t < 0)
     return jb_error_set(err, IPOP_ENOCMD, "", "unknown negotiation message type");
-  if (!payload || len == 0)
-    return jb_error_set(err, IPOP_EPARSE, "", "empty payload");
-  if (len > SIGMSG_MAX_PAYLOAD)
-    return jb_error_set(err, IPOP_ETOOBIG, "", "payload of %zu bytes exceeds the limit of %d", len,
-                SIGMSG_MAX_PAYLOAD);
-  if (jb_check_depth(payload, len, SIGMSG_MAX_DEPTH))
-    return jb_error_set(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
-                SIGMSG_MAX_DEPTH);
-  json_error_t jerr;
-  json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root)
-    return jb_error_set(err, IPOP_EPARSE, "", "malformed JSON at byte %d: %s", jerr.position,
-                jerr.text);
+  json_t *root;
+  int prc = sigmsg_payload_parse(payload, len, &root, err);
+  if (prc)
+    return prc;
   out->type = (enum sigmsg_type)t;
   int rc = jb_decode(schemas[t], root, &out->u, NULL, err);
   json_decref(root);
@@ -274,7 +265,34 @@ int sigmsg_encode(const struct sigmsg *m, const char **type, char **json,
   int rc = sigmsg_validate(m, err);
   if (rc)
     return rc;
-  json_t *obj = jb_encode(schemas[m->type], &m->u);
+  rc = sigmsg_payload_dump(jb_encode(schemas[m->type], &m->u), json, err);
+  if (rc == 0)
+    *type = sigmsg_type_names[m->type];
+  return rc;
+}
+
+int sigmsg_payload_parse(const char *payload, size_t len, json_t **root, struct jb_error *err)
+{
+  *root = NULL;
+  if (!payload || len == 0)
+    return jb_error_set(err, IPOP_EPARSE, "", "empty payload");
+  if (len > SIGMSG_MAX_PAYLOAD)
+    return jb_error_set(err, IPOP_ETOOBIG, "", "payload of %zu bytes exceeds the limit of %d", len,
+                SIGMSG_MAX_PAYLOAD);
+  if (jb_check_depth(payload, len, SIGMSG_MAX_DEPTH))
+    return jb_error_set(err, IPOP_ETOOBIG, "", "JSON nested deeper than %d levels",
+                SIGMSG_MAX_DEPTH);
+  json_error_t jerr;
+  *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!*root)
+    return jb_error_set(err, IPOP_EPARSE, "", "malformed JSON at byte %d: %s", jerr.position,
+                jerr.text);
+  return 0;
+}
+
+int sigmsg_payload_dump(json_t *obj, char **json, struct jb_error *err)
+{
+  *json = NULL;
   if (!obj)
     return jb_error_set(err, IPOP_ENOMEM, "", "out of memory");
   *json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -287,6 +305,5 @@ int sigmsg_encode(const struct sigmsg *m, const char **type, char **json,
     return jb_error_set(err, IPOP_ETOOBIG, "", "encoded payload exceeds %d bytes",
                 SIGMSG_MAX_PAYLOAD);
   }
-  *type = sigmsg_type_names[m->type];
   return 0;
 }

@@ -125,4 +125,11 @@ bool sigmsg_fingerprint_valid(const char *fpr);
 bool sigmsg_ice_valid(const char *s, size_t min, size_t max);
 bool sigmsg_candidate_valid(const char *c);
 
+/* The JSON of a signal payload (also the routes signal, routemsg.h):
+ * bounded (SIGMSG_MAX_PAYLOAD, SIGMSG_MAX_DEPTH), duplicate keys refused;
+ * *root to json_decref.  And back: obj (consumed; NULL = out of memory)
+ * to compact text, *json to free. */
+int sigmsg_payload_parse(const char *payload, size_t len, json_t **root, struct jb_error *err);
+int sigmsg_payload_dump(json_t *obj, char **json, struct jb_error *err);
+
 #endif
