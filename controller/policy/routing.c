@@ -68,6 +68,14 @@ bool routing_forwarding(const struct routing *r)
   return r->forwarding;
 }
 
+/* Two id arrays of NODEID_BUF bytes compared whole: for node ids (32
+ * characters and the NUL) the same order as strcmp, and quicker on the
+ * vectors' hot path.  Only for arrays, never for a caller's string. */
+static int idcmp(const char *a, const char *b)
+{
+  return memcmp(a, b, NODEID_BUF);
+}
+
 /* Binary search for id in n sorted elements of size stride that begin with
  * an id (member ids, neighbours).  Index or -1. */
 static long find_sorted(const void *base, size_t n, size_t stride, const char *id)
@@ -243,9 +251,9 @@ int routing_on_vector(struct routing *r, const char *peer, bool forwarding,
     /* Vectors come sorted (after the sender's own entry): a merge walk
      * along the members, a binary search for an entry out of order. */
     long m = -1;
-    int c = cur < r->n_members ? strcmp(r->members[cur], v[i].id) : 1;
+    int c = cur < r->n_members ? idcmp(r->members[cur], v[i].id) : 1;
     while (c < 0 && ++cur < r->n_members)
-      c = strcmp(r->members[cur], v[i].id);
+      c = idcmp(r->members[cur], v[i].id);
     if (c == 0)
       m = (long)cur;
     else if (c > 0 && cur > 0)
@@ -276,41 +284,52 @@ int routing_on_vector(struct routing *r, const char *peer, bool forwarding,
   return 0;
 }
 
-/* What neighbour k offers for member m: 1 if it is m, through it if it
- * forwards, else nothing. */
-static uint8_t offer(const struct routing *r, size_t k, size_t m)
-{
-  const struct neighbour *nb = &r->nb[k];
-  if (nb->member == (long)m)
-    return 1;
-  if (!nb->forwarding || nb->hops[m] == 0 || nb->hops[m] + 1 >= ROUTING_INF)
-    return ROUTING_INF;
-  return (uint8_t)(nb->hops[m] + 1);
-}
-
+/* Per member, the best hop count over the neighbours and the neighbours
+ * (indices, ascending) that offer it: a neighbour offers itself at 1 hop
+ * and, if it forwards, what it reaches at one hop more.  Neighbours outer,
+ * members inner: each neighbour's vector is read in order. */
 int routing_compute(struct routing *r)
 {
-  bool changed = false;
-  for (size_t m = 0; m < r->n_members; m++) {
-    uint8_t best = ROUTING_INF;
-    for (size_t k = 0; k < r->n_nb; k++) {
-      uint8_t h = offer(r, k, m);
-      if (h < best)
-        best = h;
-    }
-    /* Next hops: the neighbours one hop closer than us (equal cost), in
-     * id order; they never route back through us, so no loop forms. */
-    uint16_t via[ROUTING_VIA];
-    int nv = 0;
-    for (size_t k = 0; k < r->n_nb && nv < ROUTING_VIA && best < ROUTING_INF; k++)
-      if (offer(r, k, m) == best)
-        via[nv++] = (uint16_t)k;
-    for (int i = nv; i < ROUTING_VIA; i++)
-      via[i] = NB_NONE;
-    changed = changed || best != r->hops[m] || memcmp(via, r->via[m], sizeof via) != 0;
-    r->hops[m] = best;
-    memcpy(r->via[m], via, sizeof via);
+  size_t n = r->n_members;
+  uint8_t *best = malloc(n ? n : 1);
+  uint16_t(*via)[ROUTING_VIA] = malloc((n ? n : 1) * sizeof *via);
+  if (!best || !via) {
+    free(best), free(via);
+    return IPOP_ENOMEM;
   }
+  memset(best, ROUTING_INF, n);
+  for (size_t m = 0; m < n; m++)
+    for (int i = 0; i < ROUTING_VIA; i++)
+      via[m][i] = NB_NONE;
+  for (size_t k = 0; k < r->n_nb; k++) {
+    const struct neighbour *nb = &r->nb[k];
+    for (size_t m = 0; m < n; m++) {
+      uint8_t h = nb->member == (long)m ? 1
+                  : nb->forwarding && nb->hops[m] && nb->hops[m] + 1 < ROUTING_INF
+                      ? (uint8_t)(nb->hops[m] + 1)
+                      : ROUTING_INF;
+      if (h >= ROUTING_INF || h > best[m])
+        continue;
+      /* Next hops: the neighbours one hop closer than us (equal cost), in
+       * id order; they never route back through us, so no loop forms. */
+      if (h < best[m]) {
+        best[m] = h;
+        for (int i = 1; i < ROUTING_VIA; i++)
+          via[m][i] = NB_NONE;
+        via[m][0] = (uint16_t)k;
+        continue;
+      }
+      for (int i = 0; i < ROUTING_VIA; i++)
+        if (via[m][i] == NB_NONE) {
+          via[m][i] = (uint16_t)k;
+          break;
+        }
+    }
+  }
+  bool changed = memcmp(best, r->hops, n) != 0 || memcmp(via, r->via, n * sizeof *via) != 0;
+  free(r->hops), free(r->via);
+  r->hops = best;
+  r->via = via;
   return changed ? 1 : 0;
 }
 
@@ -337,9 +356,9 @@ int routing_vector_for(const struct routing *r, const char *peer, struct routing
   for (size_t m = 0; r->forwarding && m < r->n_members; m++) {
     if (r->hops[m] >= ROUTING_INF || (long)m == pm)
       continue;
-    bool poisoned = false;
-    for (int k = 0; k < ROUTING_VIA && !poisoned; k++)
-      poisoned = pk >= 0 && r->via[m][k] == (uint16_t)pk;
+    bool poisoned = false; /* via is ascending, NB_NONE last */
+    for (int k = 0; k < ROUTING_VIA && pk >= 0 && r->via[m][k] <= (uint16_t)pk && !poisoned; k++)
+      poisoned = r->via[m][k] == (uint16_t)pk;
     if (poisoned)
       continue;
     memcpy(v[n].id, r->members[m], NODEID_BUF);

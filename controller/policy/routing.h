@@ -72,7 +72,7 @@ int routing_on_vector(struct routing *r, const char *peer, bool forwarding,
                       const struct routing_adv *v, size_t n);
 
 /* Recompute the routes.  Returns 1 if what we advertise changed (send our
- * vector to every neighbour), 0 if not. */
+ * vector to every neighbour), 0 if not, IPOP_ENOMEM. */
 int routing_compute(struct routing *r);
 /* Route i (0 .. routing_member_count - 1, sorted by id), as the last
  * routing_compute() left it (call it after every change). */
