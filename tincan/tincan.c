@@ -630,8 +630,9 @@ static uint32_t fwd_link_of(void *ctx, const char *peer_id, const uint8_t **mac)
 }
 
 /* The forwarding table (fwd.h): every entry checked, all or nothing.  An
- * overlay that may forward or be forwarded to takes complete frames only
- * (no TSO super-frames: the overlay header goes on each frame). */
+ * overlay with a table takes complete frames only (no TSO super-frames:
+ * the overlay header goes on each frame); an empty table gives the
+ * offloads back (unless an address mapping needs them off). */
 static void h_set_routes(struct ctl_endpoint *ep, struct ctl_request *req, const void *body,
                          void *ctx)
 {
@@ -653,6 +654,9 @@ static void h_set_routes(struct ctl_endpoint *ep, struct ctl_request *req, const
   }
   if (ov->fwd.n && ov->tap_offload && tc_tap_set_offload(ov->tap_fd, false) == 0)
     ov->tap_offload = false;
+  else if (!ov->fwd.n && !ov->tap_offload && ov->am->n == 0 &&
+           tc_tap_set_offload(ov->tap_fd, true) == 0)
+    ov->tap_offload = true;
   LOG_DEBUG("tincan", "overlay %s: %u routes, forwarding %s", r->overlay_id, ov->fwd.n,
             ov->fwd.forwarding ? "on" : "off");
   struct ctl_ack ack;
