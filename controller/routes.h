@@ -12,7 +12,7 @@
 
 enum {
   ROUTES_SOON_MS = 100,         /* after a change */
-  ROUTES_REFRESH_MS = 10000,    /* vectors sent again, table checked */
+  ROUTES_REFRESH_MS = 30000,    /* vectors sent again, table checked */
 };
 
 /* Something changed (a link, the member set): recompute soon. */
