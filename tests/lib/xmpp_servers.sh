@@ -447,15 +447,21 @@ xs_friends() {
   local a b
   case ${XS_KIND[$dir]} in
     ejabberd)
-      # Same as `ejabberdctl add_rosteritem` (mod_admin_extra), batched.
+      # Same as `ejabberdctl add_rosteritem` (mod_admin_extra), batched:
+      # at most 400 calls per Erlang VM (the command line has a limit; a
+      # 64-member group needs 4,032 items).
       local calls=()
       for a in "$@"; do
         for b in "$@"; do
           [ "$a" = "$b" ] && continue
           calls+=("mod_admin_extra, add_rosteritem, [$(xs_bin "$a"), $(xs_bin "$domain"), $(xs_bin "$b"), $(xs_bin "$domain"), $(xs_bin "$b"), $(xs_bin "$group"), <<\"both\">>]")
+          if [ "${#calls[@]}" -ge 400 ]; then
+            xs_ej_rpc "$dir" "${calls[@]}" || return 1
+            calls=()
+          fi
         done
       done
-      xs_ej_rpc "$dir" "${calls[@]}"
+      [ "${#calls[@]}" -eq 0 ] || xs_ej_rpc "$dir" "${calls[@]}"
       ;;
     prosody)
       { echo "[$group]"; for a in "$@"; do echo "$a@$domain=$a"; done; } >> "$dir/groups.txt"
