@@ -190,6 +190,8 @@ struct ctrl_link {
   uint64_t up_ms;                   /* when the link came up */
   char reason[CTL_REASON_LEN];      /* tincan's last down/failed reason */
   uint64_t heavy_base, heavy_ms;    /* routed bytes to it at the window's start, and when */
+  uint64_t rt_sent_sum;             /* the routes vector it got from us last (0: none) */
+  bool rt_sync;                     /* its link changed: our next vector asks for its own */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */
 };
@@ -238,6 +240,8 @@ struct ctrl_net {
   bool rt_installed;                /* tincan has a non-empty table */
   uint64_t rt_sum, rt_nb_sum;       /* last table / neighbour set (to skip repeats) */
   uint64_t rt_bad;                  /* routes signals refused */
+  uint64_t rt_sent_ms;              /* our vectors last went out */
+  bool rt_pending;                  /* vectors wait for ROUTES_SEND_MS */
   struct addrpool *pool;            /* SocialVPN */
   struct neg_actions acts;
   uv_timer_t neg_timer;
@@ -256,6 +260,7 @@ struct ctrl {
   struct sockaddr_storage tincan_addr, ctrl_addr;
   uv_timer_t heartbeat, plan_timer, routes_timer;
   bool routes_soon;                 /* routes_timer runs in ROUTES_SOON_MS */
+  unsigned routes_refreshes;        /* refresh runs, for ROUTES_RESEND_EVERY */
   uv_signal_t sigint, sigterm;
   uint64_t started_ms;
   bool stopping;

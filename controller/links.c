@@ -493,8 +493,11 @@ void ctrl_on_link_state(struct ctrl_net *n, const struct ctl_ev_link_state *ev)
 {
   struct ctrl_link *l = ctrl_link_find(n, ev->peer_id);
   const struct reg_node *p = registry_node(n->c->reg, ev->peer_id);
-  if (l)
+  if (l) {
     l->link_state = ev->state;
+    l->rt_sent_sum = 0; /* a new link (or none): it gets our next vector, */
+    l->rt_sync = true;  /* and sends its own back */
+  }
   if (ev->state == CTL_LINK_DOWN || ev->state == CTL_LINK_FAILED) {
     LOG_INFO("link", "link to %.8s on %s is %s: %s", ev->peer_id, n->id,
              ctl_link_state_names[ev->state], ev->reason);

@@ -74,8 +74,9 @@ static uint64_t sync_links(struct ctrl_net *n)
   return sum_value(&s);
 }
 
-/* Our vector to each neighbour, over XMPP to the JID that speaks for it. */
-static void send_vectors(struct ctrl_net *n)
+/* Our vector to each neighbour, over XMPP to the JID that speaks for it:
+ * unless it got the same one last (all: every neighbour). */
+static void send_vectors(struct ctrl_net *n, bool all)
 {
   struct ctrl *c = n->c;
   struct routemsg *m = malloc(sizeof *m);
@@ -102,11 +103,19 @@ static void send_vectors(struct ctrl_net *n)
     free(v);
     char *json = NULL;
     struct jb_error err = { 0 };
-    if (routemsg_encode(m, &json, &err) == 0) {
-      int rc = xmpp_client_send_signal(c->xmpp, p->jid, ROUTEMSG_TYPE, "routes", json,
-                                       strlen(json));
-      if (rc)
-        LOG_DEBUG("routes", "to %s: %s", p->jid, ipop_strerror(rc));
+    struct ctrl_link *l = ctrl_link_find(n, peer);
+    m->sync = l && l->rt_sync;
+    if (routemsg_encode(m, &json, &err) == 0 && l) {
+      struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
+      sum_add(&s, json, strlen(json));
+      if (all || sum_value(&s) != l->rt_sent_sum) {
+        int rc = xmpp_client_send_signal(c->xmpp, p->jid, ROUTEMSG_TYPE, "routes", json,
+                                         strlen(json));
+        l->rt_sent_sum = rc ? 0 : sum_value(&s);
+        l->rt_sync = l->rt_sync && rc;
+        if (rc)
+          LOG_DEBUG("routes", "to %s: %s", p->jid, ipop_strerror(rc));
+      }
     }
     free(json);
   }
@@ -206,14 +215,24 @@ static void push_table(struct ctrl_net *n, bool mesh, bool refresh)
 }
 
 /* A group small enough for a full mesh (members <= LinkBudget) neither
- * sends vectors nor installs a table: every pair gets its own link. */
-static void service(struct ctrl_net *n, bool refresh)
+ * sends vectors nor installs a table: every pair gets its own link.
+ * Vectors wait for ROUTES_SEND_MS since the last ones (a burst of link
+ * changes costs the XMPP server one vector per neighbour, not one per
+ * change); the table goes to tincan at once. */
+static void service(struct ctrl_net *n, bool refresh, bool resend)
 {
-  uint64_t nb = sync_links(n);
+  uint64_t nb = sync_links(n), now = ipop_now_ms();
   bool mesh = routing_member_count(n->rt) <= n->c->cfg.ctrl.link_budget;
   int changed = routing_compute(n->rt);
-  if (!mesh && (changed == 1 || nb != n->rt_nb_sum || refresh))
-    send_vectors(n);
+  if (!mesh && (changed == 1 || nb != n->rt_nb_sum || refresh || n->rt_pending)) {
+    if (now - n->rt_sent_ms >= ROUTES_SEND_MS || resend) {
+      send_vectors(n, resend);
+      n->rt_sent_ms = now;
+      n->rt_pending = false;
+    } else {
+      n->rt_pending = true;
+    }
+  }
   n->rt_nb_sum = mesh ? 0 : nb;
   push_table(n, mesh, refresh);
 }
@@ -221,13 +240,18 @@ static void service(struct ctrl_net *n, bool refresh)
 void ctrl_routes_timer_cb(uv_timer_t *t)
 {
   struct ctrl *c = t->data;
-  bool refresh = !c->routes_soon;
+  bool refresh = !c->routes_soon, pending = false;
+  bool resend = refresh && ++c->routes_refreshes % ROUTES_RESEND_EVERY == 0;
   c->routes_soon = false;
   for (size_t i = 0; i < c->n_nets; i++)
-    if (c->nets[i]->rt && c->nets[i]->ready)
-      service(c->nets[i], refresh);
-  if (!c->stopping)
-    uv_timer_start(t, ctrl_routes_timer_cb, ROUTES_REFRESH_MS, 0);
+    if (c->nets[i]->rt && c->nets[i]->ready) {
+      service(c->nets[i], refresh, resend);
+      pending = pending || c->nets[i]->rt_pending;
+    }
+  if (c->stopping)
+    return;
+  c->routes_soon = pending;
+  uv_timer_start(t, ctrl_routes_timer_cb, pending ? ROUTES_SEND_MS : ROUTES_REFRESH_MS, 0);
 }
 
 void ctrl_routes_on_signal(struct ctrl_net *n, const char *peer_id, const char *payload,
@@ -243,6 +267,11 @@ void ctrl_routes_on_signal(struct ctrl_net *n, const char *peer_id, const char *
   if (rc == 0 && (strcmp(m->from, peer_id) != 0 || strcmp(m->to, n->c->node_id) != 0 ||
                   strcmp(m->overlay_id, n->id) != 0))
     rc = jb_error_set(&err, IPOP_EFIELD, "from", "not the sender, not us or not this overlay");
+  struct ctrl_link *l = rc == 0 ? ctrl_link_find(n, peer_id) : NULL;
+  if (l && m->sync) {
+    l->rt_sent_sum = 0; /* it asks for ours: answer, even if unchanged */
+    ctrl_routes_kick(n->c);
+  }
   if (rc == 0)
     rc = routing_on_vector(n->rt, peer_id, m->forwarding, m->routes, m->n_routes);
   if (rc == 0)

@@ -1,7 +1,9 @@
 /* GroupVPN forwarding (docs/topology.md "Forwarding"): the distance vector
  * of each group overlay (policy/routing.h) fed with the links that are up
  * and the vectors neighbours send in "routes" signals; our vector goes to
- * each neighbour when it changes and every ROUTES_REFRESH_MS; the routes go
+ * each neighbour when it changes (at most every ROUTES_SEND_MS, and only
+ * to a neighbour whose vector is not the one it got last) and again every
+ * ROUTES_RESEND_EVERY refreshes; the routes go
  * to tincan as set_routes (member MACs and addresses, next hops,
  * reverse-path sets).  One timer for all overlays coalesces bursts.  n->rt
  * itself is made and freed with the overlay (net.c). */
@@ -12,7 +14,9 @@
 
 enum {
   ROUTES_SOON_MS = 100,         /* after a change */
-  ROUTES_REFRESH_MS = 30000,    /* vectors sent again, table checked */
+  ROUTES_SEND_MS = 1000,        /* vectors go out at most this often per overlay */
+  ROUTES_REFRESH_MS = 30000,    /* table checked, changed vectors sent */
+  ROUTES_RESEND_EVERY = 4,      /* ... and every 4th refresh all of them */
 };
 
 /* Something changed (a link, the member set): recompute soon. */

@@ -19,6 +19,7 @@ struct wire {
   char to[NODEID_BUF];
   char overlay_id[CTL_ID_LEN];
   bool forwarding;
+  bool sync;
   struct wire_entry routes[ROUTEMSG_MAX];
   uint32_t n_routes;
 };
@@ -39,6 +40,7 @@ static const struct jb_field wire_f[] = {
   JB_F_STR(T, to, "to", R, 1, NULL),
   JB_F_STR(T, overlay_id, "overlay_id", R, 1, NULL),
   JB_F_BOOL(T, forwarding, "forwarding", R, false),
+  JB_F_BOOL(T, sync, "sync", 0, false),
   JB_F_OBJ_ARR(T, routes, n_routes, "routes", R, &entry_schema),
 };
 static const struct jb_schema wire_schema = JB_SCHEMA("routes", T, wire_f);
@@ -98,6 +100,7 @@ int routemsg_decode(const char *payload, size_t len, struct routemsg *out, struc
     memcpy(out->to, w->to, NODEID_BUF);
     memcpy(out->overlay_id, w->overlay_id, CTL_ID_LEN);
     out->forwarding = w->forwarding;
+    out->sync = w->sync;
     out->n_routes = w->n_routes;
     for (uint32_t i = 0; i < w->n_routes; i++) {
       memcpy(out->routes[i].id, w->routes[i].id, NODEID_BUF);
@@ -119,6 +122,7 @@ int routemsg_encode(const struct routemsg *m, char **json, struct jb_error *err)
   memcpy(w->to, m->to, NODEID_BUF);
   memcpy(w->overlay_id, m->overlay_id, CTL_ID_LEN);
   w->forwarding = m->forwarding;
+  w->sync = m->sync;
   w->n_routes = m->n_routes > ROUTEMSG_MAX ? ROUTEMSG_MAX : m->n_routes;
   for (uint32_t i = 0; i < w->n_routes; i++) {
     memcpy(w->routes[i].id, m->routes[i].id, NODEID_BUF);

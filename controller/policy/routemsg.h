@@ -3,7 +3,12 @@
  * <signal type="routes"/> (docs/signaling-negotiation.md "Routes").
  *
  *   {"v":1,"from":ID,"to":ID,"overlay_id":"...","forwarding":true,
- *    "routes":[{"id":ID,"hops":0},{"id":ID,"hops":2},...]}
+ *    "sync":true,"routes":[{"id":ID,"hops":0},{"id":ID,"hops":2},...]}
+ *
+ * sync (optional, default false): the sender's first vector since the link
+ * changed; the recipient answers with its own, even if unchanged (one of
+ * the two may have been dropped while the other side did not see the link
+ * up yet).
  *
  * Decoded strictly (unknown keys, duplicates, bad ids or hop counts are
  * errors that name the field), bounded (ROUTEMSG_MAX entries, the signal
@@ -34,6 +39,7 @@ struct routemsg {
   char to[NODEID_BUF];
   char overlay_id[CTL_ID_LEN];
   bool forwarding;
+  bool sync;                    /* first vector on a new link: send yours */
   struct routing_adv routes[ROUTEMSG_MAX];
   uint32_t n_routes;
 };
