@@ -260,6 +260,7 @@ struct ctrl {
   struct sockaddr_storage tincan_addr, ctrl_addr;
   uv_timer_t heartbeat, plan_timer, routes_timer;
   bool routes_soon;                 /* routes_timer runs in ROUTES_SOON_MS */
+  bool routes_refresh_armed;        /* ... or is the ROUTES_REFRESH_MS one */
   unsigned routes_refreshes;        /* refresh runs, for ROUTES_RESEND_EVERY */
   uv_signal_t sigint, sigterm;
   uint64_t started_ms;

@@ -114,6 +114,7 @@ static int start_overlay(struct ctrl *c, char *why, size_t whylen)
   uv_timer_start(&c->plan_timer, ctrl_plan_timer_cb, pi, pi);
   uv_timer_init(c->loop, &c->routes_timer);
   c->routes_timer.data = c;
+  c->routes_refresh_armed = true;
   uv_timer_start(&c->routes_timer, ctrl_routes_timer_cb, ROUTES_REFRESH_MS, 0);
   return ctrl_groups_init(c, why, whylen);
 }

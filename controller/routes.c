@@ -43,6 +43,7 @@ void ctrl_routes_kick(struct ctrl *c)
   if (c->routes_soon || c->stopping || !c->routes_timer.data)
     return;
   c->routes_soon = true;
+  c->routes_refresh_armed = false;
   uv_timer_start(&c->routes_timer, ctrl_routes_timer_cb, ROUTES_SOON_MS, 0);
 }
 
@@ -240,9 +241,9 @@ static void service(struct ctrl_net *n, bool refresh, bool resend)
 void ctrl_routes_timer_cb(uv_timer_t *t)
 {
   struct ctrl *c = t->data;
-  bool refresh = !c->routes_soon, pending = false;
+  bool refresh = c->routes_refresh_armed, pending = false;
   bool resend = refresh && ++c->routes_refreshes % ROUTES_RESEND_EVERY == 0;
-  c->routes_soon = false;
+  c->routes_soon = c->routes_refresh_armed = false;
   for (size_t i = 0; i < c->n_nets; i++)
     if (c->nets[i]->rt && c->nets[i]->ready) {
       service(c->nets[i], refresh, resend);
@@ -250,7 +251,9 @@ void ctrl_routes_timer_cb(uv_timer_t *t)
     }
   if (c->stopping)
     return;
-  c->routes_soon = pending;
+  /* Vectors held back go at ROUTES_SEND_MS; a change before then still
+   * reaches tincan within ROUTES_SOON_MS (ctrl_routes_kick re-arms). */
+  c->routes_refresh_armed = !pending;
   uv_timer_start(t, ctrl_routes_timer_cb, pending ? ROUTES_SEND_MS : ROUTES_REFRESH_MS, 0);
 }
 

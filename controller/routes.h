@@ -14,7 +14,7 @@
 
 enum {
   ROUTES_SOON_MS = 100,         /* after a change */
-  ROUTES_SEND_MS = 1000,        /* vectors go out at most this often per overlay */
+  ROUTES_SEND_MS = 2000,        /* vectors go out at most this often per overlay */
   ROUTES_REFRESH_MS = 30000,    /* table checked, changed vectors sent */
   ROUTES_RESEND_EVERY = 4,      /* ... and every 4th refresh all of them */
 };
