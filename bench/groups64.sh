@@ -43,6 +43,9 @@ export IPOP_SRC_DIR IPOP_BUILD_DIR
 ct_skip_unless_ready
 command -v iperf3 >/dev/null || { echo "groups64: iperf3 missing" >&2; exit 77; }
 
+# The default XMPP ping interval (the test helpers' 10 s makes a loaded
+# server look dead).
+export CT_PING=${CT_PING:-60}
 N=${GROUPS_N:-64}
 [ "$N" -ge 2 ] && [ "$N" -le 240 ] || { echo "groups64: GROUPS_N must be 2..240" >&2; exit 2; }
 PAIRS=${BENCH_PAIRS:-1000}
