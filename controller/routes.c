@@ -145,17 +145,46 @@ static void member_entry(const struct ctrl_net *n, const char *id, struct ctl_ro
     e->has_ip4 = false; /* an address conflict: group.c reports it */
 }
 
+/* tincan's links are the truth: a link we took for up that tincan no
+ * longer has (a state event overtaken by its removal) is not a next hop. */
+static void links_answer(int status, const void *result, const char *err, void *ctx)
+{
+  struct ctrl_net_ref *ref = ctx;
+  struct ctrl_net *n = ctrl_net_alive(ref, 0);
+  const struct ctl_link_stats *st = result;
+  (void)err;
+  free(ref);
+  if (status || !n)
+    return;
+  for (size_t i = 0; i < n->n_links; i++) {
+    struct ctrl_link *l = n->links[i];
+    bool up = false;
+    for (uint32_t k = 0; k < st->n_links && !up; k++)
+      up = strcmp(st->links[k].peer_id, l->peer) == 0 && st->links[k].state == CTL_LINK_UP;
+    if (l->link_state == CTL_LINK_UP && !up) {
+      LOG_INFO("routes", "link to %.8s on %s is not up in tincan: no next hop", l->peer, n->id);
+      l->link_state = -1;
+    }
+  }
+  ctrl_routes_kick(n->c);
+}
+
 static void table_answer(int status, const void *result, const char *err, void *ctx)
 {
   struct ctrl_net_ref *ref = ctx;
   struct ctrl_net *n = ctrl_net_alive(ref, 0);
   (void)result;
-  free(ref);
-  if (!status || !n)
+  if (!status || !n) {
+    free(ref);
     return;
+  }
   n->rt_sum = 0; /* sent again at the next change or refresh */
   ipop_log_rl(&rl_tincan, IPOP_LOG_WARN, "routes", "set_routes %s: %s", n->id,
               err ? err : ipop_strerror(status));
+  struct ctl_link_stats_query q = { .has_overlay_id = true };
+  snprintf(q.overlay_id, sizeof q.overlay_id, "%s", n->id);
+  if (ctrl_tincan_send(n->c, "query_link_stats", &q, 5000, links_answer, ref) != 0)
+    free(ref);
 }
 
 /* The table to tincan, in messages of CTL_MAX_ROUTES, when it changed.
