@@ -78,16 +78,8 @@ for h in "${nodes[@]}"; do
 done
 for h in "${nodes[@]}"; do ct_controller_start "$h"; done
 for h in "${nodes[@]}"; do check "$h online" ct_wait_online "$h" 120; done
-declare -A addr
-for h in "${nodes[@]}"; do addr[$h]=$(ct_status "$h" ip4); done
-all_ping() {
-  local a b
-  for a in "${nodes[@]}"; do
-    for b in "${nodes[@]}"; do
-      [ "$a" = "$b" ] || netns_exec "$a" ping -c1 -W2 -q "${addr[$b]}" >/dev/null || return 1
-    done
-  done
-}
+ct_read_ip4 "${nodes[@]}"
+all_ping() { ct_all_ping 2 "${nodes[@]}"; }
 check "all pairs ping" wait_until 180 all_ping
 check "links rekeyed under memcheck" \
   wait_until 30 eval '[ "$(tc_call n1 query_link_stats "{\"overlay_id\":\"lab\"}" | jq "[.links[].rekeys] | add // 0")" -ge 2 ]'

@@ -201,6 +201,23 @@ ct_finish() {
 ct_grp() { ct_ctl "$1" -j group list | jq -r --arg n "$2" ".groups[] | select(.name==\$n) | .$3"; }
 ct_grp_joined() { [ "$(ct_grp "$1" "$2" state)" = joined ]; }
 
+# ct_read_ip4 HOST...: fills the global array addr[HOST] with each host's
+# overlay IPv4 address (from `ipopctl status`).
+ct_read_ip4() {
+  local h
+  declare -gA addr
+  for h in "$@"; do addr[$h]=$(ct_status "$h" ip4); done
+}
+# ct_all_ping WAIT_S HOST...: true when every host answers one ping from
+# every other one at addr[HOST] (each ping waits WAIT_S); for wait_until.
+ct_all_ping() {
+  local w=$1 a b; shift
+  for a in "$@"; do
+    for b in "$@"; do
+      [ "$a" = "$b" ] || netns_exec "$a" ping -c1 -W"$w" -q "${addr[$b]}" >/dev/null || return 1
+    done
+  done
+}
 # ct_group_ping_matrix GROUP DEADLINE_S HOST...: fills the global array
 # addr[HOST] with each host's address in GROUP, then checks that every host
 # pings every other one over the group overlay.

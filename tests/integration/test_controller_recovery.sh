@@ -27,16 +27,8 @@ for h in "${nodes[@]}"; do
 done
 for h in "${nodes[@]}"; do ct_controller_start "$h"; done
 for h in "${nodes[@]}"; do check "$h online" ct_wait_online "$h" 30; done
-declare -A addr
-for h in "${nodes[@]}"; do addr[$h]=$(ct_status "$h" ip4); done
-all_ping() {
-  local a b
-  for a in "${nodes[@]}"; do
-    for b in "${nodes[@]}"; do
-      [ "$a" = "$b" ] || netns_exec "$a" ping -c1 -W1 -q "${addr[$b]}" >/dev/null || return 1
-    done
-  done
-}
+ct_read_ip4 "${nodes[@]}"
+all_ping() { ct_all_ping 1 "${nodes[@]}"; }
 check "all pairs ping" wait_until 60 all_ping
 [ "$TC_FAILS" -eq 0 ] || { ct_finish || true; exit 1; }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
