@@ -107,7 +107,8 @@ static int make_ssl_ctx(struct xmpp_client *c, char *why, size_t wl)
 static int client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
                       const char *node_id, const char *caps, bool need_pw,
                       const struct xmpp_callbacks *cbs, void *ctx,
-                      struct xmpp_client **out, char *why, size_t wl)
+                      SSL_CTX *shared_ctx, struct xmpp_client **out, char *why,
+                      size_t wl)
 {
   *out = NULL;
   char dummy[8];
@@ -169,8 +170,9 @@ static int client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
       goto fail_pw;
     }
   }
-  r = make_ssl_ctx(c, why, wl);
-  if (r)
+  if (shared_ctx && SSL_CTX_up_ref(shared_ctx) == 1)
+    c->ssl_ctx = shared_ctx;
+  else if ((r = make_ssl_ctx(c, why, wl)) != 0)
     goto fail_ssl;
   uv_timer_init(loop, &c->retry_timer);
   uv_timer_init(loop, &c->ping_timer);
@@ -203,14 +205,26 @@ int xmpp_client_new(uv_loop_t *loop, const struct xmpp_config *cfg,
                     const struct xmpp_callbacks *cbs, void *ctx,
                     struct xmpp_client **out, char *why, size_t whylen)
 {
-  return client_new(loop, cfg, node_id, caps, true, cbs, ctx, out, why, whylen);
+  return client_new(loop, cfg, node_id, caps, true, cbs, ctx, NULL, out, why, whylen);
 }
 
 int xmpp__client_new_nopw(uv_loop_t *loop, const struct xmpp_config *cfg,
                           const char *node_id, const struct xmpp_callbacks *cbs,
                           void *ctx, struct xmpp_client **out)
 {
-  return client_new(loop, cfg, node_id, NULL, false, cbs, ctx, out, NULL, 0);
+  return client_new(loop, cfg, node_id, NULL, false, cbs, ctx, NULL, out, NULL, 0);
+}
+
+int xmpp__client_new_shared(uv_loop_t *loop, const struct xmpp_config *cfg,
+                            const char *node_id, const struct xmpp_callbacks *cbs,
+                            void *ctx, SSL_CTX *ssl_ctx, struct xmpp_client **out)
+{
+  return client_new(loop, cfg, node_id, NULL, false, cbs, ctx, ssl_ctx, out, NULL, 0);
+}
+
+SSL_CTX *xmpp__client_ssl_ctx(struct xmpp_client *c)
+{
+  return c->ssl_ctx;
 }
 
 int xmpp_client_start(struct xmpp_client *c)

@@ -3,6 +3,8 @@
 #ifndef IPOP_XMPP_INTERNAL_H
 #define IPOP_XMPP_INTERNAL_H
 
+#include <openssl/types.h>
+
 #include "stanza.h"
 #include "xmpp.h"
 
@@ -25,5 +27,14 @@ int xmpp__client_send_raw(struct xmpp_client *c, const char *data, size_t len);
 int xmpp__client_new_nopw(uv_loop_t *loop, const struct xmpp_config *cfg,
                           const char *node_id, const struct xmpp_callbacks *cbs,
                           void *ctx, struct xmpp_client **out);
+/* The same, sharing another client's TLS context (taking a reference)
+ * instead of building one: a fuzz target makes a client per input, and
+ * SSL_CTX_new costs more than the input.  ssl_ctx must have been made for
+ * the same cfg->tls. */
+int xmpp__client_new_shared(uv_loop_t *loop, const struct xmpp_config *cfg,
+                            const char *node_id, const struct xmpp_callbacks *cbs,
+                            void *ctx, SSL_CTX *ssl_ctx, struct xmpp_client **out);
+/* The client's TLS context (borrowed). */
+SSL_CTX *xmpp__client_ssl_ctx(struct xmpp_client *c);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "jbind.h"
@@ -81,19 +82,48 @@ static const struct xmpp_callbacks cbs = {
   .on_muc_occupant = on_occupant, .on_blocklist = on_blocklist,
 };
 
+/* Made once, reused by every input: the loop (each input must leave it
+ * with no handle at all, checked below) and the TLS context (read-only
+ * here: the connection is fake; SSL_CTX_new costs more than an input). */
+static uv_loop_t loop;
+static SSL_CTX *ssl_ctx;
+
+static void config(struct xmpp_config *cfg)
+{
+  jb_defaults(&xmpp_config_schema, cfg);
+  strcpy(cfg->jid, "alice@xmpp.test");
+  cfg->max_stanza = 64 * 1024;
+  cfg->tls.verify_peer = false; /* no CA store to load */
+}
+
+static void count_handle(uv_handle_t *h, void *arg)
+{
+  (*(unsigned *)arg)++;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+  ipop_log_init("fuzz_xmpp_stanza", IPOP_LOG_ERROR);
+  if (uv_loop_init(&loop) != 0)
+    abort();
+  struct xmpp_config cfg;
+  config(&cfg);
+  struct xmpp_client *c = NULL;
+  if (xmpp__client_new_nopw(&loop, &cfg, "a0000000000000000000000000000000", &cbs, NULL, &c))
+    abort();
+  ssl_ctx = xmpp__client_ssl_ctx(c);
+  SSL_CTX_up_ref(ssl_ctx);
+  xmpp_client_free(c);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static int once;
-  if (!once) {
-    ipop_log_init("fuzz_xmpp_stanza", IPOP_LOG_ERROR);
-    once = 1;
-  }
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   struct xmpp_config cfg;
-  jb_defaults(&xmpp_config_schema, &cfg);
-  strcpy(cfg.jid, "alice@xmpp.test");
-  cfg.max_stanza = 64 * 1024;
+  config(&cfg);
   /* An input that does not start with '<' begins with a control byte:
    * bit 0 sets MaxDepth to 4 (so that skipped stanzas, and the answers
    * made up for them, are reached often); bit 1 starts the session just
@@ -109,11 +139,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
   }
-  cfg.tls.verify_peer = false; /* no CA store to load on every run */
   struct xmpp_client *c = NULL;
   struct sbuf out;
   sbuf_init(&out);
-  if (xmpp__client_new_nopw(&loop, &cfg, "a0000000000000000000000000000000", &cbs, NULL, &c) ||
+  if (xmpp__client_new_shared(&loop, &cfg, "a0000000000000000000000000000000", &cbs, NULL,
+                              ssl_ctx, &c) ||
       xmpp__client_test_attach(c, &out, login ? NULL : "alice@xmpp.test/ipop-1") != 0)
     abort();
   /* Requests whose answers the input may forge: ipop1 blocklist (sent at
@@ -127,7 +157,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xmpp__client_test_feed(c, (const char *)data + cut, size - cut);
   xmpp_client_free(c);
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0)
+  /* Nothing of this input may outlive it (what uv_loop_close checked
+   * when each input had its own loop). */
+  unsigned left = 0;
+  uv_walk(&loop, count_handle, &left);
+  if (left != 0)
     abort();
   sbuf_free(&out);
   return 0;
