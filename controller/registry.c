@@ -72,6 +72,10 @@ static struct reg_contact *contact_get(struct registry *r, const char *jid)
   struct reg_contact **b = &r->cbucket[hash_jid(jid, false) % C_BUCKETS];
   c->hnext = *b;
   *b = c;
+  c->next = r->contacts;
+  if (c->next)
+    c->next->prev = c;
+  r->contacts = c;
   r->n_contacts++;
   return c;
 }
@@ -104,6 +108,12 @@ static void contact_maybe_free(struct registry *r, struct reg_contact *c)
       *p = c->hnext;
       break;
     }
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    r->contacts = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
   r->n_contacts--;
   set_refetch(r, c, false);
   free(c->items);
@@ -592,14 +602,13 @@ void registry_offline(struct registry *r, uint64_t now)
   for (int i = 0; i < REG_MAX_ROOMS; i++)
     for (size_t k = 0; k < r->rooms[i].n; k++)
       r->rooms[i].occ[k].seen = false;
-  for (size_t b = 0; b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext) {
-      set_refetch(r, c, false); /* what is wanted then comes with the presences */
-      if (c->pep == REG_PEP_FETCHING) {
-        c->pep = REG_PEP_UNKNOWN;
-        c->pep_ms = 0;
-      }
+  for (struct reg_contact *c = r->contacts; c; c = c->next) {
+    set_refetch(r, c, false); /* what is wanted then comes with the presences */
+    if (c->pep == REG_PEP_FETCHING) {
+      c->pep = REG_PEP_UNKNOWN;
+      c->pep_ms = 0;
     }
+  }
   r->login_ms = 0;
 }
 
@@ -610,9 +619,8 @@ void registry_online(struct registry *r, uint64_t now)
 
 void registry_roster_begin(struct registry *r)
 {
-  for (size_t b = 0; b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext)
-      c->flags &= ~REG_C_SEEN;
+  for (struct reg_contact *c = r->contacts; c; c = c->next)
+    c->flags &= ~REG_C_SEEN;
 }
 
 void registry_roster_item(struct registry *r, const char *bare_jid, int subscription,
@@ -640,14 +648,13 @@ void registry_roster_item(struct registry *r, const char *bare_jid, int subscrip
 
 void registry_roster_end(struct registry *r)
 {
-  for (size_t b = 0; b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b], *next; c; c = next) {
-      next = c->hnext;
-      if ((c->flags & REG_C_ROSTER) && !(c->flags & REG_C_SEEN)) {
-        c->flags &= ~(REG_C_ROSTER | REG_C_IN_GROUP);
-        contact_maybe_free(r, c);
-      }
+  for (struct reg_contact *c = r->contacts, *next; c; c = next) {
+    next = c->next;
+    if ((c->flags & REG_C_ROSTER) && !(c->flags & REG_C_SEEN)) {
+      c->flags &= ~(REG_C_ROSTER | REG_C_IN_GROUP);
+      contact_maybe_free(r, c);
     }
+  }
 }
 
 /* ---- PEP ------------------------------------------------------------------------- */
@@ -731,14 +738,13 @@ void registry_pep_failed(struct registry *r, const char *bare_jid, const char *c
 size_t registry_expire(struct registry *r, uint64_t now)
 {
   size_t changed = 0;
-  for (size_t b = 0; r->n_refetch && b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b]; c; c = c->hnext)
-      if ((c->flags & REG_C_REFETCH) && now - c->pep_ms >= REG_PEP_REFETCH_MS) {
-        if (reg__relevant(c))
-          reg__want_items(r, c, now);
-        else
-          set_refetch(r, c, false);
-      }
+  for (struct reg_contact *c = r->contacts; c && r->n_refetch; c = c->next)
+    if ((c->flags & REG_C_REFETCH) && now - c->pep_ms >= REG_PEP_REFETCH_MS) {
+      if (reg__relevant(c))
+        reg__want_items(r, c, now);
+      else
+        set_refetch(r, c, false);
+    }
   /* After a login: presences not reported again are gone (links keep
    * their grace from now). */
   if (r->login_ms && now - r->login_ms >= REG_SETTLE_MS) {
@@ -807,12 +813,11 @@ void registry_free(struct registry *r)
     reg__node_free(r, r->nodes[r->n_nodes - 1]);
   for (int i = 0; i < REG_MAX_ROOMS; i++)
     registry_room_remove(r, i);
-  for (size_t b = 0; b < C_BUCKETS; b++)
-    for (struct reg_contact *c = r->cbucket[b], *next; c; c = next) {
-      next = c->hnext;
-      free(c->items);
-      free(c);
-    }
+  for (struct reg_contact *c = r->contacts, *next; c; c = next) {
+    next = c->next;
+    free(c->items);
+    free(c);
+  }
   while (r->n_blocked)
     free(r->blocked[--r->n_blocked]);
   trust_free(r->cfg.trust);

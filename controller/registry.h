@@ -94,6 +94,7 @@ struct reg_contact {
   unsigned n_nodes;                 /* node records owned */
   unsigned n_occ;                   /* room occupancies */
   struct reg_contact *hnext;        /* (hash chain) */
+  struct reg_contact *prev, *next;  /* (list of all contacts) */
 };
 #define REG_C_ROSTER 0x1u           /* on our roster */
 #define REG_C_IN_GROUP 0x2u         /* in the roster group */

@@ -29,6 +29,7 @@ struct registry {
   struct registry_config cfg;
   struct reg_contact *own;
   struct reg_contact *cbucket[C_BUCKETS];
+  struct reg_contact *contacts;     /* all of them, to walk without the buckets */
   size_t n_contacts;
   struct reg_node **nodes;          /* REG_MAX_NODES */
   size_t n_nodes;
