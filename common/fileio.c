@@ -1,8 +1,10 @@
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "log.h"
 
 static int write_all(int fd, const char *p, size_t left)
 {
@@ -98,6 +101,34 @@ int ipop_file_create_atomic(const char *path, const void *data, size_t len, mode
                             char *why, size_t whylen)
 {
   return write_atomic(path, data, len, mode, false, why, whylen);
+}
+
+int ipop_file_remove_temps(const char *path, const char *also)
+{
+  char d[PATH_MAX], b[PATH_MAX];
+  snprintf(d, sizeof d, "%s", path);
+  snprintf(b, sizeof b, "%s", path);
+  const char *base = basename(b);
+  size_t bl = strlen(base);
+  int removed = 0;
+  DIR *dir = opendir(dirname(d));
+  if (!dir)
+    return 0;
+  for (struct dirent *e; (e = readdir(dir));) {
+    size_t n = strlen(e->d_name);
+    if (n <= bl || strncmp(e->d_name, base, bl) != 0)
+      continue;
+    const char *rest = e->d_name + bl;
+    /* Nobody else writes these names (mkostemp's suffix is 6 characters). */
+    if ((strncmp(rest, ".tmp.", 5) == 0 && strlen(rest) == 11) || (also && strcmp(rest, also) == 0)) {
+      if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+        LOG_INFO("state", "removed %s/%s, left by an interrupted write", d, e->d_name);
+        removed++;
+      }
+    }
+  }
+  closedir(dir);
+  return removed;
 }
 
 int ipop_file_read(const char *path, size_t max, char **out, size_t *len, mode_t *mode,

@@ -21,6 +21,12 @@ int ipop_file_write_atomic(const char *path, const void *data, size_t len, mode_
 int ipop_file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
                             char *why, size_t whylen);
 
+/* Remove the temporary files that writes of path interrupted by a crash
+ * left next to it (this module's "PATH.tmp.XXXXXX", and "PATH<also>" if
+ * also is not NULL), logging each.  Call it at start, before path is
+ * written.  Returns how many were removed. */
+int ipop_file_remove_temps(const char *path, const char *also);
+
 /* Read a whole regular file of at most max bytes into a NUL-terminated heap
  * buffer (*out, caller frees; symlinks are refused).  IPOP_ENOENT if it does
  * not exist, IPOP_ETOOBIG above max, IPOP_ESYS otherwise.  *mode (may be

@@ -1,9 +1,7 @@
 #include "statefile.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,31 +54,6 @@ static int load_one(const char *p, size_t max, ipop_state_parse_fn parse, void *
   return rc;
 }
 
-/* Temporary files a crashed writer left next to PATH (fileio's
- * "PATH.tmp.XXXXXX", our "PATH.bak.tmp"): nobody else writes those names. */
-static void remove_leftovers(const char *path)
-{
-  char d[PATH_MAX], b[PATH_MAX];
-  snprintf(d, sizeof d, "%s", path);
-  snprintf(b, sizeof b, "%s", path);
-  const char *base = basename(b);
-  size_t bl = strlen(base);
-  DIR *dir = opendir(dirname(d));
-  if (!dir)
-    return;
-  for (struct dirent *e; (e = readdir(dir));) {
-    size_t n = strlen(e->d_name);
-    if (n <= bl || strncmp(e->d_name, base, bl) != 0)
-      continue;
-    const char *rest = e->d_name + bl;
-    if ((strncmp(rest, ".tmp.", 5) == 0 && strlen(rest) == 11) || strcmp(rest, ".bak.tmp") == 0) {
-      if (unlinkat(dirfd(dir), e->d_name, 0) == 0)
-        LOG_INFO("state", "removed %s/%s, left by an interrupted write", d, e->d_name);
-    }
-  }
-  closedir(dir);
-}
-
 int ipop_state_load(const char *path, size_t max, ipop_state_parse_fn parse, void *ctx,
                     char *why, size_t whylen)
 {
@@ -89,7 +62,7 @@ int ipop_state_load(const char *path, size_t max, ipop_state_parse_fn parse, voi
     ipop_why(why, whylen, "%s: path too long", path);
     return IPOP_ETOOBIG;
   }
-  remove_leftovers(path);
+  ipop_file_remove_temps(path, ".bak.tmp"); /* ours and fileio's */
   mode_t mode = 0;
   w[0] = '\0';
   int rc = load_one(path, max, parse, ctx, NULL, NULL, &mode, w, sizeof w);

@@ -156,6 +156,9 @@ int tc_identity_load(struct tc_identity *id, const char *path, int create,
                      uid_t owner, gid_t group, char *why, size_t whylen)
 {
   memset(id, 0, sizeof *id);
+  /* A crash while the identity was being created may have left its
+   * temporary file (a whole or partial private key) next to it. */
+  ipop_file_remove_temps(path, NULL);
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT && create)
