@@ -17,6 +17,13 @@
 #   IPOP_FUZZ_RUNS       stop each target after this many executions (or at
 #                        the time limit, whichever comes first), e.g. a deep
 #                        run:  IPOP_FUZZ_RUNS=10000000 scripts/fuzz.sh 7200
+#   IPOP_FUZZ_MAX_LEN    libFuzzer's -max_len (default: libFuzzer's, 4096 or
+#                        the largest seed).  libFuzzer lets inputs grow to it
+#                        over a long run, and the targets that read a script
+#                        of steps (record, rekey, peer_frame, pep,
+#                        ctl_message) cost in proportion to the length: a
+#                        smaller cap trades the longest scripts for
+#                        executions.  Unset: nothing is capped.
 #
 # Each target starts from a scratch copy of its seed corpus
 # (tests/fuzz/corpus/<name without fuzz_>/), so the seeds in the repository
@@ -109,6 +116,7 @@ run_one() {
   rm -f "$build/$t-"*   # reproducers of earlier runs
   local runs=()
   [ -n "${IPOP_FUZZ_RUNS:-}" ] && runs=(-runs="$IPOP_FUZZ_RUNS")
+  [ -n "${IPOP_FUZZ_MAX_LEN:-}" ] && runs+=(-max_len="$IPOP_FUZZ_MAX_LEN")
   local nice=()
   [ $long = 1 ] && nice=(nice -n 19)
   (cd "$build" && "${nice[@]}" "$bin" -max_total_time="$secs" "${runs[@]}" -print_final_stats=1 \
