@@ -201,7 +201,7 @@ static void kill9_during_create(void **state)
       break;
     unlink(path); /* the temporary files of earlier rounds stay */
     pid = spawn_creator();
-    usleep((useconds_t)(rand_r(&seed) % (2 * span + 1)));
+    usleep((useconds_t)(rand_r(&seed) % (span + span / 4 + 1))); /* mostly mid-creation */
     kill(pid, SIGKILL);
     assert_int_equal(waitpid(pid, &st, 0), pid);
     struct stat sb;
