@@ -199,6 +199,8 @@ static const struct jb_field link_stat_f[] = {
   JB_F_U64(T, rekeys, "rekeys", 0, 0, INT64_MAX, 0),
   JB_F_ENUM(T, relay, "relay", 0, ctl_relay_policy_names, "auto"),
   JB_F_U64(T, roams, "roams", 0, 0, INT64_MAX, 0),
+  JB_F_U32(T, relay_channel, "relay_channel", 0, 0, UINT32_MAX, 0),
+  JB_F_U64(T, relay_dropped, "relay_dropped", 0, 0, INT64_MAX, 0),
   JB_F_STR(T, reason, "reason", 0, 0, NULL),
   JB_F_STR_ARR(T, local_candidates, n_local_candidates, "local_candidates", 0, 1),
   JB_F_STR_ARR(T, remote_candidates, n_remote_candidates, "remote_candidates", 0, 1),

@@ -235,6 +235,9 @@ struct ctl_link_stat {
    * answer) or when one link is asked for. */
   int relay;                      /* enum ctl_relay_policy */
   uint64_t roams;                 /* the peer's address changed under the link */
+  uint32_t relay_channel;         /* TURN channel of tincan's own relayed socket (tx), 0 if none */
+  uint64_t relay_dropped;         /* datagrams on relayed sockets dropped: not from the server,
+                                     another channel or peer, bad length, junk */
   char reason[CTL_REASON_LEN];    /* why it is not up: ICE, DTLS, TURN (server's code) */
   char local_candidates[CTL_MAX_DIAG_CANDS][CTL_DIAG_LEN]; /* "host 198.19.1.10:40000" */
   uint32_t n_local_candidates;

@@ -313,6 +313,11 @@ static void keyed_tick(struct tc_link *l, uint64_t now)
                "ICE agent freed", l->ov->cfg.overlay_id, l->peer_id, p->local_addr,
                p->remote_addr, i);
   }
+  for (unsigned i = 0; i < 2; i++) {
+    struct tc_path *p = tc_paths_slot(l, i);
+    if (tc_path_tick(p, now) && tc_path_turn_error(p)[0])
+      note(l, tc_path_turn_error(p));
+  }
   uint64_t us = now_us();
   if (now - l->last_ping_ms >= TC_KEEPALIVE_MS) {
     l->last_ping_ms = now;
@@ -508,6 +513,8 @@ void tc_link_stat(struct tc_link *l, struct ctl_link_stat *s)
   s->rekeys = tc_session_rekeys(&l->sess);
   s->relay = l->relay;
   s->roams = l->path.roams + l->alt.roams;
+  s->relay_channel = tc_path_turn_channel(l->tx);
+  s->relay_dropped = tc_path_turn_dropped(&l->path) + tc_path_turn_dropped(&l->alt);
 }
 
 void tc_link_stat_paths(struct tc_link *l, struct ctl_link_stat *s)

@@ -2,6 +2,7 @@
 #include "path.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -16,12 +17,15 @@
 #include "log.h"
 #include "secret.h"
 #include "stun.h"
+#include "turnchan.h"
 #include "validate.h"
 
+/* Row i: TC_PATH_HEADROOM bytes (a ChannelData header on a relayed path),
+ * then datagram i, len[i] bytes. */
 struct tc_path_txq {
   unsigned n;
   uint16_t len[TC_PATH_BATCH];
-  uint8_t buf[TC_PATH_BATCH][TC_PATH_DGRAM_MAX];
+  uint8_t buf[TC_PATH_BATCH][TC_PATH_HEADROOM + TC_PATH_DGRAM_MAX];
 };
 
 /* ---- libnice callbacks (run from the GLib dispatch inside the uv loop) -- */
@@ -414,9 +418,36 @@ unsigned tc_path_remote_addrs(struct tc_path *p, struct sockaddr_storage *out, u
 
 /* ---- sending -------------------------------------------------------------- */
 
+/* Where a taken-over path's datagrams go: the peer, or the TURN server. */
+static const struct sockaddr *tx_dest(const struct tc_path *p)
+{
+  return (const struct sockaddr *)(p->tchan ? &p->tchan->server : &p->peer);
+}
+
+/* A relayed path before its channel is bound: a Send indication. */
+static void send_ind(struct tc_path *p, const uint8_t *d, size_t n)
+{
+  uint8_t b[TC_PATH_DGRAM_MAX + 64];
+  size_t len = tc_turnchan_send_ind(p->tchan, d, n, b, sizeof b);
+  if (!len || sendto(p->fd, b, len, MSG_DONTWAIT, tx_dest(p), tc_addr_len(tx_dest(p))) < 0)
+    p->drops++;
+}
+
 void tc_path_send(struct tc_path *p, const uint8_t *d, size_t n)
 {
-  if (p->mode == TC_PATH_SOCKET) {
+  if (p->mode == TC_PATH_SOCKET && p->tchan) {
+    if (!(p->tchan->flags & TC_TURN_BOUND)) {
+      send_ind(p, d, n);
+      return;
+    }
+    uint8_t h[TC_CHAN_HDR];
+    tc_chan_put(h, p->tchan->channel, n);
+    struct iovec v[2] = {{h, sizeof h}, {(void *)d, n}};
+    struct msghdr mh = {.msg_name = (void *)tx_dest(p), .msg_namelen = tc_addr_len(tx_dest(p)),
+                        .msg_iov = v, .msg_iovlen = 2};
+    if (sendmsg(p->fd, &mh, MSG_DONTWAIT) < 0)
+      p->drops++;
+  } else if (p->mode == TC_PATH_SOCKET) {
     const struct sockaddr *to = (const struct sockaddr *)&p->peer;
     if (sendto(p->fd, d, n, MSG_DONTWAIT, to, tc_addr_len(to)) < 0)
       p->drops++;
@@ -432,7 +463,7 @@ uint8_t *tc_path_tx_slot(struct tc_path *p)
     return NULL;
   if (p->txq->n == TC_PATH_BATCH)
     tc_path_flush(p);
-  return p->txq->buf[p->txq->n];
+  return p->txq->buf[p->txq->n] + TC_PATH_HEADROOM;
 }
 
 void tc_path_tx_commit(struct tc_path *p, size_t n)
@@ -443,30 +474,36 @@ void tc_path_tx_commit(struct tc_path *p, size_t n)
 /* UDP GSO (UDP_SEGMENT): a run of full-size datagrams (the pieces of a
  * super-frame) leaves as one send, cut into datagrams below UDP; at most
  * this many per send (their sum must stay below 64 KiB). */
-enum { GSO_MAX_SEGS = 65000 / TC_PATH_DGRAM_MAX };
+enum { GSO_MAX_SEGS = 65000 / (TC_PATH_HEADROOM + TC_PATH_DGRAM_MAX) };
 
-/* Build the messages for q: with gso, runs of full-size datagrams
- * (contiguous in q->buf, since each row is exactly TC_PATH_DGRAM_MAX long)
- * plus the one after them become one message; returns the count. */
+/* Build the messages for q: with gso, runs of full-size datagrams plus the
+ * one after them become one message (one iovec per datagram); a relayed
+ * path's datagrams get their ChannelData header in the row's headroom
+ * (prefix 4), a direct path's none (prefix 0); returns the count. */
 static unsigned build_msgs(struct tc_path *p, bool gso, struct mmsghdr *m, struct iovec *iov,
                            unsigned *covers)
 {
   struct tc_path_txq *q = p->txq;
   uint8_t(*ctrl)[CMSG_SPACE(sizeof(uint16_t))] = p->io->tx_ctrl;
-  unsigned nm = 0;
+  unsigned prefix = p->tchan ? TC_CHAN_HDR : 0, nm = 0;
+  const struct sockaddr *to = tx_dest(p);
   for (unsigned i = 0; i < q->n;) {
     unsigned j = i;
-    size_t bytes = q->len[i];
     if (gso)
       while (j + 1 < q->n && q->len[j] == TC_PATH_DGRAM_MAX && j - i + 1 < GSO_MAX_SEGS)
-        bytes += q->len[++j];
+        j++;
+    for (unsigned k = i; k <= j; k++) {
+      uint8_t *row = q->buf[k] + TC_PATH_HEADROOM - prefix;
+      if (prefix)
+        tc_chan_put(row, p->tchan->channel, q->len[k]);
+      iov[k].iov_base = row;
+      iov[k].iov_len = q->len[k] + prefix;
+    }
     memset(&m[nm], 0, sizeof m[nm]);
-    iov[nm].iov_base = q->buf[i];
-    iov[nm].iov_len = bytes;
-    m[nm].msg_hdr.msg_iov = &iov[nm];
-    m[nm].msg_hdr.msg_iovlen = 1;
-    m[nm].msg_hdr.msg_name = &p->peer;
-    m[nm].msg_hdr.msg_namelen = tc_addr_len((const struct sockaddr *)&p->peer);
+    m[nm].msg_hdr.msg_iov = &iov[i];
+    m[nm].msg_hdr.msg_iovlen = j - i + 1;
+    m[nm].msg_hdr.msg_name = (void *)to;
+    m[nm].msg_hdr.msg_namelen = tc_addr_len(to);
     if (j > i) {
       struct cmsghdr *c = (struct cmsghdr *)ctrl[nm];
       m[nm].msg_hdr.msg_control = c;
@@ -474,7 +511,7 @@ static unsigned build_msgs(struct tc_path *p, bool gso, struct mmsghdr *m, struc
       c->cmsg_level = SOL_UDP;
       c->cmsg_type = UDP_SEGMENT;
       c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      uint16_t seg = TC_PATH_DGRAM_MAX;
+      uint16_t seg = (uint16_t)(TC_PATH_DGRAM_MAX + prefix);
       memcpy(CMSG_DATA(c), &seg, sizeof seg);
     }
     covers[nm++] = j - i + 1;
@@ -506,6 +543,12 @@ void tc_path_flush(struct tc_path *p)
   struct tc_path_txq *q = p->txq;
   if (!q || !q->n)
     return;
+  if (p->tchan && !(p->tchan->flags & TC_TURN_BOUND)) {
+    for (unsigned i = 0; i < q->n; i++)
+      send_ind(p, q->buf[i] + TC_PATH_HEADROOM, q->len[i]);
+    q->n = 0;
+    return;
+  }
   struct mmsghdr m[TC_PATH_BATCH];
   struct iovec iov[TC_PATH_BATCH];
   unsigned covers[TC_PATH_BATCH];
@@ -539,6 +582,20 @@ void tc_path_flush(struct tc_path *p)
 
 /* With UDP_GRO the kernel may hand over up to 64 KiB of equal-size
  * datagrams at once; a cmsg gives their size. */
+/* One datagram; on a relayed path the TURN client unwraps it (or takes
+ * it: an answer, or something it drops and counts). */
+static void rx_dgram(struct tc_path *p, const uint8_t *d, size_t n, const struct sockaddr *from)
+{
+  if (p->tchan) {
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (tc_turnchan_input(p->tchan, d, n, from, ipop_now_ms(), &data, &len))
+      p->ops->recv(p->arg, p, data, len);
+    return;
+  }
+  p->ops->recv(p->arg, p, d, n);
+}
+
 static void rx_one(struct tc_path *p, const uint8_t *d, size_t n, const struct msghdr *mh)
 {
   size_t seg = n;
@@ -551,7 +608,7 @@ static void rx_one(struct tc_path *p, const uint8_t *d, size_t n, const struct m
         seg = (size_t)v;
     }
   for (size_t off = 0; off < n && p->mode == TC_PATH_SOCKET; off += seg)
-    p->ops->recv(p->arg, p, d + off, n - off < seg ? n - off : seg);
+    rx_dgram(p, d + off, n - off < seg ? n - off : seg, mh->msg_name);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events)
@@ -586,7 +643,10 @@ static void poll_cb(uv_poll_t *h, int status, int events)
         continue;
       }
       const struct sockaddr *from = (const struct sockaddr *)&io->rx_name[i];
-      p->rx_from = tc_addr_eq(from, (const struct sockaddr *)&p->peer) ? NULL : &io->rx_name[i];
+      /* A relayed path's source is the TURN server: no roaming there. */
+      p->rx_from = p->tchan || tc_addr_eq(from, (const struct sockaddr *)&p->peer)
+                       ? NULL
+                       : &io->rx_name[i];
       rx_one(p, io->rx[i], m[i].msg_len, &m[i].msg_hdr);
       p->rx_from = NULL;
     }
@@ -597,8 +657,12 @@ static void poll_cb(uv_poll_t *h, int status, int events)
     p->ops->burst_end(p->arg);
 }
 
-/* Free the ICE agent (its sockets close; a taken-over dup stays open). */
-static void release_agent(struct tc_path *p)
+/* Free the ICE agent (its sockets close; a taken-over dup stays open).
+ * neuter: libnice's descriptor of a taken-over TURN socket, or -1.  It is
+ * pointed at an unbound AF_UNIX socket before the agent goes, so that what
+ * libnice sends while freeing (a Refresh with lifetime 0, which would
+ * delete the allocation we keep) fails instead of reaching the server. */
+static void release_agent(struct tc_path *p, int neuter)
 {
   if (!p->agent)
     return;
@@ -609,33 +673,88 @@ static void release_agent(struct tc_path *p)
   }
   /* Its sockets are about to close: forget their fds first (gloop.h). */
   tc_gloop_reset(p->gloop);
+  if (neuter >= 0) {
+    int dead = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (dead >= 0) {
+      (void)dup2(dead, neuter);
+      close(dead);
+    }
+  }
   if (p->stream)
     nice_agent_remove_stream(p->agent, p->stream);
   g_object_unref(p->agent);
   p->agent = NULL;
 }
 
-/* The dup of the selected socket, non-blocking, with the peer's address in
- * p->peer; -1 if ICE has not settled on a direct pair.  Not connect()ed:
- * the peer may roam (path.h). */
-static int selected_socket(struct tc_path *p)
+/* libnice keeps the UDP socket a relayed candidate was allocated from to
+ * itself (nice_agent_get_selected_socket answers NULL for relayed pairs),
+ * but the candidate's base address is that socket's bound address: find
+ * the descriptor among ours.  -1 if none. */
+static int find_base_fd(const struct sockaddr *base)
 {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return -1;
+  int found = -1, self = dirfd(d);
+  struct dirent *e;
+  while (found < 0 && (e = readdir(d)) != NULL) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    int type = 0;
+    socklen_t tl = sizeof type;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (*end || end == e->d_name || fd < 0 || fd == self)
+      continue;
+    if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM &&
+        getsockname((int)fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+        tc_addr_eq((const struct sockaddr *)&ss, base))
+      found = (int)fd;
+  }
+  closedir(d);
+  return found;
+}
+
+/* The dup of the selected pair's socket (direct: libnice's selected
+ * socket; relayed over UDP TURN: the allocation's socket, and *base its
+ * descriptor in libnice), non-blocking, with the peer's address in
+ * p->peer; -1 if ICE has not settled or the pair cannot be taken over.
+ * Not connect()ed: the peer may roam (path.h). */
+static int selected_socket(struct tc_path *p, int *base)
+{
+  *base = -1;
   /* Only once ICE has settled on both sides (READY: nominated), so that
    * the peer's agent needs nothing more from ours. */
   if (nice_agent_get_component_state(p->agent, p->stream, 1) != NICE_COMPONENT_STATE_READY)
     return -1;
-  GSocket *gs = nice_agent_get_selected_socket(p->agent, p->stream, 1);
-  if (!gs)
-    return -1; /* relayed: stays on libnice (TURN encapsulation) */
   NiceCandidate *lc = NULL, *rc = NULL;
+  if (!nice_agent_get_selected_pair(p->agent, p->stream, 1, &lc, &rc))
+    return -1;
   struct sockaddr_storage peer;
   memset(&peer, 0, sizeof peer);
+  nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&peer);
   int fd = -1;
-  if (nice_agent_get_selected_pair(p->agent, p->stream, 1, &lc, &rc)) {
-    nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&peer);
+  if (lc->type == NICE_CANDIDATE_TYPE_RELAYED) {
+    if (!p->turn || p->turn->transport != CTL_TURN_UDP || (p->flags & TC_PATH_KEEP_ICE))
+      return -1; /* TURN over TCP/TLS: stays on libnice */
+    struct sockaddr_storage b;
+    memset(&b, 0, sizeof b);
+    nice_address_copy_to_sockaddr(&lc->base_addr, (struct sockaddr *)&b);
+    *base = find_base_fd((const struct sockaddr *)&b);
+    if (*base < 0) {
+      p->flags |= TC_PATH_KEEP_ICE;
+      LOG_WARN("tincan", "relayed path: the TURN socket was not found; staying on libnice");
+      return -1;
+    }
+    fd = fcntl(*base, F_DUPFD_CLOEXEC, 0);
+  } else {
+    GSocket *gs = nice_agent_get_selected_socket(p->agent, p->stream, 1);
+    if (!gs)
+      return -1;
     fd = fcntl(g_socket_get_fd(gs), F_DUPFD_CLOEXEC, 0);
+    g_object_unref(gs);
   }
-  g_object_unref(gs);
   if (fd < 0)
     return -1;
   if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
@@ -666,21 +785,35 @@ bool tc_path_takeover(struct tc_path *p)
     return true;
   if (p->mode != TC_PATH_ICE)
     return false;
-  int fd = selected_socket(p);
+  int base = -1, fd = selected_socket(p, &base);
   if (fd < 0)
     return false;
   struct tc_path_txq *q = malloc(sizeof *q);
-  if (!q) {
+  struct tc_turnchan *tch = base >= 0 ? calloc(1, sizeof *tch) : NULL;
+  if (!q || (base >= 0 && (!tch || tc_turnchan_start(tch, fd, p->turn,
+                                                     (const struct sockaddr *)&p->peer,
+                                                     ipop_now_ms()) != 0))) {
+    free(q);
+    free(tch);
     close(fd);
+    p->flags |= base >= 0 ? TC_PATH_KEEP_ICE : 0;
     return false;
   }
   q->n = 0;
+  if (base >= 0) {
+    int size = TC_PATH_SOCKET_BUFFER;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  }
   /* Coalesced receive where the kernel can (Linux 5.0+); harmless if not. */
   int one = 1;
   (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
   tc_path_stat(p, &p->pair_type, p->local_addr, p->remote_addr, sizeof p->local_addr);
-  release_agent(p);
+  release_agent(p, base);
   p->txq = q;
+  p->tchan = tch;
   p->fd = fd;
   p->mode = TC_PATH_SOCKET;
   if (uv_poll_init(p->loop, &p->poll, fd) == 0) {
@@ -711,7 +844,31 @@ int tc_path_close(struct tc_path *p, uv_close_cb cb, void *handle_data)
   p->fd = -1;
   free(p->txq);
   p->txq = NULL;
-  release_agent(p);
+  if (p->tchan)
+    tc_turnchan_stop(p->tchan);
+  free(p->tchan);
+  p->tchan = NULL;
+  release_agent(p, -1);
   p->mode = TC_PATH_CLOSED;
   return closing;
+}
+
+bool tc_path_tick(struct tc_path *p, uint64_t now)
+{
+  return p->tchan && p->mode == TC_PATH_SOCKET && tc_turnchan_tick(p->tchan, now);
+}
+
+const char *tc_path_turn_error(const struct tc_path *p)
+{
+  return p->tchan ? p->tchan->error : "";
+}
+
+unsigned tc_path_turn_channel(const struct tc_path *p)
+{
+  return p->tchan && (p->tchan->flags & TC_TURN_BOUND) ? p->tchan->channel : 0;
+}
+
+uint64_t tc_path_turn_dropped(const struct tc_path *p)
+{
+  return p->tchan ? tc_turnchan_dropped(p->tchan) : 0;
 }

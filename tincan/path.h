@@ -5,7 +5,17 @@
  * prflx) and ICE has settled (READY), the selected UDP socket is taken over
  * from libnice: dup'ed, watched with a uv_poll, read with recvmmsg + UDP
  * GRO and written with sendmmsg + UDP GSO to the peer's address, and the
- * agent is freed.  Relayed pairs stay on libnice.
+ * agent is freed.
+ *
+ * A relayed pair (our end is the relayed candidate of a TURN-over-UDP
+ * allocation) is taken over the same way: the socket libnice made the
+ * allocation from (its relayed candidate's base) is dup'ed, libnice's own
+ * descriptor is pointed at a dead socket so that freeing the agent cannot
+ * delete the allocation, and tincan's TURN client (turnchan.h) binds a
+ * channel and keeps channel and allocation refreshed.  Datagrams then go
+ * to the TURN server as ChannelData (4 bytes in the headroom of each queue
+ * row, so GSO still sees equal segments) and come back the same way,
+ * checked by the client.  TURN over TCP/TLS stays on libnice.
  *
  * Roaming: the socket is not connect()ed, so datagrams from a new source
  * address reach us (the peer's NAT rebound, or it moved).  The path only
@@ -37,6 +47,7 @@ enum {
   /* Largest datagram a link sends: fits a 1500-byte path over IPv6
    * (40 + 8) and through a TURN relay (36), with 0 to spare. */
   TC_PATH_DGRAM_MAX = 1416,
+  TC_PATH_HEADROOM = 4,             /* room for a ChannelData header */
   TC_PATH_BATCH = 64,               /* datagrams queued before a sendmmsg */
   TC_PATH_RX_MSGS = 16,             /* recvmmsg buffers per call */
   TC_PATH_RX_BUF = 65536,           /* each: up to 64 KiB of GRO'd datagrams */
@@ -55,6 +66,7 @@ enum {
   TC_PATH_REMOTE = 1 << 1,          /* peer credentials and candidates set */
   TC_PATH_NO_GSO = 1 << 2,          /* the kernel refused UDP_SEGMENT once */
   TC_PATH_POLLING = 1 << 3,         /* poll handle initialised (close it) */
+  TC_PATH_KEEP_ICE = 1 << 4,        /* a relayed pair that cannot be taken over */
 };
 
 /* Receive buffers shared by every taken-over socket of the daemon (part of
@@ -93,6 +105,7 @@ struct tc_path_config {
 };
 
 struct tc_path_txq;
+struct tc_turnchan;
 
 struct tc_path {
   enum tc_path_mode mode;
@@ -105,6 +118,7 @@ struct tc_path {
   int fd;                           /* SOCKET mode */
   uv_poll_t poll;
   struct tc_path_txq *txq;
+  struct tc_turnchan *tchan;        /* SOCKET mode on a relayed pair, else NULL */
   struct tc_path_io *io;
   struct tc_gloop *gloop;
   GMainContext *gctx;
@@ -142,6 +156,16 @@ void tc_path_enlarge_buffers(struct tc_path *p);
  * path is (now) in SOCKET mode.  Never from inside a libnice callback (it
  * frees the agent). */
 bool tc_path_takeover(struct tc_path *p);
+
+/* TURN retransmissions and refreshes of a taken-over relayed path (every
+ * tick); true if its TURN client has a new error (tc_path_turn_error). */
+bool tc_path_tick(struct tc_path *p, uint64_t now);
+const char *tc_path_turn_error(const struct tc_path *p);
+/* The channel a taken-over relayed path sends on (0 if none), and the
+ * datagrams its TURN client dropped (not from the server, wrong channel,
+ * bad length, another peer, junk). */
+unsigned tc_path_turn_channel(const struct tc_path *p);
+uint64_t tc_path_turn_dropped(const struct tc_path *p);
 
 /* Send one datagram now. */
 void tc_path_send(struct tc_path *p, const uint8_t *d, size_t n);

@@ -302,6 +302,22 @@ int tc_stun_finish(struct tc_stun_out *o, const char *user, const char *realm,
   return (int)o->len;
 }
 
+const char *tc_stun_hint(int code)
+{
+  switch (code) {
+  case 400: return " (bad request: e.g. the peer already has another channel)";
+  case 401: return " (wrong username or password)";
+  case 403: return " (the server's policy forbids this peer address)";
+  case 437: return " (allocation mismatch: no allocation from this address, or an old one)";
+  case 438: return " (stale nonce)";
+  case 441: return " (wrong credentials for this allocation)";
+  case 442: return " (transport not supported)";
+  case 486: return " (allocation quota reached)";
+  case 508: return " (server out of capacity)";
+  default: return "";
+  }
+}
+
 /* ---- ChannelData, addresses ---------------------------------------------------- */
 
 int tc_chan_get(const uint8_t *p, size_t n, uint16_t *ch)

@@ -110,6 +110,10 @@ void tc_stun_add_xaddr(struct tc_stun_out *o, uint16_t type, const struct sockad
 int tc_stun_finish(struct tc_stun_out *o, const char *user, const char *realm,
                    const char *nonce, const uint8_t *key);
 
+/* What an error code usually means for a TURN client (RFC 8656 and
+ * coturn's habits): " (...)" or "". */
+const char *tc_stun_hint(int code);
+
 /* ChannelData: the 4-byte header for n bytes of data on channel ch. */
 static inline void tc_chan_put(uint8_t *p, uint16_t ch, size_t n)
 {

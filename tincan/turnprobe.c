@@ -31,21 +31,6 @@ static void say(struct tc_turnprobe *t, const char *fmt, ...)
     t->result_len = sizeof t->result - 1;
 }
 
-/* What a code usually means here (RFC 8656 and coturn's habits). */
-static const char *hint(int code)
-{
-  switch (code) {
-  case 401: return " (wrong username or password)";
-  case 403: return " (the server's policy forbids this peer address)";
-  case 437: return " (allocation mismatch: an old allocation from this address)";
-  case 441: return " (wrong credentials for this allocation)";
-  case 442: return " (transport not supported)";
-  case 486: return " (allocation quota reached)";
-  case 508: return " (server out of capacity)";
-  default: return "";
-  }
-}
-
 static void finish(struct tc_turnprobe *t)
 {
   if (t->step == TC_PROBE_DONE)
@@ -154,7 +139,7 @@ static void on_answer(struct tc_turnprobe *t, const uint8_t *p, size_t n)
   char addr[CTL_HOSTPORT_LEN];
   if (t->step == TC_PROBE_ALLOC) {
     if (m.cls == TC_STUN_ERROR) {
-      say(t, "allocation refused: %d %s%s", m.error, m.reason, hint(m.error));
+      say(t, "allocation refused: %d %s%s", m.error, m.reason, tc_stun_hint(m.error));
       finish(t);
       return;
     }
@@ -170,7 +155,7 @@ static void on_answer(struct tc_turnprobe *t, const uint8_t *p, size_t n)
   if (colon)
     *colon = '\0';
   if (m.cls == TC_STUN_ERROR)
-    say(t, "; permission for %s refused: %d %s%s", addr, m.error, m.reason, hint(m.error));
+    say(t, "; permission for %s refused: %d %s%s", addr, m.error, m.reason, tc_stun_hint(m.error));
   else
     say(t, "; permission for %s ok", addr);
   next_peer(t);

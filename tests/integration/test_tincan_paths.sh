@@ -46,6 +46,34 @@ check "always: a offers relayed candidates only" test "$types" = "relay "
 check "always: link up" tc_wait_state a node-b up 30
 check "always: pair is relayed" test "$(tc_stat a node-b pair_type)" = relay
 check "always: ping crosses" wait_ping a 10.254.0.2 10
+# a's end of the pair is its relayed candidate: once up, tincan runs the
+# relay itself (turnchan.h): a TURN channel on libnice's allocation socket.
+has_channel() { [ "$(tc_stat a node-b relay_channel)" -gt 0 ]; }
+check "always: a's relayed path is on tincan's own socket (channel bound)" wait_until 10 has_channel
+check "always: a logged the channel" grep -Eq 'turn 198.18.0.100:3478: channel 0x4[0-9a-f]{3} bound to' "$(tc_log a)"
+check "always: a no longer sends through libnice" grep -q 'dataplane on the selected socket' "$(tc_log a)"
+check "always: ping crosses tincan's relay" wait_ping a 10.254.0.2 10
+# Hostile datagrams to that socket from a local attacker (not the TURN
+# server's address): ChannelData on our channel, on another channel, a
+# short and an oversized one, a Data indication, junk.  Each is dropped
+# and counted; the link stays up.
+port=$(netns_exec a ss -Hunap | awk '/ipop-tincan/ && $4 ~ /^198\.19\.1\.10:/ {sub(/.*:/, "", $4); print $4; exit}')
+ch=$(tc_stat a node-b relay_channel)
+d0=$(tc_stat a node-b relay_dropped)
+netns_exec a python3 - "$port" "$ch" <<'PY'
+import socket, struct, sys
+port, ch = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (struct.pack('!HH', ch, 100) + b'x' * 100, struct.pack('!HH', ch + 1, 4) + b'abcd',
+          struct.pack('!HH', ch, 2000) + b'y' * 8, struct.pack('!HH', ch, 0), b'\x40',
+          b'\x00\x17\x00\x00\x21\x12\xa4\x42' + b'z' * 12, b'\xff' * 64):
+    s.sendto(d, ('198.19.1.10', port))
+PY
+dropped() { [ "$(tc_stat a node-b relay_dropped)" -ge $((d0 + 7)) ]; }
+echo "# always: a's TURN socket port $port, channel $ch"
+check "always: 7 forged datagrams dropped and counted" wait_until 5 dropped
+check "always: link still up after them" test "$(tc_stat a node-b state)" = up
+check "always: ping still crosses" wait_ping a 10.254.0.2 10
 out=$(tc_call a query_candidates '{"overlay_id":"ov","peer_id":"nobody","relay":"bogus"}' 2>&1 || true)
 check "a bad relay value names the field" grep -q 'relay' <<<"$out"
 
