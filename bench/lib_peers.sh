@@ -46,6 +46,8 @@
 #   rss_mib                largest VmHWM (peak RSS) among BENCH_PIDS, i.e.
 #                          the footprint of one node's daemon
 #   rss_sum_mib            sum of VmHWM over BENCH_PIDS (both ends)
+#   tcp1_retrans_pct       TCP segments a retransmitted during the 1-stream
+#                          test, % of the segments it sent (a's /proc/net/snmp)
 
 if [ -n "${BENCH_LIB_LOADED:-}" ]; then return 0; fi
 BENCH_LIB_LOADED=1
@@ -162,6 +164,12 @@ print(e["bits_per_second"], e["bytes"])
 PY
 }
 
+# bench_tcp_segs: "OutSegs RetransSegs" of namespace a (/proc/net/snmp).
+bench_tcp_segs() {
+  netns_exec "$BENCH_A" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 }
+    else print $f["OutSegs"], $f["RetransSegs"] }' /proc/net/snmp
+}
+
 # bench_ping OUTFILE: BENCH_PINGS pings at 10 ms; prints "avg_ms p99_ms loss".
 bench_ping() {
   local outf=$1
@@ -197,7 +205,10 @@ bench_measure() {
   t0=$(bench_cpu_ticks "${BENCH_PIDS[@]}")
   bench_log "$name run $run: ping x$BENCH_PINGS, iperf3 1 and 4 streams x ${BENCH_SECS}s"
   read -r rtt_avg rtt_p99 loss <<<"$(bench_ping "$d/ping.txt")"
+  local s0 s1
+  s0=$(bench_tcp_segs)
   tcp1=$(bench_iperf "$d/tcp1.json" 1) || ok=0
+  s1=$(bench_tcp_segs)
   tcp4=$(bench_iperf "$d/tcp4.json" 4) || ok=0
   t1=$(bench_cpu_ticks "${BENCH_PIDS[@]}")
   hwm=$(bench_hwm_kib "${BENCH_PIDS[@]}")
@@ -209,6 +220,9 @@ bench_measure() {
   bench__record "$name" "$run" rtt_p99_ms "$rtt_p99"
   bench__record "$name" "$run" ping_loss "$loss"
   bench__record "$name" "$run" tcp1_gbps "$(awk -v b="${tcp1% *}" 'BEGIN{printf "%.4f", b/1e9}')"
+  bench__record "$name" "$run" tcp1_retrans_pct "$(awk -v a="$s0" -v b="$s1" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); o = y[1] - x[1]; r = y[2] - x[2]
+    printf "%.3f", (o > 0 ? 100 * r / o : 0) }')"
   bench__record "$name" "$run" tcp4_gbps "$(awk -v b="${tcp4% *}" 'BEGIN{printf "%.4f", b/1e9}')"
   bytes=$(( ${tcp1#* } + ${tcp4#* } ))
   if [ "${#BENCH_PIDS[@]}" -gt 0 ]; then
@@ -272,7 +286,7 @@ for p in paths:
     print("  %-8s %s" % (p, descs.get(p, p)))
 print()
 for p in paths:
-    for m in ["tcp1_gbps", "tcp4_gbps", "rtt_avg_ms", "rtt_p99_ms", "ping_loss", "cpu_s_per_gb", "rss_mib", "rss_sum_mib"]:
+    for m in ["tcp1_gbps", "tcp4_gbps", "rtt_avg_ms", "rtt_p99_ms", "ping_loss", "cpu_s_per_gb", "rss_mib", "rss_sum_mib", "tcp1_retrans_pct"]:
         v = med(p, m)
         if v is not None:
             print("bench_%s_%s %s" % (p, m, ("%.4f" % v).rstrip("0").rstrip(".") if v == v else "nan"))
@@ -286,7 +300,14 @@ if subject and med(subject, "tcp1_gbps") is not None:
             a, b = med(subject, m), med(p, m)
             if a is not None and b:
                 print("ratio_%s_vs_%s_%s %.2f" % (subject, p, m, a / b))
-    peers = [med(p, "tcp1_gbps") for p in paths if p not in (subject, "veth") and med(p, "tcp1_gbps")]
+    # The subject through a relay (BENCH_RELAY, e.g. tincanrelay) against
+    # the subject direct, in the same run.
+    relay = os.environ.get("BENCH_RELAY", "")
+    if relay in paths and med(relay, "tcp1_gbps") is not None and s1:
+        print("relay_tcp1_retrans_pct %.3f" % med(relay, "tcp1_retrans_pct"))
+        print("ratio_relay_vs_direct_tcp1 %.2f" % (med(relay, "tcp1_gbps") / s1))
+    peers = [med(p, "tcp1_gbps") for p in paths
+             if p not in (subject, "veth", relay) and med(p, "tcp1_gbps")]
     if peers:
         print("ratio_vs_best_peer_tcp1 %.2f" % (s1 / max(peers)))
 PY
@@ -387,6 +408,7 @@ bench_path_tool() {
     wggo) echo "wireguard-go wg" ;;
     fastd) echo fastd ;;
     nebula) echo "nebula nebula-cert" ;;
+    tincanrelay) echo turnserver ;;
   esac
 }
 

@@ -3,9 +3,12 @@
 # (switch mode) and wireguard-go, measured the same way in one run
 # (bench/lib_peers.sh).
 # Prints the table, "bench_<path>_<metric> value" lines, the ratios of
-# tincan against each path and, last, "ratio_vs_best_peer_tcp1 X.XX".
+# tincan against each path, with "tincanrelay": "relay_tcp1_retrans_pct X"
+# and "ratio_relay_vs_direct_tcp1 X.XX", and, last,
+# "ratio_vs_best_peer_tcp1 X.XX".
 #
-#   sudo bench/tincan.sh                    # veth tincan fastd nebula tinc wggo, 5 s per test
+#   sudo bench/tincan.sh                    # veth tincan tincanrelay fastd nebula tinc wggo, 5 s per test
+#   sudo BENCH_RUNS=3 bench/tincan.sh tincan tincanrelay   # relayed against direct
 #   sudo BENCH_RUNS=3 bench/tincan.sh       # medians of 3 rotating runs
 #   sudo bench/tincan.sh tincan tinc        # only some paths
 #   IPOP_BUILD_DIR=build-x bench/tincan.sh  # another build directory
@@ -16,6 +19,14 @@
 # candidates on the veth.  Knobs: BENCH_TINCAN_MTU (TAP MTU, default 1376 =
 # TC_SAFE_MTU, the largest that never fragments on a 1500 path even through
 # a TURN relay), BENCH_TINCAN_LOG (tincan log level, default info).
+#
+# The tincanrelay path: the same two tincans, but a's link has relay
+# "always" (only its relayed candidate), through a real coturn in a third
+# namespace srv, joined to a (198.18.101.0/24) and to b (198.18.102.0/24) by
+# veths of their own; srv does not forward, so nothing but the relay joins a
+# and b there.  The pair is a's relayed candidate with one of b's host
+# candidates: a's tincan speaks ChannelData to coturn on its own socket,
+# coturn relays to b, b's tincan sends to a's relayed address.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$here/.." && pwd)}
@@ -23,6 +34,8 @@ IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$here/.." && pwd)}
 . "$here/lib_peers.sh"
 # shellcheck source=tests/integration/tincan_helpers.sh
 . "$IPOP_SRC_DIR/tests/integration/tincan_helpers.sh"
+# shellcheck source=tests/lib/coturn.sh
+. "$IPOP_SRC_DIR/tests/lib/coturn.sh"
 
 BENCH_TINCAN_MTU=${BENCH_TINCAN_MTU:-1376}
 BENCH_TINCAN_LOG=${BENCH_TINCAN_LOG:-info}
@@ -47,6 +60,49 @@ bench_path_tincan_up() {
   bench_log "tincan: link $(tc_stat "$BENCH_A" node-b pair_type) $(tc_stat "$BENCH_A" node-b local_addr) -> $(tc_stat "$BENCH_A" node-b remote_addr)"
   BENCH_PEER_ADDR="$net.2"
 }
+# The relay's namespace and coturn, made once per benchmark run.
+bench__relay_bed() {
+  [ -z "${BENCH_RELAY_BED:-}" ] || return 0
+  netns_host srv
+  netns_pair "$BENCH_A" rl0 198.18.101.1/24 srv rla 198.18.101.100/24 1500
+  netns_pair "$BENCH_B" rl0 198.18.102.2/24 srv rlb 198.18.102.100/24 1500
+  # b reaches the relayed addresses; srv reaches b's veth0 address (its
+  # host candidate) through b's rl0.
+  netns_exec "$BENCH_B" ip route add 198.18.101.0/24 via 198.18.102.100
+  netns_exec srv ip route add 198.18.100.0/24 via 198.18.102.2
+  coturn_start benchturn srv 198.18.101.100 -- --no-tcp-relay
+  coturn_wait benchturn 10 || { bench_log "coturn did not start"; return 1; }
+  BENCH_RELAY_BED=1
+}
+
+bench_path_tincanrelay_up() {
+  local d=$1 net ca cb turn
+  bench__relay_bed || return 1
+  net=$(bench_overlay_net tincanrelay)
+  BENCH_PIDS=()
+  tc_start "$BENCH_A" || return 1
+  BENCH_PIDS+=("${TC_PID[$BENCH_A]}")
+  tc_start "$BENCH_B" || return 1
+  BENCH_PIDS+=("${TC_PID[$BENCH_B]}")
+  tc_call "$BENCH_A" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
+  tc_call "$BENCH_B" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
+  turn="{\"address\":\"198.18.101.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\"}"
+  TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU,\"turn\":[$turn]" tc_overlay "$BENCH_A" node-a "$net.1" >/dev/null || return 1
+  TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU" tc_overlay "$BENCH_B" node-b "$net.2" >/dev/null || return 1
+  ca=$(tc_candidates "$BENCH_A" node-b always) || return 1
+  cb=$(tc_candidates "$BENCH_B" node-a) || return 1
+  tc_create_link "$BENCH_A" node-b "$cb" >/dev/null || return 1
+  tc_create_link "$BENCH_B" node-a "$ca" >/dev/null || return 1
+  tc_wait_state "$BENCH_A" node-b up 30 || { bench_log "tincan relayed link not up"; return 1; }
+  tc_wait_state "$BENCH_B" node-a up 10 || return 1
+  bench__own_relay() { [ "$(tc_stat "$BENCH_A" node-b relay_channel)" -gt 0 ]; }
+  wait_until 10 bench__own_relay || bench_log "tincanrelay: a's relayed path is still on libnice"
+  bench_log "tincanrelay: link $(tc_stat "$BENCH_A" node-b pair_type) $(tc_stat "$BENCH_A" node-b local_addr) -> $(tc_stat "$BENCH_A" node-b remote_addr), channel $(tc_stat "$BENCH_A" node-b relay_channel)"
+  BENCH_PEER_ADDR="$net.2"
+}
+bench_path_tincanrelay_down() { bench_path_tincan_down "$@"; }
+BENCH_DESC[tincanrelay]="ipop-tincan, a's link relayed through coturn $(turnserver --version 2>/dev/null | head -1 | awk '{print $NF}') in a third namespace (TURN over UDP, ChannelData)"
+
 bench_path_tincan_down() {
   local p h
   # Keep the link's counters (drops, packets) for the record.
@@ -65,7 +121,7 @@ for b in "$TINCAN" "$IPOPCTL"; do
 done
 command -v jq >/dev/null || { echo "tincan.sh: jq missing" >&2; exit 1; }
 paths=("$@")
-[ "${#paths[@]}" -gt 0 ] || paths=(veth tincan fastd nebula tinc wggo)
+[ "${#paths[@]}" -gt 0 ] || paths=(veth tincan tincanrelay fastd nebula tinc wggo)
 for p in "${paths[@]}"; do
   for t in $(bench_path_tool "$p"); do
     command -v "$t" >/dev/null || { echo "$(basename "$0"): $t missing (scripts/install-deps.sh)" >&2; exit 1; }
@@ -74,6 +130,7 @@ done
 
 bench_init
 BENCH_SUBJECT=tincan
+export BENCH_RELAY=tincanrelay
 rc=0
 bench_run "${paths[@]}" || rc=1
 bench_report
