@@ -301,14 +301,37 @@ static const struct tc_path_ops path_ops = {
 
 /* ---- housekeeping timer -------------------------------------------------- */
 
+/* A path's agent is READY (take it over), or CONNECTED for a while with
+ * its pings answered: the peer's agent finished (it went READY and took its
+ * socket over, so ours may never see the nomination complete), and the
+ * path would otherwise stay on libnice, one datagram per call, for good. */
+static bool settled(struct tc_path *p, uint64_t now, bool *connected)
+{
+  NiceComponentState st = tc_path_ice_state(p);
+  *connected = false;
+  if (st == NICE_COMPONENT_STATE_READY)
+    return true;
+  if (st != NICE_COMPONENT_STATE_CONNECTED) {
+    p->connected_ms = 0;
+    return false;
+  }
+  if (!p->connected_ms)
+    p->connected_ms = now;
+  tc_path_enlarge_buffers(p);
+  *connected = now - p->connected_ms >= TC_SETTLE_MS && p->last_pong_ms &&
+               now - p->last_pong_ms < TC_PATHS_ALIVE_MS;
+  return *connected;
+}
+
 static void keyed_tick(struct tc_link *l, uint64_t now)
 {
   for (unsigned i = 0; i < 2 && l->state == TC_LINK_UP; i++) {
     struct tc_path *p = tc_paths_slot(l, i);
-    if (p->mode != TC_PATH_ICE || tc_path_ice_state(p) != NICE_COMPONENT_STATE_READY)
+    bool connected;
+    if (p->mode != TC_PATH_ICE || !settled(p, now, &connected))
       continue;
     tc_path_enlarge_buffers(p);
-    if (tc_path_takeover(p))
+    if (tc_path_takeover(p, connected))
       LOG_INFO("tincan", "link %s/%s: dataplane on the selected socket (%s -> %s, slot %u), "
                "ICE agent freed", l->ov->cfg.overlay_id, l->peer_id, p->local_addr,
                p->remote_addr, i);

@@ -326,6 +326,10 @@ void tc_path_enlarge_buffers(struct tc_path *p)
 {
   GSocket *gs = p->mode == TC_PATH_ICE ? nice_agent_get_selected_socket(p->agent, p->stream, 1)
                                        : NULL;
+  if (gs && (p->flags & TC_PATH_BUFFERED)) {
+    g_object_unref(gs);
+    return;
+  }
   if (!gs)
     return; /* relayed pair: libnice's TURN socket */
   int fd = g_socket_get_fd(gs), size = TC_PATH_SOCKET_BUFFER;
@@ -334,6 +338,7 @@ void tc_path_enlarge_buffers(struct tc_path *p)
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   g_object_unref(gs);
+  p->flags |= TC_PATH_BUFFERED;
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -721,12 +726,14 @@ static int find_base_fd(const struct sockaddr *base)
  * descriptor in libnice), non-blocking, with the peer's address in
  * p->peer; -1 if ICE has not settled or the pair cannot be taken over.
  * Not connect()ed: the peer may roam (path.h). */
-static int selected_socket(struct tc_path *p, int *base)
+static int selected_socket(struct tc_path *p, int *base, bool connected)
 {
   *base = -1;
   /* Only once ICE has settled on both sides (READY: nominated), so that
-   * the peer's agent needs nothing more from ours. */
-  if (nice_agent_get_component_state(p->agent, p->stream, 1) != NICE_COMPONENT_STATE_READY)
+   * the peer's agent needs nothing more from ours; or CONNECTED when the
+   * caller says the peer has moved on (tc_path_takeover). */
+  NiceComponentState st = nice_agent_get_component_state(p->agent, p->stream, 1);
+  if (st != NICE_COMPONENT_STATE_READY && !(connected && st == NICE_COMPONENT_STATE_CONNECTED))
     return -1;
   NiceCandidate *lc = NULL, *rc = NULL;
   if (!nice_agent_get_selected_pair(p->agent, p->stream, 1, &lc, &rc))
@@ -779,13 +786,13 @@ void tc_path_roam(struct tc_path *p)
            p->local_addr, was, p->remote_addr);
 }
 
-bool tc_path_takeover(struct tc_path *p)
+bool tc_path_takeover(struct tc_path *p, bool connected)
 {
   if (p->mode == TC_PATH_SOCKET)
     return true;
   if (p->mode != TC_PATH_ICE)
     return false;
-  int base = -1, fd = selected_socket(p, &base);
+  int base = -1, fd = selected_socket(p, &base, connected);
   if (fd < 0)
     return false;
   struct tc_path_txq *q = malloc(sizeof *q);

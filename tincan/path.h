@@ -67,6 +67,7 @@ enum {
   TC_PATH_NO_GSO = 1 << 2,          /* the kernel refused UDP_SEGMENT once */
   TC_PATH_POLLING = 1 << 3,         /* poll handle initialised (close it) */
   TC_PATH_KEEP_ICE = 1 << 4,        /* a relayed pair that cannot be taken over */
+  TC_PATH_BUFFERED = 1 << 5,        /* the selected socket got its big buffers */
 };
 
 /* Receive buffers shared by every taken-over socket of the daemon (part of
@@ -128,6 +129,7 @@ struct tc_path {
   const struct sockaddr_storage *rx_from; /* source of the datagram being delivered, if not peer */
   uint64_t roams;                   /* times the peer's address changed */
   uint64_t last_pong_ms;            /* the owner's: last answer to a ping sent by this path */
+  uint64_t connected_ms;            /* the owner's: when it first saw the agent CONNECTED */
   char local_addr[CTL_HOSTPORT_LEN], remote_addr[CTL_HOSTPORT_LEN];
   char stun_used[CTL_HOSTPORT_LEN], turn_used[CTL_HOSTPORT_LEN];
   const struct ctl_turn_server *turn; /* the one picked (the overlay's), NULL if none */
@@ -152,10 +154,11 @@ NiceComponentState tc_path_ice_state(struct tc_path *p);
 bool tc_path_ice_controlling(struct tc_path *p);
 /* Give the selected socket a few MiB of buffers (direct pairs). */
 void tc_path_enlarge_buffers(struct tc_path *p);
-/* Move a direct pair onto its own socket once ICE is READY; true if the
- * path is (now) in SOCKET mode.  Never from inside a libnice callback (it
- * frees the agent). */
-bool tc_path_takeover(struct tc_path *p);
+/* Move the selected pair onto its own socket once ICE is READY (or, with
+ * connected, once it is CONNECTED: the caller knows the peer no longer
+ * needs our agent); true if the path is (now) in SOCKET mode.  Never from
+ * inside a libnice callback (it frees the agent). */
+bool tc_path_takeover(struct tc_path *p, bool connected);
 
 /* TURN retransmissions and refreshes of a taken-over relayed path (every
  * tick); true if its TURN client has a new error (tc_path_turn_error). */

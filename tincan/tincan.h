@@ -37,6 +37,7 @@ enum {
   TC_MAX_LINKS_PER_OVERLAY = CTL_MAX_LINKS_REPORTED,
   TC_TAP_BURST = 32,                /* frames read per TAP wakeup */
   TC_TICK_MS = 250,                 /* per-link housekeeping timer */
+  TC_SETTLE_MS = 2000,              /* a CONNECTED path answering pings this long is taken over */
   TC_KEEPALIVE_MS = 1000,           /* in-band ping interval on a link */
   TC_DEAD_MS = 5000,                /* no authenticated record: link down */
   TC_GATHER_DEADLINE_MS = 3000,     /* answer query_candidates by then */
