@@ -50,6 +50,28 @@ check "address outside the subnet" \
   'Controller\.Overlay\.Address'
 check "SocialVPN needs /16../30" \
   refused "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"10.0.0.0/8\" }" 'Controller\.Overlay\.Subnet'
+# Relay policy (Relay, PeerRelay): each mistake names its key.
+rl() { echo "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Subnet\": \"10.254.0.0/24\", $1 }"; }
+turn='"Turn": [{ "Address": "198.18.0.100:3478", "User": "u", "PasswordFile": "/nonexistent" }]'
+check "Relay never/auto valid" valid "$(rl '"Relay": "never", "PeerRelay": [{ "Jid": "n2@xmpp.test", "Relay": "auto" }]')"
+check "Relay always with a Turn server valid" valid "$(rl "\"Relay\": \"always\", $turn")"
+check "unknown Relay value names Controller.Overlay.Relay" \
+  refused "$(rl '"Relay": "sometimes"')" 'Controller\.Overlay\.Relay'
+check "Relay always without Turn names Controller.Overlay.Relay" \
+  refused "$(rl '"Relay": "always"')" 'Controller\.Overlay\.Relay: "always" needs a TURN server'
+check "PeerRelay Jid not bare names PeerRelay[1].Jid" \
+  refused "$(rl '"PeerRelay": [{ "Jid": "n2@xmpp.test", "Relay": "never" }, { "Jid": "n3@xmpp.test/home", "Relay": "never" }]')" \
+  'Controller\.Overlay\.PeerRelay\[1\]\.Jid: "n3@xmpp.test/home" is not a bare JID'
+check "PeerRelay Jid without @ names PeerRelay[0].Jid" \
+  refused "$(rl '"PeerRelay": [{ "Jid": "n2", "Relay": "never" }]')" 'Controller\.Overlay\.PeerRelay\[0\]\.Jid'
+check "PeerRelay always without Turn names PeerRelay[0].Relay" \
+  refused "$(rl '"PeerRelay": [{ "Jid": "n2@xmpp.test", "Relay": "always" }]')" \
+  'Controller\.Overlay\.PeerRelay\[0\]\.Relay: "always" needs a TURN server'
+check "PeerRelay entry without Relay names it" \
+  refused "$(rl '"PeerRelay": [{ "Jid": "n2@xmpp.test" }]')" 'PeerRelay.*Relay'
+check "PeerRelay unknown Relay value names it" \
+  refused "$(rl '"PeerRelay": [{ "Jid": "n2@xmpp.test", "Relay": "maybe" }]')" 'PeerRelay.*Relay'
+check "PeerRelay not a list names it" refused "$(rl '"PeerRelay": { "Jid": "n2@xmpp.test" }')" 'PeerRelay'
 # Dual stack (Subnet6, Address6)
 g6() { echo "\"Group\": \"x\", $xmpp, \"Overlay\": { \"Subnet\": \"10.254.0.0/24\", $1 }"; }
 s6() { echo "\"Mode\": \"social\", $xmpp, \"Overlay\": { \"Subnet\": \"172.31.0.0/24\", $1 }"; }
