@@ -151,9 +151,7 @@ static void send_msg(struct tc_link *l)
     tc_dp_send_msg(&l->dp, l->pm.msg, l->pm.msg_len);
 }
 
-/* The text of an offer or answer as create_link fields; false if any is
- * bad (the same checks as create_link's). */
-static bool parse(const uint8_t *t, size_t n, struct ctl_create_link *r)
+bool tc_paths_parse(const uint8_t *t, size_t n, struct ctl_create_link *r)
 {
   char buf[TC_PATHS_TEXT + 1];
   if (n == 0 || n > TC_PATHS_TEXT)
@@ -251,7 +249,7 @@ void tc_paths_msg(struct tc_link *l, const uint8_t *m, size_t n, uint64_t now)
   if (!r)
     return;
   char why[CTL_REASON_LEN];
-  if (!parse(m + TC_PATHS_HDR, n - TC_PATHS_HDR, r)) {
+  if (!tc_paths_parse(m + TC_PATHS_HDR, n - TC_PATHS_HDR, r)) {
     l->pm.bad_msgs++;
     LOG_DEBUG("tincan", "link %s/%s: bad path message", l->ov->cfg.overlay_id, l->peer_id);
   } else if (m[1] == TC_PATHS_OFFER) {

@@ -82,6 +82,12 @@ struct tc_paths {
 struct tc_path *tc_paths_slot(struct tc_link *l, unsigned i);
 /* Every 250 ms while the link is keyed: health, switches, in-band setup. */
 void tc_paths_tick(struct tc_link *l, uint64_t now, uint64_t now_us);
+/* The text of an offer or answer ("ufrag\npwd\ncandidate..."; r zeroed by
+ * the caller) as create_link fields; false if any is bad (the same checks
+ * as create_link's: ICE characters and lengths, 1..CTL_MAX_CANDS lines
+ * that start "candidate:"; the candidates themselves are libnice's to
+ * parse).  Pure; fuzz_paths_msg. */
+bool tc_paths_parse(const uint8_t *text, size_t n, struct ctl_create_link *r);
 /* A TC_DP_PATHS message (the plaintext of an authenticated record). */
 void tc_paths_msg(struct tc_link *l, const uint8_t *m, size_t n, uint64_t now);
 /* The path in slot 1, or a re-made slot 0, finished gathering / changed
