@@ -846,15 +846,15 @@ int tc_path_close(struct tc_path *p, uv_close_cb cb, void *handle_data)
     p->flags &= ~(unsigned)TC_PATH_POLLING;
     closing++;
   }
+  if (p->tchan)
+    tc_turnchan_stop(p->tchan); /* sends on p->fd: before it closes */
+  free(p->tchan);
+  p->tchan = NULL;
   if (p->fd >= 0)
     close(p->fd);
   p->fd = -1;
   free(p->txq);
   p->txq = NULL;
-  if (p->tchan)
-    tc_turnchan_stop(p->tchan);
-  free(p->tchan);
-  p->tchan = NULL;
   release_agent(p, -1);
   p->mode = TC_PATH_CLOSED;
   return closing;

@@ -246,6 +246,19 @@ uint64_t tc_turnchan_dropped(const struct tc_turnchan *t)
 
 void tc_turnchan_stop(struct tc_turnchan *t)
 {
+  if (t->flags & TC_TURN_AUTH) {
+    /* Free the allocation (Refresh, lifetime 0), as libnice would have;
+     * not waited for: the allocation ends in 10 min anyway. */
+    struct tc_stun_out o;
+    ipop_random_bytes(t->txid, sizeof t->txid);
+    tc_stun_begin(&o, t->req, sizeof t->req, TC_STUN_REFRESH, TC_STUN_REQUEST, t->txid);
+    tc_stun_add_u32(&o, TC_STUN_A_LIFETIME, 0);
+    int n = tc_stun_finish(&o, t->ts->user, t->realm, t->nonce, t->key);
+    if (n > 0) {
+      t->req_len = (size_t)n;
+      send_req(t);
+    }
+  }
   OPENSSL_cleanse(t->key, sizeof t->key);
   t->method = 0;
 }

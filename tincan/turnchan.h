@@ -106,7 +106,8 @@ bool tc_turnchan_tick(struct tc_turnchan *t, uint64_t now);
 size_t tc_turnchan_send_ind(const struct tc_turnchan *t, const uint8_t *d, size_t n,
                             uint8_t *out, size_t cap);
 uint64_t tc_turnchan_dropped(const struct tc_turnchan *t);
-/* Forget the key. */
+/* Free the allocation (a Refresh with lifetime 0, not waited for) and
+ * forget the key. */
 void tc_turnchan_stop(struct tc_turnchan *t);
 
 #endif
