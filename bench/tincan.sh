@@ -40,11 +40,8 @@ IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$here/.." && pwd)}
 BENCH_TINCAN_MTU=${BENCH_TINCAN_MTU:-1376}
 BENCH_TINCAN_LOG=${BENCH_TINCAN_LOG:-info}
 
-# $1: scratch dir of this run of the path (tincan's own files live in
-# tc_dir, under the run's NETNS_TMPDIR, removed at exit).
-bench_path_tincan_up() {
-  local d=$1 net
-  net=$(bench_overlay_net tincan)
+# Both tincans started (BENCH_PIDS), logging at BENCH_TINCAN_LOG.
+bench__tincans() {
   BENCH_PIDS=()
   tc_start "$BENCH_A" || return 1
   BENCH_PIDS+=("${TC_PID[$BENCH_A]}")
@@ -52,6 +49,14 @@ bench_path_tincan_up() {
   BENCH_PIDS+=("${TC_PID[$BENCH_B]}")
   tc_call "$BENCH_A" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
   tc_call "$BENCH_B" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
+}
+
+# $1: scratch dir of this run of the path (tincan's own files live in
+# tc_dir, under the run's NETNS_TMPDIR, removed at exit).
+bench_path_tincan_up() {
+  local d=$1 net
+  net=$(bench_overlay_net tincan)
+  bench__tincans || return 1
   TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU" tc_overlay "$BENCH_A" node-a "$net.1" >/dev/null || return 1
   TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU" tc_overlay "$BENCH_B" node-b "$net.2" >/dev/null || return 1
   tc_link "$BENCH_A" node-a "$BENCH_B" node-b || return 1
@@ -79,13 +84,7 @@ bench_path_tincanrelay_up() {
   local d=$1 net ca cb turn
   bench__relay_bed || return 1
   net=$(bench_overlay_net tincanrelay)
-  BENCH_PIDS=()
-  tc_start "$BENCH_A" || return 1
-  BENCH_PIDS+=("${TC_PID[$BENCH_A]}")
-  tc_start "$BENCH_B" || return 1
-  BENCH_PIDS+=("${TC_PID[$BENCH_B]}")
-  tc_call "$BENCH_A" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
-  tc_call "$BENCH_B" configure_logging "{\"level\":\"$BENCH_TINCAN_LOG\"}" >/dev/null || true
+  bench__tincans || return 1
   turn="{\"address\":\"198.18.101.100:3478\",\"user\":\"$COTURN_USER\",\"password\":\"$COTURN_PASS\"}"
   TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU,\"turn\":[$turn]" tc_overlay "$BENCH_A" node-a "$net.1" >/dev/null || return 1
   TC_OVERLAY_EXTRA=",\"mtu\":$BENCH_TINCAN_MTU" tc_overlay "$BENCH_B" node-b "$net.2" >/dev/null || return 1

@@ -155,6 +155,18 @@ static void bind_ok(struct tc_turnchan *t, uint8_t key[TC_STUN_KEY])
   assert_int_equal(t->channel, 0x4000);
 }
 
+/* Started, challenged: m is the authenticated ChannelBind (in req). */
+static void challenged(struct tc_turnchan *t, uint8_t *req, size_t cap, struct tc_stun_msg *m,
+                       uint8_t key[TC_STUN_KEY])
+{
+  uint8_t ans[600];
+  start(t);
+  server_read(req, cap, m);
+  feed(t, ans, answer(ans, sizeof ans, m, 401, "nonce1", NULL), 1010);
+  server_read(req, cap, m);
+  tc_stun_key("user", "ipop.test", "secret", key);
+}
+
 static enum tc_turn_verdict classify(struct tc_turnchan *t, const uint8_t *b, size_t n,
                                      const struct sockaddr_in *from, const uint8_t **d,
                                      size_t *len)
@@ -259,11 +271,7 @@ static void answers_that_do_not_count(void **state)
   struct tc_turnchan t;
   uint8_t req[600], ans[600], key[TC_STUN_KEY], wrong[TC_STUN_KEY];
   struct tc_stun_msg m;
-  start(&t);
-  server_read(req, sizeof req, &m);
-  feed(&t, ans, answer(ans, sizeof ans, &m, 401, "nonce1", NULL), 1010);
-  server_read(req, sizeof req, &m);
-  tc_stun_key("user", "ipop.test", "secret", key);
+  challenged(&t, req, sizeof req, &m, key);
   tc_stun_key("user", "ipop.test", "guess", wrong);
   /* A success without MESSAGE-INTEGRITY, or with a wrong one. */
   feed(&t, ans, answer(ans, sizeof ans, &m, 0, NULL, NULL), 1020);
@@ -296,11 +304,7 @@ static void channel_taken_then_stale_nonce(void **state)
   struct tc_turnchan t;
   uint8_t req[600], ans[600], key[TC_STUN_KEY];
   struct tc_stun_msg m;
-  start(&t);
-  server_read(req, sizeof req, &m);
-  feed(&t, ans, answer(ans, sizeof ans, &m, 401, "nonce1", NULL), 1010);
-  server_read(req, sizeof req, &m);
-  tc_stun_key("user", "ipop.test", "secret", key);
+  challenged(&t, req, sizeof req, &m, key);
   /* 400: the peer has another number (libnice's): the next one is tried. */
   feed(&t, ans, answer(ans, sizeof ans, &m, 400, NULL, NULL), 1020);
   size_t n = server_read(req, sizeof req, &m);
