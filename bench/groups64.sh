@@ -11,7 +11,9 @@
 #   - first ping: for every ordered pair (BENCH_ALL_PAIRS=1), or a random
 #     sample of BENCH_PAIRS (default 1000) ordered pairs drawn with
 #     RANDOM seeded by BENCH_SEED (default 15): answered on the first try
-#     (ping -c1 -W2), and its time (median, 90th percentile, max);
+#     (ping -c1 -W2), and its time (median, 90th percentile, max); for a
+#     pair that did not answer, what both ends had (neighbour entry, link,
+#     routes, drop counters) and whether a second ping answers;
 #   - hops: mean hops of the frames members received through others
 #     (tincan's routed_in_hops / routed_in), and the share of pairs that
 #     have a direct link;
@@ -113,8 +115,11 @@ settled() {
 SETTLE_S=${BENCH_SETTLE_S:-900}
 wait_until "$SETTLE_S" settled || echo "# links or routes still changing after $SETTLE_S s"
 t_settled=$(( $(now_ms) - t_started ))
-declare -A addr links
-for h in "${nodes[@]}"; do addr[$h]=$(ct_status "$h" ip4); links[$h]=$(links_of "$h"); done
+declare -A addr links nid
+for h in "${nodes[@]}"; do
+  addr[$h]=$(ct_status "$h" ip4); links[$h]=$(links_of "$h")
+  nid[$h]=$(tc_call "$h" query_overlay_info '{"overlay_id":"lab"}' | jq -r .node_id)
+done
 lmin=$(for h in "${nodes[@]}"; do echo "${links[$h]}"; done | sort -n | head -1)
 lmed=$(for h in "${nodes[@]}"; do echo "${links[$h]}"; done | median)
 lmax=$(for h in "${nodes[@]}"; do echo "${links[$h]}"; done | sort -n | tail -1)
@@ -129,6 +134,27 @@ else
     [ "$a" = "$b" ] || pairs+=("$a $b")
   done
 fi
+# A pair whose first ping went unanswered: what each end had at that
+# moment (the neighbour entry, a link between them, routes, the tincan
+# counters that count drops), and whether a second ping answers.
+first_ping_failed() {
+  local a=$1 b=$2 j st
+  echo "# first ping $a -> $b (${addr[$b]}) not answered"
+  echo "#   $a neigh: $(netns_exec "$a" ip neigh show "${addr[$b]}" dev ipop0 2>/dev/null)"
+  st=$(tc_call "$a" query_link_stats "{\"overlay_id\":\"lab\",\"peer_id\":\"${nid[$b]}\"}" \
+         2>/dev/null | jq -r '.links[0].state // "none"' || echo none)
+  echo "#   link $a-$b: $st"
+  for h in "$a" "$b"; do
+    j=$(tc_call "$h" query_overlay_info '{"overlay_id":"lab"}')
+    echo "#   $h: $(jq -c '{routes, routes_reachable, routed_out, routed_in, forwarded,
+      fwd_no_route, fwd_origin, fwd_reverse_path, fwd_hop_limit, fwd_loop, arp_answered}' <<<"$j")"
+  done
+  if netns_exec "$a" ping -c1 -W2 -n "${addr[$b]}" >/dev/null 2>&1; then
+    echo "#   a second ping answers"
+  else
+    echo "#   a second ping fails too"
+  fi
+}
 rtts=$NETNS_TMPDIR/rtts
 : >"$rtts"
 answered=0 failed=0
@@ -136,7 +162,12 @@ for p in "${pairs[@]}"; do
   read -r a b <<<"$p"
   out=$(netns_exec "$a" ping -c1 -W2 -n "${addr[$b]}" 2>/dev/null || true)
   t=$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' <<<"$out")
-  if [ -n "$t" ]; then answered=$((answered + 1)); echo "$t" >>"$rtts"; else failed=$((failed + 1)); fi
+  if [ -n "$t" ]; then
+    answered=$((answered + 1)); echo "$t" >>"$rtts"
+  else
+    failed=$((failed + 1))
+    first_ping_failed "$a" "$b"
+  fi
 done
 rmed=$(median <"$rtts")
 r90=$(pct 90 <"$rtts")

@@ -191,6 +191,8 @@ struct ctrl_link {
   char reason[CTL_REASON_LEN];      /* tincan's last down/failed reason */
   uint64_t heavy_base, heavy_ms;    /* routed bytes to it at the window's start, and when */
   uint64_t rt_sent_sum;             /* the routes vector it got from us last (0: none) */
+  uint64_t rt_rx_ms;                /* its last routes vector came (0: never) */
+  uint64_t gap_ms;                  /* a member without a link up since (0: up) */
   bool rt_sync;                     /* its link changed: our next vector asks for its own */
   struct ctrl_link *hnext;          /* (hash chain) */
   size_t idx;                       /* (position in links[]) */
@@ -242,6 +244,7 @@ struct ctrl_net {
   uint64_t rt_bad;                  /* routes signals refused */
   uint64_t rt_sent_ms;              /* our vectors last went out */
   bool rt_pending;                  /* vectors wait for ROUTES_SEND_MS */
+  bool rt_gap_young;                /* a full mesh's gap not ROUTES_GAP_MS old yet */
   struct addrpool *pool;            /* SocialVPN */
   struct neg_actions acts;
   uv_timer_t neg_timer;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr6.h"
 #include "error.h"
 #include "groupaddr.h"
 #include "hash.h"
@@ -48,8 +49,9 @@ void ctrl_routes_kick(struct ctrl *c)
 }
 
 /* Members and neighbours (members whose link is up) into the routing
- * state; returns a sum of the neighbour set. */
-static uint64_t sync_links(struct ctrl_net *n)
+ * state, and since when each member has had no link up; returns a sum of
+ * the neighbour set. */
+static uint64_t sync_links(struct ctrl_net *n, uint64_t now)
 {
   const char **ids = calloc(n->n_links ? n->n_links : 1, sizeof *ids);
   size_t k = 0;
@@ -68,16 +70,48 @@ static uint64_t sync_links(struct ctrl_net *n)
   }
   struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
   for (size_t i = 0; i < n->n_links; i++) {
-    const struct ctrl_link *l = n->links[i];
-    if (l->member && l->link_state == CTL_LINK_UP && routing_link_up(n->rt, l->peer) == 0)
+    struct ctrl_link *l = n->links[i];
+    bool up = l->member && l->link_state == CTL_LINK_UP;
+    l->gap_ms = !l->member || up ? 0 : l->gap_ms ? l->gap_ms : now;
+    if (up && routing_link_up(n->rt, l->peer) == 0)
       sum_add(&s, l->peer, strlen(l->peer));
   }
   return sum_value(&s);
 }
 
+/* How a group routes (docs/topology.md "Gaps in a full mesh"). */
+enum route_mode {
+  ROUTE_NONE,                   /* a full mesh with every link up: no vectors, no table */
+  ROUTE_ALL,                    /* above the budget, or a gap of ours */
+  ROUTE_HELP,                   /* a full mesh whose neighbours route around a gap */
+};
+
+/* A full mesh routes only around a member that has had no link up for
+ * ROUTES_GAP_MS (a younger gap is a link still being set up: it sets
+ * rt_gap_young, so that the timer looks again soon), and helps the
+ * neighbours that sent a vector within ROUTES_HELP_MS. */
+static enum route_mode route_mode(struct ctrl_net *n, bool mesh, uint64_t now)
+{
+  bool gap = false, help = false;
+  n->rt_gap_young = false;
+  if (!mesh)
+    return ROUTE_ALL;
+  for (size_t i = 0; i < n->n_links; i++) {
+    const struct ctrl_link *l = n->links[i];
+    if (l->gap_ms && now - l->gap_ms >= ROUTES_GAP_MS)
+      gap = true;
+    else if (l->gap_ms)
+      n->rt_gap_young = true;
+    help = help || (l->rt_rx_ms && now - l->rt_rx_ms < ROUTES_HELP_MS &&
+                    l->link_state == CTL_LINK_UP);
+  }
+  return gap ? ROUTE_ALL : help ? ROUTE_HELP : ROUTE_NONE;
+}
+
 /* Our vector to each neighbour, over XMPP to the JID that speaks for it:
- * unless it got the same one last (all: every neighbour). */
-static void send_vectors(struct ctrl_net *n, bool all)
+ * unless it got the same one last (all: every neighbour).  only_heard:
+ * only to neighbours that sent one within ROUTES_HELP_MS. */
+static void send_vectors(struct ctrl_net *n, bool all, bool only_heard, uint64_t now)
 {
   struct ctrl *c = n->c;
   struct routemsg *m = malloc(sizeof *m);
@@ -89,6 +123,9 @@ static void send_vectors(struct ctrl_net *n, bool all)
     const char *peer = routing_neighbour_at(n->rt, i);
     const struct reg_node *p = registry_node(c->reg, peer);
     if (!p || !p->jid[0] || registry_blocked(c->reg, p->jid))
+      continue;
+    const struct ctrl_link *h = only_heard ? ctrl_link_find(n, peer) : NULL;
+    if (only_heard && (!h || !h->rt_rx_ms || now - h->rt_rx_ms >= ROUTES_HELP_MS))
       continue;
     struct routing_adv *v;
     int nv = routing_vector_for(n->rt, peer, &v);
@@ -123,8 +160,8 @@ static void send_vectors(struct ctrl_net *n, bool all)
   free(m);
 }
 
-/* A member's MAC (the one its link is bound to, else derived) and address
- * (announced, else derived). */
+/* A member's MAC (the one its link is bound to, else derived) and
+ * addresses (announced, else derived). */
 static void member_entry(const struct ctrl_net *n, const char *id, struct ctl_route *e)
 {
   static const uint8_t zero[6];
@@ -143,6 +180,18 @@ static void member_entry(const struct ctrl_net *n, const char *id, struct ctl_ro
   }
   if (e->has_ip4 && e->ip4.s_addr == n->ip4.s_addr)
     e->has_ip4 = false; /* an address conflict: group.c reports it */
+  /* IPv6 the same way (tincan answers Neighbor Solicitations with it); a
+   * claim group.c refused is not in l->ip6, so the owner keeps its own. */
+  if (n->has_ip6) {
+    if (l && l->has_ip6) {
+      e->ip6 = l->ip6;
+      e->has_ip6 = true;
+    } else {
+      e->has_ip6 = addr6_derive(&n->net6, id, 0, &e->ip6) == 0;
+    }
+    if (e->has_ip6 && memcmp(&e->ip6, &n->ip6, sizeof e->ip6) == 0)
+      e->has_ip6 = false;
+  }
 }
 
 /* tincan's links are the truth: a link we took for up that tincan no
@@ -187,10 +236,52 @@ static void table_answer(int status, const void *result, const char *err, void *
     free(ref);
 }
 
+/* For drop_shared: entries ordered by one family's address, then node id. */
+static bool by_ip6;
+static int cmp_addr(const void *a, const void *b)
+{
+  const struct ctl_route *x = *(const struct ctl_route *const *)a;
+  const struct ctl_route *y = *(const struct ctl_route *const *)b;
+  int c = by_ip6 ? memcmp(&x->ip6, &y->ip6, sizeof x->ip6)
+                 : memcmp(&x->ip4, &y->ip4, sizeof x->ip4);
+  return c ? c : strcmp(x->node_id, y->node_id);
+}
+
+/* tincan refuses a table in which two members share an address, so one
+ * member claiming another's (a conflict being settled, or a hostile
+ * claim group.c did not refuse) must not cost the whole overlay its
+ * table: of those sharing one, only the smallest node id keeps it (the
+ * conflict rule: the larger yields), and ARP or ND for it is answered
+ * for that one. */
+static void drop_shared(struct ctl_route *all, size_t nm, bool v6)
+{
+  struct ctl_route **p = malloc((nm ? nm : 1) * sizeof *p);
+  size_t k = 0;
+  if (!p)
+    return;
+  for (size_t i = 0; i < nm; i++)
+    if (v6 ? all[i].has_ip6 : all[i].has_ip4)
+      p[k++] = &all[i];
+  by_ip6 = v6;
+  qsort(p, k, sizeof *p, cmp_addr);
+  for (size_t i = 1; i < k; i++) {
+    bool same = v6 ? memcmp(&p[i]->ip6, &p[i - 1]->ip6, sizeof p[i]->ip6) == 0
+                   : p[i]->ip4.s_addr == p[i - 1]->ip4.s_addr;
+    if (same && v6)
+      p[i]->has_ip6 = false;
+    else if (same)
+      p[i]->has_ip4 = false;
+    if (same)
+      p[i] = p[i - 1]; /* a third one compares with the keeper */
+  }
+  free(p);
+}
+
 /* The table to tincan, in messages of CTL_MAX_ROUTES, when it changed.
  * A group whose every member has a link up needs none (and keeps its TAP
- * offloads): an empty table then. */
-static void push_table(struct ctrl_net *n, bool mesh, bool refresh)
+ * offloads): an empty table then, unless neighbours route through us
+ * (ROUTE_HELP). */
+static void push_table(struct ctrl_net *n, enum route_mode mode, bool refresh)
 {
   size_t nm = routing_member_count(n->rt), direct = 0;
   struct ctl_route *all = calloc(nm ? nm : 1, sizeof *all);
@@ -209,7 +300,9 @@ static void push_table(struct ctrl_net *n, bool mesh, bool refresh)
         snprintf(e->from[e->n_from++], CTL_ID_LEN, "%s", rt.via[k]);
     }
   }
-  bool want = !mesh && direct < nm;
+  drop_shared(all, nm, false);
+  drop_shared(all, nm, true);
+  bool want = mode == ROUTE_HELP || (mode == ROUTE_ALL && direct < nm);
   struct sum s = { IPOP_FNV1A_INIT, IPOP_FNV1A_INIT ^ 0x9e3779b9u };
   bool fwd = routing_forwarding(n->rt);
   sum_add(&s, &fwd, sizeof fwd);
@@ -245,26 +338,29 @@ static void push_table(struct ctrl_net *n, bool mesh, bool refresh)
 }
 
 /* A group small enough for a full mesh (members <= LinkBudget) neither
- * sends vectors nor installs a table: every pair gets its own link.
+ * sends vectors nor installs a table while every pair has its own link;
+ * around a gap it routes (route_mode).
  * Vectors wait for ROUTES_SEND_MS since the last ones (a burst of link
  * changes costs the XMPP server one vector per neighbour, not one per
  * change); the table goes to tincan at once. */
 static void service(struct ctrl_net *n, bool refresh, bool resend)
 {
-  uint64_t nb = sync_links(n), now = ipop_now_ms();
+  uint64_t now = ipop_now_ms(), nb = sync_links(n, now);
   bool mesh = routing_member_count(n->rt) <= n->c->cfg.ctrl.link_budget;
+  enum route_mode mode = route_mode(n, mesh, now);
   int changed = routing_compute(n->rt);
-  if (!mesh && (changed == 1 || nb != n->rt_nb_sum || refresh || n->rt_pending)) {
+  if (mode != ROUTE_NONE &&
+      (changed == 1 || nb != n->rt_nb_sum || refresh || n->rt_pending)) {
     if (now - n->rt_sent_ms >= ROUTES_SEND_MS || resend) {
-      send_vectors(n, resend);
+      send_vectors(n, resend, mode == ROUTE_HELP, now);
       n->rt_sent_ms = now;
       n->rt_pending = false;
     } else {
       n->rt_pending = true;
     }
   }
-  n->rt_nb_sum = mesh ? 0 : nb;
-  push_table(n, mesh, refresh);
+  n->rt_nb_sum = mode == ROUTE_NONE ? 0 : nb;
+  push_table(n, mode, refresh);
 }
 
 void ctrl_routes_timer_cb(uv_timer_t *t)
@@ -276,7 +372,7 @@ void ctrl_routes_timer_cb(uv_timer_t *t)
   for (size_t i = 0; i < c->n_nets; i++)
     if (c->nets[i]->rt && c->nets[i]->ready) {
       service(c->nets[i], refresh, resend);
-      pending = pending || c->nets[i]->rt_pending;
+      pending = pending || c->nets[i]->rt_pending || c->nets[i]->rt_gap_young;
     }
   if (c->stopping)
     return;
@@ -306,6 +402,8 @@ void ctrl_routes_on_signal(struct ctrl_net *n, const char *peer_id, const char *
   }
   if (rc == 0)
     rc = routing_on_vector(n->rt, peer_id, m->forwarding, m->routes, m->n_routes);
+  if (rc == 0 && l)
+    l->rt_rx_ms = ipop_now_ms();
   if (rc == 0)
     ctrl_routes_kick(n->c);
   else if (rc == IPOP_ENOENT)

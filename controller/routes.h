@@ -5,7 +5,9 @@
  * to a neighbour whose vector is not the one it got last) and again every
  * ROUTES_RESEND_EVERY refreshes; the routes go
  * to tincan as set_routes (member MACs and addresses, next hops,
- * reverse-path sets).  One timer for all overlays coalesces bursts.  n->rt
+ * reverse-path sets).  A group small enough for a full mesh routes only
+ * around its gaps: the members missing a link, and the neighbours that
+ * hear from them.  One timer for all overlays coalesces bursts.  n->rt
  * itself is made and freed with the overlay (net.c). */
 #ifndef IPOP_CONTROLLER_ROUTES_H
 #define IPOP_CONTROLLER_ROUTES_H
@@ -17,6 +19,13 @@ enum {
   ROUTES_SEND_MS = 2000,        /* vectors go out at most this often per overlay */
   ROUTES_REFRESH_MS = 30000,    /* table checked, changed vectors sent */
   ROUTES_RESEND_EVERY = 4,      /* ... and every 4th refresh all of them */
+  /* A full mesh routes around a member it has had no link up to for
+   * ROUTES_GAP_MS (a pair that cannot link: two symmetric NATs and no
+   * TURN), and a member that got a neighbour's vector within
+   * ROUTES_HELP_MS carries frames for it (> the 2 minutes between full
+   * resends). */
+  ROUTES_GAP_MS = 10000,
+  ROUTES_HELP_MS = 150000,
 };
 
 /* Something changed (a link, the member set): recompute soon. */

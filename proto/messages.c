@@ -117,6 +117,9 @@ static const struct jb_field overlay_info_f[] = {
   JB_F_U64(T, fwd_loop, "fwd_loop", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, fwd_refused, "fwd_refused", 0, 0, INT64_MAX, 0),
   JB_F_U64(T, arp_answered, "arp_answered", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, nd_answered, "nd_answered", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, nd_bad, "nd_bad", 0, 0, INT64_MAX, 0),
+  JB_F_U64(T, nd_unknown, "nd_unknown", 0, 0, INT64_MAX, 0),
 };
 const struct jb_schema ctl_overlay_info_schema = JB_SCHEMA("overlay info", T, overlay_info_f);
 #undef T

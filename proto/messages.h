@@ -141,6 +141,9 @@ struct ctl_overlay_info {
   uint64_t fwd_loop;              /* dropped: next hop is the link it came in on */
   uint64_t fwd_refused;           /* dropped: forwarding is off here */
   uint64_t arp_answered;          /* ARP requests for members answered locally */
+  uint64_t nd_answered;           /* Neighbor Solicitations for members answered locally */
+  uint64_t nd_bad;                /* malformed solicitations from the TAP, dropped */
+  uint64_t nd_unknown;            /* solicitations for an address no member has */
 };
 
 /* remove_link (and the link part of query_candidates): one link of one

@@ -3,9 +3,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "nd.h"
 
 enum { IP4_SRC = 12, IP4_DST = 16, IP4_CSUM = 10, TCP_CSUM = 16, UDP_CSUM = 6, ICMP_CSUM = 2 };
-enum { IP6_SRC = 8, IP6_DST = 24, ND_NS = 135, ND_NA = 136, ND_OPT_TLLA = 2 };
+enum { IP6_SRC = 8, IP6_DST = 24 };
 
 static bool ip6_addr_ok(const uint8_t *a)
 {
@@ -394,25 +395,6 @@ int addrmap_ingress(struct addrmap *m, uint32_t link, uint8_t *buf, const struct
   return e ? translate(m, e, buf, fi, false) : ADDRMAP_PASS;
 }
 
-/* The Ethernet header of a reply from src (a mapped MAC, a member's) to dst (with the
- * request's VLAN tag, if any); returns where the payload goes. */
-static uint8_t *reply_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
-                          const uint8_t src[FRAME_ETH_ALEN], const struct frame_info *fi,
-                          uint16_t tpid, uint16_t ethertype)
-{
-  uint8_t *p = out;
-  memcpy(p, dst, FRAME_ETH_ALEN);
-  memcpy(p + 6, src, FRAME_ETH_ALEN);
-  p += 12;
-  if (fi->has_vlan) {
-    frame_put16(p, tpid);
-    frame_put16(p + 2, fi->vlan_tci);
-    p += FRAME_VLAN_HLEN;
-  }
-  frame_put16(p, ethertype);
-  return p + 2;
-}
-
 int addrmap_arp_reply(struct addrmap *m, const struct frame_info *fi,
                       uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -446,10 +428,9 @@ int addrmap_build_arp_reply(const struct frame_info *fi, const uint8_t mac[6], u
   memcpy(req_src, fi->src, FRAME_ETH_ALEN);
   memcpy(req_sha, fi->arp.sha, FRAME_ETH_ALEN);
   memcpy(ans, mac, FRAME_ETH_ALEN);
-  uint16_t tpid = frame_get16(fi->dst + 12);
   uint32_t spa = fi->arp.spa, tpa = fi->arp.tpa;
 
-  uint8_t *p = reply_eth(out, req_src, ans, fi, tpid, FRAME_ETHERTYPE_ARP);
+  uint8_t *p = frame_put_eth(out, req_src, ans, fi, FRAME_ETHERTYPE_ARP);
   frame_put16(p, 1);                 /* Ethernet */
   frame_put16(p + 2, FRAME_ETHERTYPE_IP4);
   p[4] = 6;
@@ -463,63 +444,24 @@ int addrmap_build_arp_reply(const struct frame_info *fi, const uint8_t mac[6], u
   return 0;
 }
 
-/* Build the Neighbor Advertisement answering a solicitation for e's
- * mapped IPv6 address (see addrmap_nd_reply). */
-static size_t nd_build(const struct addrmap_entry *e, const struct frame_info *fi,
-                       const uint8_t req_src_mac[FRAME_ETH_ALEN], const uint8_t req_ip6[16],
-                       uint16_t tpid, uint8_t *out)
-{
-  uint8_t *ip = reply_eth(out, req_src_mac, e->mapped_mac, fi, tpid, FRAME_ETHERTYPE_IP6);
-  memset(ip, 0, FRAME_IP6_HLEN + ADDRMAP_NA_LEN);
-  ip[0] = 0x60;
-  frame_put16(ip + 4, ADDRMAP_NA_LEN);
-  ip[6] = FRAME_IPPROTO_ICMP6;
-  ip[7] = 255;
-  memcpy(ip + IP6_SRC, e->mapped_ip6, 16);
-  memcpy(ip + IP6_DST, req_ip6, 16);
-  uint8_t *na = ip + FRAME_IP6_HLEN;
-  na[0] = ND_NA;
-  na[4] = 0x60;                      /* solicited, override */
-  memcpy(na + 8, e->mapped_ip6, 16);
-  na[24] = ND_OPT_TLLA;
-  na[25] = 1;                        /* 8 bytes */
-  memcpy(na + 26, e->mapped_mac, FRAME_ETH_ALEN);
-  /* Pseudo-header: source, destination, upper-layer length, next header. */
-  uint8_t tail[8] = { 0, 0, 0, ADDRMAP_NA_LEN, 0, 0, 0, FRAME_IPPROTO_ICMP6 };
-  uint32_t sum = frame_csum_partial(ip + IP6_SRC, 32, 0);
-  sum = frame_csum_partial(tail, sizeof tail, sum);
-  sum = frame_csum_partial(na, ADDRMAP_NA_LEN, sum);
-  frame_put16(na + ICMP_CSUM, frame_csum_finish(sum));
-  return (size_t)(na + ADDRMAP_NA_LEN - out);
-}
-
 int addrmap_nd_reply(struct addrmap *m, const struct frame_info *fi, uint8_t *out, size_t cap,
                      size_t *out_len)
 {
   if (!m || !fi || !out || !out_len)
     return IPOP_EINVAL;
   *out_len = 0;
-  if (fi->l3 != FRAME_L3_IP6 || fi->ip6.nd_type != ND_NS || fi->ip6.hop_limit != 255 ||
-      fi->ip6.payload_len < 24)
-    return 0;
-  const uint8_t *ns = fi->dst + fi->ip6.l4_off;
-  static const uint8_t zero[16];
-  if (ns[1] != 0 || memcmp(fi->ip6.src, zero, 16) == 0)
+  struct nd_ns ns;
+  if (nd_ns_parse(fi, &ns) != ND_NS_OK || ns.dad)
     return 0;
   const struct addrmap_entry *e = NULL;
   for (uint32_t i = 0; i < m->n && !e; i++)
-    if (m->entries[i].has_ip6 && memcmp(m->entries[i].mapped_ip6, ns + 8, 16) == 0)
+    if (m->entries[i].has_ip6 && memcmp(m->entries[i].mapped_ip6, ns.target, 16) == 0)
       e = &m->entries[i];
   if (!e)
     return 0;
-  size_t need = ADDRMAP_ND_REPLY_LEN + (fi->has_vlan ? FRAME_VLAN_HLEN : 0);
-  if (cap < need)
-    return IPOP_ETOOBIG;
-  /* Copy what we need first: out may be the request's own buffer. */
-  uint8_t req_src[FRAME_ETH_ALEN], req_ip6[16];
-  memcpy(req_src, fi->src, FRAME_ETH_ALEN);
-  memcpy(req_ip6, fi->ip6.src, 16);
-  *out_len = nd_build(e, fi, req_src, req_ip6, frame_get16(fi->dst + 12), out);
+  int rc = nd_na_build(fi, e->mapped_ip6, e->mapped_mac, out, cap, out_len);
+  if (rc)
+    return rc;
   m->stats.nd_replies++;
   return 1;
 }

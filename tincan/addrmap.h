@@ -123,13 +123,13 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "nd.h"
 
 enum {
   /* Lookups are linear scans; plenty for a friend list. */
   ADDRMAP_MAX_ENTRIES = 256,
   ADDRMAP_ARP_REPLY_LEN = FRAME_ETH_HLEN + FRAME_ARP_IP4_LEN,   /* 42 (+4 if tagged) */
-  ADDRMAP_NA_LEN = 32,             /* Neighbor Advertisement + target MAC option */
-  ADDRMAP_ND_REPLY_LEN = FRAME_ETH_HLEN + FRAME_IP6_HLEN + ADDRMAP_NA_LEN, /* 86 (+4) */
+  ADDRMAP_ND_REPLY_LEN = ND_NA_FRAME_LEN, /* 86 (+4 if tagged) */
   ADDRMAP_REPLY_MAX = ADDRMAP_ND_REPLY_LEN + FRAME_VLAN_HLEN, /* either reply, tagged */
   ADDRMAP_MAC_PREFIX0 = 0x02,
   ADDRMAP_MAC_PREFIX1 = 0x49,
@@ -220,9 +220,9 @@ int addrmap_build_arp_reply(const struct frame_info *fi, const uint8_t mac[6], u
 /* If fi is a Neighbor Solicitation from the TAP for a mapped IPv6
  * address, build the Neighbor Advertisement (for the TAP) in out and
  * return 1; 0 if it is not one; IPOP_ETOOBIG if cap < ADDRMAP_ND_REPLY_LEN
- * (+4 when tagged).  A solicitation must have hop limit 255 and code 0
- * (RFC 4861 7.1.1); one from :: (duplicate address detection) is not
- * answered. */
+ * (+4 when tagged).  The solicitation must pass nd_ns_parse (RFC 4861
+ * 7.1.1: hop limit 255, code 0, checksum, options); one from :: (duplicate
+ * address detection) is not answered. */
 int addrmap_nd_reply(struct addrmap *m, const struct frame_info *fi, uint8_t *out, size_t cap,
                      size_t *out_len);
 

@@ -160,6 +160,26 @@ int frame_parse(struct frame_info *fi, const uint8_t *buf, size_t len)
   return r;
 }
 
+uint8_t *frame_put_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
+                       const uint8_t src[FRAME_ETH_ALEN], const struct frame_info *fi,
+                       uint16_t ethertype)
+{
+  uint16_t tpid = fi->has_vlan ? frame_get16(fi->dst + 12) : 0;
+  uint8_t d[FRAME_ETH_ALEN], s[FRAME_ETH_ALEN];
+  memcpy(d, dst, FRAME_ETH_ALEN);
+  memcpy(s, src, FRAME_ETH_ALEN);
+  memcpy(out, d, FRAME_ETH_ALEN);
+  memcpy(out + FRAME_ETH_ALEN, s, FRAME_ETH_ALEN);
+  uint8_t *p = out + 2 * FRAME_ETH_ALEN;
+  if (fi->has_vlan) {
+    frame_put16(p, tpid);
+    frame_put16(p + 2, fi->vlan_tci);
+    p += FRAME_VLAN_HLEN;
+  }
+  frame_put16(p, ethertype);
+  return p + 2;
+}
+
 /* ---- checksums --------------------------------------------------------- */
 
 uint32_t frame_csum_partial(const void *data, size_t len, uint32_t sum)

@@ -147,6 +147,13 @@ uint16_t frame_csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word
 /* Same for a 32-bit field such as an IPv4 address (network byte order). */
 uint16_t frame_csum_update32(uint16_t csum, uint32_t old_be, uint32_t new_be);
 
+/* The Ethernet header of a frame answering fi (an ARP reply, a Neighbor
+ * Advertisement) from src to dst, with fi's VLAN tag (and tag type) if it
+ * has one; returns where the payload goes.  out may be fi's own buffer. */
+uint8_t *frame_put_eth(uint8_t *out, const uint8_t dst[FRAME_ETH_ALEN],
+                       const uint8_t src[FRAME_ETH_ALEN], const struct frame_info *fi,
+                       uint16_t ethertype);
+
 static inline uint16_t frame_get16(const uint8_t *p)
 {
   return (uint16_t)((uint16_t)p[0] << 8 | p[1]);

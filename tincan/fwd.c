@@ -7,6 +7,7 @@
 
 #include "dataplane.h"
 #include "error.h"
+#include "nd.h"
 #include "secret.h"
 
 int tc_fwd_parse_id(const char *hex, uint8_t out[TC_FWD_ID])
@@ -69,8 +70,8 @@ static int slots_of(const char (*names)[CTL_ID_LEN], uint32_t n, uint32_t *out,
 
 /* One entry of set_routes, checked against the overlay and its links. */
 static int entry_of(const struct ctl_route *r, uint32_t idx, const uint8_t self[TC_FWD_ID],
-                    const uint8_t own_mac[6], uint32_t own_ip4, tc_fwd_link_fn link_of,
-                    void *ctx, struct tc_fwd_node *e, char *why, size_t whylen)
+                    const struct tc_fwd_own *own, tc_fwd_link_fn link_of, void *ctx,
+                    struct tc_fwd_node *e, char *why, size_t whylen)
 {
   memset(e, 0, sizeof *e);
   if (tc_fwd_parse_id(r->node_id, e->id) != 0) {
@@ -81,7 +82,7 @@ static int entry_of(const struct ctl_route *r, uint32_t idx, const uint8_t self[
     snprintf(why, whylen, "routes[%u].node_id: is this node's own id", idx);
     return IPOP_EFIELD;
   }
-  if (!frame_mac_is_learnable(r->mac) || memcmp(r->mac, own_mac, 6) == 0) {
+  if (!frame_mac_is_learnable(r->mac) || memcmp(r->mac, own->mac, 6) == 0) {
     snprintf(why, whylen, "routes[%u].mac: must be unicast, non-zero and not this overlay's",
              idx);
     return IPOP_EFIELD;
@@ -97,7 +98,7 @@ static int entry_of(const struct ctl_route *r, uint32_t idx, const uint8_t self[
   if (r->has_ip4) {
     uint8_t first = (uint8_t)(ntohl(r->ip4.s_addr) >> 24);
     if (r->ip4.s_addr == 0 || r->ip4.s_addr == INADDR_BROADCAST || first >= 224 ||
-        first == 127 || r->ip4.s_addr == own_ip4) {
+        first == 127 || r->ip4.s_addr == own->ip4) {
       snprintf(why, whylen, "routes[%u].ip4: must be unicast and not this overlay's", idx);
       return IPOP_EFIELD;
     }
@@ -105,8 +106,9 @@ static int entry_of(const struct ctl_route *r, uint32_t idx, const uint8_t self[
   }
   if (r->has_ip6) {
     if (r->ip6.s6_addr[0] == 0xff || IN6_IS_ADDR_UNSPECIFIED(&r->ip6) ||
-        IN6_IS_ADDR_LOOPBACK(&r->ip6)) {
-      snprintf(why, whylen, "routes[%u].ip6: must be unicast", idx);
+        IN6_IS_ADDR_LOOPBACK(&r->ip6) ||
+        (own->ip6 && memcmp(&r->ip6, own->ip6, sizeof r->ip6) == 0)) {
+      snprintf(why, whylen, "routes[%u].ip6: must be unicast and not this overlay's", idx);
       return IPOP_EFIELD;
     }
     e->ip6 = r->ip6;
@@ -150,8 +152,8 @@ static int check_unique(const struct tc_fwd_node *nodes, const uint32_t *by_mac,
 }
 
 int tc_fwd_install(struct tc_fwd *f, const struct ctl_set_routes *r, const char *self_id,
-                   const uint8_t own_mac[6], uint32_t own_ip4, tc_fwd_link_fn link_of,
-                   void *ctx, char *why, size_t whylen)
+                   const struct tc_fwd_own *own, tc_fwd_link_fn link_of, void *ctx, char *why,
+                   size_t whylen)
 {
   uint8_t self[TC_FWD_ID];
   if (tc_fwd_parse_id(self_id, self) != 0) {
@@ -177,8 +179,7 @@ int tc_fwd_install(struct tc_fwd *f, const struct ctl_set_routes *r, const char 
     memcpy(nodes, f->nodes, keep * sizeof *nodes);
   int rc = 0;
   for (uint32_t i = 0; i < r->n_routes && rc == 0; i++)
-    rc = entry_of(&r->routes[i], i, self, own_mac, own_ip4, link_of, ctx, &nodes[keep + i],
-                  why, whylen);
+    rc = entry_of(&r->routes[i], i, self, own, link_of, ctx, &nodes[keep + i], why, whylen);
   if (rc == 0) {
     qsort(nodes, n, sizeof *nodes, cmp_node);
     for (uint32_t i = 0; i < n; i++)
@@ -357,4 +358,28 @@ const uint8_t *tc_fwd_arp_target(struct tc_fwd *f, const struct frame_info *fi)
       return f->nodes[i].mac;
     }
   return NULL;
+}
+
+int tc_fwd_nd_target(struct tc_fwd *f, const struct frame_info *fi,
+                     const struct tc_fwd_node **node, int *reason)
+{
+  struct nd_ns ns;
+  *node = NULL;
+  *reason = nd_ns_parse(fi, &ns);
+  if (*reason == ND_NS_NONE)
+    return 0;
+  if (*reason != ND_NS_OK) {
+    f->st.nd_bad++;
+    return IPOP_EINVAL;
+  }
+  if (ns.dad)
+    return 0;
+  for (uint32_t i = 0; i < f->n; i++)
+    if (f->nodes[i].has_ip6 && memcmp(&f->nodes[i].ip6, ns.target, 16) == 0) {
+      f->st.nd_answered++;
+      *node = &f->nodes[i];
+      return 1;
+    }
+  f->st.nd_unknown++;
+  return 0;
 }

@@ -55,6 +55,9 @@ struct tc_fwd_stats {
   uint64_t routed_out, routed_in, routed_in_hops, forwarded;
   uint64_t hop_limit, bad_header, origin, reverse_path, no_route, loop, refused;
   uint64_t arp_answered;
+  uint64_t nd_answered;         /* Neighbor Solicitations for members answered */
+  uint64_t nd_bad;              /* malformed solicitations from our TAP, dropped */
+  uint64_t nd_unknown;          /* valid ones for an address no member has */
 };
 
 struct tc_fwd {
@@ -88,13 +91,19 @@ typedef bool (*tc_fwd_usable_fn)(void *ctx, uint32_t slot);
  * (NULL if none). */
 typedef uint32_t (*tc_fwd_link_fn)(void *ctx, const char *peer_id, const uint8_t **mac);
 
+/* The overlay's own addresses, which no entry may claim. */
+struct tc_fwd_own {
+  const uint8_t *mac;           /* 6 bytes */
+  uint32_t ip4;                 /* network order; 0: none */
+  const struct in6_addr *ip6;   /* NULL: none */
+};
+
 /* Build the table set_routes asks for into *f (replace: from scratch, else
  * on top of the current entries).  Checks every entry; on error (why names
- * the field) *f is unchanged.  own_mac, own_ip4 (network order, 0: none):
- * the overlay's, which no entry may claim. */
+ * the field) *f is unchanged. */
 int tc_fwd_install(struct tc_fwd *f, const struct ctl_set_routes *r, const char *self_id,
-                   const uint8_t own_mac[6], uint32_t own_ip4, tc_fwd_link_fn link_of,
-                   void *ctx, char *why, size_t whylen);
+                   const struct tc_fwd_own *own, tc_fwd_link_fn link_of, void *ctx, char *why,
+                   size_t whylen);
 void tc_fwd_free(struct tc_fwd *f);
 /* A link slot is gone: no route names it any more. */
 void tc_fwd_link_gone(struct tc_fwd *f, uint32_t slot);
@@ -117,5 +126,12 @@ enum tc_fwd_verdict tc_fwd_check(struct tc_fwd *f, const struct tc_fwd_arrival *
 /* An ARP request from our TAP for a member's address: the member's MAC,
  * or NULL. */
 const uint8_t *tc_fwd_arp_target(struct tc_fwd *f, const struct frame_info *fi);
+/* A Neighbor Solicitation from our TAP (nd.h checks it): 1 and *node if
+ * its target is a member's IPv6 address (answer it: nd_na_build); 0 if fi
+ * is no solicitation, duplicate address detection, or for an address no
+ * member has (nd_unknown: it goes on as before); IPOP_EINVAL if it is
+ * malformed (nd_bad: drop it; *reason is nd_ns_parse's status). */
+int tc_fwd_nd_target(struct tc_fwd *f, const struct frame_info *fi,
+                     const struct tc_fwd_node **node, int *reason);
 
 #endif

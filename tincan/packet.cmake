@@ -1,6 +1,7 @@
 # ipop_packet: tincan's pure packet-processing modules (frame parsing,
-# learning switch, SocialVPN address mapping).  No I/O, no dependencies
-# beyond common/error.h, so unit tests and the fuzz harness link it alone.
+# learning switch, SocialVPN address mapping, Neighbor Discovery).  No I/O,
+# no dependencies beyond common/error.h, so unit tests and the fuzz harness
+# link it alone.
 #
 # Included from tincan/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/packet.cmake)
@@ -11,6 +12,7 @@ add_library(ipop_packet STATIC
   ${CMAKE_CURRENT_LIST_DIR}/frame.c
   ${CMAKE_CURRENT_LIST_DIR}/switch.c
   ${CMAKE_CURRENT_LIST_DIR}/addrmap.c
+  ${CMAKE_CURRENT_LIST_DIR}/nd.c
 )
 target_include_directories(ipop_packet PUBLIC
   ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/../common)
@@ -24,6 +26,7 @@ if(IPOP_FUZZ)
     ${CMAKE_CURRENT_LIST_DIR}/frame.c
     ${CMAKE_CURRENT_LIST_DIR}/switch.c
     ${CMAKE_CURRENT_LIST_DIR}/addrmap.c
+  ${CMAKE_CURRENT_LIST_DIR}/nd.c
   )
   target_include_directories(ipop_packet_fuzz PUBLIC
     ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/../common)

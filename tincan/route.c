@@ -9,9 +9,11 @@
 #include "error.h"
 #include "frame.h"
 #include "fwd.h"
+#include "nd.h"
 #include "vnet.h"
 
 static struct ipop_ratelimit rl_tap = IPOP_RATELIMIT_INIT(5000, 5);
+static struct ipop_ratelimit rl_nd = IPOP_RATELIMIT_INIT(5000, 5);
 
 /* The target of a Neighbor Solicitation (IPv6's ARP request), or NULL. */
 static const uint8_t *ns_target(const struct frame_info *fi)
@@ -166,6 +168,38 @@ static bool to_member(struct tc_overlay *ov, const struct virtio_net_hdr *vh, ui
   return true;
 }
 
+/* GroupVPN: ARP requests and Neighbor Solicitations for a member's address
+ * are answered from the forwarding table, so the kernel never waits on a
+ * broadcast or multicast that would reach only direct neighbours.  A
+ * malformed solicitation (nd.h) is dropped.  True if the frame was
+ * handled here. */
+static bool member_neighbour(struct tc_overlay *ov, const struct frame_info *fi)
+{
+  uint8_t reply[ADDRMAP_REPLY_MAX];
+  size_t rlen;
+  int rc;
+  const uint8_t *mac = tc_fwd_arp_target(&ov->fwd, fi);
+  if (mac) {
+    rc = addrmap_build_arp_reply(fi, mac, reply, sizeof reply, &rlen);
+  } else {
+    const struct tc_fwd_node *node;
+    int why;
+    rc = tc_fwd_nd_target(&ov->fwd, fi, &node, &why);
+    if (rc == 0)
+      return false;
+    if (rc < 0) {
+      ipop_log_rl(&rl_nd, IPOP_LOG_DEBUG, "tincan",
+                  "%s: a Neighbor Solicitation from the TAP dropped: %s", ov->cfg.tap_name,
+                  nd_ns_status_name(why));
+      return true;
+    }
+    rc = nd_na_build(fi, node->ip6.s6_addr, node->mac, reply, sizeof reply, &rlen);
+  }
+  if (rc == 0 && tap_write(ov, NULL, reply, rlen) == 0)
+    ov->tap_tx++;
+  return true;
+}
+
 static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uint8_t *p,
                      size_t n, const struct frame_info *fi)
 {
@@ -184,20 +218,18 @@ static void from_tap(struct tc_overlay *ov, const struct virtio_net_hdr *vh, uin
     to_slot(ov, mapped, vh, p, n, fi);
     return;
   }
-  /* GroupVPN: ARP for a member's address is answered from the table. */
-  const uint8_t *member_mac = ov->fwd.n ? tc_fwd_arp_target(&ov->fwd, fi) : NULL;
-  if (member_mac) {
-    if (addrmap_build_arp_reply(fi, member_mac, reply, sizeof reply, &rlen) == 0 &&
-        tap_write(ov, NULL, reply, rlen) == 0)
-      ov->tap_tx++;
+  if (ov->fwd.n && member_neighbour(ov, fi))
     return;
-  }
   struct switch_decision dec;
   if (switch_decide(ov->sw, fi, ipop_now_ms(), &dec) != 0) {
     ov->bad_frames++;
     return;
   }
-  if (dec.unknown_unicast && ov->fwd.n && to_member(ov, vh, p, n, fi))
+  /* A member with no link, or a link not (or no longer) keyed: a link
+   * being set up, or one that cannot come up (two symmetric NATs). */
+  bool no_link = dec.unknown_unicast ||
+                 (dec.action == SWITCH_UNICAST && !link_usable(ov, dec.link));
+  if (no_link && ov->fwd.n && to_member(ov, vh, p, n, fi))
     return;
   if (dec.unknown_unicast ||
       (fi->l3 == FRAME_L3_ARP && fi->arp.op == FRAME_ARP_REQUEST && fi->arp.tpa != fi->arp.spa) ||

@@ -63,6 +63,9 @@ static void overlay_info(const struct tc_overlay *o, struct ctl_overlay_info *i)
   i->fwd_loop = f->loop;
   i->fwd_refused = f->refused;
   i->arp_answered = f->arp_answered;
+  i->nd_answered = f->nd_answered;
+  i->nd_bad = f->nd_bad;
+  i->nd_unknown = f->nd_unknown;
 }
 
 /* An overlay's unknown-id error, naming the field. */
@@ -645,8 +648,9 @@ static void h_set_routes(struct ctl_endpoint *ep, struct ctl_request *req, const
     return;
   }
   char why[256];
-  int rc = tc_fwd_install(&ov->fwd, r, ov->cfg.node_id, ov->cfg.mac,
-                          ov->cfg.has_ip4 ? ov->cfg.ip4.s_addr : 0, fwd_link_of, ov, why,
+  struct tc_fwd_own own = { ov->cfg.mac, ov->cfg.has_ip4 ? ov->cfg.ip4.s_addr : 0,
+                            ov->cfg.has_ip6 ? &ov->cfg.ip6 : NULL };
+  int rc = tc_fwd_install(&ov->fwd, r, ov->cfg.node_id, &own, fwd_link_of, ov, why,
                           sizeof why);
   if (rc) {
     ctl_reply_error(req, rc, "%s", why);

@@ -1,5 +1,8 @@
-/* libFuzzer harness for tincan's packet path: frame_parse, the switch, and
- * the SocialVPN rewriting (egress, ingress, ARP replies) on whatever parses.
+/* libFuzzer harness for tincan's packet path: frame_parse, the switch, the
+ * SocialVPN rewriting (egress, ingress, ARP and ND replies), and the
+ * Neighbor Solicitation checks and advertisements that answer ND for
+ * SocialVPN's mapped addresses and GroupVPN's members (nd.h), on whatever
+ * parses.
  *
  * Input: one control byte, then the frame.  Control bits:
  *   0..1  link (0..3 are mapped, see below)
@@ -7,6 +10,10 @@
  *   3     force the mapped address into the frame (and fix the header
  *         checksum), so that rewriting paths are reached without the
  *         fuzzer having to guess addresses.
+ *   4     make an ICMPv6 frame a Neighbor Solicitation: type 135, hop limit
+ *         255 and the checksum fixed (its code, target, options and
+ *         addresses stay the fuzzer's), so that the option walk and the
+ *         advertisement are reached without guessing checksums.
  * The frame sits in a heap buffer of exactly its size (ASan sees overreads).
  * Besides memory errors it checks: parse invariants, rewriting never changes
  * the frame's length or parse result, and a checksum valid before a rewrite
@@ -17,6 +24,7 @@
 
 #include "addrmap.h"
 #include "frame.h"
+#include "nd.h"
 #include "switch.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
@@ -69,6 +77,52 @@ static void check_parse(const struct frame_info *fi, size_t len)
   }
 }
 
+/* Type 135, hop limit 255, the ICMPv6 checksum right. */
+static void make_ns(const struct frame_info *fi, uint8_t *buf)
+{
+  uint8_t *ip = buf + fi->l3_off, *m = buf + fi->ip6.l4_off;
+  size_t len = fi->ip6.payload_len;
+  ip[7] = 255;
+  m[0] = ND_NS;
+  m[2] = m[3] = 0;
+  uint8_t tail[8] = { 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0, 0, 0, FRAME_IPPROTO_ICMP6 };
+  uint32_t sum = frame_csum_partial(ip + 8, 32, 0);
+  sum = frame_csum_partial(tail, sizeof tail, sum);
+  frame_put16(m + 2, frame_csum_finish(frame_csum_partial(m, len, sum)));
+}
+
+/* A solicitation that passes nd_ns_parse is answered as tincan answers it;
+ * the advertisement must parse as a valid one, to the solicitor, with a
+ * right checksum. */
+static void check_nd(const struct frame_info *fi)
+{
+  static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+  struct nd_ns ns;
+  int st = nd_ns_parse(fi, &ns);
+  CHECK(st >= ND_NS_BAD_DAD && st <= ND_NS_OK);
+  CHECK(nd_ns_status_name(st)[0] != '?');
+  if (st != ND_NS_OK) {
+    CHECK(ns.target == NULL);
+    return;
+  }
+  CHECK(fi->ip6.hop_limit == 255 && ns.target[0] != 0xff);
+  if (ns.dad)
+    return;
+  uint8_t out[ND_NA_FRAME_LEN + FRAME_VLAN_HLEN];
+  size_t n;
+  CHECK(nd_na_build(fi, ns.target, mac, out, sizeof out, &n) == 0);
+  struct frame_info na;
+  CHECK(frame_parse(&na, out, n) == 0 && na.l3 == FRAME_L3_IP6 && na.ip6.nd_type == ND_NA);
+  CHECK(na.ip6.hop_limit == 255 && memcmp(na.ip6.src, ns.target, 16) == 0);
+  CHECK(memcmp(na.ip6.dst, fi->ip6.src, 16) == 0 && memcmp(na.dst, fi->src, 6) == 0);
+  CHECK(na.has_vlan == fi->has_vlan);
+  const uint8_t *m = out + na.ip6.l4_off;
+  uint8_t tail[8] = { 0, 0, 0, ND_NA_LEN, 0, 0, 0, FRAME_IPPROTO_ICMP6 };
+  uint32_t sum = frame_csum_partial(out + na.l3_off + 8, 32, 0);
+  sum = frame_csum_partial(tail, sizeof tail, sum);
+  CHECK(frame_csum_fold(frame_csum_partial(m, ND_NA_LEN, sum)) == 0xffff);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,6 +166,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     frame_ip4_hdr_csum_set(&fi, buf);
     CHECK(frame_parse(&fi, buf, len) == 0);
   }
+
+  if ((ctl & 16) && fi.l3 == FRAME_L3_IP6 && fi.ip6.next_hdr == FRAME_IPPROTO_ICMP6) {
+    make_ns(&fi, buf);
+    CHECK(frame_parse(&fi, buf, len) == 0 && fi.ip6.nd_type == ND_NS);
+  }
+  if (!ingress)
+    check_nd(&fi);
 
   bool hdr_ok = frame_ip4_hdr_csum_ok(&fi, buf);
   int l4_before = frame_ip4_l4_csum_verify(&fi, buf);

@@ -6,9 +6,9 @@
 # light traffic opens no link.  A heavy pair (more than HeavyPairBytes
 # forwarded within HeavyPairWindow) gets an on-demand link, its traffic
 # moves onto it, and the idle link is trimmed back to the ring.
-# IPv6 Neighbor Discovery is not answered locally yet: once the ring is
-# back, the first Neighbor Solicitation for a member's IPv6 address (from
-# its caps) opens an on-demand link.
+# IPv6 too: once the ring is back, n1 pings every member's IPv6 address
+# through it; tincan answers the Neighbor Solicitations for members
+# (nd_answered) and opens no on-demand link for that light traffic.
 set -euo pipefail
 . "$(dirname "$0")/controller_helpers.sh"
 ct_skip_unless_ready
@@ -83,9 +83,14 @@ check "idle on-demand links are trimmed back to the ring" wait_until 120 ring
 declare -A addr6
 for h in "${nodes[@]}"; do addr6[$h]=$(ct_status "$h" ip6); done
 od0=$(grep -c "opening an on-demand link" "$(ct_log n1)")
+nd() { tc_call n1 query_overlay_info '{"overlay_id":"lab"}' | jq '.nd_answered // 0'; }
+nd0=$(nd)
 for b in n2 n3 n4 n5 n6; do
   check "n1 pings6 $b (${addr6[$b]})" wait_ping n1 "${addr6[$b]}" 30
 done
-check "n1 opened on-demand links for IPv6 traffic" \
-  test "$(grep -c "opening an on-demand link" "$(ct_log n1)")" -gt "$od0"
+check "n1's tincan answered Neighbor Solicitations for members ($nd0 -> $(nd))" \
+  test "$(nd)" -gt "$nd0"
+check "no on-demand link for IPv6 traffic" \
+  test "$(grep -c "opening an on-demand link" "$(ct_log n1)")" = "$od0"
+check "still the ring" ring
 ct_finish

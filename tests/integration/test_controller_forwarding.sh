@@ -7,7 +7,13 @@
 # test's time (bench/groups64.sh runs the full 64).
 #   - routes converge (every member has a next hop for the seven others);
 #   - every ordered pair answers the FIRST ping (no retry: ARP for members
-#     is answered locally, frames are forwarded at once);
+#     is answered locally, frames are forwarded at once), over IPv4 and
+#     over IPv6 (the overlay's ULA addresses: tincan answers Neighbor
+#     Solicitations for members from the table, nd_answered);
+#   - malformed solicitations from a host's own TAP (hop limit 64, bad
+#     checksum, option of length 0 or past the end, cut short, code 1, a
+#     multicast target, the wrong group) are dropped and counted (nd_bad),
+#     one for a non-member goes on as before (nd_unknown);
 #   - n4 has Forwarding off: nobody routes through it (it forwards
 #     nothing, refuses nothing), its neighbours n3 and n5 still talk, the
 #     long way round;
@@ -64,21 +70,48 @@ converged() {
 check "routes converged: 7 reachable members everywhere" wait_until 30 converged
 [ "$TC_FAILS" -eq 0 ] || { ct_finish || true; exit 1; }
 
-t0=$(date +%s%N)
-answered=0
-for a in "${nodes[@]}"; do
-  for b in "${nodes[@]}"; do
-    [ "$a" = "$b" ] && continue
-    if netns_exec "$a" ping -c1 -W2 -q "${addr[$b]}" >/dev/null; then
-      answered=$((answered + 1))
-    else
-      echo "# $a -> $b: no answer to the first ping"
-    fi
+# first_pings FAMILY ADDR_ARRAY: every ordered pair's first ping (-4 or -6)
+# to the other's address, one after the other.
+first_pings() {
+  local fam=$1 a b answered=0 t0 ms
+  local -n to=$2
+  t0=$(date +%s%N)
+  for a in "${nodes[@]}"; do
+    for b in "${nodes[@]}"; do
+      [ "$a" = "$b" ] && continue
+      if netns_exec "$a" ping "$fam" -c1 -W2 -q "${to[$b]}" >/dev/null; then
+        answered=$((answered + 1))
+      else
+        echo "# $a -> $b (${to[$b]}): no answer to the first ping $fam"
+      fi
+    done
   done
-done
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check "every ordered pair answered the first ping ($answered of 56, $ms ms in all)" \
-  test "$answered" = 56
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "every ordered pair answered the first ping $fam ($answered of 56, $ms ms in all)" \
+    test "$answered" = 56
+}
+first_pings -4 addr
+
+# IPv6 between members without a link: ND answered by each tincan.
+declare -A addr6
+for h in "${nodes[@]}"; do addr6[$h]=$(ct_status "$h" ip6); done
+nd0=$(counter n1 nd_answered)
+first_pings -6 addr6
+nd1=$(counter n1 nd_answered)
+check "n1's tincan answered the solicitations for its 7 peers itself (nd_answered $nd0 -> $nd1)" \
+  test "$nd1" -ge $((nd0 + 7))
+# Hostile solicitations from n1's host, for n5's address: none answered.
+bad0=$(counter n1 nd_bad) unk0=$(counter n1 nd_unknown)
+netns_exec n1 python3 "$IPOP_SRC_DIR/tests/lib/ndframes.py" ipop0 "$(info n1 | jq -r .mac)" \
+  "${addr6[n1]}" "${addr6[n5]}" hop64 badcsum optzero optpast short code1 mcasttarget \
+  wronggroup >/dev/null
+netns_exec n1 python3 "$IPOP_SRC_DIR/tests/lib/ndframes.py" ipop0 "$(info n1 | jq -r .mac)" \
+  "${addr6[n1]}" "${addr6[n1]%:*}:abcd" ok >/dev/null
+nd_bad_8() { [ "$(counter n1 nd_bad)" -ge $((bad0 + 8)) ]; }
+check "8 malformed solicitations dropped and counted (nd_bad $bad0 -> $(wait_until 5 nd_bad_8; counter n1 nd_bad))" nd_bad_8
+check "none of them answered (nd_answered stays $nd1)" test "$(counter n1 nd_answered)" = "$nd1"
+check "one for a non-member's address counted (nd_unknown $unk0 -> $(counter n1 nd_unknown))" \
+  test "$(counter n1 nd_unknown)" -gt "$unk0"
 check "still 2 links each (no on-demand link for pings)" ring
 check "n4 (Forwarding off) carried nothing" test "$(counter n4 forwarded)" = 0
 check "n4 was never asked to (nothing refused)" test "$(counter n4 fwd_refused)" = 0

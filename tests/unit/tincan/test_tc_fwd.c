@@ -19,6 +19,9 @@
 
 #include "error.h"
 #include "fwd.h"
+#include "nd.h"
+#include "nd_ref.h"
+#include "route.h"
 #include "tc_peer.h"
 
 /* Node ids: us 01..., three members A, B, C (02, 03, 04).  Links: slot 0
@@ -28,6 +31,8 @@ static const char *const k_a = "02000000000000000000000000000000";
 static const char *const k_b = "03000000000000000000000000000000";
 static const char *const k_c = "04000000000000000000000000000000";
 static const uint8_t k_own_mac[6] = { 2, 0, 0, 0, 0, 1 };
+/* IPv6: us fd7a::1, members fd7a::2 .. fd7a::4 */
+static const struct in6_addr k_own_ip6 = { { { 0xfd, 0x7a, [15] = 1 } } };
 static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 0xa }, mac_b[6] = { 2, 0, 0, 0, 0, 0xb },
                      mac_c[6] = { 2, 0, 0, 0, 0, 0xc };
 
@@ -87,11 +92,17 @@ static void table(struct ctl_set_routes *r)
   route(&r->routes[1], k_b, mac_b, "10.254.0.3", k_b, k_a, NULL);
   route(&r->routes[2], k_c, mac_c, "10.254.0.4", k_a, k_b, k_a);
   r->n_routes = 3;
+  for (int i = 0; i < 3; i++) {
+    r->routes[i].ip6 = k_own_ip6;
+    r->routes[i].ip6.s6_addr[15] = (uint8_t)(2 + i);
+    r->routes[i].has_ip6 = true;
+  }
 }
 
 static int install(struct tc_fwd *f, const struct ctl_set_routes *r, char *why)
 {
-  return tc_fwd_install(f, r, k_self, k_own_mac, htonl(0x0afe0001), link_of, NULL, why, 256);
+  struct tc_fwd_own own = { k_own_mac, htonl(0x0afe0001), &k_own_ip6 };
+  return tc_fwd_install(f, r, k_self, &own, link_of, NULL, why, 256);
 }
 
 /* Every bad entry is refused with a message naming it; the table stays. */
@@ -154,6 +165,19 @@ static void install_checks(void **state)
   snprintf(r.routes[2].from[0], CTL_ID_LEN, "nobody");
   assert_int_equal(install(&f, &r, why), IPOP_EFIELD);
   assert_non_null(strstr(why, "routes[2].from[0]"));
+  /* IPv6: our own, a multicast one, another member's */
+  table(&r);
+  r.routes[1].ip6 = k_own_ip6;
+  assert_int_equal(install(&f, &r, why), IPOP_EFIELD);
+  assert_non_null(strstr(why, "routes[1].ip6"));
+  table(&r);
+  r.routes[1].ip6.s6_addr[0] = 0xff;
+  assert_int_equal(install(&f, &r, why), IPOP_EFIELD);
+  assert_non_null(strstr(why, "routes[1].ip6"));
+  table(&r);
+  r.routes[2].ip6 = r.routes[0].ip6;
+  assert_int_equal(install(&f, &r, why), IPOP_EFIELD);
+  assert_non_null(strstr(why, "address"));
   /* addresses: our own, a broadcast, another member's */
   table(&r);
   inet_pton(AF_INET, "10.254.0.1", &r.routes[0].ip4);
@@ -167,8 +191,8 @@ static void install_checks(void **state)
   assert_non_null(strstr(why, "address"));
   /* an overlay whose own id is not a node id cannot forward */
   table(&r);
-  assert_int_equal(tc_fwd_install(&f, &r, "alice", k_own_mac, 0, link_of, NULL, why, 256),
-                   IPOP_EFIELD);
+  struct tc_fwd_own own = { k_own_mac, 0, NULL };
+  assert_int_equal(tc_fwd_install(&f, &r, "alice", &own, link_of, NULL, why, 256), IPOP_EFIELD);
   assert_non_null(strstr(why, "node_id"));
   /* all of that left the first table alone */
   assert_int_equal(f.n, 3);
@@ -344,6 +368,62 @@ static void arp_members(void **state)
   tc_fwd_free(&f);
 }
 
+/* A solicitation from our host (fd7a::1, our MAC) for target; hops and
+ * bad_csum spoil it. */
+static size_t ns_for(uint8_t *f, const uint8_t target[16], const uint8_t *dmac, bool multicast,
+                     uint8_t hops)
+{
+  static const uint8_t slla[8] = { 1, 1, 2, 0, 0, 0, 0, 1 };
+  uint8_t sn[16];
+  nd_solicited_node(target, sn);
+  struct ns_spec s = { k_own_ip6.s6_addr, multicast ? sn : target, target, hops, 0,
+                       k_own_mac, dmac, slla, sizeof slla, 0, false };
+  return ns_build(f, &s);
+}
+
+/* Neighbor Solicitations for a member's IPv6 address are answered from the
+ * table, multicast or unicast; a stranger's address or DAD goes on as
+ * before (counted); a malformed one is refused (counted). */
+static void nd_members(void **state)
+{
+  (void)state;
+  struct tc_fwd f;
+  memset(&f, 0, sizeof f);
+  static struct ctl_set_routes r;
+  char why[256];
+  table(&r);
+  assert_int_equal(install(&f, &r, why), 0);
+  uint8_t b[256];
+  struct frame_info fi;
+  const struct tc_fwd_node *node;
+  int reason;
+  struct in6_addr t = k_own_ip6;
+  t.s6_addr[15] = 4; /* C */
+  assert_int_equal(frame_parse(&fi, b, ns_for(b, t.s6_addr, NULL, true, 255)), 0);
+  assert_int_equal(tc_fwd_nd_target(&f, &fi, &node, &reason), 1);
+  assert_memory_equal(node->mac, mac_c, 6);
+  assert_int_equal(frame_parse(&fi, b, ns_for(b, t.s6_addr, mac_c, false, 255)), 0);
+  assert_int_equal(tc_fwd_nd_target(&f, &fi, &node, &reason), 1);
+  assert_int_equal(f.st.nd_answered, 2);
+  t.s6_addr[15] = 9; /* nobody's */
+  assert_int_equal(frame_parse(&fi, b, ns_for(b, t.s6_addr, NULL, true, 255)), 0);
+  assert_int_equal(tc_fwd_nd_target(&f, &fi, &node, &reason), 0);
+  assert_null(node);
+  assert_int_equal(f.st.nd_unknown, 1);
+  t.s6_addr[15] = 2; /* A, but hop limit 64: forged from off the link */
+  assert_int_equal(frame_parse(&fi, b, ns_for(b, t.s6_addr, NULL, true, 64)), 0);
+  assert_int_equal(tc_fwd_nd_target(&f, &fi, &node, &reason), IPOP_EINVAL);
+  assert_int_equal(reason, ND_NS_BAD_HOP_LIMIT);
+  assert_int_equal(f.st.nd_bad, 1);
+  assert_int_equal(f.st.nd_answered, 2);
+  /* ARP is no solicitation */
+  uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06,
+                      0, 1, 0x08, 0, 6, 4, 0, 1 };
+  assert_int_equal(frame_parse(&fi, arp, sizeof arp), 0);
+  assert_int_equal(tc_fwd_nd_target(&f, &fi, &node, &reason), 0);
+  tc_fwd_free(&f);
+}
+
 /* ---- through the real receive path ---------------------------------------- */
 
 static uint32_t peer_link_of(void *ctx, const char *peer_id, const uint8_t **mac)
@@ -386,10 +466,12 @@ static void feed_routed(struct tc_peer *t, uint8_t hops, const char *src, const 
   tc_peer_feed(t, p, 1 + TC_FWD_HDR + n);
 }
 
-static void peer_routed(void **state)
+static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 0, 2 };
+
+/* The peer's table: A (the link's peer, MAC 02:..:02) direct, C behind A
+ * at fd7a::4. */
+static void peer_table(struct tc_peer *t)
 {
-  struct tc_peer *t = *state;
-  static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 0, 2 };
   static struct ctl_set_routes r;
   char why[256];
   memset(&r, 0, sizeof r);
@@ -397,10 +479,19 @@ static void peer_routed(void **state)
   r.replace = true;
   route(&r.routes[0], k_a, peer_mac, NULL, k_a, NULL, NULL);
   route(&r.routes[1], k_c, mac_c, NULL, k_a, NULL, k_a);
+  r.routes[1].ip6 = k_own_ip6;
+  r.routes[1].ip6.s6_addr[15] = 4;
+  r.routes[1].has_ip6 = true;
   r.n_routes = 2;
-  assert_int_equal(tc_fwd_install(&t->ov.fwd, &r, k_self, k_own_mac, 0, peer_link_of, t, why,
-                                  sizeof why),
+  struct tc_fwd_own own = { k_own_mac, 0, &k_own_ip6 };
+  assert_int_equal(tc_fwd_install(&t->ov.fwd, &r, k_self, &own, peer_link_of, t, why, sizeof why),
                    0);
+}
+
+static void peer_routed(void **state)
+{
+  struct tc_peer *t = *state;
+  peer_table(t);
   uint8_t buf[2048];
   /* C's frame to us through A reaches the TAP as it was sent */
   feed_routed(t, TC_FWD_HOPS - 1, k_c, k_self, k_own_mac, mac_c);
@@ -427,13 +518,53 @@ static void peer_routed(void **state)
   assert_int_equal(t->ov.fwd.st.loop, 1);
 }
 
+/* From the TAP through tc_route: a solicitation for a member is answered
+ * on the TAP and goes to no link; one for a stranger goes to the link as
+ * before; a malformed one goes nowhere. */
+static void peer_nd(void **state)
+{
+  struct tc_peer *t = *state;
+  peer_table(t);
+  struct in6_addr c6 = k_own_ip6;
+  c6.s6_addr[15] = 4;
+  uint8_t in[TC_VNET_LEN + 256], buf[2048];
+  uint8_t *f = in + TC_VNET_LEN;
+  const struct tc_dp_stats *ls = &t->link.dp.st;
+  uint64_t sent = ls->tx_packets + ls->drops;
+  tc_route(&t->ov, NULL, NULL, f, ns_for(f, c6.s6_addr, NULL, true, 255));
+  size_t n = tc_peer_tap_read(t, buf, sizeof buf);
+  assert_int_equal(n, TC_VNET_LEN + ND_NA_FRAME_LEN);
+  struct frame_info fi;
+  assert_int_equal(frame_parse(&fi, buf + TC_VNET_LEN, n - TC_VNET_LEN), 0);
+  assert_int_equal(fi.ip6.nd_type, ND_NA);
+  assert_memory_equal(fi.src, mac_c, 6);
+  assert_memory_equal(fi.dst, k_own_mac, 6);
+  assert_int_equal(ls->tx_packets + ls->drops, sent); /* not flooded */
+  assert_int_equal(t->ov.fwd.st.nd_answered, 1);
+  /* a stranger's address: to the link (one hop), as before */
+  struct in6_addr other = k_own_ip6;
+  other.s6_addr[15] = 9;
+  tc_route(&t->ov, NULL, NULL, f, ns_for(f, other.s6_addr, NULL, true, 255));
+  assert_int_equal(tc_peer_tap_read(t, buf, sizeof buf), 0);
+  assert_true(ls->tx_packets + ls->drops > sent);
+  sent = ls->tx_packets + ls->drops;
+  /* forged (hop limit 1): neither answered nor flooded */
+  tc_route(&t->ov, NULL, NULL, f, ns_for(f, c6.s6_addr, NULL, true, 1));
+  assert_int_equal(tc_peer_tap_read(t, buf, sizeof buf), 0);
+  assert_int_equal(ls->tx_packets + ls->drops, sent);
+  assert_int_equal(t->ov.fwd.st.nd_bad, 1);
+  assert_int_equal(t->ov.fwd.st.nd_unknown, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(install_checks),
     cmocka_unit_test(hostile_headers),
     cmocka_unit_test(arp_members),
+    cmocka_unit_test(nd_members),
     cmocka_unit_test_setup_teardown(peer_routed, peer_setup, peer_teardown),
+    cmocka_unit_test_setup_teardown(peer_nd, peer_setup, peer_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
