@@ -27,6 +27,16 @@
 # and b there.  The pair is a's relayed candidate with one of b's host
 # candidates: a's tincan speaks ChannelData to coturn on its own socket,
 # coturn relays to b, b's tincan sends to a's relayed address.
+#
+# BENCH_RELAY_CPU=N pins coturn to CPU N and this script (so the tincans,
+# iperf3 and everything else it starts) to the other CPUs, in every path's
+# runs: the relay then works on its own CPU, as a TURN server on its own
+# host does, and ratio_relay_vs_direct_tcp1 measures what the relayed path
+# costs the endpoints.  Unset (the default), coturn shares the CPUs with
+# the endpoints: on 2 cores it then takes a third of the CPU the direct
+# path has to itself, and the ratio measures this machine as much as the
+# relay path.
+#   sudo BENCH_RELAY_CPU=1 BENCH_RUNS=5 bench/tincan.sh tincan tincanrelay
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IPOP_SRC_DIR=${IPOP_SRC_DIR:-$(cd "$here/.." && pwd)}
@@ -77,6 +87,13 @@ bench__relay_bed() {
   netns_exec srv ip route add 198.18.100.0/24 via 198.18.102.2
   coturn_start benchturn srv 198.18.101.100 -- --no-tcp-relay
   coturn_wait benchturn 10 || { bench_log "coturn did not start"; return 1; }
+  if [ -n "${BENCH_RELAY_CPU:-}" ]; then
+    local p
+    for p in "${COTURN_PID[benchturn]}" $(pgrep -P "${COTURN_PID[benchturn]}"); do
+      taskset -a -p -c "$BENCH_RELAY_CPU" "$p" >/dev/null || { bench_log "taskset coturn failed"; return 1; }
+    done
+    bench_log "coturn pinned to CPU $BENCH_RELAY_CPU: $(taskset -p "${COTURN_PID[benchturn]}")"
+  fi
   BENCH_RELAY_BED=1
 }
 
@@ -127,6 +144,14 @@ for p in "${paths[@]}"; do
   done
 done
 
+if [ -n "${BENCH_RELAY_CPU:-}" ]; then
+  ncpu=$(nproc)
+  case $BENCH_RELAY_CPU in ''|*[!0-9]*) echo "BENCH_RELAY_CPU: a CPU number" >&2; exit 2 ;; esac
+  [ "$ncpu" -ge 2 ] && [ "$BENCH_RELAY_CPU" -lt "$ncpu" ] || { echo "BENCH_RELAY_CPU: needs 2+ CPUs and a CPU below $ncpu" >&2; exit 2; }
+  others=$(python3 -c "import sys; n,r=map(int,sys.argv[1:]); print(','.join(str(c) for c in range(n) if c!=r))" "$ncpu" "$BENCH_RELAY_CPU")
+  taskset -p -c "$others" $$ >/dev/null
+  echo "[bench] endpoints on CPU(s) $others, coturn on CPU $BENCH_RELAY_CPU" >&2
+fi
 bench_init
 BENCH_SUBJECT=tincan
 export BENCH_RELAY=tincanrelay
