@@ -163,8 +163,17 @@ int tc_path_init(struct tc_path *p, const struct tc_path_config *cfg,
   p->relay = cfg->relay;
   p->ops = ops;
   p->arg = arg;
-  p->agent = nice_agent_new_full(cfg->gctx, NICE_COMPATIBILITY_RFC5245,
-                                 NICE_AGENT_OPTION_REGULAR_NOMINATION);
+  /* Aggressive nomination (RFC 5245 8.1.1.2: the controlling side puts
+   * USE-CANDIDATE in every check): a pair is nominated as soon as it
+   * works.  Regular nomination waits for a second valid pair or for every
+   * other check to end; a public host checking a peer behind a symmetric
+   * NAT has one valid pair (to the peer's mapping, peer-reflexive) and a
+   * check to the peer's private host address that fails only after the
+   * full retransmission schedule (~15.5 s), while the controlled peer
+   * declares failure 5 s after its own checks end (libnice's idle-timeout).
+   * A better pair that works later is still selected (libnice keeps the
+   * higher-priority checks running and moves the selection). */
+  p->agent = nice_agent_new_full(cfg->gctx, NICE_COMPATIBILITY_RFC5245, 0);
   if (!p->agent) {
     snprintf(why, whylen, "cannot create ICE agent");
     return IPOP_EINTERNAL;

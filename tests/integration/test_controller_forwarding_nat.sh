@@ -39,17 +39,17 @@ netns_host a; netns_attach a la 198.19.1.10/24; netns_route_default a 198.19.1.1
 ct_config a group "$extra" "$overlay"; ct_tincan_start a
 netns_host b; netns_attach b lb 198.19.2.10/24; netns_route_default b 198.19.2.1
 ct_config b group "$extra" "$overlay"; ct_tincan_start b
-# Node ids are set so that a and b are the ICE controlling side of their
-# links to c (the smaller id controls).  With c controlling, a link from a
-# public host to a peer behind a symmetric NAT, with no STUN or TURN, never
-# comes up (libnice debug log): c has a valid pair to the peer's
-# peer-reflexive address at once, but regular nomination waits until its
-# check to the peer's private host candidate times out (500 ms, 5
-# retransmissions: 15.5 s), while the NATed, controlled side fails 5 s
-# after its own checks ended with no nomination; the link is retried and
-# fails the same way.  An open problem of its own, not this test's subject.
+# Node ids are set so that both ICE role orders are covered (the smaller id
+# controls): a controls its link to c (the NATed side controls), c controls
+# its link to b (the public side controls).  The second order used to fail
+# every time with no STUN or TURN (libnice debug log): c had a valid pair to
+# the peer's peer-reflexive address at once, but regular nomination waited
+# until c's check to the peer's private host candidate timed out (500 ms, 5
+# retransmissions: 15.5 s), while the NATed, controlled side failed 5 s
+# after its own checks ended with no nomination.  tincan now nominates
+# aggressively (docs/tincan.md, ICE).
 i=1
-for h in a b c; do
+for h in a c b; do
   printf '%x%030x%x\n' "$i" 0 "$i" >"$(ct_dir "$h")/state/node_id"
   chown "$CT_USER" "$(ct_dir "$h")/state/node_id"
   i=$((i + 1))
@@ -73,6 +73,12 @@ for h in a b; do
   echo "# $h-c: pair $(tc_call "$h" query_link_stats "{\"overlay_id\":\"lab\",\"peer_id\":\"${id[c]}\"}" |
     jq -r '.links[0] | "\(.pair_type) \(.local_addr) -> \(.remote_addr)"')"
 done
+role() { # HOST PEER: HOST's ICE role on its link to PEER
+  tc_call "$1" query_link_stats "{\"overlay_id\":\"lab\",\"peer_id\":\"${id[$2]}\"}" |
+    jq -r '.links[0].role'
+}
+check "a-c: a (behind the NAT) is the controlling side" test "$(role a c)" = controlling
+check "b-c: c (public) is the controlling side" test "$(role c b)" = controlling
 routed() { # every member has a route to both others, and c a table to carry them
   [ "$(counter a routes_reachable)" = 2 ] && [ "$(counter b routes_reachable)" = 2 ] &&
     [ "$(counter c routes)" = 2 ]
