@@ -410,7 +410,7 @@ int tc_link_create(struct tc_overlay *ov, const char *peer_id, int relay, struct
     .controlling = strcmp(ov->cfg.node_id, peer_id) < 0,
     .stun = (const char(*)[CTL_HOSTPORT_LEN])ov->cfg.stun, .n_stun = ov->cfg.n_stun,
     .turn = ov->cfg.turn, .n_turn = relay == CTL_RELAY_NEVER ? 0 : ov->cfg.n_turn,
-    .relay = relay,
+    .relay = relay, .aggressive = true,
     .skip_ifname = is_tap_name, .skip_ctx = d,
   };
   int rc = tc_path_init(&l->path, &pc, &path_ops, l, why, whylen);

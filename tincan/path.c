@@ -172,8 +172,11 @@ int tc_path_init(struct tc_path *p, const struct tc_path_config *cfg,
    * full retransmission schedule (~15.5 s), while the controlled peer
    * declares failure 5 s after its own checks end (libnice's idle-timeout).
    * A better pair that works later is still selected (libnice keeps the
-   * higher-priority checks running and moves the selection). */
-  p->agent = nice_agent_new_full(cfg->gctx, NICE_COMPATIBILITY_RFC5245, 0);
+   * higher-priority checks running and moves the selection).  The in-band
+   * paths of paths.c keep regular nomination (cfg->aggressive false): with
+   * aggressive nomination test_tincan_paths' upgrade and fallback failed. */
+  p->agent = nice_agent_new_full(cfg->gctx, NICE_COMPATIBILITY_RFC5245,
+                                 cfg->aggressive ? 0 : NICE_AGENT_OPTION_REGULAR_NOMINATION);
   if (!p->agent) {
     snprintf(why, whylen, "cannot create ICE agent");
     return IPOP_EINTERNAL;

@@ -100,6 +100,9 @@ struct tc_path_config {
   const struct ctl_turn_server *turn;
   uint32_t n_turn;
   int relay;                        /* enum ctl_relay_policy */
+  /* ICE nomination: aggressive (the link's first path) or regular (the
+   * in-band paths of paths.c).  docs/tincan.md, ICE. */
+  bool aggressive;
   /* Interfaces never used for host candidates (our TAPs). */
   bool (*skip_ifname)(void *ctx, const char *ifname);
   void *skip_ctx;

@@ -94,6 +94,7 @@ static bool open_slot(struct tc_link *l, unsigned i, int relay, bool controlling
   struct tc_path_config pc = l->pcfg;
   pc.relay = relay;
   pc.controlling = controlling;
+  pc.aggressive = false; /* regular, as these paths were tested with (docs/tincan.md, ICE) */
   if (relay == CTL_RELAY_NEVER)
     pc.n_turn = 0;
   if (tc_path_init(p, &pc, l->pops, l, why, sizeof why) != 0) {
