@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "tap.h"
 #include "tincan.h"
+#include "tunopen.h"
 
 static void usage(FILE *f)
 {
@@ -67,6 +68,7 @@ static int stop(struct tc_daemon *d, uv_loop_t *loop, int code)
     SSL_CTX_free(d->ssl_ctx);
   g_main_context_unref(d->gctx);
   tc_identity_free(&d->id);
+  tc_tunopen_stop();
   ipop_log_close();
   return code;
 }
@@ -155,6 +157,15 @@ int main(int argc, char **argv)
     LOG_ERROR("tincan", "Tincan.User: %s", why);
     return 1;
   }
+  /* /dev/net/tun is often root-only: fork its opener (tunopen.h) now,
+   * single-threaded and before any secret is in memory. */
+  if (geteuid() == 0 && privs.user[0]) {
+    if (tc_tunopen_start(why, sizeof why) != 0) {
+      LOG_ERROR("tincan", "cannot start the /dev/net/tun opener: %s", why);
+      return 1;
+    }
+    LOG_INFO("tincan", "/dev/net/tun opener: pid %d", (int)tc_tunopen_pid());
+  }
   /* Files that need root, before dropping it. */
   uid_t kuid = (uid_t)-1;
   gid_t kgid = (gid_t)-1;
@@ -218,9 +229,6 @@ int main(int argc, char **argv)
               ipop_strerror(rc));
     return stop(d, &loop, 1);
   }
-  /* /dev/net/tun is often root-only: keep spare descriptors (tap.h). */
-  if (geteuid() == 0 && tc_tap_pool_fill(TC_MAX_OVERLAYS) != 0)
-    LOG_WARN("tincan", "cannot open /dev/net/tun: %s", strerror(errno));
   if (tc_drop_privileges(&privs, why, sizeof why) != 0) {
     LOG_ERROR("tincan", "Tincan.User: %s", why);
     return stop(d, &loop, 1);

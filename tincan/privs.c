@@ -55,16 +55,16 @@ static bool have_effective(cap_value_t c)
   return v == CAP_SET;
 }
 
-/* Remove every capability but CAP_NET_ADMIN from the bounding set, so that
- * no execve can ever hand one back.  Needs CAP_SETPCAP in the effective
- * set, so it runs before the uid switch clears that. */
-static int bounding_keep_net_admin(char *why, size_t whylen)
+/* Remove every capability but `keep` (-1: every one) from the bounding set,
+ * so that no execve can ever hand one back.  Needs CAP_SETPCAP in the
+ * effective set, so it runs before the uid switch clears that. */
+static int bounding_keep(cap_value_t keep, char *why, size_t whylen)
 {
   for (cap_value_t c = 0;; c++) {
     int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
     if (in < 0)
       return 0; /* EINVAL: past the kernel's last capability */
-    if (c == CAP_NET_ADMIN || in == 0)
+    if (c == keep || in == 0)
       continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
       char *name = cap_to_name(c);
@@ -141,7 +141,7 @@ static int drop_unprivileged(const struct tc_privs *p, char *why, size_t whylen)
   bool net_admin = have_effective(CAP_NET_ADMIN);
   int rc = 0;
   if (have_effective(CAP_SETPCAP)) {
-    rc = bounding_keep_net_admin(why, whylen);
+    rc = bounding_keep(CAP_NET_ADMIN, why, whylen);
     if (rc == 0)
       rc = set_securebits(false, why, whylen);
   }
@@ -166,7 +166,7 @@ int tc_drop_privileges(const struct tc_privs *p, char *why, size_t whylen)
     bool stay = !p->user[0];
     /* Order matters: the bounding set and securebits need CAP_SETPCAP,
      * which the switch takes away; KEEP_CAPS carries CAP_NET_ADMIN over. */
-    rc = bounding_keep_net_admin(why, whylen);
+    rc = bounding_keep(CAP_NET_ADMIN, why, whylen);
     if (rc == 0)
       rc = set_securebits(!stay, why, whylen);
     if (rc == 0 && !stay)
@@ -178,6 +178,27 @@ int tc_drop_privileges(const struct tc_privs *p, char *why, size_t whylen)
       rc = IPOP_ESYS;
     }
   }
+  if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    WHY("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+    rc = IPOP_ESYS;
+  }
+  return rc;
+}
+
+/* For the /dev/net/tun opener (tunopen.c): uid 0 stays (root owns the
+ * device, so opening it needs no capability), every capability set is
+ * emptied, bounding set included, NOROOT is locked and no_new_privs set. */
+int tc_drop_all_capabilities(char *why, size_t whylen)
+{
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+    WHY("prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
+    return IPOP_ESYS;
+  }
+  int rc = bounding_keep((cap_value_t)-1, why, whylen);
+  if (rc == 0)
+    rc = set_securebits(false, why, whylen);
+  if (rc == 0)
+    rc = caps_keep_net_admin(false, why, whylen);
   if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     WHY("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
     rc = IPOP_ESYS;

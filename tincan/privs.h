@@ -1,7 +1,7 @@
 /* Dropping root (docs/security.md, "What tincan keeps").
  *
  * tincan starts as root to read its key and identity, bind the control
- * socket and open spare /dev/net/tun descriptors.  Then it keeps exactly one
+ * socket and fork its /dev/net/tun opener (tunopen.h).  Then it keeps exactly one
  * capability, CAP_NET_ADMIN (to create and configure TAP devices for later
  * create_overlay requests), and makes sure nothing can give any other back:
  *
@@ -42,5 +42,9 @@ int tc_privs_resolve(const char *user, struct tc_privs *p, char *why, size_t why
  * capabilities allow (no user switch).  Returns 0, or IPOP_EPERM /
  * IPOP_ESYS with a sentence in why; tincan must then stop. */
 int tc_drop_privileges(const struct tc_privs *p, char *why, size_t whylen);
+
+/* Keep the uid, drop every capability (all sets, bounding included), lock
+ * NOROOT, set no_new_privs: what the /dev/net/tun opener keeps (tunopen.h). */
+int tc_drop_all_capabilities(char *why, size_t whylen);
 
 #endif

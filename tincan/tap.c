@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "tunopen.h"
 
 #define WHY(...) do { snprintf(why, whylen, __VA_ARGS__); } while (0)
 
@@ -50,37 +51,28 @@ static int set_ip6(const char *name, unsigned ifindex, const struct in6_addr *a,
   return rc;
 }
 
-enum { POOL_MAX = 64 };
-static int pool[POOL_MAX];
-static unsigned pool_n;
-
-int tc_tap_pool_fill(unsigned n)
+/* A new descriptor of /dev/net/tun: our own open where the device lets
+ * Tincan.User open it (mode 0666, the usual default), else from the root
+ * opener forked before the privilege drop (tunopen.h). */
+static int tun_fd(char *why, size_t whylen)
 {
-  while (pool_n < n && pool_n < POOL_MAX) {
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-      return IPOP_ESYS;
-    pool[pool_n++] = fd;
-  }
-  return 0;
-}
-
-unsigned tc_tap_pool_left(void)
-{
-  return pool_n;
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0)
+    return fd;
+  int e = errno;
+  if ((e == EACCES || e == EPERM) && tc_tunopen_pid() > 0)
+    return tc_tunopen_get(why, whylen);
+  WHY("open /dev/net/tun: %s%s", strerror(e),
+      e == EACCES ? " (tincan was not started as root, so it has no root opener: give "
+                    "Tincan.User access to the device, or start tincan as root)" : "");
+  return IPOP_ESYS;
 }
 
 int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen)
 {
-  int s = -1, fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0 && (errno == EACCES || errno == EPERM) && pool_n > 0)
-    fd = pool[--pool_n];
-  if (fd < 0) {
-    WHY("open /dev/net/tun: %s%s", strerror(errno),
-        errno == EACCES ? " (and no spare descriptor opened before dropping root is left)"
-                        : "");
-    return IPOP_ESYS;
-  }
+  int s = -1, fd = tun_fd(why, whylen);
+  if (fd < 0)
+    return fd;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   snprintf(ifr.ifr_name, IFNAMSIZ, "%s", c->name);

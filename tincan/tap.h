@@ -20,15 +20,9 @@ struct tc_tap_config {
   uint32_t ip6_prefix;
 };
 
-/* /dev/net/tun may be root-only (mode 0600).  Before dropping root, open
- * n spare, unattached fds; after the drop, tc_tap_open() first tries to open
- * the device itself and falls back to a spare one, which CAP_NET_ADMIN can
- * then attach to a new TAP.  Spares are used up: with a 0600 device, at most
- * n overlays can be created in the life of the process. */
-int tc_tap_pool_fill(unsigned n);
-unsigned tc_tap_pool_left(void);
-
-/* Returns the fd (>= 0) or a negative IPOP_E* with a sentence in why. */
+/* Returns the fd (>= 0) or a negative IPOP_E* with a sentence in why.  The
+ * /dev/net/tun descriptor comes from tincan's own open, or from the root
+ * opener (tunopen.h) where the device is root-only. */
 int tc_tap_open(const struct tc_tap_config *c, char *why, size_t whylen);
 /* Checksum offload and TSO (IPv4/IPv6) on or off: with them on, reads give
  * 64 KiB TCP super-frames with a partial checksum, which the link carries

@@ -176,6 +176,14 @@ JSON
       ip -n "$(netns_ns a)" -4 addr show ipop0 | grep -q 10.254.0.1/24
   }
   check "creates a TAP after dropping root" make_tap
+  # The root /dev/net/tun opener (tincan/tunopen.h): no CAP_SYS_CHROOT here,
+  # so not chrooted, but uid 0 with no capability in any set.
+  op=$(pgrep -P "$TC" -x ipop-tincan-tun || true)
+  check "the /dev/net/tun opener runs with no capability, bounding set empty" \
+    sh -c "[ -n '$op' ] && grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$op/status &&
+           grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/$op/status &&
+           grep -q '^CapBnd:[[:space:]]*0000000000000000' /proc/$op/status &&
+           grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$op/status"
   kill -TERM "$TC"
   check "exits on SIGTERM" wait_until 10 ul_gone "$TC"
   start_tc "$caps"

@@ -188,5 +188,44 @@ check "... uid 0 without any capability (SECBIT_NOROOT)" test \
   "000000000000000000000000000000000000000000000000"
 check "... a file-capability program cannot read a 0600 file of another user" \
   sh -c "! grep -qx 'rc=0' '$o/cap-cat'"
+
+# 7. The /dev/net/tun opener (tincan/tunopen.h).  tincan runs in a mount
+# namespace whose /dev/net/tun is a fresh 0600 root node, whatever the
+# host's mode, so every TAP must come through the opener.  What it keeps is
+# read from outside; then 40 overlays are created and removed (more than the
+# 16 spare descriptors of the old design, which 16 controller restarts used
+# up), and tincan must not keep one descriptor more than before.
+netns_kill "$TC"
+netns_spawn a "$d/tincan-tun.log" unshare --mount --propagation private sh -c '
+  mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m 600 /dev/net/tun c 10 200 &&
+  exec "$@"' sh "$TINCAN" -c "$d/config.json"
+TC=$NETNS_LAST_PID
+wait_until 10 ctl -T 0.5 echo up >/dev/null
+opener() { pgrep -P "$TC" -x ipop-tincan-tun; }
+check "tincan has one child, the opener" test "$(pgrep -P "$TC" | wc -l) $(opener | wc -l)" = "1 1"
+OP=$(opener)
+check "opener: Uid 0, no capability in any set, NoNewPrivs 1" test \
+  "$(status_of "$OP" Uid) $(status_of "$OP" CapInh)$(status_of "$OP" CapPrm)$(status_of "$OP" CapEff)$(status_of "$OP" CapBnd)$(status_of "$OP" CapAmb) $(status_of "$OP" NoNewPrivs)" = \
+  "0 0 0 0 $(printf '0%.0s' {1..80}) 1"
+check "opener: its root directory is /dev/net" test "$(readlink "/proc/$OP/root")" = /dev/net
+check "opener: four descriptors, 3 is a socket" \
+  test "$(ls "/proc/$OP/fd" | sort -n | paste -sd,) $(readlink "/proc/$OP/fd/3" | cut -d: -f1)" = "0,1,2,3 socket"
+check "the device here is root-only" \
+  test "$(netns_exec a nsenter -t "$TC" -m stat -c '%a %u' /dev/net/tun)" = "600 0"
+fds_before=$(ls "/proc/$TC/fd" | wc -l)
+cycle_ok=0
+for i in $(seq 1 40); do
+  ctl call create_overlay "{\"overlay_id\":\"ov$i\",\"node_id\":\"n1\",\"tap_name\":\"tun$((i % 3))\",\"ip4\":\"10.254.0.1\"}" \
+    >/dev/null 2>"$d/cycle.err" || break
+  ctl call remove_overlay "{\"overlay_id\":\"ov$i\"}" >/dev/null 2>>"$d/cycle.err" || break
+  cycle_ok=$i
+done
+check "40 overlays created and removed as nobody with a 0600 device (got $cycle_ok: $(head -c 300 "$d/cycle.err"))" \
+  test "$cycle_ok" = 40
+check "tincan keeps no descriptor more than before ($fds_before)" \
+  test "$(ls "/proc/$TC/fd" | wc -l)" = "$fds_before"
+check "the opener is still the same process" test "$(opener)" = "$OP"
+kill -KILL "$TC"
+check "tincan killed with SIGKILL: the opener exits too" wait_until 10 sh -c "! kill -0 $OP 2>/dev/null"
 check "no sanitizer report" sh -c "! grep -Eq 'Sanitizer|runtime error' '$d'/*.log"
 [ "$TC_FAILS" -eq 0 ]
